@@ -29,7 +29,10 @@ pub(crate) enum Chunk {
     TrailerLf { line: usize, total: usize },
 }
 
-const CHUNK_START: Chunk = Chunk::Size { value: 0, digits: 0 };
+const CHUNK_START: Chunk = Chunk::Size {
+    value: 0,
+    digits: 0,
+};
 
 impl BodyDecoder {
     /// A decoder for the given framing.
@@ -109,10 +112,15 @@ fn chunk_byte(
                     return bad("chunk size too large");
                 }
                 let d = (b as char).to_digit(16).unwrap_or(0);
-                C(Chunk::Size { value: value * 16 + u64::from(d), digits: digits + 1 })
+                C(Chunk::Size {
+                    value: value * 16 + u64::from(d),
+                    digits: digits + 1,
+                })
             }
             _ if digits == 0 => return bad("missing chunk size"),
-            b';' | b' ' | b'\t' => end_size(value, decoded, max_body, Chunk::Ext { value, len: 0 })?,
+            b';' | b' ' | b'\t' => {
+                end_size(value, decoded, max_body, Chunk::Ext { value, len: 0 })?
+            }
             b'\r' => end_size(value, decoded, max_body, Chunk::SizeLf { value })?,
             _ => return bad("invalid chunk size"),
         },
@@ -120,7 +128,10 @@ fn chunk_byte(
             b'\r' => C(Chunk::SizeLf { value }),
             _ if len >= max_trailer => return Err(RequestError::HeadTooLarge),
             b'\n' => return bad("chunk size line must end in crlf"),
-            _ => C(Chunk::Ext { value, len: len + 1 }),
+            _ => C(Chunk::Ext {
+                value,
+                len: len + 1,
+            }),
         },
         Chunk::SizeLf { value } => match b {
             b'\n' if value == 0 => C(Chunk::Trailer { line: 0, total: 0 }),
@@ -140,22 +151,36 @@ fn chunk_byte(
                 return Err(RequestError::HeadTooLarge);
             }
             match b {
-                b'\r' => C(Chunk::TrailerLf { line, total: total + 1 }),
-                _ => C(Chunk::Trailer { line: line + 1, total: total + 1 }),
+                b'\r' => C(Chunk::TrailerLf {
+                    line,
+                    total: total + 1,
+                }),
+                _ => C(Chunk::Trailer {
+                    line: line + 1,
+                    total: total + 1,
+                }),
             }
         }
         // data bytes are copied in bulk by `decode` and never reach this function
         Chunk::Data { remaining } => C(Chunk::Data { remaining }),
         Chunk::TrailerLf { line, total } => match b {
             b'\n' if line == 0 => BodyDecoder::Done,
-            b'\n' => C(Chunk::Trailer { line: 0, total: total + 1 }),
+            b'\n' => C(Chunk::Trailer {
+                line: 0,
+                total: total + 1,
+            }),
             _ => return bad("trailer line must end in crlf"),
         },
     })
 }
 
 /// A size line has ended (or reached its extension): check the size against the limit.
-fn end_size(value: u64, decoded: u64, max_body: u64, next: Chunk) -> Result<BodyDecoder, RequestError> {
+fn end_size(
+    value: u64,
+    decoded: u64,
+    max_body: u64,
+    next: Chunk,
+) -> Result<BodyDecoder, RequestError> {
     if decoded.saturating_add(value) > max_body {
         return Err(RequestError::BodyTooLarge);
     }

@@ -37,9 +37,20 @@ enum State {
     /// Waiting for (the rest of) a header section at `pos`.
     Head,
     /// Reading the body of `head`, whose bytes start at `start`.
-    Body { head: Head, start: usize, decoder: BodyDecoder, body: Vec<u8> },
+    Body {
+        head: Head,
+        start: usize,
+        decoder: BodyDecoder,
+        body: Vec<u8>,
+    },
     /// A reply held until `until`.
-    Delayed { reply: Reply, until: Instant, is_head: bool, keep_alive: bool, minor: u8 },
+    Delayed {
+        reply: Reply,
+        until: Instant,
+        is_head: bool,
+        keep_alive: bool,
+        minor: u8,
+    },
     /// Done; `linger` after an error.
     Closed { linger: bool },
 }
@@ -109,16 +120,31 @@ impl Conn {
                     if head.expect_continue && !decoder.is_done() && self.pos == self.buf.len() {
                         out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
                     }
-                    self.state = State::Body { head, start, decoder, body: Vec::new() };
+                    self.state = State::Body {
+                        head,
+                        start,
+                        decoder,
+                        body: Vec::new(),
+                    };
                 }
-                State::Body { head, start, mut decoder, mut body } => {
+                State::Body {
+                    head,
+                    start,
+                    mut decoder,
+                    mut body,
+                } => {
                     let input = &self.buf[self.pos..];
                     match decoder.decode(input, &mut body, self.cfg.max_body, self.cfg.max_head) {
                         Ok(used) => self.pos += used,
                         Err(e) => return self.fail(&e, out),
                     }
                     if !decoder.is_done() {
-                        self.state = State::Body { head, start, decoder, body };
+                        self.state = State::Body {
+                            head,
+                            start,
+                            decoder,
+                            body,
+                        };
                         return Progress::NeedInput;
                     }
                     let raw = &self.buf[start..start + head.len];
@@ -133,9 +159,21 @@ impl Conn {
                         minor: head.minor,
                     };
                 }
-                State::Delayed { reply, until, is_head, keep_alive, minor } => {
+                State::Delayed {
+                    reply,
+                    until,
+                    is_head,
+                    keep_alive,
+                    minor,
+                } => {
                     if now < until {
-                        self.state = State::Delayed { reply, until, is_head, keep_alive, minor };
+                        self.state = State::Delayed {
+                            reply,
+                            until,
+                            is_head,
+                            keep_alive,
+                            minor,
+                        };
                         return Progress::Wait(until - now);
                     }
                     let close = !keep_alive || self.closing;
@@ -232,12 +270,16 @@ mod tests {
         while !out.is_empty() {
             let mut headers = [httparse::EMPTY_HEADER; 16];
             let mut resp = httparse::Response::new(&mut headers);
-            let Ok(httparse::Status::Complete(len)) = resp.parse(out) else { break };
+            let Ok(httparse::Status::Complete(len)) = resp.parse(out) else {
+                break;
+            };
             let length = resp
                 .headers
                 .iter()
                 .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-                .map_or(0, |h| std::str::from_utf8(h.value).unwrap().parse().unwrap());
+                .map_or(0, |h| {
+                    std::str::from_utf8(h.value).unwrap().parse().unwrap()
+                });
             codes.push(resp.code.unwrap());
             out = &out[(len + length).min(out.len())..];
         }
@@ -250,9 +292,14 @@ mod tests {
     #[test]
     fn request_table() {
         let long_target = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(9000));
-        let long_header = format!("GET / HTTP/1.1\r\nHost: x\r\nX: {}\r\n\r\n", "a".repeat(17000));
-        let many_headers =
-            format!("GET / HTTP/1.1\r\nHost: x\r\n{}\r\n", "X-A: b\r\n".repeat(101));
+        let long_header = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nX: {}\r\n\r\n",
+            "a".repeat(17000)
+        );
+        let many_headers = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+            "X-A: b\r\n".repeat(101)
+        );
         let cases: &[(&[u8], &[u16], Progress)] = &[
             (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &[200], KEEP),
             (b"GET / HTTP/1.1\r\nHost: x\r\n", &[], KEEP),
@@ -318,7 +365,12 @@ mod tests {
         for (i, &(input, want, progress)) in cases.iter().enumerate() {
             let (got, got_progress, out) = run(input);
             let shown = String::from_utf8_lossy(&input[..input.len().min(80)]);
-            assert_eq!(got, want, "case {i}: {shown:?} -> {:?}", String::from_utf8_lossy(&out));
+            assert_eq!(
+                got,
+                want,
+                "case {i}: {shown:?} -> {:?}",
+                String::from_utf8_lossy(&out)
+            );
             assert_eq!(got_progress, progress, "case {i}: {shown:?}");
         }
     }
@@ -341,7 +393,10 @@ mod tests {
         }
         assert_eq!(statuses(&out), [200, 200]);
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("Transfer-Encoding: chunked\r\n\r\nabcde"), "{text}");
+        assert!(
+            text.contains("Transfer-Encoding: chunked\r\n\r\nabcde"),
+            "{text}"
+        );
         assert_eq!(run(input).2.len(), text.len());
     }
 
@@ -354,12 +409,21 @@ mod tests {
             b"GET /sleep?ms=100 HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
             t0,
         );
-        assert_eq!(conn.advance(&mut out, t0), Progress::Wait(Duration::from_millis(100)));
+        assert_eq!(
+            conn.advance(&mut out, t0),
+            Progress::Wait(Duration::from_millis(100))
+        );
         assert!(out.is_empty());
         assert_eq!(conn.deadline(), None);
         let t1 = t0 + Duration::from_millis(40);
-        assert_eq!(conn.advance(&mut out, t1), Progress::Wait(Duration::from_millis(60)));
-        assert_eq!(conn.advance(&mut out, t0 + Duration::from_millis(100)), KEEP);
+        assert_eq!(
+            conn.advance(&mut out, t1),
+            Progress::Wait(Duration::from_millis(60))
+        );
+        assert_eq!(
+            conn.advance(&mut out, t0 + Duration::from_millis(100)),
+            KEEP
+        );
         assert_eq!(statuses(&out), [200, 200]);
     }
 
@@ -396,14 +460,17 @@ mod tests {
         assert!(!conn.shutdown(), "a request is under way");
         conn.feed(b"\r\n", Instant::now());
         assert_eq!(conn.advance(&mut out, Instant::now()), CLOSE);
-        assert!(String::from_utf8(out).unwrap().contains("Connection: close\r\n"));
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("Connection: close\r\n"));
     }
 
     #[test]
     fn expect_100_continue_is_answered_before_the_body() {
         let mut conn = Conn::new(Config::default());
         let mut out = Vec::new();
-        let head = b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+        let head =
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
         conn.feed(head, Instant::now());
         assert_eq!(conn.advance(&mut out, Instant::now()), KEEP);
         assert_eq!(out, b"HTTP/1.1 100 Continue\r\n\r\n");
@@ -438,8 +505,15 @@ mod tests {
 
     #[test]
     fn smaller_limits_are_honoured() {
-        let cfg = Config { max_body: 2, max_headers: 2, ..Config::default() };
-        let (got, _, _) = run_with(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", cfg);
+        let cfg = Config {
+            max_body: 2,
+            max_headers: 2,
+            ..Config::default()
+        };
+        let (got, _, _) = run_with(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+            cfg,
+        );
         assert_eq!(got, [413]);
         let (got, _, _) = run_with(b"GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\n\r\n", cfg);
         assert_eq!(got, [431]);

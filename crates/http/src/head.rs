@@ -232,12 +232,21 @@ fn grammar(e: httparse::Error) -> &'static str {
 
 /// The items of a comma-separated field value, trimmed, empty items skipped.
 fn list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value.split(|&b| b == b',').map(trim).filter(|s| !s.is_empty())
+    value
+        .split(|&b| b == b',')
+        .map(trim)
+        .filter(|s| !s.is_empty())
 }
 
 fn trim(s: &[u8]) -> &[u8] {
-    let start = s.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |i| i + 1);
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
     &s[start..end]
 }
 

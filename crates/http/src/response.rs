@@ -140,7 +140,10 @@ impl From<String> for Body {
 
 /// Formats a number without going through `fmt` (this is on every response).
 fn itoa(mut n: u64) -> ItoaBuf {
-    let mut buf = ItoaBuf { bytes: [0; 20], start: 20 };
+    let mut buf = ItoaBuf {
+        bytes: [0; 20],
+        start: 20,
+    };
     loop {
         buf.start -= 1;
         buf.bytes[buf.start] = b'0' + (n % 10) as u8;
@@ -173,7 +176,10 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 200 OK\r\nServer: swarmlab\r\nDate: "));
         assert!(text.contains("\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"));
-        assert!(!text.replace("\r\n", "").contains('\n'), "bare LF in {text:?}");
+        assert!(
+            !text.replace("\r\n", "").contains('\n'),
+            "bare LF in {text:?}"
+        );
     }
 
     #[test]

@@ -59,7 +59,10 @@ pub fn route(method: Method, target: &str, head: &[u8], body: &[u8]) -> Reply {
 }
 
 fn not_allowed(allow: &'static str) -> Reply {
-    Reply { allow: Some(allow), ..Reply::text(Status::METHOD_NOT_ALLOWED, "method not allowed\n") }
+    Reply {
+        allow: Some(allow),
+        ..Reply::text(Status::METHOD_NOT_ALLOWED, "method not allowed\n")
+    }
 }
 
 /// Splits origin-form or absolute-form targets into path and query.
@@ -82,7 +85,9 @@ fn param(query: &str, key: &str, max: u64) -> Result<u64, Reply> {
         .ok_or_else(|| bad_query(format!("missing query parameter {key}=N\n")))?;
     match value.parse::<u64>() {
         Ok(n) if n <= max && value.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
-        _ => Err(bad_query(format!("{key} must be an integer in 0..={max}\n"))),
+        _ => Err(bad_query(format!(
+            "{key} must be an integer in 0..={max}\n"
+        ))),
     }
 }
 
@@ -161,8 +166,16 @@ mod tests {
 
     #[test]
     fn echo_returns_head_and_body() {
-        let r = route(Method::Post, "/echo", b"POST /echo HTTP/1.1\r\n\r\n", b"abc");
-        assert_eq!(r.body, Body::Owned(b"POST /echo HTTP/1.1\r\n\r\nabc".to_vec()));
+        let r = route(
+            Method::Post,
+            "/echo",
+            b"POST /echo HTTP/1.1\r\n\r\n",
+            b"abc",
+        );
+        assert_eq!(
+            r.body,
+            Body::Owned(b"POST /echo HTTP/1.1\r\n\r\nabc".to_vec())
+        );
     }
 
     #[test]

@@ -1,0 +1,47 @@
+//! `swarmlab`: the binary. Parses arguments, runs a subcommand, maps the outcome to an exit
+//! code: 0 success, 1 failure at run time, 2 bad usage (a bad flag, an address in use).
+
+mod args;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return args::usage_error(&e),
+    };
+    let result = match cli.command {
+        args::Command::Serve(a) => serve::run(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("swarmlab: error: {:#}", e.error);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// An error with the exit code it deserves.
+pub struct Failure {
+    /// What went wrong, with context.
+    pub error: anyhow::Error,
+    /// 1 for run-time failures, 2 for usage errors.
+    pub code: u8,
+}
+
+impl Failure {
+    /// A usage error (exit 2).
+    pub fn usage(error: anyhow::Error) -> Failure {
+        Failure { error, code: 2 }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Failure {
+        Failure { error, code: 1 }
+    }
+}

@@ -1,0 +1,40 @@
+//! `swarmlab serve`: bind, announce, serve until SIGINT/SIGTERM.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context;
+use swarmlab_server::{Config, Model};
+
+use crate::args::ServeArgs;
+use crate::Failure;
+
+/// Runs `serve` with the parsed arguments.
+pub fn run(a: &ServeArgs) -> Result<(), Failure> {
+    if a.list {
+        let mut out = std::io::stdout().lock();
+        for &m in Model::ALL {
+            let _ = writeln!(out, "{:<8} {}", m.name(), m.about());
+        }
+        return Ok(());
+    }
+    let model = a.model.expect("clap requires --model without --list");
+    let listener = swarmlab_server::bind(a.bind, a.backlog)
+        .with_context(|| format!("cannot listen on {}", a.bind))
+        .map_err(Failure::usage)?;
+    let addr = listener.local_addr().context("listener has no address")?;
+    let mut cfg = Config::default();
+    cfg.http.idle_timeout = Duration::from_secs_f64(a.idle_timeout);
+    cfg.http.header_timeout = Duration::from_secs_f64(a.header_timeout);
+    if let Some(w) = a.workers {
+        cfg.workers = usize::from(w);
+    }
+    println!(
+        "listening on http://{addr} (model {model}, pid {})",
+        std::process::id()
+    );
+    let _ = std::io::stdout().flush();
+    swarmlab_server::serve(model, listener, &cfg)
+        .with_context(|| format!("model {model} failed"))?;
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! One HTTP/1.1 server in several concurrency models.
+//!
+//! Every model is one file with one entry point of the same shape,
+//! `serve(listener, &Config, &Stop) -> io::Result<()>`, and every model feeds its bytes to the
+//! same [`swarmlab_http::Conn`]; the difference between two model files *is* the difference
+//! between the two designs. Blocking models share [`blocking`]'s per-connection loop; readiness
+//! models share [`readiness`]'s event loop behind a small selector trait. All `unsafe` is in
+//! [`sys`].
+#![deny(missing_docs)]
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub mod blocking;
+mod fork;
+mod log;
+pub mod readiness;
+mod select;
+mod single;
+pub mod stop;
+pub mod sys;
+mod thread;
+
+pub use stop::Stop;
+
+/// A concurrency model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Model {
+    /// Iterative: one connection at a time.
+    Single,
+    /// A child process per connection.
+    Fork,
+    /// A thread per connection.
+    Thread,
+    /// One thread, non-blocking sockets, a `select(2)` readiness loop.
+    Select,
+}
+
+impl Model {
+    /// Every model, in the order the README and `serve --list` show them.
+    pub const ALL: &'static [Model] = &[Model::Single, Model::Fork, Model::Thread, Model::Select];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::Single => "single",
+            Model::Fork => "fork",
+            Model::Thread => "thread",
+            Model::Select => "select",
+        }
+    }
+
+    /// One line on the design and its trade-off.
+    pub fn about(self) -> &'static str {
+        match self {
+            Model::Single => {
+                "iterative: one connection at a time; everyone else waits in the backlog"
+            }
+            Model::Fork => "process per connection: isolated, but pays a fork per connection",
+            Model::Thread => {
+                "thread per connection: simple blocking code, a thread (and stack) per client"
+            }
+            Model::Select => {
+                "one thread, select(2) readiness loop: no per-client thread, O(max fd) per wakeup"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An unknown model name.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown model '{name}' (models: {})", Model::ALL.iter().map(|m| m.name()).collect::<Vec<_>>().join(", "))]
+pub struct UnknownModel {
+    name: String,
+}
+
+impl FromStr for Model {
+    type Err = UnknownModel;
+    fn from_str(s: &str) -> Result<Model, UnknownModel> {
+        Model::ALL
+            .iter()
+            .copied()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| UnknownModel {
+                name: s.to_string(),
+            })
+    }
+}
+
+/// How a server runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Per-connection limits and timeouts. By default, `swarmlab_http::Config::default()`.
+    pub http: swarmlab_http::Config,
+    /// Processes, threads or event loops, for models that have more than one. By default, the
+    /// number of cores.
+    pub workers: usize,
+    /// How long a graceful shutdown waits for in-flight responses. By default, 5 s.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            http: swarmlab_http::Config::default(),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            drain_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Listen backlog unless told otherwise: std's 128 overflows under a 10k-user ramp.
+pub const DEFAULT_BACKLOG: i32 = 4096;
+
+/// Binds a listener with `SO_REUSEADDR` and the given backlog.
+pub fn bind(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+/// Serves `listener` with `model` until SIGINT or SIGTERM, then drains and returns.
+pub fn serve(model: Model, listener: TcpListener, cfg: &Config) -> io::Result<()> {
+    sys::raise_fd_limit();
+    let stop = Stop::install()?;
+    match model {
+        Model::Single => single::serve(listener, cfg, stop),
+        Model::Fork => fork::serve(listener, cfg, stop),
+        Model::Thread => thread::serve(listener, cfg, stop),
+        Model::Select => select::serve(listener, cfg, stop),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for &m in Model::ALL {
+            assert_eq!(m.name().parse::<Model>().unwrap(), m);
+        }
+        let err = "bogus".parse::<Model>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "unknown model 'bogus' (models: single, fork, thread, select)"
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! Everything that needs `unsafe`, or talks to the kernel below std: fork, select with
+//! caller-sized fd sets, waiting on a few fds with a deadline, the fd limit.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use rustix::event::{FdSetElement, PollFd, PollFlags, Timespec};
+
+/// Which side of `fork` we are on.
+pub enum Forked {
+    /// The parent, with the child's pid.
+    Parent(nix::unistd::Pid),
+    /// The child.
+    Child,
+}
+
+/// `fork(2)`. Fails with an error if this process has more than one thread, because the child
+/// of a multithreaded process may only call async-signal-safe functions, and a server child
+/// allocates.
+pub fn fork() -> io::Result<Forked> {
+    if thread_count() != Some(1) {
+        return Err(io::Error::other("fork needs a single-threaded process"));
+    }
+    // SAFETY: the process has exactly one thread (checked just above, and no thread of ours
+    // can be created between the check and the fork), so the child is a full copy of a
+    // single-threaded process and may call anything, allocation included.
+    match unsafe { nix::unistd::fork() }.map_err(io::Error::from)? {
+        nix::unistd::ForkResult::Parent { child } => Ok(Forked::Parent(child)),
+        nix::unistd::ForkResult::Child => Ok(Forked::Child),
+    }
+}
+
+/// Ends a forked child without running the parent's exit handlers or flushing its buffers.
+pub fn exit_child(code: i32) -> ! {
+    // SAFETY: `_exit` takes no pointers and never returns; skipping exit handlers is the point.
+    unsafe { libc::_exit(code) }
+}
+
+/// The number of threads in this process, from `/proc/self/status`.
+pub fn thread_count() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:")?.trim().parse().ok())
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit: 10,000 clients need 10,000 fds.
+pub fn raise_fd_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            ..limit
+        };
+        let _ = setrlimit(Resource::Nofile, raised);
+    }
+}
+
+/// What [`wait_readable`] saw.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Woke {
+    /// The first fd is readable (or hung up).
+    Ready,
+    /// The second fd (the stop signal) is readable.
+    Stopped,
+    /// The deadline passed.
+    Timeout,
+}
+
+/// Waits until `fd` or `stop` is readable, or until `deadline`. `stop` is checked first.
+pub fn wait_readable(
+    fd: BorrowedFd<'_>,
+    stop: Option<BorrowedFd<'_>>,
+    deadline: Option<Instant>,
+) -> io::Result<Woke> {
+    loop {
+        let timeout = deadline.map(|d| timespec(d.saturating_duration_since(Instant::now())));
+        let mut fds = [
+            PollFd::new(&fd, PollFlags::IN),
+            PollFd::new(&fd, PollFlags::empty()),
+        ];
+        if let Some(stop) = &stop {
+            fds[1] = PollFd::new(stop, PollFlags::IN);
+        }
+        let n = if stop.is_some() { 2 } else { 1 };
+        match rustix::event::poll(&mut fds[..n], timeout.as_ref()) {
+            Ok(0) => return Ok(Woke::Timeout),
+            Ok(_) if n == 2 && !fds[1].revents().is_empty() => return Ok(Woke::Stopped),
+            Ok(_) => return Ok(Woke::Ready),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Whether `fd` is readable right now (for a listener: a connection is waiting).
+pub fn readable_now(fd: impl AsFd) -> bool {
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    matches!(rustix::event::poll(&mut fds, Some(&timespec(Duration::ZERO))), Ok(n) if n > 0)
+}
+
+/// A `Timespec` for a duration.
+pub fn timespec(d: Duration) -> Timespec {
+    Timespec {
+        tv_sec: d.as_secs() as i64,
+        tv_nsec: i64::from(d.subsec_nanos()),
+    }
+}
+
+/// Read and write interest sets for `select(2)`, sized for any fd (no `FD_SETSIZE` cap:
+/// glibc's fixed `fd_set` would be overrun past fd 1023, which is undefined behaviour).
+#[derive(Default)]
+pub struct FdSets {
+    /// Fds to watch for reading.
+    pub read: Vec<FdSetElement>,
+    /// Fds to watch for writing.
+    pub write: Vec<FdSetElement>,
+}
+
+impl FdSets {
+    /// Empties both sets and sizes them for fds below `nfds`.
+    pub fn reset(&mut self, nfds: RawFd) {
+        let n = rustix::event::fd_set_num_elements(0, nfds).max(1);
+        for set in [&mut self.read, &mut self.write] {
+            set.clear();
+            set.resize(n, FdSetElement::default());
+        }
+    }
+
+    /// `select(2)` over fds below `nfds`; on return the sets hold the ready fds.
+    ///
+    /// The caller must have inserted only fds it owns and keeps open for the call.
+    pub fn select(&mut self, nfds: RawFd, timeout: Option<Duration>) -> io::Result<usize> {
+        let timeout = timeout.map(timespec);
+        // SAFETY: both sets were sized by `reset(nfds)` for every fd below `nfds`, and the
+        // fds in them are open sockets owned by the caller for the duration of the call
+        // (the readiness loop only inserts fds of streams it holds).
+        let n = unsafe {
+            rustix::event::select(
+                nfds,
+                Some(&mut self.read),
+                Some(&mut self.write),
+                None,
+                timeout.as_ref(),
+            )
+        };
+        match n {
+            Ok(n) => Ok(n as usize),
+            Err(rustix::io::Errno::INTR) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
