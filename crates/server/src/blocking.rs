@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use swarmlab_http::{Conn, Progress};
 
 use crate::log::warn_limited;
-use crate::sys::{self, Woke};
+use crate::sys;
 use crate::{Config, Stop};
 
 /// How long a connection closed on an error keeps reading (and discarding) so that the client
@@ -24,10 +24,8 @@ pub const READ_CHUNK: usize = 16 * 1024;
 /// Waits for a connection or for shutdown. `Ok(None)` means shutdown began.
 pub fn accept(listener: &TcpListener, stop: &Stop) -> io::Result<Option<TcpStream>> {
     loop {
-        match sys::wait_readable(listener.as_fd(), Some(stop.fd()), None)? {
-            Woke::Stopped => return Ok(None),
-            Woke::Timeout => continue,
-            Woke::Ready => {}
+        if sys::wait_readable(&[stop.fd(), listener.as_fd()], None)? == Some(0) {
+            return Ok(None);
         }
         match listener.accept() {
             Ok((stream, _)) => return Ok(Some(stream)),
@@ -88,20 +86,27 @@ pub fn serve_conn(
         }
         match progress {
             Progress::Flush => {}
-            Progress::Wait(d) => std::thread::sleep(d),
+            Progress::Wait(d) => {
+                std::thread::sleep(d);
+                if !stopping && stop.is_set() {
+                    stopping = true;
+                    conn.shutdown();
+                }
+            }
             Progress::Close => return close(stream, conn.wants_linger()),
             Progress::NeedInput => {
-                let stop_fd = (!stopping).then(|| stop.fd());
-                match sys::wait_readable(stream.as_fd(), stop_fd, conn.deadline()) {
-                    Ok(Woke::Ready) => {}
-                    Ok(Woke::Stopped) => {
+                let fds = [stream.as_fd(), stop.fd()];
+                let fds = if stopping { &fds[..1] } else { &fds[..] };
+                match sys::wait_readable(fds, conn.deadline()) {
+                    Ok(Some(0)) => {}
+                    Ok(Some(_)) => {
                         stopping = true;
                         if conn.shutdown() {
                             return;
                         }
                         continue;
                     }
-                    Ok(Woke::Timeout) => {
+                    Ok(None) => {
                         conn.on_timeout(&mut out);
                         continue;
                     }
@@ -127,7 +132,7 @@ fn close(mut stream: TcpStream, linger: bool) {
     let _ = stream.shutdown(Shutdown::Write);
     let deadline = Instant::now() + LINGER;
     let mut sink = [0u8; 4096];
-    while let Ok(Woke::Ready) = sys::wait_readable(stream.as_fd(), None, Some(deadline)) {
+    while let Ok(Some(_)) = sys::wait_readable(&[stream.as_fd()], Some(deadline)) {
         match stream.read(&mut sink) {
             Ok(0) | Err(_) => return,
             Ok(_) => {}

@@ -21,7 +21,7 @@ use nix::unistd::Pid;
 
 use crate::blocking::{accept_error, serve_conn};
 use crate::log::warn_limited;
-use crate::sys::{self, Forked, Woke};
+use crate::sys::{self, Forked};
 use crate::{Config, Stop};
 
 /// Accepts and forks until shutdown, then waits (bounded) for the children.
@@ -33,11 +33,13 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()>
     signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, chld_tx)?;
     let mut children = HashSet::new();
     loop {
-        reap(&mut chld_rx, &mut children);
-        match sys::wait_readable(listener.as_fd(), Some(stop.fd()), None)? {
-            Woke::Stopped => break,
-            Woke::Timeout => continue,
-            Woke::Ready => {}
+        match sys::wait_readable(&[stop.fd(), chld_rx.as_fd(), listener.as_fd()], None)? {
+            Some(0) => break,
+            Some(1) => {
+                reap(&mut chld_rx, &mut children);
+                continue;
+            }
+            _ => {}
         }
         let stream = match listener.accept() {
             Ok((stream, _)) => stream,
@@ -61,7 +63,7 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()>
     drop(listener);
     let deadline = Instant::now() + cfg.drain_timeout;
     while !children.is_empty() {
-        if let Ok(Woke::Timeout) = sys::wait_readable(chld_rx.as_fd(), None, Some(deadline)) {
+        if let Ok(None) = sys::wait_readable(&[chld_rx.as_fd()], Some(deadline)) {
             for &pid in &children {
                 let _ = kill(pid, Signal::SIGKILL);
             }

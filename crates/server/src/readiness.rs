@@ -125,18 +125,20 @@ impl<S: Selector> Loop<S> {
                 .wait(until.map(|t| t.saturating_duration_since(now)), &mut events)?;
             let now = Instant::now();
             for ev in &events {
-                if ev.fd == lfd && listener.is_some() {
-                    self.accept(listener.as_ref().expect("listener is open"), now)?;
+                if ev.fd == lfd {
+                    if let Some(listener) = &listener {
+                        self.accept(listener)?;
+                    }
                 } else if ev.fd == sfd {
                     if drain_until.is_none() {
                         self.selector.remove(lfd);
                         self.selector.remove(sfd);
                         listener = None;
                         drain_until = Some(now + self.cfg.drain_timeout);
-                        self.shutdown_all(now);
+                        self.shutdown_all();
                     }
                 } else {
-                    self.drive(ev.fd, ev.readable, ev.writable, now);
+                    self.drive(ev.fd, ev.readable, now);
                 }
             }
             self.fire_timers(now);
@@ -148,7 +150,7 @@ impl<S: Selector> Loop<S> {
         }
     }
 
-    fn accept(&mut self, listener: &TcpListener, now: Instant) -> io::Result<()> {
+    fn accept(&mut self, listener: &TcpListener) -> io::Result<()> {
         // Accept a bounded batch per wakeup so a connect storm cannot starve the clients.
         for _ in 0..64 {
             let stream = match listener.accept() {
@@ -181,13 +183,13 @@ impl<S: Selector> Loop<S> {
             };
             self.clients[fd_index] = Some(client);
             self.open += 1;
-            self.schedule(fd, now);
+            self.schedule(fd);
         }
         Ok(())
     }
 
     /// Shutdown began: idle connections close now, busy ones after their current response.
-    fn shutdown_all(&mut self, now: Instant) {
+    fn shutdown_all(&mut self) {
         for fd in 0..self.clients.len() {
             let idle = match &mut self.clients[fd] {
                 Some(c) => c.linger.is_none() && c.out.len() == c.written && c.conn.shutdown(),
@@ -196,12 +198,14 @@ impl<S: Selector> Loop<S> {
             if idle {
                 self.close(fd as RawFd);
             } else if self.clients[fd].is_some() {
-                self.schedule(fd as RawFd, now);
+                self.schedule(fd as RawFd);
             }
         }
     }
 
-    fn drive(&mut self, fd: RawFd, readable: bool, writable: bool, now: Instant) {
+    /// Reads if `readable` and the connection may read, then writes and advances it. Writability
+    /// needs no flag: `pump` always tries to write what is pending.
+    fn drive(&mut self, fd: RawFd, readable: bool, now: Instant) {
         let buf = &mut self.buf;
         let Some(client) = self.clients.get_mut(fd as usize).and_then(Option::as_mut) else {
             return;
@@ -217,26 +221,25 @@ impl<S: Selector> Loop<S> {
                     Err(_) => return self.close(fd),
                 }
             }
-            let _ = writable;
             pump(client, now)
         };
-        self.apply(fd, next, now);
+        self.apply(fd, next);
     }
 
-    fn apply(&mut self, fd: RawFd, next: Next, now: Instant) {
+    fn apply(&mut self, fd: RawFd, next: Next) {
         match next {
             Next::Close => self.close(fd),
             Next::Keep(interest) => {
                 if self.selector.set(fd, interest).is_err() {
                     return self.close(fd);
                 }
-                self.schedule(fd, now);
+                self.schedule(fd);
             }
         }
     }
 
     /// Makes sure a timer entry is queued no later than the client's due time.
-    fn schedule(&mut self, fd: RawFd, _now: Instant) {
+    fn schedule(&mut self, fd: RawFd) {
         let Some(client) = self.clients.get_mut(fd as usize).and_then(Option::as_mut) else {
             return;
         };
@@ -275,7 +278,7 @@ impl<S: Selector> Loop<S> {
                 }
                 _ => Next::Keep(interest_of(client)),
             };
-            self.apply(fd, next, now);
+            self.apply(fd, next);
         }
     }
 

@@ -58,37 +58,24 @@ pub fn raise_fd_limit() {
     }
 }
 
-/// What [`wait_readable`] saw.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Woke {
-    /// The first fd is readable (or hung up).
-    Ready,
-    /// The second fd (the stop signal) is readable.
-    Stopped,
-    /// The deadline passed.
-    Timeout,
-}
-
-/// Waits until `fd` or `stop` is readable, or until `deadline`. `stop` is checked first.
+/// Waits until one of `fds` is readable (or hung up), or until `deadline`. Returns the index
+/// of the first ready fd in `fds`' order, so callers put what matters most first; `None` means
+/// the deadline passed.
 pub fn wait_readable(
-    fd: BorrowedFd<'_>,
-    stop: Option<BorrowedFd<'_>>,
+    fds: &[BorrowedFd<'_>],
     deadline: Option<Instant>,
-) -> io::Result<Woke> {
+) -> io::Result<Option<usize>> {
+    const MAX: usize = 4;
+    assert!(fds.len() <= MAX, "wait_readable takes at most {MAX} fds");
     loop {
         let timeout = deadline.map(|d| timespec(d.saturating_duration_since(Instant::now())));
-        let mut fds = [
-            PollFd::new(&fd, PollFlags::IN),
-            PollFd::new(&fd, PollFlags::empty()),
-        ];
-        if let Some(stop) = &stop {
-            fds[1] = PollFd::new(stop, PollFlags::IN);
-        }
-        let n = if stop.is_some() { 2 } else { 1 };
-        match rustix::event::poll(&mut fds[..n], timeout.as_ref()) {
-            Ok(0) => return Ok(Woke::Timeout),
-            Ok(_) if n == 2 && !fds[1].revents().is_empty() => return Ok(Woke::Stopped),
-            Ok(_) => return Ok(Woke::Ready),
+        let mut polled: [PollFd<'_>; MAX] = std::array::from_fn(|i| match fds.get(i) {
+            Some(fd) => PollFd::new(fd, PollFlags::IN),
+            None => PollFd::new(&fds[0], PollFlags::empty()),
+        });
+        match rustix::event::poll(&mut polled[..fds.len()], timeout.as_ref()) {
+            Ok(0) => return Ok(None),
+            Ok(_) => return Ok(polled.iter().position(|p| !p.revents().is_empty())),
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(e.into()),
         }

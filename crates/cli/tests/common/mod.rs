@@ -1,0 +1,219 @@
+//! Shared by the integration tests: a `swarmlab serve` child process on a free loopback port,
+//! and a raw-socket HTTP/1.1 response reader.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Generous: the suite must pass on a loaded 2-core machine.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running `swarmlab serve`.
+pub struct Server {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub model: &'static str,
+}
+
+impl Server {
+    pub fn start(model: &'static str, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+            .args(["serve", "--model", model, "--bind", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn swarmlab serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .strip_prefix("listening on http://")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .unwrap();
+        assert!(line.contains(&format!("(model {model}, pid ")), "{line}");
+        Server {
+            child: Some(child),
+            addr,
+            model,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).expect("connect");
+        s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        s.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+        s
+    }
+
+    /// One request on a fresh connection.
+    pub fn request(&self, raw: &[u8]) -> Response {
+        let mut s = self.connect();
+        s.write_all(raw).unwrap();
+        read_response(&mut s).expect("a response")
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub fn stop(mut self) -> ExitStatus {
+        let mut child = self.child.take().unwrap();
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + IO_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "{} did not exit within {IO_TIMEOUT:?} of SIGTERM",
+                    self.model
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child.as_mut().unwrap().try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A parsed response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The header section exactly as received.
+    pub raw_head: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads one response (not to a HEAD request) from `s`; `None` on EOF before any byte.
+pub fn read_response(s: &mut TcpStream) -> Option<Response> {
+    read_response_to(s, false)
+}
+
+/// Reads one response; `head_request` means the body is absent whatever Content-Length says.
+pub fn read_response_to(s: &mut TcpStream, head_request: bool) -> Option<Response> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(0) if buf.is_empty() => return None,
+            Ok(0) => panic!(
+                "EOF inside a header section: {:?}",
+                String::from_utf8_lossy(&buf)
+            ),
+            Ok(_) => buf.push(byte[0]),
+            Err(e) if buf.is_empty() && e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return None
+            }
+            Err(e) => panic!("reading a response: {e}"),
+        }
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut resp = httparse::Response::new(&mut headers);
+    assert!(resp.parse(&buf).unwrap().is_complete());
+    let headers: Vec<(String, String)> = resp
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_string(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect();
+    let status = resp.code.unwrap();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .map(|(_, v)| v.parse().unwrap())
+        .unwrap_or_else(|| panic!("no Content-Length in {:?}", String::from_utf8_lossy(&buf)));
+    let mut body = vec![
+        0;
+        if head_request || status == 100 {
+            0
+        } else {
+            length
+        }
+    ];
+    s.read_exact(&mut body).expect("a whole body");
+    Some(Response {
+        status,
+        headers,
+        body,
+        raw_head: buf,
+    })
+}
+
+/// Asserts that the server closes `s` (EOF or reset) without sending more.
+pub fn assert_closed(s: &mut TcpStream) {
+    let mut rest = Vec::new();
+    match s.read_to_end(&mut rest) {
+        Ok(_) => assert!(
+            rest.is_empty(),
+            "bytes after close: {:?}",
+            String::from_utf8_lossy(&rest)
+        ),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+}
+
+/// Whether a peer program is required (CI) rather than optional (a developer's machine).
+pub fn peers_required() -> bool {
+    std::env::var("SWARMLAB_REQUIRE_PEERS").is_ok_and(|v| v == "1")
+}
+
+/// Finds `name` on PATH; when missing, fails under `SWARMLAB_REQUIRE_PEERS=1` and otherwise
+/// prints why the test is skipped.
+pub fn peer(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            !peers_required(),
+            "{name} is not on PATH and SWARMLAB_REQUIRE_PEERS=1"
+        );
+        eprintln!(
+            "SKIPPED: {name} is not on PATH (set SWARMLAB_REQUIRE_PEERS=1 to make this fail)"
+        );
+    }
+    found
+}
