@@ -45,7 +45,16 @@ fn locust_50_users_no_failures() {
         let out = Command::new(&locust)
             .arg("-f")
             .arg(&file)
-            .args(["--headless", "-u", "50", "-r", "50", "-t", "8s", "--only-summary"])
+            .args([
+                "--headless",
+                "-u",
+                "50",
+                "-r",
+                "50",
+                "-t",
+                "8s",
+                "--only-summary",
+            ])
             .args(["--host", &srv.url(), "--csv"])
             .arg(&prefix)
             .current_dir(&dir)
@@ -55,9 +64,19 @@ fn locust_50_users_no_failures() {
         let stats = std::fs::read_to_string(format!("{}_stats.csv", prefix.display()))
             .unwrap_or_else(|e| panic!("{model}: no stats csv ({e}); locust said:\n{stderr}"));
         let (requests, failures) = aggregated(&stats);
-        assert!(requests > 100, "{model}: only {requests} requests\n{stderr}");
-        assert_eq!(failures, 0, "{model}: {failures} failures of {requests}\n{stderr}");
-        assert!(out.status.success(), "{model}: locust exited {}\n{stderr}", out.status);
+        assert!(
+            requests > 100,
+            "{model}: only {requests} requests\n{stderr}"
+        );
+        assert_eq!(
+            failures, 0,
+            "{model}: {failures} failures of {requests}\n{stderr}"
+        );
+        assert!(
+            out.status.success(),
+            "{model}: locust exited {}\n{stderr}",
+            out.status
+        );
         assert!(srv.stop().success(), "{model} did not exit cleanly");
         eprintln!("locust vs {model}: {requests} requests, 0 failures");
     }
@@ -86,7 +105,15 @@ fn wrk_50_connections_clean() {
     for &model in MODELS {
         let srv = Server::start(model, &[]);
         let out = Command::new(&wrk)
-            .args(["-t", "2", "-c", "50", "-d", "3s", &format!("{}/", srv.url())])
+            .args([
+                "-t",
+                "2",
+                "-c",
+                "50",
+                "-d",
+                "3s",
+                &format!("{}/", srv.url()),
+            ])
             .output()
             .expect("run wrk");
         let text = String::from_utf8_lossy(&out.stdout);
@@ -123,7 +150,9 @@ print("ok")
 /// Python's http.client, keep-alive across routes: no header defects, exact framing.
 #[test]
 fn python_http_client_sees_no_defects() {
-    let Some(python) = peer("python3") else { return };
+    let Some(python) = peer("python3") else {
+        return;
+    };
     for &model in MODELS {
         let srv = Server::start(model, &[]);
         let out = Command::new(&python)
