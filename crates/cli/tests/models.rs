@@ -344,3 +344,36 @@ fn children_in_state(parent: i32, state: char) -> usize {
         })
         .count()
 }
+
+/// `select` past `FD_SETSIZE`: with 1,100 clients connected the server's fds pass 1023, where
+/// glibc's `fd_set` would be overrun (undefined behaviour) and libc/nix would panic. The last
+/// client to connect must still be served.
+#[test]
+fn select_serves_fds_past_fd_setsize() {
+    raise_own_fd_limit(4096);
+    let srv = Server::start("select", &[]);
+    let mut idle: Vec<TcpStream> = (0..1100).map(|_| srv.connect()).collect();
+    let mut last = srv.connect();
+    last.write_all(GET).unwrap();
+    assert_eq!(read_response(&mut last).unwrap().status, 200);
+    // and the first ones are still served too
+    idle[0].write_all(GET).unwrap();
+    assert_eq!(read_response(&mut idle[0]).unwrap().status, 200);
+    drop(idle);
+    assert!(srv.stop().success());
+}
+
+fn raise_own_fd_limit(want: libc::rlim_t) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local rlimit.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        if lim.rlim_cur < want {
+            lim.rlim_cur = want.min(lim.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
