@@ -64,23 +64,13 @@ impl BodyDecoder {
             match self {
                 BodyDecoder::Done => break,
                 BodyDecoder::Length { remaining } => {
-                    let take = usize::try_from(*remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(input.len() - i);
-                    body.extend_from_slice(&input[i..i + take]);
-                    i += take;
-                    *remaining -= take as u64;
+                    i += take(remaining, &input[i..], body);
                     if *remaining == 0 {
                         *self = BodyDecoder::Done;
                     }
                 }
                 BodyDecoder::Chunked(Chunk::Data { remaining }) => {
-                    let take = usize::try_from(*remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(input.len() - i);
-                    body.extend_from_slice(&input[i..i + take]);
-                    i += take;
-                    *remaining -= take as u64;
+                    i += take(remaining, &input[i..], body);
                     if *remaining == 0 {
                         *self = BodyDecoder::Chunked(Chunk::DataCr);
                     }
@@ -93,6 +83,16 @@ impl BodyDecoder {
         }
         Ok(i)
     }
+}
+
+/// Copies up to `remaining` body bytes from `input` into `body`; returns how many.
+fn take(remaining: &mut u64, input: &[u8], body: &mut Vec<u8>) -> usize {
+    let n = usize::try_from(*remaining)
+        .unwrap_or(usize::MAX)
+        .min(input.len());
+    body.extend_from_slice(&input[..n]);
+    *remaining -= n as u64;
+    n
 }
 
 /// One framing byte of a chunked body (everything but chunk data).
