@@ -1,0 +1,392 @@
+//! The load generator's HTTP/1.1 response reader, written over `httparse` because the client
+//! is the hot path (see `bench/swarm-vs-wrk.sh`): it keeps no copy of bodies, only counts them,
+//! and buffers bytes only while a header section is incomplete.
+
+use std::io;
+
+/// A complete response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Body bytes.
+    pub content: u64,
+    /// The server will close the connection (`Connection: close`, HTTP/1.0, or read-to-EOF).
+    pub close: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Head,
+    Length { remaining: u64 },
+    ChunkSize,
+    ChunkData { remaining: u64 },
+    ChunkDataEnd,
+    Trailers,
+    UntilClose,
+}
+
+/// Reads one response at a time from a byte stream.
+#[derive(Debug)]
+pub struct Reader {
+    state: State,
+    /// Unconsumed bytes (a partial header section or chunk line).
+    pending: Vec<u8>,
+    status: u16,
+    content: u64,
+    close: bool,
+    head_request: bool,
+}
+
+/// A response this reader refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Malformed(pub String);
+
+const MAX_HEAD: usize = 64 * 1024;
+
+impl Reader {
+    /// A reader expecting the response to a HEAD request if `head_request`.
+    pub fn new(head_request: bool) -> Reader {
+        Reader {
+            state: State::Head,
+            pending: Vec::new(),
+            status: 0,
+            content: 0,
+            close: false,
+            head_request,
+        }
+    }
+
+    /// Whether no byte of a response has arrived yet.
+    pub fn is_fresh(&self) -> bool {
+        self.state == State::Head && self.pending.is_empty()
+    }
+
+    /// Feeds bytes; returns the response once it is complete. Bytes after it are an error
+    /// (this client never pipelines).
+    pub fn feed(&mut self, data: &[u8]) -> Result<Option<Response>, Malformed> {
+        if self.pending.is_empty() {
+            return self.step_all(data);
+        }
+        let mut joined = std::mem::take(&mut self.pending);
+        joined.extend_from_slice(data);
+        self.step_all(&joined)
+    }
+
+    fn step_all(&mut self, mut data: &[u8]) -> Result<Option<Response>, Malformed> {
+        loop {
+            match self.state {
+                State::Head => {
+                    let mut headers = [httparse::EMPTY_HEADER; 48];
+                    let mut resp = httparse::Response::new(&mut headers);
+                    let len = match resp.parse(data) {
+                        Ok(httparse::Status::Complete(len)) => len,
+                        Ok(httparse::Status::Partial) => return self.keep(data),
+                        Err(e) => return Err(Malformed(format!("BadStatusLine('{e}')"))),
+                    };
+                    let status = resp.code.unwrap_or(0);
+                    let minor = resp.version.unwrap_or(1);
+                    let (mut length, mut chunked, mut close) = (None, false, minor == 0);
+                    for h in resp.headers.iter() {
+                        if h.name.eq_ignore_ascii_case("content-length") {
+                            let v = std::str::from_utf8(h.value)
+                                .ok()
+                                .and_then(|v| v.trim().parse::<u64>().ok());
+                            length = Some(v.ok_or_else(|| {
+                                Malformed("InvalidHeader('Content-Length')".into())
+                            })?);
+                        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                            chunked = h.value.eq_ignore_ascii_case(b"chunked");
+                        } else if h.name.eq_ignore_ascii_case("connection") {
+                            for token in h.value.split(|&b| b == b',') {
+                                let token = token.trim_ascii();
+                                close |= token.eq_ignore_ascii_case(b"close");
+                                close &= !(minor == 0 && token.eq_ignore_ascii_case(b"keep-alive"));
+                            }
+                        }
+                    }
+                    data = &data[len..];
+                    if (100..200).contains(&status) {
+                        continue; // 100 Continue and friends: the real response follows
+                    }
+                    self.status = status;
+                    self.close = close;
+                    self.content = 0;
+                    self.state = if self.head_request || status == 204 || status == 304 {
+                        State::Length { remaining: 0 }
+                    } else if chunked {
+                        State::ChunkSize
+                    } else if let Some(n) = length {
+                        State::Length { remaining: n }
+                    } else {
+                        self.close = true;
+                        State::UntilClose
+                    };
+                }
+                State::Length { remaining } => {
+                    let n = remaining.min(data.len() as u64);
+                    self.content += n;
+                    data = &data[n as usize..];
+                    if remaining == n {
+                        return self.finish(data);
+                    }
+                    self.state = State::Length {
+                        remaining: remaining - n,
+                    };
+                    return Ok(None);
+                }
+                State::ChunkSize => match httparse::parse_chunk_size(data) {
+                    Ok(httparse::Status::Complete((used, 0))) => {
+                        data = &data[used..];
+                        self.state = State::Trailers;
+                    }
+                    Ok(httparse::Status::Complete((used, size))) => {
+                        data = &data[used..];
+                        self.state = State::ChunkData { remaining: size };
+                    }
+                    Ok(httparse::Status::Partial) => return self.keep(data),
+                    Err(_) => return Err(Malformed("InvalidChunkLength('bad chunk size')".into())),
+                },
+                State::ChunkData { remaining } => {
+                    let n = remaining.min(data.len() as u64);
+                    self.content += n;
+                    data = &data[n as usize..];
+                    if remaining > n {
+                        self.state = State::ChunkData {
+                            remaining: remaining - n,
+                        };
+                        return Ok(None);
+                    }
+                    self.state = State::ChunkDataEnd;
+                }
+                State::ChunkDataEnd => {
+                    if data.len() < 2 {
+                        return self.keep(data);
+                    }
+                    if &data[..2] != b"\r\n" {
+                        return Err(Malformed("InvalidChunkLength('chunk without crlf')".into()));
+                    }
+                    data = &data[2..];
+                    self.state = State::ChunkSize;
+                }
+                State::Trailers => {
+                    if data.starts_with(b"\r\n") {
+                        return self.finish(&data[2..]);
+                    }
+                    match data.windows(4).position(|w| w == b"\r\n\r\n") {
+                        Some(i) => return self.finish(&data[i + 4..]),
+                        None => return self.keep(data),
+                    }
+                }
+                State::UntilClose => {
+                    self.content += data.len() as u64;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// EOF: completes a read-until-close response; anything else is an incomplete response.
+    pub fn eof(&mut self) -> Option<Response> {
+        (self.state == State::UntilClose).then(|| {
+            self.state = State::Head;
+            Response {
+                status: self.status,
+                content: self.content,
+                close: true,
+            }
+        })
+    }
+
+    fn keep(&mut self, data: &[u8]) -> Result<Option<Response>, Malformed> {
+        if data.len() > MAX_HEAD {
+            return Err(Malformed(
+                "LineTooLong('header section over 64 KiB')".into(),
+            ));
+        }
+        self.pending.clear();
+        self.pending.extend_from_slice(data);
+        Ok(None)
+    }
+
+    fn finish(&mut self, rest: &[u8]) -> Result<Option<Response>, Malformed> {
+        if !rest.is_empty() {
+            return Err(Malformed("BadResponse('bytes after the response')".into()));
+        }
+        self.state = State::Head;
+        self.pending.clear();
+        Ok(Some(Response {
+            status: self.status,
+            content: self.content,
+            close: self.close,
+        }))
+    }
+}
+
+/// Locust's (python-requests) error string for an I/O error.
+pub fn io_error_string(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => {
+            "ConnectionRefusedError(111, 'Connection refused')".into()
+        }
+        io::ErrorKind::ConnectionReset => {
+            "ConnectionResetError(104, 'Connection reset by peer')".into()
+        }
+        io::ErrorKind::BrokenPipe => "BrokenPipeError(32, 'Broken pipe')".into(),
+        io::ErrorKind::ConnectionAborted => {
+            "ConnectionAbortedError(103, 'Software caused connection abort')".into()
+        }
+        _ => match e.raw_os_error() {
+            Some(code) => format!("OSError({code}, '{}')", strip_os(e)),
+            None => format!("OSError('{e}')"),
+        },
+    }
+}
+
+fn strip_os(e: &io::Error) -> String {
+    let s = e.to_string();
+    s.split(" (os error").next().unwrap_or(&s).to_string()
+}
+
+/// Locust's error string for a status that fails (python-requests `raise_for_status`).
+pub fn status_error_string(status: u16, name: &str) -> String {
+    let kind = if status < 500 {
+        "Client Error"
+    } else {
+        "Server Error"
+    };
+    format!(
+        "HTTPError('{status} {kind}: {} for url: {name}')",
+        reason(status)
+    )
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
+        414 => "URI Too Long",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(input: &[u8], head: bool) -> Result<Option<Response>, Malformed> {
+        Reader::new(head).feed(input)
+    }
+
+    fn bytewise(input: &[u8]) -> Option<Response> {
+        let mut r = Reader::new(false);
+        let mut out = None;
+        for b in input {
+            if let Some(resp) = r.feed(std::slice::from_ref(b)).unwrap() {
+                out = Some(resp);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn response_table() {
+        let ok = |status, content, close| {
+            Ok(Some(Response {
+                status,
+                content,
+                close,
+            }))
+        };
+        let cases: &[(&[u8], bool, Result<Option<Response>, Malformed>)] = &[
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, ok(200, 5, false)),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", false, Ok(None)),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true, ok(200, 0, false)),
+            (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false, ok(200, 0, true)),
+            (b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false, ok(200, 0, true)),
+            (b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n", false, ok(200, 0, false)),
+            (b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno", false, ok(404, 2, false)),
+            (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", false, ok(201, 0, false)),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", false, ok(200, 5, false)),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX: y\r\n\r\n", false, ok(200, 1, false)),
+            (b"HTTP/1.1 204 No Content\r\n\r\n", false, ok(204, 0, false)),
+            (b"HTTP/1.1 200 OK\r\n\r\nuntil close", false, Ok(None)),
+        ];
+        for (i, (input, head, want)) in cases.iter().enumerate() {
+            assert_eq!(&whole(input, *head), want, "case {i}");
+            if let Ok(Some(resp)) = want {
+                if !head {
+                    assert_eq!(bytewise(input), Some(*resp), "bytewise case {i}");
+                }
+            }
+        }
+        for bad in [
+            &b"HTTP/1.1 2x0 OK\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nab",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        ] {
+            assert!(
+                whole(bad, false).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn read_until_close_completes_at_eof() {
+        let mut r = Reader::new(false);
+        assert_eq!(r.feed(b"HTTP/1.0 200 OK\r\n\r\nabc").unwrap(), None);
+        assert_eq!(
+            r.eof(),
+            Some(Response {
+                status: 200,
+                content: 3,
+                close: true
+            })
+        );
+        let mut r = Reader::new(false);
+        assert_eq!(
+            r.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc")
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            r.eof(),
+            None,
+            "EOF inside a framed body is an incomplete response"
+        );
+    }
+
+    #[test]
+    fn error_strings_match_locust() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            io_error_string(&refused),
+            "ConnectionRefusedError(111, 'Connection refused')"
+        );
+        assert_eq!(
+            status_error_string(404, "/404"),
+            "HTTPError('404 Client Error: Not Found for url: /404')"
+        );
+        assert_eq!(
+            status_error_string(500, "/500"),
+            "HTTPError('500 Server Error: Internal Server Error for url: /500')"
+        );
+    }
+}

@@ -1,0 +1,26 @@
+//! swarmlab's load generator: Locust's workflow (users, spawn rate, run time, the same CSV
+//! files and console tables) without Locust's ceiling.
+//!
+//! One event loop per core drives many keep-alive users with a hand-written HTTP/1.1 client
+//! ([`client`]); each loop records into its own HdrHistograms, merged once a second
+//! ([`stats`]); the controller ([`engine`]) ramps users, stops on time or on failure, and
+//! watches its own CPU and send lag so that a saturated generator says so. Outputs
+//! ([`output`]) are pure functions of the merged statistics.
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod engine;
+pub mod output;
+pub mod scenario;
+pub mod stats;
+pub mod target;
+pub mod timespan;
+pub mod wait;
+mod worker;
+
+pub use engine::{run, Control, Ended, HistoryRow, Observer, Plan, Status, Summary, SATURATED};
+pub use scenario::{BadScenario, Entry, Workload};
+pub use stats::{EntryStats, Stats};
+pub use target::Target;
+pub use timespan::parse_timespan;
+pub use wait::WaitTime;

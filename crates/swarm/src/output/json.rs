@@ -1,0 +1,109 @@
+//! `--json`: Locust's `serialize_stats()` shape (one object per entry, `StatsEntryDict` keys,
+//! the Aggregated row left out), with response-time buckets made Locust's way from the
+//! histogram, plus a `swarmlab` object with what Locust lacks.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::engine::Summary;
+use crate::scenario::Entry;
+use crate::stats::EntryStats;
+
+/// The JSON document for a finished run.
+pub fn summary_json(summary: &Summary, entries: &[Entry]) -> Value {
+    let stats = &summary.stats;
+    let list: Vec<Value> = entries
+        .iter()
+        .zip(&stats.entries)
+        .filter(|(_, e)| e.num_requests > 0)
+        .map(|(entry, e)| {
+            entry_json(
+                &entry.name,
+                &entry.method,
+                e,
+                stats.start_time,
+                stats.last_request,
+            )
+        })
+        .collect();
+    json!({
+        "stats": list,
+        "stats_total": entry_json("Aggregated", "", &stats.total, stats.start_time, stats.last_request),
+        "swarmlab": {
+            "duration_s": summary.duration.as_secs_f64(),
+            "peak_users": summary.peak_users,
+            "ended": summary.ended,
+            "requests_before_first_failure": summary.before_first_failure,
+            "late_sends": stats.late_sends,
+            "saturated": summary.saturated,
+            "latency_unit": "ms; open model: from the intended send time",
+            "service_time_p99_ms": stats.service_total.as_ref().and_then(|s| s.percentile_ms(0.99)),
+        },
+    })
+}
+
+fn entry_json(name: &str, method: &str, e: &EntryStats, start: f64, last: Option<f64>) -> Value {
+    let mut buckets: BTreeMap<u64, u64> = BTreeMap::new();
+    for v in e.hist.iter_recorded() {
+        *buckets
+            .entry(locust_bucket(v.value_iterated_to() as f64 / 1000.0))
+            .or_default() += v.count_at_value();
+    }
+    json!({
+        "name": name,
+        "method": method,
+        "last_request_timestamp": last,
+        "start_time": start,
+        "num_requests": e.num_requests,
+        "num_none_requests": 0,
+        "num_failures": e.num_failures,
+        "total_response_time": e.total_us as f64 / 1000.0,
+        "max_response_time": e.max_ms(),
+        "min_response_time": (e.num_requests > 0).then(|| e.min_ms()),
+        "total_content_length": e.total_content,
+        "response_times": buckets.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// Locust's `bucket_response_time`: 1 ms steps below 100 ms, 10 below 1 s, 100 below 10 s,
+/// then 1000; Python's round-half-to-even.
+pub fn locust_bucket(ms: f64) -> u64 {
+    let (step, v) = match ms {
+        m if m < 100.0 => (1.0, m),
+        m if m < 1000.0 => (10.0, m),
+        m if m < 10_000.0 => (100.0, m),
+        m => (1000.0, m),
+    };
+    let q = v / step;
+    let r = q.round();
+    let r = if (q - q.trunc() - 0.5).abs() < 1e-12 {
+        2.0 * (q / 2.0).round()
+    } else {
+        r
+    };
+    (r * step) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn buckets_round_half_to_even_like_python() {
+        let cases = [
+            (0.5, 0),
+            (1.5, 2),
+            (2.5, 2),
+            (145.0, 140),
+            (155.0, 160),
+            (1050.0, 1000),
+            (1150.0, 1200),
+            (10500.0, 10000),
+            (58760.0, 59000),
+            (147.0, 150),
+            (3432.0, 3400),
+        ];
+        for (ms, want) in cases {
+            assert_eq!(super::locust_bucket(ms), want, "{ms}");
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! Scenario files (TOML, `-f`): user classes with weights, wait times and host overrides, each
+//! with weighted tasks. Compiled once into a [`Workload`]: requests are encoded to bytes up
+//! front, so a running user never formats a request.
+//!
+//! ```toml
+//! [[user]]
+//! name = "reader"
+//! weight = 3
+//! wait_time = "between(0.5, 1.5)"
+//!
+//! [[user.task]]
+//! path = "/"
+//! weight = 5
+//!
+//! [[user.task]]
+//! method = "POST"
+//! path = "/echo"
+//! name = "echo"
+//! body = "hello"
+//! headers = { "Content-Type" = "text/plain" }
+//! expect_status = [200]
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+
+use crate::target::{BadTarget, Target};
+use crate::wait::WaitTime;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    user: Vec<UserSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserSpec {
+    name: String,
+    #[serde(default = "one")]
+    weight: u32,
+    wait_time: Option<String>,
+    host: Option<String>,
+    task: Vec<TaskSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskSpec {
+    #[serde(default = "get")]
+    method: String,
+    path: String,
+    name: Option<String>,
+    #[serde(default = "one")]
+    weight: u32,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<String>,
+    expect_status: Option<Expect>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Expect {
+    One(u16),
+    Many(Vec<u16>),
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn get() -> String {
+    "GET".into()
+}
+
+/// A scenario that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BadScenario {
+    /// The file cannot be read.
+    #[error("cannot read scenario {file}: {error}")]
+    Read {
+        /// The file.
+        file: String,
+        /// Why.
+        error: String,
+    },
+    /// TOML or schema error, with its line.
+    #[error("scenario {file} line {line}: {message}")]
+    Syntax {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong (names the key).
+        message: String,
+    },
+    /// A value that parses but makes no sense.
+    #[error("scenario {file}: {message}")]
+    Value {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A host that cannot be used.
+    #[error(transparent)]
+    Target(#[from] BadTarget),
+}
+
+/// A request name in the statistics: Locust groups by (method, name).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Entry {
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// The name (the path unless a task names itself).
+    pub name: String,
+}
+
+/// One task, ready to send.
+#[derive(Clone, Debug)]
+pub struct Task {
+    /// Index into [`Workload::entries`].
+    pub entry: usize,
+    /// Relative weight among the class's tasks.
+    pub weight: u32,
+    /// The whole request, encoded.
+    pub request: Vec<u8>,
+    /// Statuses that count as success; `None`: below 400.
+    pub expect: Option<Vec<u16>>,
+    /// A HEAD request (its response has no body).
+    pub head: bool,
+}
+
+/// A user class, compiled.
+#[derive(Clone, Debug)]
+pub struct UserClass {
+    /// Its name.
+    pub name: String,
+    /// Relative weight among classes.
+    pub weight: u32,
+    /// Think time between tasks.
+    pub wait: WaitTime,
+    /// Where its users connect.
+    pub addr: SocketAddr,
+    /// Its tasks.
+    pub tasks: Vec<Task>,
+}
+
+/// Everything the users will do.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    /// The user classes.
+    pub classes: Vec<UserClass>,
+    /// Statistics rows, indexed by [`Task::entry`].
+    pub entries: Vec<Entry>,
+}
+
+impl Workload {
+    /// Without `-f`: one class that GETs the host URL's path.
+    pub fn simple(host: &Target, wait: WaitTime) -> Workload {
+        let mut entries = Vec::new();
+        let task = compile_task(
+            host,
+            "GET",
+            &host.path,
+            None,
+            &BTreeMap::new(),
+            None,
+            None,
+            1,
+            &mut entries,
+        );
+        Workload {
+            classes: vec![UserClass {
+                name: "User".into(),
+                weight: 1,
+                wait,
+                addr: host.addr,
+                tasks: vec![task],
+            }],
+            entries,
+        }
+    }
+
+    /// Reads a scenario file; `host` is the `-H` default, `wait` the `--wait-time` default.
+    pub fn load(
+        path: &str,
+        host: Option<&Target>,
+        wait: WaitTime,
+    ) -> Result<Workload, BadScenario> {
+        let text = std::fs::read_to_string(path).map_err(|e| BadScenario::Read {
+            file: path.into(),
+            error: e.to_string(),
+        })?;
+        Workload::parse(&text, path, host, wait)
+    }
+
+    /// Parses scenario text (`file` names it in errors).
+    pub fn parse(
+        text: &str,
+        file: &str,
+        host: Option<&Target>,
+        wait: WaitTime,
+    ) -> Result<Workload, BadScenario> {
+        let spec: File = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            });
+            BadScenario::Syntax {
+                file: file.into(),
+                line,
+                message: e.message().replace('\n', " "),
+            }
+        })?;
+        let value = |message: String| BadScenario::Value {
+            file: file.into(),
+            message,
+        };
+        if spec.user.is_empty() {
+            return Err(value("no [[user]] classes".into()));
+        }
+        let mut entries = Vec::new();
+        let mut classes = Vec::new();
+        for u in &spec.user {
+            let target = match (&u.host, host) {
+                (Some(h), _) => Target::parse(h)?,
+                (None, Some(t)) => t.clone(),
+                (None, None) => {
+                    return Err(value(format!(
+                        "user '{}' has no host and no -H/--host was given",
+                        u.name
+                    )))
+                }
+            };
+            let wait = match &u.wait_time {
+                Some(w) => w
+                    .parse()
+                    .map_err(|e| value(format!("user '{}': {e}", u.name)))?,
+                None => wait,
+            };
+            if u.weight == 0 || u.task.is_empty() {
+                return Err(value(format!(
+                    "user '{}' needs weight >= 1 and at least one [[user.task]]",
+                    u.name
+                )));
+            }
+            let mut tasks = Vec::new();
+            for t in &u.task {
+                if !t.path.starts_with('/') || t.weight == 0 || !is_token(&t.method) {
+                    return Err(value(format!(
+                        "user '{}': task '{} {}' needs a method token, a path starting with / and weight >= 1",
+                        u.name, t.method, t.path
+                    )));
+                }
+                let expect = t.expect_status.as_ref().map(|e| match e {
+                    Expect::One(s) => vec![*s],
+                    Expect::Many(v) => v.clone(),
+                });
+                tasks.push(compile_task(
+                    &target,
+                    &t.method,
+                    &t.path,
+                    t.name.as_deref(),
+                    &t.headers,
+                    t.body.as_deref(),
+                    expect,
+                    t.weight,
+                    &mut entries,
+                ));
+            }
+            classes.push(UserClass {
+                name: u.name.clone(),
+                weight: u.weight,
+                wait,
+                addr: target.addr,
+                tasks,
+            });
+        }
+        Ok(Workload { classes, entries })
+    }
+
+    /// The class of user number `i`: smooth weighted round robin (nginx's), so any prefix of
+    /// users is split by weight as evenly as integers allow.
+    pub fn class_of(&self, i: usize) -> usize {
+        let total: i64 = self.classes.iter().map(|c| i64::from(c.weight)).sum();
+        let slot = i as i64 % total;
+        let mut current = vec![0i64; self.classes.len()];
+        let mut pick = 0;
+        for _ in 0..=slot {
+            for (k, c) in self.classes.iter().enumerate() {
+                current[k] += i64::from(c.weight);
+            }
+            pick = (0..current.len())
+                .max_by_key(|&k| (current[k], std::cmp::Reverse(k)))
+                .unwrap_or(0);
+            current[pick] -= total;
+        }
+        pick
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compile_task(
+    target: &Target,
+    method: &str,
+    path: &str,
+    name: Option<&str>,
+    headers: &BTreeMap<String, String>,
+    body: Option<&str>,
+    expect: Option<Vec<u16>>,
+    weight: u32,
+    entries: &mut Vec<Entry>,
+) -> Task {
+    let entry = Entry {
+        method: method.to_string(),
+        name: name.unwrap_or(path).to_string(),
+    };
+    let index = entries.iter().position(|e| *e == entry).unwrap_or_else(|| {
+        entries.push(entry);
+        entries.len() - 1
+    });
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", target.authority);
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = body {
+        req.push_str(&format!("Content-Length: {}\r\n", b.len()));
+    }
+    req.push_str("\r\n");
+    if let Some(b) = body {
+        req.push_str(b);
+    }
+    Task {
+        entry: index,
+        weight,
+        request: req.into_bytes(),
+        expect,
+        head: method == "HEAD",
+    }
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> Target {
+        Target::parse("http://127.0.0.1:9").unwrap()
+    }
+
+    #[test]
+    fn scenario_compiles_requests_and_entries() {
+        let text = r#"
+[[user]]
+name = "a"
+weight = 3
+wait_time = "constant(1)"
+[[user.task]]
+path = "/"
+[[user.task]]
+method = "POST"
+path = "/echo"
+name = "echo"
+body = "hi"
+expect_status = 200
+
+[[user]]
+name = "b"
+[[user.task]]
+path = "/"
+"#;
+        let w = Workload::parse(text, "s.toml", Some(&host()), WaitTime::default()).unwrap();
+        assert_eq!(w.entries.len(), 2, "GET / is one row for both classes");
+        let echo = &w.classes[0].tasks[1];
+        assert_eq!(
+            String::from_utf8_lossy(&echo.request),
+            "POST /echo HTTP/1.1\r\nHost: 127.0.0.1:9\r\nContent-Length: 2\r\n\r\nhi"
+        );
+        assert_eq!(echo.expect, Some(vec![200]));
+        assert_eq!(w.classes[0].wait, WaitTime::Constant(1.0));
+        let firsts: Vec<usize> = (0..8).map(|i| w.class_of(i)).collect();
+        assert_eq!(firsts.iter().filter(|&&c| c == 0).count(), 6, "{firsts:?}");
+    }
+
+    #[test]
+    fn errors_name_the_key_and_line() {
+        let text = "[[user]]\nname = \"a\"\n[[user.task]]\nmethod = \"GET\"\n";
+        let e = Workload::parse(text, "s.toml", Some(&host()), WaitTime::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("scenario s.toml line "), "{e}");
+        assert!(e.contains("path"), "{e}");
+        assert_eq!(e.lines().count(), 1);
+        let text = "[[user]]\nname = \"a\"\nwieght = 2\n";
+        let e = Workload::parse(text, "s.toml", Some(&host()), WaitTime::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3") && e.contains("wieght"), "{e}");
+        let text = "[[user]]\nname = \"a\"\nwait_time = \"often\"\n[[user.task]]\npath = \"/\"\n";
+        let e = Workload::parse(text, "s.toml", Some(&host()), WaitTime::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("invalid wait time"), "{e}");
+    }
+}

@@ -1,0 +1,502 @@
+//! One worker thread: an event loop (mio/epoll) that owns a share of the users, wrk's shape.
+//!
+//! A user is a small state machine over one keep-alive connection: connect, send the task's
+//! pre-encoded request, read the response, record it, wait, repeat; it reconnects when the
+//! server closes. In the open model (`--rate`) each user sends at intended times from a fixed
+//! schedule and latency counts from the intended time (coordinated omission corrected, as
+//! wrk2). Everything a worker measures goes into its own [`Delta`], handed to the aggregator
+//! once per unix second.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::{self, Read, Write};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+
+use crate::client::{io_error_string, status_error_string, Reader, Response};
+use crate::engine::Shared;
+use crate::stats::Delta;
+
+/// Longest the loop sleeps before looking at the controls again.
+const TICK: Duration = Duration::from_millis(20);
+/// A send this late (open model) counts as behind schedule.
+const LATE: Duration = Duration::from_millis(1);
+const READ_BUF: usize = 64 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum St {
+    /// Waiting for its timer to start the next task.
+    Waiting,
+    Connecting,
+    Sending,
+    Receiving,
+    /// No longer wanted.
+    Retired,
+}
+
+struct User {
+    class: usize,
+    sock: Option<TcpStream>,
+    state: St,
+    task: usize,
+    written: usize,
+    reader: Reader,
+    /// When the task started (closed model) or was due (open model): latency counts from here.
+    intended: Instant,
+    /// When the request actually went out (its connect included).
+    sent: Instant,
+    timer: Option<Instant>,
+    queued: Option<Instant>,
+    /// Open model: this user's next send, as a count of its own sends.
+    seq: u64,
+    /// Global user number.
+    number: usize,
+}
+
+pub(crate) struct Worker {
+    id: usize,
+    threads: usize,
+    shared: Arc<Shared>,
+    poll: Poll,
+    users: Vec<User>,
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    ready: Vec<usize>,
+    buf: Vec<u8>,
+    delta: Delta,
+    rng: u64,
+    /// Unix time at `base`, to stamp seconds without a syscall per request.
+    base: Instant,
+    base_unix: f64,
+    in_flight: usize,
+}
+
+impl Worker {
+    pub(crate) fn new(id: usize, threads: usize, shared: Arc<Shared>) -> io::Result<Worker> {
+        let base_unix = crate::engine::unix_now();
+        let n = shared.workload.entries.len();
+        let open = shared.plan.rate.is_some();
+        Ok(Worker {
+            id,
+            threads,
+            poll: Poll::new()?,
+            users: Vec::new(),
+            timers: BinaryHeap::new(),
+            ready: Vec::new(),
+            buf: vec![0; READ_BUF],
+            delta: Delta::new(base_unix as u64, n, open),
+            rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
+            base: Instant::now(),
+            base_unix,
+            in_flight: 0,
+            shared,
+        })
+    }
+
+    /// Runs until the controller says stop; hands over every delta, the last one included.
+    pub(crate) fn run(mut self, tx: &Sender<Delta>) {
+        let mut events = Events::with_capacity(1024);
+        let shared = Arc::clone(&self.shared);
+        loop {
+            let control = &shared.control;
+            if control.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let now = Instant::now();
+            self.spawn_to(control.users.load(Ordering::Relaxed), now);
+            self.start_ready(now);
+            let next = self
+                .timers
+                .peek()
+                .map_or(now + TICK, |Reverse((t, _))| (*t).min(now + TICK));
+            if let Err(e) = self
+                .poll
+                .poll(&mut events, Some(next.saturating_duration_since(now)))
+            {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    panic!("epoll_wait failed: {e}");
+                }
+            }
+            let now = Instant::now();
+            for ev in events.iter() {
+                self.on_event(ev.token().0, now);
+            }
+            self.fire_timers(now);
+            self.start_ready(now);
+            self.flush_if_new_second(now, tx);
+            control.in_flight[self.id].store(self.in_flight, Ordering::Relaxed);
+        }
+        let _ = tx.send(std::mem::take(&mut self.delta));
+    }
+
+    fn unix_at(&self, t: Instant) -> f64 {
+        self.base_unix + t.saturating_duration_since(self.base).as_secs_f64()
+    }
+
+    fn flush_if_new_second(&mut self, now: Instant, tx: &Sender<Delta>) {
+        let second = self.unix_at(now) as u64;
+        if second != self.delta.second {
+            let n = self.shared.workload.entries.len();
+            let fresh = Delta::new(second, n, self.shared.plan.rate.is_some());
+            let done = std::mem::replace(&mut self.delta, fresh);
+            if !done.is_empty() || !done.errors.is_empty() {
+                let _ = tx.send(done);
+            }
+        }
+    }
+
+    /// Creates or retires users so this thread holds its share of `total`.
+    fn spawn_to(&mut self, total: usize, now: Instant) {
+        let mine = (total + self.threads - 1 - self.id) / self.threads;
+        while self.users.len() < mine {
+            let number = self.id + self.users.len() * self.threads;
+            let class = self.shared.workload.class_of(number);
+            let idx = self.users.len();
+            self.users.push(User {
+                class,
+                sock: None,
+                state: St::Waiting,
+                task: 0,
+                written: 0,
+                reader: Reader::new(false),
+                intended: now,
+                sent: now,
+                timer: None,
+                queued: None,
+                seq: 0,
+                number,
+            });
+            match self.shared.plan.rate {
+                Some(_) => self.schedule_open(idx, now),
+                None => self.ready.push(idx),
+            }
+        }
+        for u in self.users.iter_mut().skip(mine) {
+            if u.state == St::Waiting {
+                u.state = St::Retired;
+                u.sock = None;
+            }
+        }
+    }
+
+    fn start_ready(&mut self, now: Instant) {
+        while let Some(idx) = self.ready.pop() {
+            self.start_task(idx, now);
+        }
+    }
+
+    fn pick_task(&mut self, class: usize) -> usize {
+        if self.shared.workload.classes[class].tasks.len() == 1 {
+            return 0;
+        }
+        let rand = self.next_rand();
+        let tasks = &self.shared.workload.classes[class].tasks;
+        let total: u64 = tasks.iter().map(|t| u64::from(t.weight)).sum();
+        let mut roll = rand % total;
+        for (i, t) in tasks.iter().enumerate() {
+            if roll < u64::from(t.weight) {
+                return i;
+            }
+            roll -= u64::from(t.weight);
+        }
+        0
+    }
+
+    fn next_rand(&mut self) -> u64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn start_task(&mut self, idx: usize, now: Instant) {
+        let control = &self.shared.control;
+        if control.draining.load(Ordering::Relaxed) || idx >= self.users.len() {
+            return;
+        }
+        let mine =
+            (control.users.load(Ordering::Relaxed) + self.threads - 1 - self.id) / self.threads;
+        if idx >= mine {
+            let u = &mut self.users[idx];
+            u.state = St::Retired;
+            u.sock = None;
+            return;
+        }
+        let class = self.users[idx].class;
+        let task = self.pick_task(class);
+        let head = self.shared.workload.classes[class].tasks[task].head;
+        let open = self.shared.plan.rate.is_some();
+        let u = &mut self.users[idx];
+        u.task = task;
+        u.written = 0;
+        u.reader = Reader::new(head);
+        u.sent = now;
+        if !open {
+            u.intended = now;
+        } else if now.saturating_duration_since(u.intended) > LATE {
+            self.delta.late_sends += 1;
+        }
+        self.in_flight += 1;
+        if self.users[idx].sock.is_some() {
+            self.users[idx].state = St::Sending;
+            self.send(idx, now);
+            return;
+        }
+        let addr = self.shared.workload.classes[class].addr;
+        match TcpStream::connect(addr) {
+            Ok(mut sock) => {
+                let token = Token(idx);
+                if let Err(e) = self.poll.registry().register(
+                    &mut sock,
+                    token,
+                    Interest::READABLE | Interest::WRITABLE,
+                ) {
+                    return self.fail(idx, io_error_string(&e), now);
+                }
+                let u = &mut self.users[idx];
+                u.sock = Some(sock);
+                u.state = St::Connecting;
+                self.set_timer(idx, Some(now + self.shared.plan.connect_timeout));
+            }
+            Err(e) => self.fail(idx, io_error_string(&e), now),
+        }
+    }
+
+    fn on_event(&mut self, idx: usize, now: Instant) {
+        let Some(u) = self.users.get(idx) else { return };
+        match u.state {
+            St::Connecting => {
+                let sock = u.sock.as_ref().expect("connecting user has a socket");
+                match sock.take_error() {
+                    Ok(Some(e)) | Err(e) => return self.fail(idx, io_error_string(&e), now),
+                    Ok(None) => {}
+                }
+                match sock.peer_addr() {
+                    Ok(_) => {
+                        let _ = sock.set_nodelay(true);
+                        self.users[idx].state = St::Sending;
+                        self.send(idx, now);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+                    Err(e) => self.fail(idx, io_error_string(&e), now),
+                }
+            }
+            St::Sending => self.send(idx, now),
+            St::Receiving => self.receive(idx, now),
+            St::Waiting | St::Retired => self.idle_event(idx),
+        }
+    }
+
+    /// An idle keep-alive connection became readable: the server closed it (or misbehaved).
+    fn idle_event(&mut self, idx: usize) {
+        let Some(sock) = self.users[idx].sock.as_mut() else {
+            return;
+        };
+        match sock.read(&mut self.buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            _ => self.users[idx].sock = None,
+        }
+    }
+
+    fn send(&mut self, idx: usize, now: Instant) {
+        let u = &mut self.users[idx];
+        let request = &self.shared.workload.classes[u.class].tasks[u.task].request;
+        let sock = u.sock.as_mut().expect("sending user has a socket");
+        while u.written < request.len() {
+            match sock.write(&request[u.written..]) {
+                Ok(n) => u.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.fail(idx, io_error_string(&e), now),
+            }
+        }
+        u.state = St::Receiving;
+        let deadline = u.sent + self.shared.plan.timeout;
+        self.set_timer(idx, Some(deadline));
+    }
+
+    fn receive(&mut self, idx: usize, now: Instant) {
+        loop {
+            let u = &mut self.users[idx];
+            let sock = u.sock.as_mut().expect("receiving user has a socket");
+            match sock.read(&mut self.buf) {
+                Ok(0) => {
+                    return match u.reader.eof() {
+                        Some(resp) => self.complete(idx, resp, now),
+                        None if u.reader.is_fresh() => self.fail(
+                            idx,
+                            "RemoteDisconnected('Remote end closed connection without response')"
+                                .into(),
+                            now,
+                        ),
+                        None => self.fail(
+                            idx,
+                            "IncompleteRead('connection closed mid-response')".into(),
+                            now,
+                        ),
+                    };
+                }
+                Ok(n) => match u.reader.feed(&self.buf[..n]) {
+                    Ok(Some(resp)) => return self.complete(idx, resp, now),
+                    Ok(None) => {}
+                    Err(e) => return self.fail(idx, e.0, now),
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.fail(idx, io_error_string(&e), now),
+            }
+        }
+    }
+
+    fn complete(&mut self, idx: usize, resp: Response, now: Instant) {
+        let u = &self.users[idx];
+        let task = &self.shared.workload.classes[u.class].tasks[u.task];
+        let ok = match &task.expect {
+            Some(codes) => codes.contains(&resp.status),
+            None => resp.status < 400,
+        };
+        let error = (!ok).then(|| {
+            let name = &self.shared.workload.entries[task.entry].name;
+            match &task.expect {
+                Some(codes) => format!(
+                    "UnexpectedStatus('got {} expected {codes:?} for url: {name}')",
+                    resp.status
+                ),
+                None => status_error_string(resp.status, name),
+            }
+        });
+        if resp.close {
+            self.users[idx].sock = None;
+        }
+        self.finish(idx, resp.content, error, now);
+    }
+
+    fn fail(&mut self, idx: usize, error: String, now: Instant) {
+        self.users[idx].sock = None;
+        self.finish(idx, 0, Some(error), now);
+    }
+
+    /// Records the outcome of the current task and schedules the user's next one.
+    fn finish(&mut self, idx: usize, content: u64, error: Option<String>, now: Instant) {
+        self.in_flight -= 1;
+        let u = &self.users[idx];
+        let entry = self.shared.workload.classes[u.class].tasks[u.task].entry;
+        let latency = now.saturating_duration_since(u.intended).as_micros() as u64;
+        let service = now.saturating_duration_since(u.sent).as_micros() as u64;
+        let failed = error.is_some();
+        self.delta.entries[entry].record(latency, content, failed);
+        if let Some(s) = self.delta.service.get_mut(entry) {
+            s.record(service, content, failed);
+        }
+        self.delta.last_request = self.unix_at(now);
+        let control = &self.shared.control;
+        if self.shared.plan.stop_on_failure {
+            let before = control.completed.fetch_add(1, Ordering::Relaxed);
+            if failed {
+                let _ = control.first_failure.compare_exchange(
+                    u64::MAX,
+                    before,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
+        }
+        if let Some(e) = error {
+            let second = self.unix_at(now) as u64;
+            self.delta.error(entry, e, second);
+        }
+        self.users[idx].state = St::Waiting;
+        if self.shared.plan.rate.is_some() {
+            self.users[idx].seq += 1;
+            return self.schedule_open(idx, now);
+        }
+        let unit = (self.next_rand() >> 11) as f64 / (1u64 << 53) as f64;
+        let class = &self.shared.workload.classes[self.users[idx].class];
+        let wait = class.wait.after(
+            now.saturating_duration_since(self.users[idx].intended),
+            unit,
+        );
+        if wait.is_zero() {
+            self.set_timer(idx, None);
+            self.ready.push(idx);
+        } else {
+            self.set_timer(idx, Some(now + wait));
+        }
+    }
+
+    /// Open model: the user's next intended send time from the global schedule.
+    fn schedule_open(&mut self, idx: usize, now: Instant) {
+        let plan = &self.shared.plan;
+        let rate = plan.rate.expect("open model");
+        let users = self.shared.control.users.load(Ordering::Relaxed).max(1) as u64;
+        let u = &self.users[idx];
+        let k = u.number as u64 + users * u.seq;
+        let at = self.shared.control.t0 + crate::engine::intended_offset(k, rate, plan.rate_ramp);
+        self.users[idx].intended = at;
+        if at <= now {
+            self.set_timer(idx, None);
+            self.ready.push(idx);
+        } else {
+            self.set_timer(idx, Some(at));
+        }
+    }
+
+    fn set_timer(&mut self, idx: usize, at: Option<Instant>) {
+        let u = &mut self.users[idx];
+        u.timer = at;
+        if let Some(at) = at {
+            if u.queued.is_none_or(|q| at < q) {
+                u.queued = Some(at);
+                self.timers.push(Reverse((at, idx)));
+            }
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(&Reverse((t, idx))) = self.timers.peek() {
+            if t > now {
+                return;
+            }
+            self.timers.pop();
+            let u = &mut self.users[idx];
+            if u.queued != Some(t) {
+                continue;
+            }
+            u.queued = None;
+            match u.timer {
+                Some(due) if due <= now => {}
+                Some(due) => {
+                    u.queued = Some(due);
+                    self.timers.push(Reverse((due, idx)));
+                    continue;
+                }
+                None => continue,
+            }
+            u.timer = None;
+            match u.state {
+                St::Waiting => self.ready.push(idx),
+                St::Connecting => {
+                    let secs = self.shared.plan.connect_timeout.as_secs_f64();
+                    self.fail(
+                        idx,
+                        format!("ConnectTimeout('Connection timed out. (connect timeout={secs})')"),
+                        now,
+                    )
+                }
+                St::Sending | St::Receiving => {
+                    let secs = self.shared.plan.timeout.as_secs_f64();
+                    self.fail(
+                        idx,
+                        format!("ReadTimeout('Read timed out. (read timeout={secs})')"),
+                        now,
+                    )
+                }
+                St::Retired => {}
+            }
+        }
+    }
+}
