@@ -312,7 +312,8 @@ mod tests {
                 close,
             }))
         };
-        let cases: &[(&[u8], bool, Result<Option<Response>, Malformed>)] = &[
+        type Case<'a> = (&'a [u8], bool, Result<Option<Response>, Malformed>);
+        let cases: &[Case<'_>] = &[
             (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, ok(200, 5, false)),
             (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", false, Ok(None)),
             (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true, ok(200, 0, false)),

@@ -94,10 +94,10 @@ pub fn percentile_table(stats: &Stats, entries: &[Entry]) -> String {
 /// The error report: occurrences, then `METHOD name: error`.
 pub fn error_report(stats: &Stats, entries: &[Entry]) -> String {
     let mut s = String::from("Error report\n");
-    let _ = writeln!(s, "{:<18} {}", "# occurrences", "Error");
+    let _ = writeln!(s, "{:<18} Error", "# occurrences");
     let _ = writeln!(s, "{}|{}", "-".repeat(18), "-".repeat(4));
     let mut errors: Vec<_> = stats.errors.iter().collect();
-    errors.sort_by(|a, b| b.1.occurrences.cmp(&a.1.occurrences));
+    errors.sort_by_key(|(_, row)| std::cmp::Reverse(row.occurrences));
     for ((entry, error), row) in errors {
         let e = &entries[*entry];
         let _ = writeln!(
