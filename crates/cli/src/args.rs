@@ -1,7 +1,9 @@
 //! Command-line arguments (clap derive), and usage errors as one line.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use swarmlab_server::Model;
@@ -18,6 +20,100 @@ pub struct Cli {
 pub enum Command {
     /// Serve HTTP/1.1 with one concurrency model.
     Serve(ServeArgs),
+    /// Generate load, Locust-style (same flags, same CSV files), headless.
+    Swarm(SwarmArgs),
+}
+
+/// `swarmlab swarm`: Locust's flags with Locust's meanings, plus an open model and thresholds.
+#[derive(Args, Debug)]
+pub struct SwarmArgs {
+    /// Target base URL, e.g. http://127.0.0.1:8080 (its path is what the default user GETs).
+    #[arg(short = 'H', long)]
+    pub host: Option<String>,
+    /// Peak number of concurrent users (each holds one keep-alive connection).
+    #[arg(short = 'u', long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub users: u32,
+    /// Users started per second.
+    #[arg(short = 'r', long, default_value_t = 1.0, value_parser = positive)]
+    pub spawn_rate: f64,
+    /// Stop after this long: 20, 20s, 3m, 1h30m [default: until Ctrl-C].
+    #[arg(short = 't', long, value_parser = timespan)]
+    pub run_time: Option<Duration>,
+    /// Accepted for Locust compatibility: swarm always runs headless for now.
+    #[arg(long)]
+    pub headless: bool,
+    /// Write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, PREFIX_exceptions.csv.
+    #[arg(long, value_name = "PREFIX")]
+    pub csv: Option<PathBuf>,
+    /// A history row for every entry (current-window percentiles), not only Aggregated.
+    #[arg(long, requires = "csv")]
+    pub csv_full_history: bool,
+    /// Write a self-contained HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Print the final statistics as JSON on stdout (tables go to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Print only the final tables, not the table every 2 s.
+    #[arg(long)]
+    pub only_summary: bool,
+    /// Accepted for Locust compatibility: the table is printed every 2 s anyway.
+    #[arg(long)]
+    pub print_stats: bool,
+    /// At the end, let in-flight requests finish for up to this long.
+    #[arg(short = 's', long, default_value = "0", value_parser = timespan)]
+    pub stop_timeout: Duration,
+    /// Exit code when any request failed.
+    #[arg(long, default_value_t = 1)]
+    pub exit_code_on_error: u8,
+    /// Scenario file (TOML): user classes with weighted tasks.
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Think time: constant(S), between(A,B), constant_throughput(N), constant_pacing(S).
+    #[arg(long, default_value = "constant(0)")]
+    pub wait_time: swarmlab_swarm::WaitTime,
+    /// Open model: R requests/s at fixed intended send times; latency counts from those times.
+    #[arg(long, value_parser = positive)]
+    pub rate: Option<f64>,
+    /// Open model: ramp the rate from 0 to --rate over this long.
+    #[arg(long, value_parser = timespan, requires = "rate")]
+    pub rate_ramp: Option<Duration>,
+    /// Stop at the first failed request and report the requests sent until then.
+    #[arg(long)]
+    pub stop_on_failure: bool,
+    /// Exit non-zero if the failure ratio (0..1) is above this.
+    #[arg(long, value_parser = ratio)]
+    pub fail_ratio: Option<f64>,
+    /// Exit non-zero if the 99th percentile response time (ms) is above this.
+    #[arg(long, value_name = "MS", value_parser = positive)]
+    pub max_p99: Option<f64>,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s", value_parser = timespan)]
+    pub timeout: Duration,
+    /// Connect timeout.
+    #[arg(long, default_value = "5s", value_parser = timespan)]
+    pub connect_timeout: Duration,
+    /// Worker threads (event loops) [default: cores available].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+}
+
+fn timespan(s: &str) -> Result<Duration, String> {
+    swarmlab_swarm::parse_timespan(s).map_err(|e| e.to_string())
+}
+
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number")),
+    }
+}
+
+fn ratio(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a ratio in 0..=1")),
+    }
 }
 
 #[derive(Args, Debug)]

@@ -3,6 +3,7 @@
 
 mod args;
 mod serve;
+mod swarm;
 
 use std::process::ExitCode;
 
@@ -15,9 +16,11 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         args::Command::Serve(a) => serve::run(&a),
+        args::Command::Swarm(a) => swarm::run(&a),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("swarmlab: error: {:#}", e.error);
             ExitCode::from(e.code)

@@ -10,13 +10,13 @@ use crate::args::ServeArgs;
 use crate::Failure;
 
 /// Runs `serve` with the parsed arguments.
-pub fn run(a: &ServeArgs) -> Result<(), Failure> {
+pub fn run(a: &ServeArgs) -> Result<u8, Failure> {
     if a.list {
         let mut out = std::io::stdout().lock();
         for &m in Model::ALL {
             let _ = writeln!(out, "{:<8} {}", m.name(), m.about());
         }
-        return Ok(());
+        return Ok(0);
     }
     let model = a.model.expect("clap requires --model without --list");
     let listener = swarmlab_server::bind(a.bind, a.backlog)
@@ -36,5 +36,5 @@ pub fn run(a: &ServeArgs) -> Result<(), Failure> {
     let _ = std::io::stdout().flush();
     swarmlab_server::serve(model, listener, &cfg)
         .with_context(|| format!("model {model} failed"))?;
-    Ok(())
+    Ok(0)
 }

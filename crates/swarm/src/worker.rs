@@ -108,7 +108,7 @@ impl Worker {
             }
             let now = Instant::now();
             self.spawn_to(control.users.load(Ordering::Relaxed), now);
-            self.start_ready(now);
+            self.start_ready();
             let next = self
                 .timers
                 .peek()
@@ -126,7 +126,7 @@ impl Worker {
                 self.on_event(ev.token().0, now);
             }
             self.fire_timers(now);
-            self.start_ready(now);
+            self.start_ready();
             self.flush_if_new_second(now, tx);
             control.in_flight[self.id].store(self.in_flight, Ordering::Relaxed);
         }
@@ -183,9 +183,9 @@ impl Worker {
         }
     }
 
-    fn start_ready(&mut self, now: Instant) {
+    fn start_ready(&mut self) {
         while let Some(idx) = self.ready.pop() {
-            self.start_task(idx, now);
+            self.start_task(idx);
         }
     }
 
@@ -213,7 +213,9 @@ impl Worker {
         self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn start_task(&mut self, idx: usize, now: Instant) {
+    fn start_task(&mut self, idx: usize) {
+        // The batch's time may be stale by the time this user's turn comes: read the clock.
+        let now = Instant::now();
         let control = &self.shared.control;
         if control.draining.load(Ordering::Relaxed) || idx >= self.users.len() {
             return;
@@ -352,7 +354,8 @@ impl Worker {
         }
     }
 
-    fn complete(&mut self, idx: usize, resp: Response, now: Instant) {
+    fn complete(&mut self, idx: usize, resp: Response, _batch: Instant) {
+        let now = Instant::now();
         let u = &self.users[idx];
         let task = &self.shared.workload.classes[u.class].tasks[u.task];
         let ok = match &task.expect {

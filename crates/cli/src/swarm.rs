@@ -1,0 +1,274 @@
+//! `swarmlab swarm`: build the workload, run the engine headless, print Locust's tables, write
+//! the CSV/HTML/JSON files, and turn failures and thresholds into the exit code.
+
+use std::fs;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use anyhow::Context;
+use swarmlab_swarm::output::{console, csv, html, json};
+use swarmlab_swarm::{Ended, Entry, Observer, Plan, Stats, Status, Summary, Target, Workload};
+
+use crate::args::SwarmArgs;
+use crate::Failure;
+
+/// Runs `swarm`; returns the exit code.
+pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
+    let host = a
+        .host
+        .as_deref()
+        .map(Target::parse)
+        .transpose()
+        .map_err(|e| Failure::usage(e.into()))?;
+    let workload = match (&a.scenario, &host) {
+        (Some(file), _) => Workload::load(&file.to_string_lossy(), host.as_ref(), a.wait_time)
+            .map_err(|e| Failure::usage(e.into()))?,
+        (None, Some(host)) => Workload::simple(host, a.wait_time),
+        (None, None) => {
+            return Err(Failure::usage(anyhow::anyhow!(
+                "-H/--host is required without -f/--scenario"
+            )))
+        }
+    };
+    let plan = Plan {
+        users: a.users as usize,
+        spawn_rate: a.spawn_rate,
+        run_time: a.run_time,
+        rate: a.rate,
+        rate_ramp: a.rate_ramp.unwrap_or_default(),
+        timeout: a.timeout,
+        connect_timeout: a.connect_timeout,
+        stop_on_failure: a.stop_on_failure,
+        stop_timeout: a.stop_timeout,
+        threads: a.threads.map_or(Plan::default().threads, usize::from),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing signal handlers")?;
+    }
+    let csv_files = a
+        .csv
+        .as_ref()
+        .map(|p| CsvFiles::create(p, a.csv_full_history))
+        .transpose()?;
+    let mut out: Box<dyn Write> = if a.json {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
+    let entries = workload.entries.clone();
+    let _ = writeln!(
+        out,
+        "swarming {} user(s) at {}/s{}{} with {} thread(s)",
+        plan.users,
+        plan.spawn_rate,
+        plan.rate
+            .map_or(String::new(), |r| format!(", open model at {r} req/s")),
+        plan.run_time
+            .map_or(String::new(), |t| format!(" for {t:?}")),
+        plan.threads
+    );
+    let mut observer = CliObserver {
+        entries: &entries,
+        out: &mut out,
+        csv: csv_files,
+        periodic: !a.only_summary,
+        warned: false,
+        seconds: 0,
+        status_line: std::io::stderr().is_terminal() && !a.json,
+    };
+    let summary = swarmlab_swarm::run(workload, plan, &stop, &mut observer);
+    let csv_files = observer.csv.take();
+    if observer.status_line {
+        eprint!("\r\x1b[2K");
+    }
+    report(&mut out, &summary, &entries);
+    if let Some(files) = csv_files {
+        files.finish(&summary.stats, &entries)?;
+    }
+    if let Some(path) = &a.html {
+        fs::write(
+            path,
+            html::report(&summary, &entries, &a.host.clone().unwrap_or_default()),
+        )
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json::summary_json(&summary, &entries)).expect("json")
+        );
+    }
+    Ok(exit_code(a, &summary, &mut out))
+}
+
+/// The final tables and the numbers Locust does not give.
+fn report(out: &mut dyn Write, summary: &Summary, entries: &[Entry]) {
+    let stats = &summary.stats;
+    let _ = writeln!(out, "\n{}", console::stats_table(stats, entries, false));
+    let _ = writeln!(out, "{}", console::percentile_table(stats, entries));
+    if !stats.errors.is_empty() {
+        let _ = writeln!(out, "{}", console::error_report(stats, entries));
+    }
+    let (rps, _) = stats.total_rates(&stats.total);
+    let _ = writeln!(
+        out,
+        "ran {:.1} s, ended by {:?}: {} requests, {:.1} req/s, average {:.3} ms, {} failures",
+        summary.duration.as_secs_f64(),
+        summary.ended,
+        stats.total.num_requests,
+        rps,
+        stats.total.avg_ms(),
+        stats.total.num_failures
+    );
+    if summary.ended == Ended::Failure {
+        let _ = writeln!(
+            out,
+            "first failure after {} successful requests",
+            summary.before_first_failure.unwrap_or(0)
+        );
+    }
+    if let Some(service) = &stats.service_total {
+        let _ = writeln!(
+            out,
+            "open model: latency counts from intended send times; service time (from the actual send) p50 {} ms, p99 {} ms; {} sends fell behind schedule",
+            service.percentile_ms(0.5).map_or("N/A".into(), |v| format!("{v:.3}")),
+            service.percentile_ms(0.99).map_or("N/A".into(), |v| format!("{v:.3}")),
+            stats.late_sends
+        );
+    }
+    if let Some(why) = &summary.saturated {
+        let _ = writeln!(out, "warning: {why}");
+    }
+}
+
+fn exit_code(a: &SwarmArgs, summary: &Summary, out: &mut dyn Write) -> u8 {
+    let total = &summary.stats.total;
+    let mut crossed = false;
+    if let Some(max) = a.fail_ratio {
+        if total.fail_ratio() > max {
+            let _ = writeln!(
+                out,
+                "threshold crossed: failure ratio {:.4} > {max}",
+                total.fail_ratio()
+            );
+            crossed = true;
+        }
+    }
+    if let Some(max) = a.max_p99 {
+        let p99 = total.percentile_ms(0.99).unwrap_or(0.0);
+        if p99 > max {
+            let _ = writeln!(out, "threshold crossed: p99 {p99:.3} ms > {max} ms");
+            crossed = true;
+        }
+    }
+    if total.num_failures > 0 {
+        a.exit_code_on_error
+    } else if crossed {
+        1
+    } else {
+        0
+    }
+}
+
+struct CliObserver<'a> {
+    entries: &'a [Entry],
+    out: &'a mut Box<dyn Write>,
+    csv: Option<CsvFiles>,
+    periodic: bool,
+    warned: bool,
+    seconds: u64,
+    status_line: bool,
+}
+
+impl Observer for CliObserver<'_> {
+    fn second(&mut self, stats: &Stats, status: &Status) {
+        self.seconds += 1;
+        if let Some(csv) = &mut self.csv {
+            csv.second(stats, self.entries, status.users);
+        }
+        if let (Some(why), false) = (&status.saturated, self.warned) {
+            self.warned = true;
+            let _ = writeln!(self.out, "warning: {why}");
+        }
+        if self.periodic && self.seconds % 2 == 0 {
+            let _ = writeln!(
+                self.out,
+                "{}",
+                console::stats_table(stats, self.entries, true)
+            );
+        }
+        if self.status_line {
+            let (rps, _) = stats.current_rates(None);
+            eprint!(
+                "\r\x1b[2Kusers {}  rps {:.1}  failures {}  elapsed {:.0} s",
+                status.users,
+                rps,
+                stats.total.num_failures,
+                status.elapsed.as_secs_f64()
+            );
+        }
+    }
+}
+
+/// Locust's four CSV files.
+struct CsvFiles {
+    prefix: PathBuf,
+    history: fs::File,
+    full_history: bool,
+}
+
+impl CsvFiles {
+    fn create(prefix: &Path, full_history: bool) -> Result<CsvFiles, Failure> {
+        if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let path = Self::path(prefix, "stats_history");
+        let mut history =
+            fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(history, "{}", csv::HISTORY_HEADER).context("writing the history csv")?;
+        Ok(CsvFiles {
+            prefix: prefix.to_path_buf(),
+            history,
+            full_history,
+        })
+    }
+
+    fn path(prefix: &Path, kind: &str) -> PathBuf {
+        PathBuf::from(format!("{}_{kind}.csv", prefix.display()))
+    }
+
+    fn second(&mut self, stats: &Stats, entries: &[Entry], users: usize) {
+        let now = swarmlab_swarm::engine::unix_now() as u64;
+        let _ = self
+            .history
+            .write_all(csv::history_rows(stats, entries, users, now, self.full_history).as_bytes());
+        let _ = write_atomically(
+            &Self::path(&self.prefix, "stats"),
+            &csv::stats_csv(stats, entries),
+        );
+    }
+
+    fn finish(self, stats: &Stats, entries: &[Entry]) -> Result<(), Failure> {
+        for (kind, text) in [
+            ("stats", csv::stats_csv(stats, entries)),
+            ("failures", csv::failures_csv(stats, entries)),
+            ("exceptions", csv::exceptions_csv()),
+        ] {
+            let path = Self::path(&self.prefix, kind);
+            write_atomically(&path, &text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes via a temporary file and a rename, so a reader never sees half a file.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("csv.tmp");
+    fs::write(&tmp, text)?;
+    fs::rename(tmp, path)
+}
