@@ -21,7 +21,7 @@ pub enum Command {
     /// Serve HTTP/1.1 with one concurrency model.
     Serve(ServeArgs),
     /// Generate load, Locust-style (same flags, same CSV files), headless.
-    Swarm(SwarmArgs),
+    Swarm(Box<SwarmArgs>),
 }
 
 /// `swarmlab swarm`: Locust's flags with Locust's meanings, plus an open model and thresholds.
