@@ -1,0 +1,171 @@
+//! `swarmlab swarm` from the command line: errors as one line with exit 2, a dead target ends
+//! on time with exit 1, Locust's CSV files, JSON, thresholds.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::Server;
+
+fn swarm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .arg("swarm")
+        .args(args)
+        .output()
+        .expect("run swarmlab swarm")
+}
+
+fn one_line_usage_error(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    stderr
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let e = one_line_usage_error(&swarm(&["-H", "https://example.com", "-t", "1s"]));
+    assert!(e.contains("https is not supported"), "{e}");
+    let e = one_line_usage_error(&swarm(&["-H", "http://no-such-host.invalid", "-t", "1s"]));
+    assert!(e.contains("cannot resolve host"), "{e}");
+    one_line_usage_error(&swarm(&["-H", "http://127.0.0.1:1", "-t", "soon"]));
+    one_line_usage_error(&swarm(&[
+        "-H",
+        "http://127.0.0.1:1",
+        "--wait-time",
+        "often",
+    ]));
+    one_line_usage_error(&swarm(&["-H", "http://127.0.0.1:1", "-u", "0"]));
+    one_line_usage_error(&swarm(&["-t", "1s"]));
+    let dir = tempdir("scenario");
+    let file = dir.join("bad.toml");
+    std::fs::write(
+        &file,
+        "[[user]]\nname = \"a\"\n\n[[user.task]]\nmethod = \"GET\"\n",
+    )
+    .unwrap();
+    let e = one_line_usage_error(&swarm(&[
+        "-H",
+        "http://127.0.0.1:1",
+        "-f",
+        file.to_str().unwrap(),
+    ]));
+    assert!(e.contains("line ") && e.contains("path"), "{e}");
+}
+
+#[test]
+fn dead_target_ends_on_time_with_exit_1() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let t = Instant::now();
+    let out = swarm(&[
+        "-H",
+        &format!("http://127.0.0.1:{port}"),
+        "-u",
+        "5",
+        "-r",
+        "100",
+        "-t",
+        "2s",
+        "--wait-time",
+        "constant(0.05)",
+        "--only-summary",
+    ]);
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("ConnectionRefusedError(111, 'Connection refused')"),
+        "{text}"
+    );
+    assert!(text.contains("Error report"), "{text}");
+}
+
+#[test]
+fn csv_json_and_thresholds_against_a_real_server() {
+    let srv = Server::start("thread", &[]);
+    let dir = tempdir("csv");
+    let prefix = dir.join("run");
+    let out = swarm(&[
+        "-H",
+        &srv.url(),
+        "-u",
+        "5",
+        "-r",
+        "50",
+        "-t",
+        "3s",
+        "--csv",
+        prefix.to_str().unwrap(),
+        "--csv-full-history",
+        "--json",
+        "--max-p99",
+        "0.000001",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the p99 threshold is crossed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let total = &doc["stats_total"];
+    assert_eq!(total["name"], "Aggregated");
+    assert!(total["num_requests"].as_u64().unwrap() > 10);
+    assert_eq!(total["num_failures"], 0);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("threshold crossed: p99"));
+    let read =
+        |kind: &str| std::fs::read_to_string(format!("{}_{kind}.csv", prefix.display())).unwrap();
+    let stats = read("stats");
+    assert!(stats.starts_with("Type,Name,Request Count,Failure Count,Median Response Time,"));
+    assert!(stats.lines().any(|l| l.starts_with("GET,/,")), "{stats}");
+    assert!(stats.lines().last().unwrap().starts_with(",Aggregated,"));
+    let history = read("stats_history");
+    assert!(history.starts_with("Timestamp,User Count,Type,Name,Requests/s,"));
+    assert!(history.lines().count() >= 3, "{history}");
+    assert!(
+        history.lines().any(|l| l.contains(",GET,/,")),
+        "full history has entry rows"
+    );
+    assert_eq!(
+        read("failures").trim(),
+        "Method,Name,Error,Occurrences,First Seen,Last Seen"
+    );
+    assert_eq!(read("exceptions").trim(), "Count,Message,Traceback,Nodes");
+    assert!(srv.stop().success());
+}
+
+#[test]
+fn failures_set_the_exit_code_on_error() {
+    let srv = Server::start("select", &[]);
+    let out = swarm(&[
+        "-H",
+        &format!("{}/nope", srv.url()),
+        "-u",
+        "2",
+        "-t",
+        "1s",
+        "--only-summary",
+        "--exit-code-on-error",
+        "7",
+    ]);
+    assert_eq!(out.status.code(), Some(7));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("HTTPError('404 Client Error: Not Found for url: /nope')"),
+        "{text}"
+    );
+    assert!(srv.stop().success());
+}
+
+fn tempdir(tag: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("swarm-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
