@@ -110,6 +110,9 @@ pub struct HistoryRow {
     pub p95_ms: Option<f64>,
     /// Current-window 99th percentile, ms.
     pub p99_ms: Option<f64>,
+    /// Requests completed during the unix second `time - 2` (complete by now: workers hand
+    /// over each second within about one second).
+    pub completed_2s_ago: u64,
 }
 
 /// Gets the statistics as the run goes.
@@ -291,6 +294,7 @@ fn history_row(stats: &Stats, users: usize) -> HistoryRow {
         p50_ms: quantile_ms(&window, 0.5),
         p95_ms: quantile_ms(&window, 0.95),
         p99_ms: quantile_ms(&window, 0.99),
+        completed_2s_ago: stats.requests_in_second((unix_now() as u64).saturating_sub(2)),
     }
 }
 

@@ -366,7 +366,7 @@ impl Stats {
         h
     }
 
-    /// The best requests/s over any [`WINDOW_SECONDS`] seconds still held (all entries).
+    /// Requests (all entries) completed during unix second `second`, if still held.
     pub fn requests_in_second(&self, second: u64) -> u64 {
         let n = self.entries.len();
         self.per_second.get(&second).map_or(0, |c| c[n].requests)
