@@ -44,6 +44,8 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         stop_timeout: a.stop_timeout,
         threads: a.threads.map_or(Plan::default().threads, usize::from),
     };
+    // 10,000 users need 10,000 sockets; the soft limit is often 1024.
+    swarmlab_server::sys::raise_fd_limit();
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))

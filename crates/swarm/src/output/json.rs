@@ -13,6 +13,7 @@ use crate::stats::EntryStats;
 /// The JSON document for a finished run.
 pub fn summary_json(summary: &Summary, entries: &[Entry]) -> Value {
     let stats = &summary.stats;
+    let (current_rps, current_fail_per_sec) = stats.current_rates(None);
     let list: Vec<Value> = entries
         .iter()
         .zip(&stats.entries)
@@ -36,6 +37,9 @@ pub fn summary_json(summary: &Summary, entries: &[Entry]) -> Value {
             "ended": summary.ended,
             "requests_before_first_failure": summary.before_first_failure,
             "late_sends": stats.late_sends,
+            "current_rps": current_rps,
+            "current_fail_per_sec": current_fail_per_sec,
+            "p99_ms": stats.total.percentile_ms(0.99),
             "saturated": summary.saturated,
             "latency_unit": "ms; open model: from the intended send time",
             "service_time_p99_ms": stats.service_total.as_ref().and_then(|s| s.percentile_ms(0.99)),
