@@ -80,12 +80,13 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         periodic: !a.only_summary,
         warned: false,
         seconds: 0,
-        status_line: std::io::stderr().is_terminal() && !a.json,
+        status_line: (std::io::stderr().is_terminal() && !a.json)
+            .then(indicatif::ProgressBar::new_spinner),
     };
     let summary = swarmlab_swarm::run(workload, plan, &stop, &mut observer);
     let csv_files = observer.csv.take();
-    if observer.status_line {
-        eprint!("\r\x1b[2K");
+    if let Some(bar) = observer.status_line.take() {
+        bar.finish_and_clear();
     }
     report(&mut out, &summary, &entries);
     if let Some(files) = csv_files {
@@ -183,7 +184,8 @@ struct CliObserver<'a> {
     periodic: bool,
     warned: bool,
     seconds: u64,
-    status_line: bool,
+    /// The live status line (users, RPS, failures, elapsed), on a TTY only.
+    status_line: Option<indicatif::ProgressBar>,
 }
 
 impl Observer for CliObserver<'_> {
@@ -203,15 +205,16 @@ impl Observer for CliObserver<'_> {
                 console::stats_table(stats, self.entries, true)
             );
         }
-        if self.status_line {
+        if let Some(bar) = &self.status_line {
             let (rps, _) = stats.current_rates(None);
-            eprint!(
-                "\r\x1b[2Kusers {}  rps {:.1}  failures {}  elapsed {:.0} s",
+            bar.set_message(format!(
+                "users {}  rps {:.1} (10 s window)  failures {}  elapsed {:.0} s",
                 status.users,
                 rps,
                 stats.total.num_failures,
                 status.elapsed.as_secs_f64()
-            );
+            ));
+            bar.tick();
         }
     }
 }

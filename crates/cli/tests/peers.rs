@@ -1,7 +1,8 @@
 //! Real clients no one here wrote, against every model: Locust (`HttpUser`: Python's
-//! `requests`), wrk, and Python's own `http.client`, which logs header defects that the classic
-//! assignment servers trigger. A missing peer skips with a printed reason, or fails under
-//! `SWARMLAB_REQUIRE_PEERS=1` (as `.ci/run` sets it).
+//! `requests`; the CSV files it writes also pin swarm's headers to Locust's), wrk, and Python's
+//! own `http.client`, which logs header defects that the classic assignment servers trigger.
+//! A missing peer skips with a printed reason, or fails under `SWARMLAB_REQUIRE_PEERS=1` (as
+//! `.ci/run` sets it).
 
 mod common;
 
@@ -63,6 +64,7 @@ fn locust_50_users_no_failures() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let stats = std::fs::read_to_string(format!("{}_stats.csv", prefix.display()))
             .unwrap_or_else(|e| panic!("{model}: no stats csv ({e}); locust said:\n{stderr}"));
+        assert_locust_headers_match_ours(&prefix);
         let (requests, failures) = aggregated(&stats);
         assert!(
             requests > 100,
@@ -79,6 +81,21 @@ fn locust_50_users_no_failures() {
         );
         assert!(srv.stop().success(), "{model} did not exit cleanly");
         eprintln!("locust vs {model}: {requests} requests, 0 failures");
+    }
+}
+
+/// The header line of each of the four files real Locust wrote equals swarmlab's, byte for byte.
+fn assert_locust_headers_match_ours(prefix: &Path) {
+    use swarmlab_swarm::output::csv;
+    for (kind, ours) in [
+        ("stats", csv::STATS_HEADER),
+        ("stats_history", csv::HISTORY_HEADER),
+        ("failures", csv::FAILURES_HEADER),
+        ("exceptions", csv::EXCEPTIONS_HEADER),
+    ] {
+        let text = std::fs::read_to_string(format!("{}_{kind}.csv", prefix.display())).unwrap();
+        let theirs = text.lines().next().unwrap_or_default();
+        assert_eq!(theirs, ours, "{kind}.csv header differs from Locust's");
     }
 }
 

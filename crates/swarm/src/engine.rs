@@ -378,6 +378,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn self_check_needs_two_busy_seconds_or_late_sends() {
+        let mut c = SelfCheck {
+            capacity: 1.0,
+            last_cpu: Duration::ZERO,
+            last_wall: Instant::now(),
+            busy_seconds: 0,
+        };
+        assert_eq!(
+            c.verdict(0.95, 0, 1000),
+            None,
+            "one busy second is not saturation"
+        );
+        assert_eq!(c.verdict(0.50, 0, 1000), None);
+        assert_eq!(c.verdict(0.95, 0, 1000), None);
+        let why = c.verdict(0.97, 0, 1000).expect("two busy seconds in a row");
+        assert!(why.starts_with(SATURATED) && why.contains("97 %"), "{why}");
+        let mut c = SelfCheck {
+            busy_seconds: 0,
+            ..c
+        };
+        assert_eq!(c.verdict(0.1, 10, 1000), None, "1 % late is tolerated");
+        let why = c.verdict(0.1, 50, 1000).expect("5 % of sends late");
+        assert!(why.contains("50 of 1000 sends"), "{why}");
+    }
+
+    #[test]
     fn open_schedule_is_even_and_ramps() {
         let at = |k| intended_offset(k, 1000.0, Duration::ZERO).as_secs_f64();
         assert!((at(0) - 0.0).abs() < 1e-9 && (at(1000) - 1.0).abs() < 1e-9);
