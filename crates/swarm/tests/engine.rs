@@ -4,10 +4,17 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use swarmlab_swarm::{Ended, Plan, Target, WaitTime, Workload};
+
+/// The tests drive real load: one at a time, so a timing test never competes with a flat-out one.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn exclusive() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Answers every request; the n-th (1-based, across connections) gets 500 when
 /// `n % fail_every == 0`.
@@ -80,6 +87,7 @@ fn plan(users: usize, run_time: f64) -> Plan {
 
 #[test]
 fn five_percent_failures_are_counted_exactly() {
+    let _one = exclusive();
     let srv = counting_server(20);
     let p = Plan {
         stop_timeout: Duration::from_secs(5),
@@ -111,6 +119,7 @@ fn five_percent_failures_are_counted_exactly() {
 
 #[test]
 fn open_model_rate_2000_for_5s_is_within_2_percent() {
+    let _one = exclusive();
     let srv = counting_server(0);
     let p = Plan {
         rate: Some(2000.0),
@@ -134,6 +143,7 @@ fn open_model_rate_2000_for_5s_is_within_2_percent() {
 
 #[test]
 fn stop_on_failure_stops_at_the_first_one() {
+    let _one = exclusive();
     let srv = counting_server(100);
     let p = Plan {
         stop_on_failure: true,
@@ -157,6 +167,7 @@ fn stop_on_failure_stops_at_the_first_one() {
 
 #[test]
 fn dead_target_fails_with_connection_refused_and_ends_on_time() {
+    let _one = exclusive();
     let addr = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -178,6 +189,7 @@ fn dead_target_fails_with_connection_refused_and_ends_on_time() {
 
 #[test]
 fn wait_time_paces_a_closed_model() {
+    let _one = exclusive();
     let srv = counting_server(0);
     let s = swarmlab_swarm::run(
         workload(srv.addr, WaitTime::Constant(0.1)),
@@ -194,6 +206,7 @@ fn wait_time_paces_a_closed_model() {
 
 #[test]
 fn scenario_weights_split_the_tasks() {
+    let _one = exclusive();
     let srv = counting_server(0);
     let text = format!(
         "[[user]]\nname = \"u\"\nhost = \"http://{}\"\n[[user.task]]\npath = \"/a\"\nweight = 3\n[[user.task]]\npath = \"/b\"\n",
@@ -211,6 +224,7 @@ fn scenario_weights_split_the_tasks() {
 
 #[test]
 fn interrupt_flag_stops_the_run() {
+    let _one = exclusive();
     let srv = counting_server(0);
     let stop = Arc::new(AtomicBool::new(false));
     let s2 = Arc::clone(&stop);
