@@ -129,7 +129,7 @@ fn truncate(s: &str, n: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::Delta;
+    use crate::output::tests::one_request;
 
     #[test]
     fn labels_match_locust() {
@@ -142,20 +142,12 @@ mod tests {
 
     #[test]
     fn tables_have_locust_layout() {
-        let entries = vec![Entry {
-            method: "GET".into(),
-            name: "/404".into(),
-        }];
-        let mut stats = Stats::new(1, 100.0, false);
-        let mut d = Delta::new(100, 1, false);
-        d.entries[0].record(1500, 9, true);
-        d.error(
-            0,
-            "HTTPError('404 Client Error: Not Found for url: /404')".into(),
-            100,
+        let (entries, stats) = one_request(
+            "/404",
+            1500,
+            9,
+            Some("HTTPError('404 Client Error: Not Found for url: /404')"),
         );
-        d.last_request = 100.5;
-        stats.merge(&d);
         let t = stats_table(&stats, &entries, false);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(

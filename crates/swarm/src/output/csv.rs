@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::output::{rows, utc};
 use crate::scenario::Entry;
-use crate::stats::{quantile_ms, Stats, PERCENTILES};
+use crate::stats::{quantile_ms, EntryStats, Stats, PERCENTILES};
 
 /// `_stats.csv` header.
 pub const STATS_HEADER: &str = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%";
@@ -23,18 +23,10 @@ pub fn stats_csv(stats: &Stats, entries: &[Entry]) -> String {
         let (rps, fps) = stats.total_rates(e);
         let _ = write!(
             s,
-            "{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{rps},{fps}",
             field(method),
             field(name),
-            e.num_requests,
-            e.num_failures,
-            e.median_ms(),
-            e.avg_ms(),
-            e.min_ms(),
-            e.max_ms(),
-            e.avg_content(),
-            rps,
-            fps
+            totals(e)
         );
         for p in PERCENTILES {
             match e.percentile_ms(p) {
@@ -82,19 +74,24 @@ pub fn history_rows(
             }
             .expect("writing to a String");
         }
-        let _ = writeln!(
-            s,
-            ",{},{},{},{},{},{},{}",
-            e.num_requests,
-            e.num_failures,
-            e.median_ms(),
-            e.avg_ms(),
-            e.min_ms(),
-            e.max_ms(),
-            e.avg_content()
-        );
+        let _ = writeln!(s, ",{}", totals(e));
     }
     s
+}
+
+/// Request Count, Failure Count, Median, Average, Min, Max, Average Content Size: the same
+/// seven columns in `_stats.csv` and, as "Total ...", in `_stats_history.csv`.
+fn totals(e: &EntryStats) -> String {
+    format!(
+        "{},{},{},{},{},{},{}",
+        e.num_requests,
+        e.num_failures,
+        e.median_ms(),
+        e.avg_ms(),
+        e.min_ms(),
+        e.max_ms(),
+        e.avg_content()
+    )
 }
 
 /// The whole `_failures.csv`.
@@ -133,7 +130,7 @@ pub fn field(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::Delta;
+    use crate::output::tests::one_request;
 
     #[test]
     fn headers_are_locusts_byte_for_byte() {
@@ -149,16 +146,12 @@ mod tests {
 
     #[test]
     fn rows_have_as_many_columns_as_headers() {
-        let entries = vec![Entry {
-            method: "GET".into(),
-            name: "/a,b".into(),
-        }];
-        let mut stats = Stats::new(1, 10.0, false);
-        let mut d = Delta::new(10, 1, false);
-        d.entries[0].record(2000, 13, true);
-        d.error(0, "HTTPError('500 Server Error: x, y')".into(), 10);
-        d.last_request = 10.5;
-        stats.merge(&d);
+        let (entries, stats) = one_request(
+            "/a,b",
+            2000,
+            13,
+            Some("HTTPError('500 Server Error: x, y')"),
+        );
         let cols = |line: &str| {
             let mut n = 1;
             let mut quoted = false;

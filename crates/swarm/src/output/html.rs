@@ -190,20 +190,12 @@ th{background:#f3f3f3}td:nth-child(-n+2){text-align:left}.meta{color:#666}.big s
 mod tests {
     use super::*;
     use crate::engine::Ended;
-    use crate::stats::{Delta, Stats};
+    use crate::output::tests::one_request;
     use std::time::Duration;
 
     #[test]
     fn report_is_self_contained_with_charts_and_tables() {
-        let entries = vec![Entry {
-            method: "GET".into(),
-            name: "/<x>".into(),
-        }];
-        let mut stats = Stats::new(1, 100.0, false);
-        let mut d = Delta::new(100, 1, false);
-        d.entries[0].record(2500, 13, false);
-        d.last_request = 100.2;
-        stats.merge(&d);
+        let (entries, stats) = one_request("/<x>", 2500, 13, None);
         let history = (0..5)
             .map(|i| HistoryRow {
                 time: 100 + i,

@@ -70,7 +70,32 @@ pub fn utc(secs: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use crate::scenario::Entry;
+    use crate::stats::{Delta, Stats};
+
+    /// Statistics of one `GET name` request at unix second 10 (failed if `error`).
+    pub(crate) fn one_request(
+        name: &str,
+        us: u64,
+        content: u64,
+        error: Option<&str>,
+    ) -> (Vec<Entry>, Stats) {
+        let entries = vec![Entry {
+            method: "GET".into(),
+            name: name.into(),
+        }];
+        let mut stats = Stats::new(1, 10.0, false);
+        let mut d = Delta::new(10, 1, false);
+        d.entries[0].record(us, content, error.is_some());
+        if let Some(e) = error {
+            d.error(0, e.into(), 10);
+        }
+        d.last_request = 10.5;
+        stats.merge(&d);
+        (entries, stats)
+    }
+
     #[test]
     fn utc_dates() {
         assert_eq!(super::utc(0), "1970-01-01T00:00:00Z");
