@@ -1,0 +1,257 @@
+//! The written comparison: the assignment's sentence per model, and "which design is most
+//! efficient and why", built from the measured numbers. Every claim names the figure it rests
+//! on; design explanations appear only next to the numbers that show them.
+
+use crate::lang::{int, ms, Lang};
+use crate::results::{Client, Results, Server};
+
+/// The assignment's sentence for one model, in its exact format.
+pub fn assignment_sentence(lang: Lang, c: &Client) -> String {
+    match (lang, c.before_first_failure) {
+        (Lang::En, Some(n)) => format!(
+            "RPS was {:.1}; a failure occurred after {n} requests; the average response time was {} ms.",
+            c.rps,
+            ms(c.avg_ms)
+        ),
+        (Lang::En, None) => format!(
+            "Over {} requests in total, RPS was {:.1} and the average response time was {} ms.",
+            c.requests,
+            c.rps,
+            ms(c.avg_ms)
+        ),
+        (Lang::Ko, Some(n)) => format!(
+            "RPS가 {:.1}이며, {n}번의 요청을 했을 시 failure가 발생한다. 그리고 평균 응답시간은 {}ms이다.",
+            c.rps,
+            ms(c.avg_ms)
+        ),
+        (Lang::Ko, None) => format!(
+            "총 요청 {}번의 RPS가 {:.1}이며, 그리고 평균 응답시간은 {}ms이다.",
+            c.requests,
+            c.rps,
+            ms(c.avg_ms)
+        ),
+    }
+}
+
+/// The "which design is most efficient and why" paragraphs.
+pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
+    let ranked = r.ranking();
+    let Some(&(best, bc, _)) = ranked.first() else {
+        return vec![lang
+            .pick(
+                "No model ran, so there is nothing to compare.",
+                "실행된 모델이 없어 비교할 수 없다.",
+            )
+            .into()];
+    };
+    let mut out = Vec::new();
+    // Throughput.
+    let mut s = match lang {
+        Lang::En => format!(
+            "**{}** sustained the highest throughput: {} req/s over its best 10 s",
+            best.name,
+            int(bc.peak_rps)
+        ),
+        Lang::Ko => format!(
+            "**{}**가 가장 높은 처리량을 유지했다: 가장 좋은 10초 동안 {} req/s",
+            best.name,
+            int(bc.peak_rps)
+        ),
+    };
+    if let Some(&(second, sc, _)) = ranked.get(1) {
+        let ratio = bc.peak_rps / sc.peak_rps.max(1e-9);
+        s += &match lang {
+            Lang::En => format!(
+                ", {ratio:.1}× the runner-up **{}** ({} req/s)",
+                second.name,
+                int(sc.peak_rps)
+            ),
+            Lang::Ko => format!(
+                "로, 2위 **{}**({} req/s)의 {ratio:.1}배이다",
+                second.name,
+                int(sc.peak_rps)
+            ),
+        };
+    }
+    if let Some(&(last, lc, _)) = ranked.last().filter(|_| ranked.len() > 2) {
+        s += &match lang {
+            Lang::En => format!(
+                "; **{}** managed the least ({} req/s)",
+                last.name,
+                int(lc.peak_rps)
+            ),
+            Lang::Ko => format!(
+                ". 가장 낮은 것은 **{}**({} req/s)이다",
+                last.name,
+                int(lc.peak_rps)
+            ),
+        };
+    }
+    s.push('.');
+    out.push(s);
+    // Failures.
+    let failed: Vec<String> = ranked
+        .iter()
+        .filter_map(|(m, c, _)| {
+            let n = c.before_first_failure?;
+            let kind = c.failure_kinds.first().map_or("?", |(k, _)| k.as_str());
+            Some(match lang {
+                Lang::En => format!("**{}** after {} requests (`{kind}`)", m.name, int(n as f64)),
+                Lang::Ko => format!("**{}**는 {}번의 요청 후(`{kind}`)", m.name, int(n as f64)),
+            })
+        })
+        .collect();
+    let clean: Vec<&str> = ranked
+        .iter()
+        .filter(|(_, c, _)| c.failures == 0)
+        .map(|(m, _, _)| m.name.as_str())
+        .collect();
+    if !failed.is_empty() {
+        out.push(match lang {
+            Lang::En => format!("Failed under this load: {}.", failed.join("; ")),
+            Lang::Ko => format!("이 부하에서 실패가 발생했다: {}.", failed.join("; ")),
+        });
+    }
+    if !clean.is_empty() {
+        out.push(match lang {
+            Lang::En => format!("Finished without a single failure: {}.", clean.join(", ")),
+            Lang::Ko => format!("실패 없이 끝난 모델: {}.", clean.join(", ")),
+        });
+    }
+    // Tail latency.
+    if ranked.len() > 1 {
+        let lo = ranked
+            .iter()
+            .min_by(|a, b| a.1.p99_ms.total_cmp(&b.1.p99_ms))
+            .expect("non-empty");
+        let hi = ranked
+            .iter()
+            .max_by(|a, b| a.1.p99_ms.total_cmp(&b.1.p99_ms))
+            .expect("non-empty");
+        out.push(match lang {
+            Lang::En => format!(
+                "Tail latency: **{}** had the lowest p99 ({} ms), **{}** the highest ({} ms).",
+                lo.0.name,
+                ms(lo.1.p99_ms),
+                hi.0.name,
+                ms(hi.1.p99_ms)
+            ),
+            Lang::Ko => {
+                format!(
+                "꼬리 지연: p99가 가장 낮은 것은 **{}**({}ms), 가장 높은 것은 **{}**({}ms)이다.",
+                lo.0.name, ms(lo.1.p99_ms), hi.0.name, ms(hi.1.p99_ms)
+            )
+            }
+        });
+    }
+    // Server cost.
+    let costed: Vec<(&str, &Client, &Server)> = ranked
+        .iter()
+        .filter_map(|(m, c, s)| Some((m.name.as_str(), *c, (*s)?)))
+        .collect();
+    if costed.len() > 1 {
+        let cheap = costed
+            .iter()
+            .min_by(|a, b| a.2.cpu_us_per_request.total_cmp(&b.2.cpu_us_per_request))
+            .expect("non-empty");
+        let dear = costed
+            .iter()
+            .max_by(|a, b| a.2.cpu_us_per_request.total_cmp(&b.2.cpu_us_per_request))
+            .expect("non-empty");
+        let ratio = dear.2.cpu_us_per_request / cheap.2.cpu_us_per_request.max(1e-9);
+        out.push(match lang {
+            Lang::En => format!(
+                "Per request, **{}** spent the least server CPU ({:.1} µs) and **{}** the most ({:.1} µs, {ratio:.1}×).",
+                cheap.0, cheap.2.cpu_us_per_request, dear.0, dear.2.cpu_us_per_request
+            ),
+            Lang::Ko => format!(
+                "요청 하나당 서버 CPU는 **{}**가 가장 적게({:.1} µs), **{}**가 가장 많이({:.1} µs, {ratio:.1}배) 썼다.",
+                cheap.0, cheap.2.cpu_us_per_request, dear.0, dear.2.cpu_us_per_request
+            ),
+        });
+        let small = costed
+            .iter()
+            .min_by(|a, b| a.2.peak_rss_mib.total_cmp(&b.2.peak_rss_mib))
+            .expect("non-empty");
+        let big = costed
+            .iter()
+            .max_by(|a, b| a.2.peak_rss_mib.total_cmp(&b.2.peak_rss_mib))
+            .expect("non-empty");
+        out.push(match lang {
+            Lang::En => format!(
+                "Memory: **{}** peaked at {:.1} MiB ({} threads, {} processes), **{}** at {:.1} MiB ({} threads, {} processes).",
+                big.0, big.2.peak_rss_mib, big.2.peak_threads, big.2.peak_processes,
+                small.0, small.2.peak_rss_mib, small.2.peak_threads, small.2.peak_processes
+            ),
+            Lang::Ko => format!(
+                "메모리: **{}**는 최대 {:.1} MiB(스레드 {}개, 프로세스 {}개), **{}**는 {:.1} MiB(스레드 {}개, 프로세스 {}개)였다.",
+                big.0, big.2.peak_rss_mib, big.2.peak_threads, big.2.peak_processes,
+                small.0, small.2.peak_rss_mib, small.2.peak_threads, small.2.peak_processes
+            ),
+        });
+    }
+    // Why, per design, next to its own numbers.
+    for (name, c, s) in &costed {
+        if let Some(why) = design_note(lang, name, c, s) {
+            out.push(why);
+        }
+    }
+    // The generator.
+    let saturated: Vec<&str> = ranked
+        .iter()
+        .filter(|(_, c, _)| c.saturated.is_some())
+        .map(|(m, _, _)| m.name.as_str())
+        .collect();
+    out.push(if saturated.is_empty() {
+        lang.pick(
+            "The load generator was never saturated (it watches its own CPU and send lag), so these figures measure the servers, not the client.",
+            "부하 생성기는 한 번도 포화되지 않았다(자신의 CPU와 전송 지연을 감시한다). 따라서 이 수치는 클라이언트가 아니라 서버를 측정한 것이다.",
+        )
+        .to_string()
+    } else {
+        match lang {
+            Lang::En => format!("The load generator was saturated while measuring {}: those rows measure the client, not the server.", saturated.join(", ")),
+            Lang::Ko => format!("{}를 측정하는 동안 부하 생성기가 포화되었다: 해당 행은 서버가 아니라 클라이언트를 측정한 것이다.", saturated.join(", ")),
+        }
+    });
+    out
+}
+
+/// The design fact a model's numbers show, if that model is one we can explain.
+fn design_note(lang: Lang, name: &str, c: &Client, s: &Server) -> Option<String> {
+    Some(match (name, lang) {
+        ("single", Lang::En) => format!(
+            "**single** serves one connection at a time, so every other client waits in the listen backlog: its p99 was {} ms against a median of {} ms.",
+            ms(c.p99_ms), ms(c.p50_ms)
+        ),
+        ("single", Lang::Ko) => format!(
+            "**single**은 한 번에 하나의 연결만 처리하므로 나머지 클라이언트는 listen backlog에서 기다린다: p99가 {}ms로 중앙값 {}ms보다 훨씬 길다.",
+            ms(c.p99_ms), ms(c.p50_ms)
+        ),
+        ("fork", Lang::En) => format!(
+            "**fork** creates a process per connection: it ran up to {} processes and spent {:.1} µs of CPU per request, process creation included.",
+            s.peak_processes, s.cpu_us_per_request
+        ),
+        ("fork", Lang::Ko) => format!(
+            "**fork**는 연결마다 프로세스를 만든다: 프로세스가 최대 {}개였고, 프로세스 생성을 포함해 요청당 {:.1} µs의 CPU를 썼다.",
+            s.peak_processes, s.cpu_us_per_request
+        ),
+        ("thread", Lang::En) => format!(
+            "**thread** holds a thread per client: up to {} threads, {:.1} MiB, and {} involuntary context switches.",
+            s.peak_threads, s.peak_rss_mib, int(s.involuntary_switches as f64)
+        ),
+        ("thread", Lang::Ko) => format!(
+            "**thread**는 클라이언트마다 스레드를 둔다: 스레드 최대 {}개, {:.1} MiB, 비자발적 문맥 교환 {}회.",
+            s.peak_threads, s.peak_rss_mib, int(s.involuntary_switches as f64)
+        ),
+        ("select", Lang::En) => format!(
+            "**select** serves every client from {} thread(s) in {:.1} MiB, waking only for ready sockets — but it rescans every descriptor on each wakeup.",
+            s.peak_threads, s.peak_rss_mib
+        ),
+        ("select", Lang::Ko) => format!(
+            "**select**는 스레드 {}개, {:.1} MiB로 모든 클라이언트를 처리하며 준비된 소켓에만 깨어난다. 다만 깨어날 때마다 모든 디스크립터를 다시 검사한다.",
+            s.peak_threads, s.peak_rss_mib
+        ),
+        _ => return None,
+    })
+}

@@ -1,0 +1,223 @@
+//! `index.html`: one self-contained page (inline CSS and SVG, no network loads): the Markdown
+//! report's tables and text, comparison bars, a latency-vs-throughput curve, and Locust's three
+//! charts for every model.
+
+use std::fmt::Write;
+
+use crate::chart::{bar_chart, line_chart, Line};
+use crate::lang::Lang;
+use crate::markdown::render_markdown;
+use crate::results::Results;
+
+/// The HTML report.
+pub fn render_html(r: &Results, lang: Lang) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>swarmlab compare</title><style>{CSS}</style></head><body>",
+        lang.pick("en", "ko")
+    );
+    h.push_str(&markdown_to_html(&render_markdown(r, lang)));
+    let ranked = r.ranking();
+    let bars = |f: fn(&crate::Client, Option<&crate::Server>) -> Option<f64>| -> Vec<(&str, f64)> {
+        ranked
+            .iter()
+            .filter_map(|(m, c, s)| Some((m.name.as_str(), f(c, *s)?)))
+            .collect()
+    };
+    let _ = write!(h, "<h2>{}</h2>", lang.pick("Comparison", "비교"));
+    for (title, unit, data) in [
+        (
+            lang.pick("Peak RPS (best 10 s)", "최고 RPS(10초)"),
+            "req/s",
+            bars(|c, _| Some(c.peak_rps)),
+        ),
+        (
+            lang.pick("Average response time", "평균 응답시간"),
+            "ms",
+            bars(|c, _| Some(c.avg_ms)),
+        ),
+        (
+            lang.pick("Requests until the first failure", "첫 실패까지 요청 수"),
+            lang.pick("requests", "요청"),
+            bars(|c, _| c.before_first_failure.map(|n| n as f64)),
+        ),
+        (
+            lang.pick("Server CPU per request", "요청당 서버 CPU"),
+            "µs",
+            bars(|_, s| Some(s?.cpu_us_per_request)),
+        ),
+        (
+            lang.pick("Server peak RSS", "서버 최대 RSS"),
+            "MiB",
+            bars(|_, s| Some(s?.peak_rss_mib)),
+        ),
+    ] {
+        if !data.is_empty() {
+            let _ = write!(h, "<figure>{}</figure>", bar_chart(title, unit, &data));
+        }
+    }
+    let curve: Vec<Line<'_>> = ranked
+        .iter()
+        .map(|(m, c, _)| Line {
+            label: m.name.as_str(),
+            points: c
+                .timeline
+                .iter()
+                .filter_map(|t| Some((t.rps, t.p95_ms?)))
+                .filter(|p| p.0 > 0.0)
+                .collect(),
+        })
+        .collect();
+    let _ = write!(
+        h,
+        "<figure>{}</figure>",
+        line_chart(
+            lang.pick(
+                "Latency against throughput (10 s windows)",
+                "처리량 대비 지연(10초 구간)"
+            ),
+            "req/s",
+            "p95 ms",
+            &curve
+        )
+    );
+    let _ = write!(
+        h,
+        "<h2>{}</h2>",
+        lang.pick("Each model over time", "모델별 시간 추이")
+    );
+    for (m, c, _) in &ranked {
+        let _ = write!(h, "<h3>{}</h3>", esc(&m.name));
+        let series = |f: fn(&crate::Sample) -> Option<f64>| -> Vec<(f64, f64)> {
+            c.timeline
+                .iter()
+                .filter_map(|t| Some((t.t, f(t)?)))
+                .collect()
+        };
+        let charts = [
+            line_chart(
+                lang.pick("Total requests per second", "초당 전체 요청 수"),
+                lang.pick("seconds", "초"),
+                "req/s",
+                &[Line {
+                    label: "RPS",
+                    points: series(|t| Some(t.rps)),
+                }],
+            ),
+            line_chart(
+                lang.pick("Response times (ms)", "응답 시간(ms)"),
+                lang.pick("seconds", "초"),
+                "ms",
+                &[
+                    Line {
+                        label: lang.pick("50th percentile", "50번째 백분위수"),
+                        points: series(|t| t.p50_ms),
+                    },
+                    Line {
+                        label: lang.pick("95th percentile", "95번째 백분위수"),
+                        points: series(|t| t.p95_ms),
+                    },
+                ],
+            ),
+            line_chart(
+                lang.pick("Number of users", "사용자 수"),
+                lang.pick("seconds", "초"),
+                lang.pick("users", "사용자"),
+                &[Line {
+                    label: lang.pick("Users", "사용자"),
+                    points: series(|t| Some(t.users as f64)),
+                }],
+            ),
+        ];
+        for svg in charts {
+            let _ = write!(h, "<figure>{svg}</figure>");
+        }
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// Just enough Markdown for our own report: headings, tables, lists, paragraphs, bold, code.
+fn markdown_to_html(md: &str) -> String {
+    let mut h = String::new();
+    let mut in_table = false;
+    let mut in_list = false;
+    for line in md.lines() {
+        if in_table && !line.starts_with('|') {
+            h.push_str("</table>");
+            in_table = false;
+        }
+        if in_list && !line.starts_with("- ") {
+            h.push_str("</ul>");
+            in_list = false;
+        }
+        if let Some(t) = line.strip_prefix("## ") {
+            let _ = write!(h, "<h2>{}</h2>", inline(t));
+        } else if let Some(t) = line.strip_prefix("# ") {
+            let _ = write!(h, "<h1>{}</h1>", inline(t));
+        } else if line.starts_with("|---") {
+        } else if line.starts_with('|') {
+            let tag = if in_table { "td" } else { "th" };
+            if !in_table {
+                h.push_str("<table>");
+                in_table = true;
+            }
+            h.push_str("<tr>");
+            for cell in line.trim_matches('|').split('|') {
+                let _ = write!(h, "<{tag}>{}</{tag}>", inline(cell.trim()));
+            }
+            h.push_str("</tr>");
+        } else if let Some(t) = line.strip_prefix("- ") {
+            if !in_list {
+                h.push_str("<ul>");
+                in_list = true;
+            }
+            let _ = write!(h, "<li>{}</li>", inline(t));
+        } else if !line.trim().is_empty() {
+            let _ = write!(h, "<p>{}</p>", inline(line));
+        }
+    }
+    if in_table {
+        h.push_str("</table>");
+    }
+    if in_list {
+        h.push_str("</ul>");
+    }
+    h
+}
+
+/// `**bold**` and `` `code` `` inside escaped text.
+fn inline(s: &str) -> String {
+    let mut out = String::new();
+    let (mut bold, mut code) = (false, false);
+    let text = esc(s);
+    let mut rest = text.as_str();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("**") {
+            out.push_str(if bold { "</b>" } else { "<b>" });
+            bold = !bold;
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix('`') {
+            out.push_str(if code { "</code>" } else { "<code>" });
+            code = !code;
+            rest = r;
+        } else {
+            let c = rest.chars().next().expect("non-empty");
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}\
+table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}\
+th{background:#f3f3f3}td:nth-child(2){text-align:left}figure{margin:1em 0}code{background:#f5f5f5}";

@@ -1,0 +1,19 @@
+//! Renderers for `swarmlab compare`: a [`Results`] value in, text out (Markdown, a
+//! self-contained HTML page with inline SVG charts, JSON). No clocks, no files, no processes:
+//! the same results always render to the same bytes, which the golden tests rely on.
+#![deny(missing_docs)]
+
+pub mod analysis;
+pub mod chart;
+pub mod html;
+pub mod lang;
+pub mod markdown;
+pub mod results;
+
+pub use lang::Lang;
+pub use results::{Client, Machine, ModelResult, Outcome, Results, Sample, Server, Settings};
+
+/// `results.json`.
+pub fn render_json(results: &Results) -> String {
+    serde_json::to_string_pretty(results).expect("results serialize") + "\n"
+}
