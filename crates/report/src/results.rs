@@ -67,7 +67,7 @@ pub enum Outcome {
     /// It ran.
     Ran {
         /// What the clients saw.
-        client: Client,
+        client: Box<Client>,
         /// What the server cost (`None` for an external target without a pid).
         server: Option<Server>,
     },
@@ -153,7 +153,7 @@ impl Results {
     /// Rows that ran, with their client figures.
     pub fn ran(&self) -> impl Iterator<Item = (&ModelResult, &Client, Option<&Server>)> {
         self.rows.iter().filter_map(|r| match &r.outcome {
-            Outcome::Ran { client, server } => Some((r, client, server.as_ref())),
+            Outcome::Ran { client, server } => Some((r, &**client, server.as_ref())),
             Outcome::Skipped { .. } => None,
         })
     }

@@ -40,7 +40,7 @@ fn ran(
         name: name.into(),
         external: false,
         outcome: Outcome::Ran {
-            client: Client {
+            client: Box::new(Client {
                 requests,
                 failures: u64::from(until.is_some()) * 7,
                 before_first_failure: until,
@@ -63,7 +63,7 @@ fn ran(
                     .unwrap_or_default(),
                 saturated: None,
                 timeline: timeline(peak, p99 / 2.0),
-            },
+            }),
             server: Some(Server {
                 cpu_s: cpu_us * requests as f64 / 1e6,
                 cpu_us_per_request: cpu_us,
