@@ -22,6 +22,55 @@ pub enum Command {
     Serve(ServeArgs),
     /// Generate load, Locust-style (same flags, same CSV files), headless.
     Swarm(Box<SwarmArgs>),
+    /// Every model under the same load, with a report saying which design wins and why.
+    Compare(CompareArgs),
+}
+
+/// What every user sends in `compare`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkloadKind {
+    /// GET / (Hello, World!).
+    Hello,
+    /// POST /echo with a small body.
+    Echo,
+    /// GET /sleep?ms=100 (I/O wait).
+    Sleep,
+    /// GET /cpu?us=1000 (CPU work).
+    Cpu,
+    /// GET / with Connection: close: a new connection per request, like the classic assignment.
+    Close,
+}
+
+/// `swarmlab compare`.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Models to compare, comma-separated, or `all`.
+    #[arg(long, default_value = "all")]
+    pub models: String,
+    /// What every user sends.
+    #[arg(long, value_enum, default_value = "hello")]
+    pub workload: WorkloadKind,
+    /// Peak users per model [default: 10000; --quick: 1000].
+    #[arg(short = 'u', long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub users: Option<u32>,
+    /// Users started per second [default: 1000; --quick: 500].
+    #[arg(short = 'r', long, value_parser = positive)]
+    pub spawn_rate: Option<f64>,
+    /// Longest run per model [default: 15s; --quick: 5s].
+    #[arg(long, value_parser = timespan)]
+    pub max_time: Option<Duration>,
+    /// Where the reports go.
+    #[arg(long, default_value = "report")]
+    pub out: PathBuf,
+    /// Report language: en or ko.
+    #[arg(long, default_value = "en")]
+    pub lang: swarmlab_report::Lang,
+    /// A short smoke version of the same comparison.
+    #[arg(long)]
+    pub quick: bool,
+    /// An external server as an extra row: NAME=URL, or NAME=URL@PID for its CPU and memory.
+    #[arg(long, value_name = "NAME=URL[@PID]")]
+    pub target: Vec<String>,
 }
 
 /// `swarmlab swarm`: Locust's flags with Locust's meanings, plus an open model and thresholds.

@@ -2,6 +2,8 @@
 //! code: 0 success, 1 failure at run time, 2 bad usage (a bad flag, an address in use).
 
 mod args;
+mod compare;
+mod procfs;
 mod serve;
 mod swarm;
 
@@ -17,6 +19,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         args::Command::Serve(a) => serve::run(&a),
         args::Command::Swarm(a) => swarm::run(&a),
+        args::Command::Compare(a) => compare::run(&a),
     };
     match result {
         Ok(0) => ExitCode::SUCCESS,

@@ -1,0 +1,563 @@
+//! `swarmlab compare`: every model under the same load, one after another, each ramped until its
+//! first failure or until all users are up and held; the server's own costs beside the
+//! clients' view; a report that says which design wins and why.
+//!
+//! Each model runs as a child process (`swarmlab serve --model M` on a free loopback port),
+//! pinned to CPU 0 while the in-process generator is pinned to CPU 1 (when there are two cores).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use swarmlab_report::{Client, Lang, ModelResult, Outcome, Results, Sample, Server, Settings};
+use swarmlab_server::Model;
+use swarmlab_swarm::output::csv;
+use swarmlab_swarm::{Observer, Plan, Stats, Status, Summary, Target, WaitTime, Workload};
+
+use crate::args::{CompareArgs, WorkloadKind};
+use crate::procfs;
+use crate::Failure;
+
+/// What each user does, by workload.
+fn scenario(kind: WorkloadKind, host: &str) -> (String, String) {
+    let (request, task) = match kind {
+        WorkloadKind::Hello => ("GET /", "path = \"/\"".to_string()),
+        WorkloadKind::Echo => (
+            "POST /echo",
+            "method = \"POST\"\npath = \"/echo\"\nbody = \"hello from swarmlab\"".to_string(),
+        ),
+        WorkloadKind::Sleep => ("GET /sleep?ms=100", "path = \"/sleep?ms=100\"".to_string()),
+        WorkloadKind::Cpu => ("GET /cpu?us=1000", "path = \"/cpu?us=1000\"".to_string()),
+        WorkloadKind::Close => (
+            "GET / (Connection: close)",
+            "path = \"/\"\nheaders = { \"Connection\" = \"close\" }".to_string(),
+        ),
+    };
+    let toml = format!("[[user]]\nname = \"user\"\nhost = \"{host}\"\n[[user.task]]\n{task}\n");
+    (request.to_string(), toml)
+}
+
+/// Runs `compare`; returns the exit code.
+pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
+    let models = parse_models(&a.models).map_err(Failure::usage)?;
+    let targets = a
+        .target
+        .iter()
+        .map(|t| parse_target(t))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(Failure::usage)?;
+    let users = a
+        .users
+        .map_or(if a.quick { 1000 } else { 10_000 }, |u| u as usize);
+    let spawn_rate = a.spawn_rate.unwrap_or(if a.quick { 500.0 } else { 1000.0 });
+    let max_time = a
+        .max_time
+        .unwrap_or(Duration::from_secs(if a.quick { 5 } else { 15 }));
+    let machine = procfs::machine();
+    let pinned = machine.cores >= 2;
+    swarmlab_server::sys::raise_fd_limit();
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing signal handlers")?;
+    }
+    let exe = std::env::current_exe().context("cannot find the swarmlab executable")?;
+    if pinned {
+        pin_self(1);
+    }
+    let settings = Settings {
+        workload: format!("{:?}", a.workload).to_lowercase(),
+        request: scenario(a.workload, "http://127.0.0.1").0,
+        users,
+        spawn_rate,
+        wait_time: "constant(1)".into(),
+        max_time_s: max_time.as_secs_f64(),
+        pinned,
+        started: swarmlab_swarm::output::utc(swarmlab_swarm::engine::unix_now() as u64),
+    };
+    println!(
+        "compare: {} model(s){}, {} users at {}/s, `{}`, at most {} s each{}",
+        models.len(),
+        if targets.is_empty() {
+            String::new()
+        } else {
+            format!(" + {} target(s)", targets.len())
+        },
+        users,
+        spawn_rate,
+        settings.request,
+        max_time.as_secs(),
+        if pinned {
+            ", server on CPU 0, generator on CPU 1"
+        } else {
+            ""
+        }
+    );
+    let bars = indicatif::MultiProgress::new();
+    let mut rows = Vec::new();
+    let plan = Plan {
+        users,
+        spawn_rate,
+        run_time: Some(max_time),
+        stop_on_failure: true,
+        threads: if pinned { 1 } else { machine.cores },
+        ..Plan::default()
+    };
+    let runs = models
+        .iter()
+        .map(|m| (m.name().to_string(), None))
+        .chain(targets.into_iter().map(|(n, u, p)| (n, Some((u, p)))));
+    for (name, external) in runs {
+        if stop.load(Ordering::Relaxed) {
+            rows.push(skipped(
+                &name,
+                external.is_some(),
+                "interrupted before it ran".into(),
+            ));
+            continue;
+        }
+        let bar = bars.add(indicatif::ProgressBar::new_spinner());
+        bar.set_message(format!("{name}: starting"));
+        let row = match external {
+            None => run_model(&exe, &name, a, &plan, pinned, &stop, &bar),
+            Some((url, pid)) => run_target(&name, &url, pid, a, &plan, &stop, &bar),
+        };
+        bar.finish_and_clear();
+        let _ = bars.println(describe(&row));
+        println!("{}", describe(&row));
+        rows.push(row);
+    }
+    let results = Results {
+        machine,
+        settings,
+        rows,
+    };
+    write_reports(&results, &a.out, a.lang)?;
+    println!("\nranking (peak RPS over the best 10 s):");
+    for (i, (m, c, _)) in results.ranking().iter().enumerate() {
+        println!(
+            "  {}. {:<8} {:>10.1} req/s  p99 {:.2} ms  failures {}",
+            i + 1,
+            m.name,
+            c.peak_rps,
+            c.p99_ms,
+            c.failures
+        );
+    }
+    println!(
+        "reports: {}/index.html, {}/report.md, {}/results.json",
+        a.out.display(),
+        a.out.display(),
+        a.out.display()
+    );
+    Ok(0)
+}
+
+fn write_reports(results: &Results, out: &Path, lang: Lang) -> Result<(), Failure> {
+    for (file, text) in [
+        (
+            "index.html",
+            swarmlab_report::html::render_html(results, lang),
+        ),
+        (
+            "report.md",
+            swarmlab_report::markdown::render_markdown(results, lang),
+        ),
+        ("results.json", swarmlab_report::render_json(results)),
+    ] {
+        let path = out.join(file);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn describe(row: &ModelResult) -> String {
+    match &row.outcome {
+        Outcome::Ran { client, server } => format!(
+            "{}: peak {:.1} req/s, {} requests, {} failures{}, p99 {:.2} ms{}{}",
+            row.name,
+            client.peak_rps,
+            client.requests,
+            client.failures,
+            client
+                .before_first_failure
+                .map_or(String::new(), |n| format!(" (first after {n})")),
+            client.p99_ms,
+            server.as_ref().map_or(String::new(), |s| format!(
+                ", server {:.1} µs CPU/request, {:.1} MiB, exit {}",
+                s.cpu_us_per_request,
+                s.peak_rss_mib,
+                if s.clean_exit { "clean" } else { "NOT clean" }
+            )),
+            client
+                .saturated
+                .as_ref()
+                .map_or(String::new(), |w| format!(" [{w}]")),
+        ),
+        Outcome::Skipped { reason } => format!("{}: not run: {reason}", row.name),
+    }
+}
+
+fn skipped(name: &str, external: bool, reason: String) -> ModelResult {
+    ModelResult {
+        name: name.into(),
+        external,
+        outcome: Outcome::Skipped { reason },
+    }
+}
+
+/// Starts `swarmlab serve --model name`, loads it, stops it, and measures both sides.
+fn run_model(
+    exe: &Path,
+    name: &str,
+    a: &CompareArgs,
+    plan: &Plan,
+    pinned: bool,
+    stop: &AtomicBool,
+    bar: &indicatif::ProgressBar,
+) -> ModelResult {
+    let (mut child, addr) = match start_server(exe, name) {
+        Ok(v) => v,
+        Err(e) => return skipped(name, false, format!("{e:#}")),
+    };
+    if pinned {
+        pin_pid(child.id(), 0);
+    }
+    let before = procfs::children_usage();
+    let pid = child.id();
+    let url = format!("http://{addr}");
+    let outcome = load(&url, name, a, plan, stop, bar, Some(pid));
+    let (summary, tree) = match outcome {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return skipped(name, false, format!("{e:#}"));
+        }
+    };
+    bar.set_message(format!("{name}: stopping the server"));
+    let clean_exit = stop_server(&mut child);
+    let after = procfs::children_usage();
+    let cpu_s = after.cpu_s - before.cpu_s;
+    let client = client_figures(&summary);
+    let server = Server {
+        cpu_s,
+        cpu_us_per_request: cpu_s * 1e6 / (client.requests.max(1) as f64),
+        peak_rss_mib: tree.rss as f64 / (1024.0 * 1024.0),
+        voluntary_switches: after.voluntary - before.voluntary,
+        involuntary_switches: after.involuntary - before.involuntary,
+        peak_threads: tree.threads,
+        peak_processes: tree.processes,
+        clean_exit,
+    };
+    write_csvs(&a.out, name, &summary);
+    ModelResult {
+        name: name.into(),
+        external: false,
+        outcome: Outcome::Ran {
+            client: Box::new(client),
+            server: Some(server),
+        },
+    }
+}
+
+/// An external server (`--target NAME=URL[@PID]`): server figures only with a pid.
+fn run_target(
+    name: &str,
+    url: &str,
+    pid: Option<u32>,
+    a: &CompareArgs,
+    plan: &Plan,
+    stop: &AtomicBool,
+    bar: &indicatif::ProgressBar,
+) -> ModelResult {
+    let cpu_before = pid.and_then(procfs::process_cpu_s);
+    match load(url, name, a, plan, stop, bar, pid) {
+        Ok((summary, tree)) => {
+            let client = client_figures(&summary);
+            let server = match (pid, cpu_before, pid.and_then(procfs::process_cpu_s)) {
+                (Some(_), Some(b), Some(e)) => Some(Server {
+                    cpu_s: e - b,
+                    cpu_us_per_request: (e - b) * 1e6 / (client.requests.max(1) as f64),
+                    peak_rss_mib: tree.rss as f64 / (1024.0 * 1024.0),
+                    voluntary_switches: 0,
+                    involuntary_switches: 0,
+                    peak_threads: tree.threads,
+                    peak_processes: tree.processes,
+                    clean_exit: true,
+                }),
+                _ => None,
+            };
+            write_csvs(&a.out, name, &summary);
+            ModelResult {
+                name: name.into(),
+                external: true,
+                outcome: Outcome::Ran {
+                    client: Box::new(client),
+                    server,
+                },
+            }
+        }
+        Err(e) => skipped(name, true, format!("{e:#}")),
+    }
+}
+
+/// The swarm against `url`, sampling the server's tree (if any) once a second.
+fn load(
+    url: &str,
+    name: &str,
+    a: &CompareArgs,
+    plan: &Plan,
+    stop: &AtomicBool,
+    bar: &indicatif::ProgressBar,
+    pid: Option<u32>,
+) -> anyhow::Result<(Summary, procfs::TreeSample)> {
+    let target = Target::parse(url)?;
+    wait_until_answering(target.addr)?;
+    let (_, toml) = scenario(a.workload, url);
+    let workload = Workload::parse(&toml, "compare", None, WaitTime::Constant(1.0))?;
+    let mut watcher = Watcher {
+        name,
+        bar,
+        pid,
+        peak: procfs::TreeSample::default(),
+        started: Instant::now(),
+    };
+    let summary = swarmlab_swarm::run(workload, plan.clone(), stop, &mut watcher);
+    Ok((summary, watcher.peak))
+}
+
+struct Watcher<'a> {
+    name: &'a str,
+    bar: &'a indicatif::ProgressBar,
+    pid: Option<u32>,
+    peak: procfs::TreeSample,
+    started: Instant,
+}
+
+impl Observer for Watcher<'_> {
+    fn second(&mut self, stats: &Stats, status: &Status) {
+        if let Some(pid) = self.pid {
+            let s = procfs::sample_tree(pid);
+            self.peak.rss = self.peak.rss.max(s.rss);
+            self.peak.threads = self.peak.threads.max(s.threads);
+            self.peak.processes = self.peak.processes.max(s.processes);
+        }
+        let (rps, _) = stats.current_rates(None);
+        self.bar.set_message(format!(
+            "{}: users {}  rps {:.0}  failures {}  elapsed {:.0} s",
+            self.name,
+            status.users,
+            rps,
+            stats.total.num_failures,
+            self.started.elapsed().as_secs_f64()
+        ));
+        self.bar.tick();
+    }
+}
+
+/// The clients' figures from a swarm summary.
+fn client_figures(s: &Summary) -> Client {
+    let t = &s.stats.total;
+    let per_second: Vec<u64> = s.history.iter().map(|h| h.completed_2s_ago).collect();
+    let window = per_second.len().clamp(1, 10);
+    let peak = per_second
+        .windows(window)
+        .map(|w| w.iter().sum::<u64>())
+        .max()
+        .unwrap_or(0) as f64
+        / window as f64;
+    let mut kinds: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for ((_, error), row) in &s.stats.errors {
+        *kinds.entry(error.clone()).or_default() += row.occurrences;
+    }
+    let mut failure_kinds: Vec<(String, u64)> = kinds.into_iter().collect();
+    failure_kinds.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let t0 = s.history.first().map_or(0, |h| h.time);
+    Client {
+        requests: t.num_requests,
+        failures: t.num_failures,
+        before_first_failure: s.before_first_failure,
+        rps: t.num_requests as f64 / s.duration.as_secs_f64().max(1e-3),
+        // a run shorter than the window still has a peak: its whole-run rate at least
+        peak_rps: peak.max(if per_second.len() < 10 {
+            t.num_requests as f64 / s.duration.as_secs_f64().max(1e-3)
+        } else {
+            0.0
+        }),
+        avg_ms: t.avg_ms(),
+        p50_ms: t.percentile_ms(0.5).unwrap_or(0.0),
+        p95_ms: t.percentile_ms(0.95).unwrap_or(0.0),
+        p99_ms: t.percentile_ms(0.99).unwrap_or(0.0),
+        max_ms: t.max_ms(),
+        duration_s: s.duration.as_secs_f64(),
+        users: s.peak_users,
+        failure_kinds,
+        saturated: s.saturated.clone(),
+        timeline: s
+            .history
+            .iter()
+            .map(|h| Sample {
+                t: (h.time - t0) as f64,
+                users: h.users,
+                rps: h.rps,
+                p50_ms: h.p50_ms,
+                p95_ms: h.p95_ms,
+            })
+            .collect(),
+    }
+}
+
+/// Each model's Locust-format CSVs (`<model>_stats.csv`, `_failures.csv`, `_exceptions.csv`).
+fn write_csvs(out: &Path, name: &str, s: &Summary) {
+    let entries = [swarmlab_swarm::Entry {
+        method: "GET".into(),
+        name: "/".into(),
+    }];
+    let entries: &[swarmlab_swarm::Entry] = if s.stats.entries.len() == 1 {
+        &entries
+    } else {
+        &[]
+    };
+    if entries.is_empty() {
+        return;
+    }
+    for (kind, text) in [
+        ("stats", csv::stats_csv(&s.stats, entries)),
+        ("failures", csv::failures_csv(&s.stats, entries)),
+        ("exceptions", csv::exceptions_csv()),
+    ] {
+        let _ = std::fs::write(out.join(format!("{name}_{kind}.csv")), text);
+    }
+}
+
+/// Spawns `swarmlab serve`, reads its address; an exit before it listens is a reason to skip.
+fn start_server(exe: &Path, name: &str) -> anyhow::Result<(Child, SocketAddr)> {
+    let mut child = Command::new(exe)
+        .args(["serve", "--model", name, "--bind", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot start swarmlab serve")?;
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+    let addr = line
+        .strip_prefix("listening on http://")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok());
+    match addr {
+        Some(addr) => Ok((child, addr)),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            let reason = err
+                .lines()
+                .last()
+                .unwrap_or("the server did not start")
+                .trim_start_matches("swarmlab: error: ");
+            Err(anyhow!("{reason}"))
+        }
+    }
+}
+
+fn wait_until_answering(addr: SocketAddr) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            if s.write_all(b"GET / HTTP/1.1\r\nHost: compare\r\nConnection: close\r\n\r\n")
+                .is_ok()
+            {
+                let mut first = [0u8; 12];
+                if s.read_exact(&mut first).is_ok() && first.starts_with(b"HTTP/1.") {
+                    return Ok(());
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(anyhow!("{addr} does not answer HTTP"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGTERM, then wait (bounded); whether it exited 0 on its own.
+fn stop_server(child: &mut Child) -> bool {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+        }
+    }
+}
+
+fn pin_self(cpu: usize) {
+    let mut set = nix::sched::CpuSet::new();
+    if set.set(cpu).is_ok() {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+    }
+}
+
+fn pin_pid(pid: u32, cpu: usize) {
+    let mut set = nix::sched::CpuSet::new();
+    if set.set(cpu).is_ok() {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(pid as i32), &set);
+    }
+}
+
+fn parse_models(list: &str) -> anyhow::Result<Vec<Model>> {
+    if list == "all" {
+        return Ok(Model::ALL.to_vec());
+    }
+    list.split(',')
+        .map(|m| m.trim().parse::<Model>().map_err(|e| anyhow!("{e}")))
+        .collect()
+}
+
+/// `NAME=URL[@PID]`.
+fn parse_target(t: &str) -> anyhow::Result<(String, String, Option<u32>)> {
+    let (name, rest) = t
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--target '{t}' must be NAME=URL[@PID]"))?;
+    let (url, pid) = match rest.rsplit_once('@') {
+        Some((u, p)) => (
+            u,
+            Some(
+                p.parse::<u32>()
+                    .map_err(|_| anyhow!("--target '{t}': '{p}' is not a pid"))?,
+            ),
+        ),
+        None => (rest, None),
+    };
+    Target::parse(url)?;
+    if name.is_empty() {
+        return Err(anyhow!("--target '{t}' needs a name"));
+    }
+    Ok((name.to_string(), url.to_string(), pid))
+}

@@ -1,0 +1,152 @@
+//! What `compare` reads from the kernel about a server: its process tree's RSS, threads and
+//! processes (sampled from /proc), its CPU time and context switches (rusage of waited-for
+//! children: every thread, and every child the server itself reaped), and the machine.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+
+/// One sample of a process tree.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TreeSample {
+    /// Summed resident set size, bytes.
+    pub rss: u64,
+    /// Summed threads.
+    pub threads: u64,
+    /// Processes.
+    pub processes: u64,
+}
+
+/// Samples the tree rooted at `root` (the root and every descendant alive now).
+pub fn sample_tree(root: u32) -> TreeSample {
+    let page = 4096u64;
+    let mut parents: HashMap<u32, u32> = HashMap::new();
+    let mut stats: HashMap<u32, (u64, u64)> = HashMap::new();
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return TreeSample::default();
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
+        let f: Vec<&str> = after.split(' ').collect();
+        // after "(comm) ": state ppid ... num_threads is field 20 (index 17 here), rss field 24 (index 21)
+        let (Some(ppid), Some(threads), Some(rss)) = (
+            f.get(1).and_then(|v| v.parse().ok()),
+            f.get(17).and_then(|v| v.parse::<u64>().ok()),
+            f.get(21).and_then(|v| v.parse::<u64>().ok()),
+        ) else {
+            continue;
+        };
+        parents.insert(pid, ppid);
+        stats.insert(pid, (threads, rss * page));
+    }
+    let mut tree = HashSet::from([root]);
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for (&pid, &ppid) in &parents {
+            if tree.contains(&ppid) && tree.insert(pid) {
+                grew = true;
+            }
+        }
+    }
+    let mut s = TreeSample::default();
+    for pid in tree {
+        if let Some(&(threads, rss)) = stats.get(&pid) {
+            s.threads += threads;
+            s.rss += rss;
+            s.processes += 1;
+        }
+    }
+    s
+}
+
+/// CPU time and context switches of every waited-for child so far (and their reaped children).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ChildUsage {
+    /// User + system seconds.
+    pub cpu_s: f64,
+    /// Voluntary context switches.
+    pub voluntary: u64,
+    /// Involuntary context switches.
+    pub involuntary: u64,
+}
+
+/// `getrusage(RUSAGE_CHILDREN)`.
+pub fn children_usage() -> ChildUsage {
+    use nix::sys::resource::{getrusage, UsageWho};
+    match getrusage(UsageWho::RUSAGE_CHILDREN) {
+        Ok(u) => {
+            let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+            ChildUsage {
+                cpu_s: secs(u.user_time()) + secs(u.system_time()),
+                voluntary: u.voluntary_context_switches() as u64,
+                involuntary: u.involuntary_context_switches() as u64,
+            }
+        }
+        Err(_) => ChildUsage::default(),
+    }
+}
+
+/// CPU seconds (user + system, reaped children included) of a process we did not start.
+pub fn process_cpu_s(pid: u32) -> Option<f64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<u64> = after
+        .split(' ')
+        .skip(11)
+        .take(4)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    (f.len() == 4).then(|| f.iter().sum::<u64>() as f64 / 100.0)
+}
+
+/// The machine, for the report.
+pub fn machine() -> swarmlab_report::Machine {
+    let read = |p: &str| fs::read_to_string(p).unwrap_or_default();
+    let cpu = read("/proc/cpuinfo")
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")?
+                .split(':')
+                .nth(1)
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let memory_mib = read("/proc/meminfo")
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("MemTotal:")?
+                .trim()
+                .trim_end_matches(" kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kb| kb / 1024);
+    swarmlab_report::Machine {
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpu,
+        kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
+        memory_mib,
+        swarmlab: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_our_own_tree() {
+        let s = sample_tree(std::process::id());
+        assert!(s.processes >= 1 && s.threads >= 1 && s.rss > 0, "{s:?}");
+        assert!(machine().cores >= 1);
+    }
+}
