@@ -196,6 +196,30 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
             out.push(why);
         }
     }
+    // The conclusion, from the winner's own figures.
+    let cost = ranked
+        .first()
+        .and_then(|(_, _, s)| *s)
+        .map_or(String::new(), |s| match lang {
+            Lang::En => format!(
+                ", at {:.1} µs of server CPU per request and {:.1} MiB",
+                s.cpu_us_per_request, s.peak_rss_mib
+            ),
+            Lang::Ko => format!(
+                ", 요청당 서버 CPU {:.1} µs, 메모리 {:.1} MiB로",
+                s.cpu_us_per_request, s.peak_rss_mib
+            ),
+        });
+    out.push(match lang {
+        Lang::En => format!(
+            "**Verdict:** under this load **{}** is the most efficient design here: the highest peak throughput ({} req/s) with a p99 of {} ms{cost}.",
+            best.name, int(bc.peak_rps), ms(bc.p99_ms)
+        ),
+        Lang::Ko => format!(
+            "**결론:** 이 부하에서 가장 효율적인 설계는 **{}**이다: 가장 높은 처리량({} req/s), p99 {}ms{cost}.",
+            best.name, int(bc.peak_rps), ms(bc.p99_ms)
+        ),
+    });
     // The generator.
     let saturated: Vec<&str> = ranked
         .iter()

@@ -65,7 +65,7 @@ pub fn line_chart(title: &str, x_desc: &str, y_desc: &str, lines: &[Line<'_>]) -
 }
 
 /// A bar chart (one bar per label) as an `<svg>` element.
-pub fn bar_chart(title: &str, y_desc: &str, bars: &[(&str, f64)]) -> String {
+pub fn bar_chart(title: &str, y_desc: &str, bars: &[(String, f64)]) -> String {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 280)).into_drawing_area();

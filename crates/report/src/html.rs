@@ -19,12 +19,24 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
     );
     h.push_str(&markdown_to_html(&render_markdown(r, lang)));
     let ranked = r.ranking();
-    let bars = |f: fn(&crate::Client, Option<&crate::Server>) -> Option<f64>| -> Vec<(&str, f64)> {
-        ranked
-            .iter()
-            .filter_map(|(m, c, s)| Some((m.name.as_str(), f(c, *s)?)))
-            .collect()
-    };
+    let bars =
+        |f: fn(&crate::Client, Option<&crate::Server>) -> Option<f64>| -> Vec<(String, f64)> {
+            ranked
+                .iter()
+                .filter_map(|(m, c, s)| Some((m.name.clone(), f(c, *s)?)))
+                .collect()
+        };
+    // A model that never failed shows all its requests, and says so.
+    let until_failure: Vec<(String, f64)> = ranked
+        .iter()
+        .map(|(m, c, _)| match c.before_first_failure {
+            Some(n) => (m.name.clone(), n as f64),
+            None => (
+                format!("{} ({})", m.name, lang.pick("no failure", "실패 없음")),
+                c.requests as f64,
+            ),
+        })
+        .collect();
     let _ = write!(h, "<h2>{}</h2>", lang.pick("Comparison", "비교"));
     for (title, unit, data) in [
         (
@@ -40,7 +52,7 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
         (
             lang.pick("Requests until the first failure", "첫 실패까지 요청 수"),
             lang.pick("requests", "요청"),
-            bars(|c, _| c.before_first_failure.map(|n| n as f64)),
+            until_failure,
         ),
         (
             lang.pick("Server CPU per request", "요청당 서버 CPU"),

@@ -163,7 +163,7 @@ fn json_matches_golden_and_round_trips() {
 fn html_matches_golden_and_is_self_contained() {
     let page = html::render_html(&fixture(), Lang::En);
     golden("index.en.html", &page);
-    // 5 bar charts, the latency/throughput curve, 3 charts for each of the 5 rows that ran
+    // 5 bar charts (always), the latency/throughput curve, 3 charts for each of the 5 rows that ran
     assert_eq!(page.matches("<svg").count(), 5 + 1 + 3 * 5);
     for load in [
         "src=\"http",
@@ -212,4 +212,8 @@ fn verdict_cites_the_numbers() {
         "{text}"
     );
     assert!(text.contains("never saturated"), "{text}");
+    assert!(
+        text.contains("**Verdict:** under this load **nginx** is the most efficient design here"),
+        "{text}"
+    );
 }

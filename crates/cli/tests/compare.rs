@@ -1,0 +1,223 @@
+//! `swarmlab compare --quick` end to end: the three reports exist, the JSON has every landed
+//! model with numeric figures, the assignment's sentences have its format in English and (via
+//! the pure renderer on the measured results) in Korean, and the HTML has its charts and loads
+//! nothing from the network.
+
+use std::process::Command;
+
+use swarmlab_report::{Lang, Outcome, Results};
+
+fn swarmlab(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args(args)
+        .output()
+        .expect("run swarmlab")
+}
+
+/// "RPS was 765.7; a failure occurred after 18367 requests; the average response time was 83 ms."
+/// or "Over 19221 requests in total, RPS was 768.0 and the average response time was 90 ms."
+fn english_sentence(s: &str) -> bool {
+    let num = |t: &str| t.parse::<f64>().is_ok();
+    let one_decimal = |t: &str| num(t) && t.split_once('.').is_some_and(|(_, d)| d.len() == 1);
+    if let Some(rest) = s.strip_prefix("RPS was ") {
+        let Some((rps, rest)) = rest.split_once("; a failure occurred after ") else {
+            return false;
+        };
+        let Some((n, rest)) = rest.split_once(" requests; the average response time was ") else {
+            return false;
+        };
+        return one_decimal(rps)
+            && n.parse::<u64>().is_ok()
+            && rest.strip_suffix(" ms.").is_some_and(num);
+    }
+    let Some(rest) = s.strip_prefix("Over ") else {
+        return false;
+    };
+    let Some((n, rest)) = rest.split_once(" requests in total, RPS was ") else {
+        return false;
+    };
+    let Some((rps, rest)) = rest.split_once(" and the average response time was ") else {
+        return false;
+    };
+    n.parse::<u64>().is_ok() && one_decimal(rps) && rest.strip_suffix(" ms.").is_some_and(num)
+}
+
+/// "RPS가 765.7이며, 18367번의 요청을 했을 시 failure가 발생한다. 그리고 평균 응답시간은 83ms이다."
+/// or "총 요청 19221번의 RPS가 768.0이며, 그리고 평균 응답시간은 90ms이다."
+fn korean_sentence(s: &str) -> bool {
+    let num = |t: &str| t.parse::<f64>().is_ok();
+    if let Some(rest) = s.strip_prefix("RPS가 ") {
+        let Some((rps, rest)) = rest.split_once("이며, ") else {
+            return false;
+        };
+        let Some((n, rest)) =
+            rest.split_once("번의 요청을 했을 시 failure가 발생한다. 그리고 평균 응답시간은 ")
+        else {
+            return false;
+        };
+        return num(rps)
+            && n.parse::<u64>().is_ok()
+            && rest.strip_suffix("ms이다.").is_some_and(num);
+    }
+    let Some(rest) = s.strip_prefix("총 요청 ") else {
+        return false;
+    };
+    let Some((n, rest)) = rest.split_once("번의 RPS가 ") else {
+        return false;
+    };
+    let Some((rps, rest)) = rest.split_once("이며, 그리고 평균 응답시간은 ") else {
+        return false;
+    };
+    n.parse::<u64>().is_ok() && num(rps) && rest.strip_suffix("ms이다.").is_some_and(num)
+}
+
+#[test]
+fn sentence_matchers_accept_the_assignments_examples() {
+    assert!(english_sentence("RPS was 765.7; a failure occurred after 18367 requests; the average response time was 83 ms."));
+    assert!(english_sentence(
+        "Over 19221 requests in total, RPS was 768.0 and the average response time was 90 ms."
+    ));
+    assert!(!english_sentence("RPS was 765.7 and that is all."));
+    assert!(korean_sentence("RPS가 765.7이며, 18367번의 요청을 했을 시 failure가 발생한다. 그리고 평균 응답시간은 83ms이다."));
+    assert!(korean_sentence(
+        "총 요청 19221번의 RPS가 768.0이며, 그리고 평균 응답시간은 90ms이다."
+    ));
+    assert!(!korean_sentence("총 요청 19221번"));
+}
+
+#[test]
+fn compare_quick_end_to_end() {
+    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("compare-{}", std::process::id()));
+    let out = swarmlab(&["compare", "--quick", "--out", out_dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // results.json: every landed model, numeric figures
+    let json = std::fs::read_to_string(out_dir.join("results.json")).unwrap();
+    let results: Results = serde_json::from_str(&json).expect("results.json parses");
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for model in swarmlab_server_models() {
+        let row = results
+            .rows
+            .iter()
+            .find(|r| r.name == model)
+            .unwrap_or_else(|| panic!("{model} missing"));
+        match &row.outcome {
+            Outcome::Ran { client, server } => {
+                assert!(
+                    client.requests > 0 && client.peak_rps > 0.0 && client.avg_ms > 0.0,
+                    "{model}: {client:?}"
+                );
+                let server = server
+                    .as_ref()
+                    .expect("server figures for a swarmlab model");
+                assert!(
+                    server.cpu_s > 0.0 && server.peak_rss_mib > 0.0 && server.peak_processes >= 1,
+                    "{model}"
+                );
+                assert!(server.clean_exit, "{model} did not exit cleanly");
+            }
+            Outcome::Skipped { reason } => panic!("{model} did not run: {reason}"),
+        }
+    }
+    for row in value["rows"].as_array().unwrap() {
+        let client = &row["outcome"]["client"];
+        for key in [
+            "requests", "failures", "rps", "peak_rps", "avg_ms", "p50_ms", "p95_ms", "p99_ms",
+            "max_ms",
+        ] {
+            assert!(
+                client[key].is_number(),
+                "{key} of {} is {}",
+                row["name"],
+                client[key]
+            );
+        }
+        for key in [
+            "cpu_s",
+            "cpu_us_per_request",
+            "peak_rss_mib",
+            "voluntary_switches",
+            "peak_threads",
+        ] {
+            assert!(
+                row["outcome"]["server"][key].is_number(),
+                "{key} of {}",
+                row["name"]
+            );
+        }
+    }
+    assert!(value["machine"]["cores"].is_number() && value["settings"]["users"] == 1000);
+
+    // report.md: the assignment's sentence per model; Korean from the same measured results
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    let sentences = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| {
+                l.strip_prefix("- **")?
+                    .split_once("**: ")
+                    .map(|(_, s)| s.to_string())
+            })
+            .collect()
+    };
+    let en = sentences(&md);
+    assert_eq!(en.len(), swarmlab_server_models().len(), "{md}");
+    assert!(en.iter().all(|s| english_sentence(s)), "{en:#?}");
+    assert!(md.contains("## Which design is most efficient, and why"));
+    let ko = sentences(&swarmlab_report::markdown::render_markdown(
+        &results,
+        Lang::Ko,
+    ));
+    assert!(
+        !ko.is_empty() && ko.iter().all(|s| korean_sentence(s)),
+        "{ko:#?}"
+    );
+
+    // index.html: charts, nothing from the network
+    let html = std::fs::read_to_string(out_dir.join("index.html")).unwrap();
+    assert!(html.matches("<svg").count() >= 6 + 3 * swarmlab_server_models().len());
+    for load in [
+        "src=\"http",
+        "href=\"http",
+        "<link",
+        "@import",
+        "url(http",
+        "<script",
+    ] {
+        assert!(!html.contains(load), "network load {load}");
+    }
+    // each model's Locust CSVs
+    for model in swarmlab_server_models() {
+        let stats = std::fs::read_to_string(out_dir.join(format!("{model}_stats.csv"))).unwrap();
+        assert!(stats.starts_with("Type,Name,Request Count,"), "{model}");
+    }
+}
+
+#[test]
+fn bad_models_and_targets_are_one_line_exit_2() {
+    for args in [
+        &["compare", "--models", "single,bogus"][..],
+        &["compare", "--target", "nourl"],
+        &["compare", "--lang", "fr"],
+    ] {
+        let out = swarmlab(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    }
+}
+
+/// The models `serve --list` reports: whatever has landed.
+fn swarmlab_server_models() -> Vec<String> {
+    let out = swarmlab(&["serve", "--list"]);
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect()
+}
