@@ -234,7 +234,7 @@ fn run_model(
     let pid = child.id();
     let url = format!("http://{addr}");
     let outcome = load(&url, name, a, plan, stop, bar, Some(pid));
-    let (summary, tree) = match outcome {
+    let (summary, tree, csvs) = match outcome {
         Ok(v) => v,
         Err(e) => {
             let _ = child.kill();
@@ -257,7 +257,7 @@ fn run_model(
         peak_processes: tree.processes,
         clean_exit,
     };
-    write_csvs(&a.out, name, &summary);
+    csvs.write(&a.out, name, &summary);
     ModelResult {
         name: name.into(),
         external: false,
@@ -280,7 +280,7 @@ fn run_target(
 ) -> ModelResult {
     let cpu_before = pid.and_then(procfs::process_cpu_s);
     match load(url, name, a, plan, stop, bar, pid) {
-        Ok((summary, tree)) => {
+        Ok((summary, tree, csvs)) => {
             let client = client_figures(&summary);
             let server = match (pid, cpu_before, pid.and_then(procfs::process_cpu_s)) {
                 (Some(_), Some(b), Some(e)) => Some(Server {
@@ -295,7 +295,7 @@ fn run_target(
                 }),
                 _ => None,
             };
-            write_csvs(&a.out, name, &summary);
+            csvs.write(&a.out, name, &summary);
             ModelResult {
                 name: name.into(),
                 external: true,
@@ -318,20 +318,25 @@ fn load(
     stop: &AtomicBool,
     bar: &indicatif::ProgressBar,
     pid: Option<u32>,
-) -> anyhow::Result<(Summary, procfs::TreeSample)> {
+) -> anyhow::Result<(Summary, procfs::TreeSample, Csvs)> {
     let target = Target::parse(url)?;
     wait_until_answering(target.addr)?;
     let (_, toml) = scenario(a.workload, url);
     let workload = Workload::parse(&toml, "compare", None, WaitTime::Constant(1.0))?;
+    let entries = workload.entries.clone();
     let mut watcher = Watcher {
         name,
         bar,
         pid,
         peak: procfs::TreeSample::default(),
         started: Instant::now(),
+        csvs: Csvs {
+            history: format!("{}\n", csv::HISTORY_HEADER),
+            entries,
+        },
     };
     let summary = swarmlab_swarm::run(workload, plan.clone(), stop, &mut watcher);
-    Ok((summary, watcher.peak))
+    Ok((summary, watcher.peak, watcher.csvs))
 }
 
 struct Watcher<'a> {
@@ -340,6 +345,7 @@ struct Watcher<'a> {
     pid: Option<u32>,
     peak: procfs::TreeSample,
     started: Instant,
+    csvs: Csvs,
 }
 
 impl Observer for Watcher<'_> {
@@ -350,6 +356,14 @@ impl Observer for Watcher<'_> {
             self.peak.threads = self.peak.threads.max(s.threads);
             self.peak.processes = self.peak.processes.max(s.processes);
         }
+        let now = swarmlab_swarm::engine::unix_now() as u64;
+        self.csvs.history.push_str(&csv::history_rows(
+            stats,
+            &self.csvs.entries,
+            status.users,
+            now,
+            false,
+        ));
         let (rps, _) = stats.current_rates(None);
         self.bar.set_message(format!(
             "{}: users {}  rps {:.0}  failures {}  elapsed {:.0} s",
@@ -415,26 +429,23 @@ fn client_figures(s: &Summary) -> Client {
     }
 }
 
-/// Each model's Locust-format CSVs (`<model>_stats.csv`, `_failures.csv`, `_exceptions.csv`).
-fn write_csvs(out: &Path, name: &str, s: &Summary) {
-    let entries = [swarmlab_swarm::Entry {
-        method: "GET".into(),
-        name: "/".into(),
-    }];
-    let entries: &[swarmlab_swarm::Entry] = if s.stats.entries.len() == 1 {
-        &entries
-    } else {
-        &[]
-    };
-    if entries.is_empty() {
-        return;
-    }
-    for (kind, text) in [
-        ("stats", csv::stats_csv(&s.stats, entries)),
-        ("failures", csv::failures_csv(&s.stats, entries)),
-        ("exceptions", csv::exceptions_csv()),
-    ] {
-        let _ = std::fs::write(out.join(format!("{name}_{kind}.csv")), text);
+/// Each model's Locust-format CSVs: `<model>_stats.csv`, `_stats_history.csv` (a row per
+/// second, gathered while it ran), `_failures.csv`, `_exceptions.csv`.
+struct Csvs {
+    history: String,
+    entries: Vec<swarmlab_swarm::Entry>,
+}
+
+impl Csvs {
+    fn write(&self, out: &Path, name: &str, s: &Summary) {
+        for (kind, text) in [
+            ("stats", csv::stats_csv(&s.stats, &self.entries)),
+            ("stats_history", self.history.clone()),
+            ("failures", csv::failures_csv(&s.stats, &self.entries)),
+            ("exceptions", csv::exceptions_csv()),
+        ] {
+            let _ = std::fs::write(out.join(format!("{name}_{kind}.csv")), text);
+        }
     }
 }
 

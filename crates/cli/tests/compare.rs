@@ -194,7 +194,16 @@ fn compare_quick_end_to_end() {
     // each model's Locust CSVs
     for model in swarmlab_server_models() {
         let stats = std::fs::read_to_string(out_dir.join(format!("{model}_stats.csv"))).unwrap();
-        assert!(stats.starts_with("Type,Name,Request Count,"), "{model}");
+        assert!(
+            stats.starts_with("Type,Name,Request Count,") && stats.contains("\nGET,/,"),
+            "{model}: {stats}"
+        );
+        let history =
+            std::fs::read_to_string(out_dir.join(format!("{model}_stats_history.csv"))).unwrap();
+        assert!(
+            history.starts_with("Timestamp,User Count,") && history.lines().count() >= 3,
+            "{model}: {history}"
+        );
     }
 }
 
