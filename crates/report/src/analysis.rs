@@ -120,14 +120,7 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
     }
     // Tail latency.
     if ranked.len() > 1 {
-        let lo = ranked
-            .iter()
-            .min_by(|a, b| a.1.p99_ms.total_cmp(&b.1.p99_ms))
-            .expect("non-empty");
-        let hi = ranked
-            .iter()
-            .max_by(|a, b| a.1.p99_ms.total_cmp(&b.1.p99_ms))
-            .expect("non-empty");
+        let (lo, hi) = extremes(&ranked, |r| r.1.p99_ms);
         out.push(match lang {
             Lang::En => format!(
                 "Tail latency: **{}** had the lowest p99 ({} ms), **{}** the highest ({} ms).",
@@ -150,14 +143,7 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
         .filter_map(|(m, c, s)| Some((m.name.as_str(), *c, (*s)?)))
         .collect();
     if costed.len() > 1 {
-        let cheap = costed
-            .iter()
-            .min_by(|a, b| a.2.cpu_us_per_request.total_cmp(&b.2.cpu_us_per_request))
-            .expect("non-empty");
-        let dear = costed
-            .iter()
-            .max_by(|a, b| a.2.cpu_us_per_request.total_cmp(&b.2.cpu_us_per_request))
-            .expect("non-empty");
+        let (cheap, dear) = extremes(&costed, |r| r.2.cpu_us_per_request);
         let ratio = dear.2.cpu_us_per_request / cheap.2.cpu_us_per_request.max(1e-9);
         out.push(match lang {
             Lang::En => format!(
@@ -169,14 +155,7 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
                 cheap.0, cheap.2.cpu_us_per_request, dear.0, dear.2.cpu_us_per_request
             ),
         });
-        let small = costed
-            .iter()
-            .min_by(|a, b| a.2.peak_rss_mib.total_cmp(&b.2.peak_rss_mib))
-            .expect("non-empty");
-        let big = costed
-            .iter()
-            .max_by(|a, b| a.2.peak_rss_mib.total_cmp(&b.2.peak_rss_mib))
-            .expect("non-empty");
+        let (small, big) = extremes(&costed, |r| r.2.peak_rss_mib);
         out.push(match lang {
             Lang::En => format!(
                 "Memory: **{}** peaked at {:.1} MiB ({} threads, {} processes), **{}** at {:.1} MiB ({} threads, {} processes).",
@@ -239,6 +218,19 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
         }
     });
     out
+}
+
+/// The rows with the lowest and the highest `key` (the first of equals); `rows` is not empty.
+fn extremes<T>(rows: &[T], key: impl Fn(&T) -> f64) -> (&T, &T) {
+    let lo = rows
+        .iter()
+        .min_by(|a, b| key(a).total_cmp(&key(b)))
+        .expect("non-empty");
+    let hi = rows
+        .iter()
+        .max_by(|a, b| key(a).total_cmp(&key(b)))
+        .expect("non-empty");
+    (lo, hi)
 }
 
 /// The design fact a model's numbers show, if that model is one we can explain.

@@ -100,7 +100,7 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
         lang.pick("Each model over time", "모델별 시간 추이")
     );
     for (m, c, _) in &ranked {
-        let _ = write!(h, "<h3>{}</h3>", esc(&m.name));
+        let _ = write!(h, "<h3>{}</h3>", escape(&m.name));
         let series = |f: fn(&crate::Sample) -> Option<f64>| -> Vec<(f64, f64)> {
             c.timeline
                 .iter()
@@ -203,7 +203,7 @@ fn markdown_to_html(md: &str) -> String {
 fn inline(s: &str) -> String {
     let mut out = String::new();
     let (mut bold, mut code) = (false, false);
-    let text = esc(s);
+    let text = escape(s);
     let mut rest = text.as_str();
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix("**") {
@@ -223,11 +223,27 @@ fn inline(s: &str) -> String {
     out
 }
 
-fn esc(s: &str) -> String {
+/// Escapes text for HTML.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// What in `page` would make a browser fetch something from the network (empty: none).
+pub fn network_loads(page: &str) -> Vec<&'static str> {
+    [
+        "src=\"http",
+        "href=\"http",
+        "<link",
+        "@import",
+        "url(http",
+        "<script",
+    ]
+    .into_iter()
+    .filter(|needle| page.contains(needle))
+    .collect()
 }
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}\

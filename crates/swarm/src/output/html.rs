@@ -4,7 +4,8 @@
 
 use std::fmt::Write;
 
-use plotters::prelude::*;
+use swarmlab_report::chart::{line_chart, Line};
+use swarmlab_report::html::escape as esc;
 
 use crate::engine::{HistoryRow, Summary};
 use crate::output::{console::pct_label, ms, rows, utc};
@@ -120,65 +121,24 @@ pub fn report(summary: &Summary, entries: &[Entry], host: &str) -> String {
 /// A line: its label, a shift in seconds for where its values belong, and the values.
 type Series = (&'static str, i64, fn(&HistoryRow) -> Option<f64>);
 
-/// One line chart as inline SVG.
+/// One line chart as inline SVG (the report crate's chart, shared with `compare`).
 fn chart(title: &str, unit: &str, history: &[HistoryRow], series: &[Series]) -> String {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (900, 300)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let t0 = history.first().map_or(0, |r| r.time);
-        let xmax = history.last().map_or(1, |r| (r.time - t0).max(1)) as f64;
-        let ymax = history
-            .iter()
-            .flat_map(|r| series.iter().filter_map(move |(_, _, f)| f(r)))
-            .fold(0.0f64, f64::max)
-            .max(1e-3)
-            * 1.1;
-        let built = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..xmax, 0.0..ymax);
-        let Ok(mut c) = built else {
-            return String::new();
-        };
-        let _ = c.configure_mesh().x_desc("seconds").y_desc(unit).draw();
-        let colors = [
-            RGBColor(0x1f, 0x77, 0xb4),
-            RGBColor(0xd6, 0x27, 0x28),
-            RGBColor(0x2c, 0xa0, 0x2c),
-        ];
-        for (i, (label, shift, f)) in series.iter().enumerate() {
-            let color = colors[i % colors.len()];
-            let points: Vec<(f64, f64)> = history
+    let t0 = history.first().map_or(0, |r| r.time) as i64;
+    let lines: Vec<Line<'_>> = series
+        .iter()
+        .map(|(label, shift, f)| Line {
+            label,
+            points: history
                 .iter()
-                .filter_map(|r| {
-                    let x = (r.time as i64 - t0 as i64 + shift) as f64;
-                    Some((x, f(r)?)).filter(|(x, _)| *x >= 0.0)
-                })
-                .collect();
-            if let Ok(s) = c.draw_series(LineSeries::new(points, color.stroke_width(2))) {
-                s.label(*label).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
-            }
-        }
-        let _ = c
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw();
-        let _ = root.present();
-    }
-    format!("<figure>{svg}</figure>")
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+                .filter_map(|r| Some(((r.time as i64 - t0 + shift) as f64, f(r)?)))
+                .filter(|(x, _)| *x >= 0.0)
+                .collect(),
+        })
+        .collect();
+    format!(
+        "<figure>{}</figure>",
+        line_chart(title, "seconds", unit, &lines)
+    )
 }
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:960px;color:#222}\
@@ -221,8 +181,9 @@ mod tests {
         assert_eq!(html.matches("<svg").count(), 3);
         assert!(html.contains("/&lt;x&gt;"), "names are escaped");
         assert!(html.contains("load generator saturated"));
-        for load in ["src=\"http", "href=\"http", "<link", "@import", "url(http"] {
-            assert!(!html.contains(load), "no network loads: found {load}");
-        }
+        assert_eq!(
+            swarmlab_report::html::network_loads(&html),
+            Vec::<&str>::new()
+        );
     }
 }
