@@ -28,7 +28,10 @@ fn list_prints_one_model_per_line() {
         .lines()
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();
-    assert_eq!(names, ["single", "fork", "thread", "select"]);
+    assert_eq!(
+        names,
+        ["single", "fork", "prefork", "thread", "pool", "select", "poll"]
+    );
     assert!(
         text.lines().all(|l| l.split_whitespace().count() > 3),
         "a description per model"

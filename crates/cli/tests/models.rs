@@ -20,8 +20,11 @@ macro_rules! suite {
                 fn case($srv: &Server) $body
                 #[test] fn single() { run("single", &[$($($arg),*)?], case) }
                 #[test] fn fork() { run("fork", &[$($($arg),*)?], case) }
+                #[test] fn prefork() { run("prefork", &[$($($arg),*)?], case) }
                 #[test] fn thread() { run("thread", &[$($($arg),*)?], case) }
+                #[test] fn pool() { run("pool", &[$($($arg),*)?], case) }
                 #[test] fn select() { run("select", &[$($($arg),*)?], case) }
+                #[test] fn poll() { run("poll", &[$($($arg),*)?], case) }
             }
         )*
     };
@@ -300,6 +303,18 @@ mod drain {
     #[test]
     fn select() {
         super::in_flight_drain("select")
+    }
+    #[test]
+    fn prefork() {
+        super::in_flight_drain("prefork")
+    }
+    #[test]
+    fn pool() {
+        super::in_flight_drain("pool")
+    }
+    #[test]
+    fn poll() {
+        super::in_flight_drain("poll")
     }
 }
 

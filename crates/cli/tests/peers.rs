@@ -15,7 +15,17 @@ use common::{peer, Server};
 /// Load generators want the CPU to themselves: one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-const MODELS: &[&str] = &["single", "fork", "thread", "select"];
+/// Every model that has landed, as `serve --list` reports them.
+fn models() -> Vec<&'static str> {
+    let out = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args(["serve", "--list"])
+        .output()
+        .unwrap();
+    let text: &'static str = String::from_utf8(out.stdout).unwrap().leak();
+    text.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect()
+}
 
 const LOCUSTFILE: &str = r#"
 from locust import HttpUser, task, constant
@@ -40,7 +50,7 @@ fn locust_50_users_no_failures() {
     let dir = tempdir("locust");
     let file = dir.join("locustfile.py");
     std::fs::write(&file, LOCUSTFILE).unwrap();
-    for &model in MODELS {
+    for model in models() {
         let srv = Server::start(model, &[]);
         let prefix = dir.join(model);
         let out = Command::new(&locust)
@@ -119,7 +129,7 @@ fn aggregated(csv: &str) -> (u64, u64) {
 fn wrk_50_connections_clean() {
     let Some(wrk) = peer("wrk") else { return };
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    for &model in MODELS {
+    for model in models() {
         let srv = Server::start(model, &[]);
         let out = Command::new(&wrk)
             .args([
@@ -170,7 +180,7 @@ fn python_http_client_sees_no_defects() {
     let Some(python) = peer("python3") else {
         return;
     };
-    for &model in MODELS {
+    for model in models() {
         let srv = Server::start(model, &[]);
         let out = Command::new(&python)
             .args(["-c", HTTP_CLIENT, "127.0.0.1", &srv.addr.port().to_string()])

@@ -21,6 +21,19 @@ pub const LINGER: Duration = Duration::from_secs(1);
 /// Bytes read per `read(2)`.
 pub const READ_CHUNK: usize = 16 * 1024;
 
+/// Stack per connection thread: the loop needs a few KiB; 2 MiB (std's default) would make
+/// 10,000 clients reserve 20 GiB of address space.
+pub const STACK: usize = 128 * 1024;
+
+/// After shutdown: waits until `active` threads are done, or `timeout` passes (then the process
+/// exits and takes the stragglers with it: the drain is bounded).
+pub fn drain(active: &std::sync::atomic::AtomicUsize, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while active.load(std::sync::atomic::Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Waits for a connection or for shutdown. `Ok(None)` means shutdown began.
 pub fn accept(listener: &TcpListener, stop: &Stop) -> io::Result<Option<TcpStream>> {
     loop {

@@ -15,8 +15,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub mod blocking;
+mod children;
 mod fork;
 mod log;
+mod poll;
+mod pool;
+mod prefork;
 pub mod readiness;
 mod select;
 mod single;
@@ -35,13 +39,27 @@ pub enum Model {
     Fork,
     /// A thread per connection.
     Thread,
+    /// N processes forked at start, each accepting on the shared listener.
+    Prefork,
+    /// N threads, each accepting on the shared listener.
+    Pool,
     /// One thread, non-blocking sockets, a `select(2)` readiness loop.
     Select,
+    /// One thread, non-blocking sockets, a `poll(2)` readiness loop.
+    Poll,
 }
 
 impl Model {
     /// Every model, in the order the README and `serve --list` show them.
-    pub const ALL: &'static [Model] = &[Model::Single, Model::Fork, Model::Thread, Model::Select];
+    pub const ALL: &'static [Model] = &[
+        Model::Single,
+        Model::Fork,
+        Model::Prefork,
+        Model::Thread,
+        Model::Pool,
+        Model::Select,
+        Model::Poll,
+    ];
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
@@ -49,7 +67,10 @@ impl Model {
             Model::Single => "single",
             Model::Fork => "fork",
             Model::Thread => "thread",
+            Model::Prefork => "prefork",
+            Model::Pool => "pool",
             Model::Select => "select",
+            Model::Poll => "poll",
         }
     }
 
@@ -63,8 +84,15 @@ impl Model {
             Model::Thread => {
                 "thread per connection: simple blocking code, a thread (and stack) per client"
             }
+            Model::Prefork => {
+                "N processes forked at start, each accepting: no fork per client, N at a time"
+            }
+            Model::Pool => "N threads, each accepting: no thread per client, N at a time",
             Model::Select => {
                 "one thread, select(2) readiness loop: no per-client thread, O(max fd) per wakeup"
+            }
+            Model::Poll => {
+                "one thread, poll(2) readiness loop: no fd limit, O(connections) per wakeup"
             }
         }
     }
@@ -142,7 +170,10 @@ pub fn serve(model: Model, listener: TcpListener, cfg: &Config) -> io::Result<()
         Model::Single => single::serve(listener, cfg, stop),
         Model::Fork => fork::serve(listener, cfg, stop),
         Model::Thread => thread::serve(listener, cfg, stop),
+        Model::Prefork => prefork::serve(listener, cfg, stop),
+        Model::Pool => pool::serve(listener, cfg, stop),
         Model::Select => select::serve(listener, cfg, stop),
+        Model::Poll => poll::serve(listener, cfg, stop),
     }
 }
 

@@ -140,3 +140,11 @@ impl FdSets {
         }
     }
 }
+
+/// Borrows a raw fd that the caller owns and keeps open while the borrow lives.
+pub fn borrow_fd<'a>(fd: RawFd) -> BorrowedFd<'a> {
+    // SAFETY: only the readiness selectors call this, for fds of streams and listeners that the
+    // readiness loop owns; a selector removes an fd before its stream is dropped, and the
+    // borrows live only for one wait call.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}

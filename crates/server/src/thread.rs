@@ -10,15 +10,10 @@ use std::io;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use crate::blocking::{accept, serve_conn};
+use crate::blocking::{accept, drain, serve_conn, STACK};
 use crate::log::warn_limited;
 use crate::{Config, Stop};
-
-/// Stack per connection thread: the loop needs a few KiB; 2 MiB (std's default) would make
-/// 10,000 clients reserve 20 GiB of address space.
-const STACK: usize = 128 * 1024;
 
 /// Accepts until shutdown, spawning a thread per connection; then waits (bounded) for them.
 pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Result<()> {
@@ -40,9 +35,6 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Re
         }
     }
     drop(listener);
-    let deadline = Instant::now() + cfg.drain_timeout;
-    while active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    drain(&active, cfg.drain_timeout);
     Ok(())
 }
