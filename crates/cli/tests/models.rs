@@ -25,6 +25,7 @@ macro_rules! suite {
                 #[test] fn pool() { run("pool", &[$($($arg),*)?], case) }
                 #[test] fn select() { run("select", &[$($($arg),*)?], case) }
                 #[test] fn poll() { run("poll", &[$($($arg),*)?], case) }
+                #[test] fn epoll() { run("epoll", &[$($($arg),*)?], case) }
             }
         )*
     };
@@ -315,6 +316,10 @@ mod drain {
     #[test]
     fn poll() {
         super::in_flight_drain("poll")
+    }
+    #[test]
+    fn epoll() {
+        super::in_flight_drain("epoll")
     }
 }
 

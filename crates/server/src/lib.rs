@@ -16,6 +16,7 @@ use std::time::Duration;
 
 pub mod blocking;
 mod children;
+mod epoll;
 mod fork;
 mod log;
 mod poll;
@@ -47,6 +48,8 @@ pub enum Model {
     Select,
     /// One thread, non-blocking sockets, a `poll(2)` readiness loop.
     Poll,
+    /// N event loops, each with its own epoll instance, sharing the listener.
+    Epoll,
 }
 
 impl Model {
@@ -59,6 +62,7 @@ impl Model {
         Model::Pool,
         Model::Select,
         Model::Poll,
+        Model::Epoll,
     ];
 
     /// The name used on the command line.
@@ -71,6 +75,7 @@ impl Model {
             Model::Pool => "pool",
             Model::Select => "select",
             Model::Poll => "poll",
+            Model::Epoll => "epoll",
         }
     }
 
@@ -93,6 +98,9 @@ impl Model {
             }
             Model::Poll => {
                 "one thread, poll(2) readiness loop: no fd limit, O(connections) per wakeup"
+            }
+            Model::Epoll => {
+                "N epoll loops sharing the listener: O(ready) per wakeup; a slow request blocks its loop"
             }
         }
     }
@@ -174,6 +182,7 @@ pub fn serve(model: Model, listener: TcpListener, cfg: &Config) -> io::Result<()
         Model::Pool => pool::serve(listener, cfg, stop),
         Model::Select => select::serve(listener, cfg, stop),
         Model::Poll => poll::serve(listener, cfg, stop),
+        Model::Epoll => epoll::serve(listener, cfg, stop),
     }
 }
 

@@ -45,6 +45,11 @@ pub struct Event {
 pub trait Selector {
     /// Watches `fd` for `interest`, replacing any earlier interest.
     fn set(&mut self, fd: RawFd, interest: Interest) -> io::Result<()>;
+    /// Watches the listener for connections. Selectors shared by several loops override this
+    /// (epoll: `EPOLLEXCLUSIVE`, so one loop wakes per connection).
+    fn set_listener(&mut self, fd: RawFd) -> io::Result<()> {
+        self.set(fd, Interest::Read)
+    }
     /// Stops watching `fd` (before it is closed).
     fn remove(&mut self, fd: RawFd);
     /// Waits up to `timeout` (forever if `None`) and appends the ready fds to `events`.
@@ -108,7 +113,7 @@ impl<S: Selector> Loop<S> {
         listener.set_nonblocking(true)?;
         let lfd = listener.as_raw_fd();
         let sfd = stop.fd().as_raw_fd();
-        self.selector.set(lfd, Interest::Read)?;
+        self.selector.set_listener(lfd)?;
         self.selector.set(sfd, Interest::Read)?;
         let mut listener = Some(listener);
         let mut drain_until: Option<Instant> = None;
