@@ -30,7 +30,7 @@ fn list_prints_one_model_per_line() {
         .collect();
     assert_eq!(
         names,
-        ["single", "fork", "prefork", "thread", "pool", "select", "poll", "epoll"]
+        ["single", "fork", "prefork", "thread", "pool", "select", "poll", "epoll", "tokio"]
     );
     assert!(
         text.lines().all(|l| l.split_whitespace().count() > 3),

@@ -26,6 +26,7 @@ macro_rules! suite {
                 #[test] fn select() { run("select", &[$($($arg),*)?], case) }
                 #[test] fn poll() { run("poll", &[$($($arg),*)?], case) }
                 #[test] fn epoll() { run("epoll", &[$($($arg),*)?], case) }
+                #[test] fn tokio() { run("tokio", &[$($($arg),*)?], case) }
             }
         )*
     };
@@ -321,6 +322,10 @@ mod drain {
     fn epoll() {
         super::in_flight_drain("epoll")
     }
+    #[test]
+    fn tokio() {
+        super::in_flight_drain("tokio")
+    }
 }
 
 /// The fork model's parent reaps every child: no zombies, ever.
@@ -395,5 +400,63 @@ fn raise_own_fd_limit(want: libc::rlim_t) {
             lim.rlim_cur = want.min(lim.rlim_max);
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
+    }
+}
+
+/// Event loops never block the loop: 200 concurrent `/sleep?ms=300` all complete within 1.5 s
+/// (on `single` the same takes a minute: that is the lesson).
+fn sleeps_do_not_block(model: &'static str) {
+    let srv = Server::start(model, &[]);
+    const N: usize = 200;
+    let barrier = Arc::new(Barrier::new(N + 1));
+    let threads: Vec<_> = (0..N)
+        .map(|_| {
+            let (addr, barrier) = (srv.addr, Arc::clone(&barrier));
+            std::thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    let mut s = TcpStream::connect(addr).unwrap();
+                    s.set_read_timeout(Some(common::IO_TIMEOUT)).unwrap();
+                    barrier.wait();
+                    s.write_all(b"GET /sleep?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n")
+                        .unwrap();
+                    read_response(&mut s).map(|r| r.status)
+                })
+                .unwrap()
+        })
+        .collect();
+    barrier.wait();
+    let t = Instant::now();
+    let ok = threads
+        .into_iter()
+        .filter(|_| true)
+        .map(|t| t.join().unwrap())
+        .filter(|s| *s == Some(200))
+        .count();
+    let took = t.elapsed();
+    assert_eq!(ok, N);
+    assert!(
+        took < Duration::from_millis(1500),
+        "{model}: 200 sleeps of 300 ms took {took:?}"
+    );
+    assert!(srv.stop().success());
+}
+
+mod event_loops_never_block {
+    #[test]
+    fn select() {
+        super::sleeps_do_not_block("select")
+    }
+    #[test]
+    fn poll() {
+        super::sleeps_do_not_block("poll")
+    }
+    #[test]
+    fn epoll() {
+        super::sleeps_do_not_block("epoll")
+    }
+    #[test]
+    fn tokio() {
+        super::sleeps_do_not_block("tokio")
     }
 }

@@ -28,6 +28,7 @@ mod single;
 pub mod stop;
 pub mod sys;
 mod thread;
+mod tokio_rt;
 
 pub use stop::Stop;
 
@@ -50,6 +51,8 @@ pub enum Model {
     Poll,
     /// N event loops, each with its own epoll instance, sharing the listener.
     Epoll,
+    /// A multi-threaded tokio runtime, a task per connection.
+    Tokio,
 }
 
 impl Model {
@@ -63,6 +66,7 @@ impl Model {
         Model::Select,
         Model::Poll,
         Model::Epoll,
+        Model::Tokio,
     ];
 
     /// The name used on the command line.
@@ -76,6 +80,7 @@ impl Model {
             Model::Select => "select",
             Model::Poll => "poll",
             Model::Epoll => "epoll",
+            Model::Tokio => "tokio",
         }
     }
 
@@ -101,6 +106,9 @@ impl Model {
             }
             Model::Epoll => {
                 "N epoll loops sharing the listener: O(ready) per wakeup; a slow request blocks its loop"
+            }
+            Model::Tokio => {
+                "tokio runtime, a task per connection: idiomatic async Rust; pays for its generality"
             }
         }
     }
@@ -183,6 +191,7 @@ pub fn serve(model: Model, listener: TcpListener, cfg: &Config) -> io::Result<()
         Model::Select => select::serve(listener, cfg, stop),
         Model::Poll => poll::serve(listener, cfg, stop),
         Model::Epoll => epoll::serve(listener, cfg, stop),
+        Model::Tokio => tokio_rt::serve(listener, cfg, stop),
     }
 }
 

@@ -148,3 +148,17 @@ pub fn borrow_fd<'a>(fd: RawFd) -> BorrowedFd<'a> {
     // borrows live only for one wait call.
     unsafe { BorrowedFd::borrow_raw(fd) }
 }
+
+/// The stop signal's fd, registered with the current tokio runtime (readable once shutdown
+/// began).
+pub fn async_stop_fd(
+    stop: &'static crate::Stop,
+) -> io::Result<tokio::io::unix::AsyncFd<BorrowedFd<'static>>> {
+    // SAFETY: the fd is the stop pipe's read end, owned by the process-wide `Stop` in a static
+    // `OnceLock`: it is open for the rest of the process and never closed or replaced, so it
+    // stays valid and the same for the whole life of the `AsyncFd`.
+    let registered = unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(stop.fd(), tokio::io::Interest::READABLE)
+    };
+    Ok(registered?)
+}
