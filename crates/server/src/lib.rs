@@ -29,6 +29,7 @@ pub mod stop;
 pub mod sys;
 mod thread;
 mod tokio_rt;
+pub mod uring;
 
 pub use stop::Stop;
 
@@ -51,6 +52,8 @@ pub enum Model {
     Poll,
     /// N event loops, each with its own epoll instance, sharing the listener.
     Epoll,
+    /// N io_uring completion loops sharing the listener.
+    Uring,
     /// A multi-threaded tokio runtime, a task per connection.
     Tokio,
 }
@@ -66,6 +69,7 @@ impl Model {
         Model::Select,
         Model::Poll,
         Model::Epoll,
+        Model::Uring,
         Model::Tokio,
     ];
 
@@ -80,6 +84,7 @@ impl Model {
             Model::Select => "select",
             Model::Poll => "poll",
             Model::Epoll => "epoll",
+            Model::Uring => "uring",
             Model::Tokio => "tokio",
         }
     }
@@ -106,6 +111,9 @@ impl Model {
             }
             Model::Epoll => {
                 "N epoll loops sharing the listener: O(ready) per wakeup; a slow request blocks its loop"
+            }
+            Model::Uring => {
+                "N io_uring loops: operations queued, completions batched; needs io_uring"
             }
             Model::Tokio => {
                 "tokio runtime, a task per connection: idiomatic async Rust; pays for its generality"
@@ -191,6 +199,7 @@ pub fn serve(model: Model, listener: TcpListener, cfg: &Config) -> io::Result<()
         Model::Select => select::serve(listener, cfg, stop),
         Model::Poll => poll::serve(listener, cfg, stop),
         Model::Epoll => epoll::serve(listener, cfg, stop),
+        Model::Uring => uring::serve(listener, cfg, stop),
         Model::Tokio => tokio_rt::serve(listener, cfg, stop),
     }
 }

@@ -19,6 +19,17 @@ pub struct Server {
 }
 
 impl Server {
+    /// `None` (with the reason printed) when this machine cannot run `model` (io_uring).
+    pub fn try_start(model: &'static str, extra: &[&str]) -> Option<Server> {
+        if model == "uring" {
+            if let Err(why) = swarmlab_server::uring::available() {
+                eprintln!("SKIPPED: uring: {why}");
+                return None;
+            }
+        }
+        Some(Server::start(model, extra))
+    }
+
     pub fn start(model: &'static str, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
             .args(["serve", "--model", model, "--bind", "127.0.0.1:0"])
