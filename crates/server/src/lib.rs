@@ -216,7 +216,7 @@ mod tests {
         let err = "bogus".parse::<Model>().unwrap_err().to_string();
         assert_eq!(
             err,
-            "unknown model 'bogus' (models: single, fork, thread, select)"
+            "unknown model 'bogus' (models: single, fork, prefork, thread, pool, select, poll, epoll, uring, tokio)"
         );
     }
 }
