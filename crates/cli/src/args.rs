@@ -56,7 +56,7 @@ pub struct CompareArgs {
     /// Users started per second [default: 1000; --quick: 500].
     #[arg(short = 'r', long, value_parser = positive)]
     pub spawn_rate: Option<f64>,
-    /// Longest run per model [default: 15s; --quick: 5s].
+    /// Longest run per model [default: 13s; --quick: 5s].
     #[arg(long, value_parser = timespan)]
     pub max_time: Option<Duration>,
     /// Where the reports go.
