@@ -53,7 +53,7 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
             int(bc.peak_rps)
         ),
         Lang::Ko => format!(
-            "**{}**가 가장 높은 처리량을 유지했다: 가장 좋은 10초 동안 {} req/s",
+            "**{}**(이)가 가장 높은 처리량을 유지했다: 가장 좋은 10초 동안 {} req/s",
             best.name,
             int(bc.peak_rps)
         ),
@@ -97,7 +97,11 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
             let kind = c.failure_kinds.first().map_or("?", |(k, _)| k.as_str());
             Some(match lang {
                 Lang::En => format!("**{}** after {} requests (`{kind}`)", m.name, int(n as f64)),
-                Lang::Ko => format!("**{}**는 {}번의 요청 후(`{kind}`)", m.name, int(n as f64)),
+                Lang::Ko => format!(
+                    "**{}**(은)는 {}번의 요청 후(`{kind}`)",
+                    m.name,
+                    int(n as f64)
+                ),
             })
         })
         .collect();
@@ -151,7 +155,7 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
                 cheap.0, cheap.2.cpu_us_per_request, dear.0, dear.2.cpu_us_per_request
             ),
             Lang::Ko => format!(
-                "요청 하나당 서버 CPU는 **{}**가 가장 적게({:.1} µs), **{}**가 가장 많이({:.1} µs, {ratio:.1}배) 썼다.",
+                "요청 하나당 서버 CPU는 **{}**(이)가 가장 적게({:.1} µs), **{}**(이)가 가장 많이({:.1} µs, {ratio:.1}배) 썼다.",
                 cheap.0, cheap.2.cpu_us_per_request, dear.0, dear.2.cpu_us_per_request
             ),
         });
@@ -163,7 +167,7 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
                 small.0, small.2.peak_rss_mib, small.2.peak_threads, small.2.peak_processes
             ),
             Lang::Ko => format!(
-                "메모리: **{}**는 최대 {:.1} MiB(스레드 {}개, 프로세스 {}개), **{}**는 {:.1} MiB(스레드 {}개, 프로세스 {}개)였다.",
+                "메모리: **{}**(은)는 최대 {:.1} MiB(스레드 {}개, 프로세스 {}개), **{}**(은)는 {:.1} MiB(스레드 {}개, 프로세스 {}개)였다.",
                 big.0, big.2.peak_rss_mib, big.2.peak_threads, big.2.peak_processes,
                 small.0, small.2.peak_rss_mib, small.2.peak_threads, small.2.peak_processes
             ),
@@ -175,30 +179,7 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
             out.push(why);
         }
     }
-    // The conclusion, from the winner's own figures.
-    let cost = ranked
-        .first()
-        .and_then(|(_, _, s)| *s)
-        .map_or(String::new(), |s| match lang {
-            Lang::En => format!(
-                ", at {:.1} µs of server CPU per request and {:.1} MiB",
-                s.cpu_us_per_request, s.peak_rss_mib
-            ),
-            Lang::Ko => format!(
-                ", 요청당 서버 CPU {:.1} µs, 메모리 {:.1} MiB로",
-                s.cpu_us_per_request, s.peak_rss_mib
-            ),
-        });
-    out.push(match lang {
-        Lang::En => format!(
-            "**Verdict:** under this load **{}** is the most efficient design here: the highest peak throughput ({} req/s) with a p99 of {} ms{cost}.",
-            best.name, int(bc.peak_rps), ms(bc.p99_ms)
-        ),
-        Lang::Ko => format!(
-            "**결론:** 이 부하에서 가장 효율적인 설계는 **{}**이다: 가장 높은 처리량({} req/s), p99 {}ms{cost}.",
-            best.name, int(bc.peak_rps), ms(bc.p99_ms)
-        ),
-    });
+    out.push(conclusion(lang, &ranked));
     // The generator.
     let saturated: Vec<&str> = ranked
         .iter()
@@ -214,10 +195,51 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
     } else {
         match lang {
             Lang::En => format!("The load generator was saturated while measuring {}: those rows measure the client, not the server.", saturated.join(", ")),
-            Lang::Ko => format!("{}를 측정하는 동안 부하 생성기가 포화되었다: 해당 행은 서버가 아니라 클라이언트를 측정한 것이다.", saturated.join(", ")),
+            Lang::Ko => format!("{}(을)를 측정하는 동안 부하 생성기가 포화되었다: 해당 행은 서버가 아니라 클라이언트를 측정한 것이다.", saturated.join(", ")),
         }
     });
     out
+}
+
+/// Share of the best peak throughput within which designs count as having kept up equally.
+const TIED: f64 = 0.9;
+
+/// The verdict. When several designs kept up within 10 % of the best throughput, throughput
+/// no longer tells them apart; the one that needed the least server CPU per request wins.
+fn conclusion(lang: Lang, ranked: &[(&crate::ModelResult, &Client, Option<&Server>)]) -> String {
+    let (best, bc, _) = ranked[0];
+    let tied: Vec<_> = ranked
+        .iter()
+        .filter(|(_, c, _)| c.peak_rps >= bc.peak_rps * TIED)
+        .collect();
+    let costed: Vec<_> = tied
+        .iter()
+        .filter_map(|(m, c, s)| Some((*m, *c, (*s)?)))
+        .collect();
+    if tied.len() > 1 && costed.len() > 1 {
+        let names: Vec<&str> = tied.iter().map(|(m, _, _)| m.name.as_str()).collect();
+        let (win, worst) = extremes(&costed, |r| r.2.cpu_us_per_request);
+        return match lang {
+            Lang::En => format!(
+                "**Verdict:** {} designs kept up within 10 % of the best throughput ({}), so throughput does not separate them; among them **{}** needed the least server CPU per request ({:.1} µs, against {:.1} µs for **{}**) with a p99 of {} ms and {:.1} MiB: under this load it is the most efficient design here.",
+                tied.len(), names.join(", "), win.0.name, win.2.cpu_us_per_request, worst.2.cpu_us_per_request, worst.0.name, ms(win.1.p99_ms), win.2.peak_rss_mib
+            ),
+            Lang::Ko => format!(
+                "**결론:** {}개 설계({})가 최고 처리량의 10 % 이내를 유지해 처리량으로는 구별되지 않는다. 그중 **{}**(이)가 요청당 서버 CPU를 가장 적게 썼다({:.1} µs, **{}**(은)는 {:.1} µs). p99 {}ms, 메모리 {:.1} MiB로, 이 부하에서 가장 효율적인 설계이다.",
+                tied.len(), names.join(", "), win.0.name, win.2.cpu_us_per_request, worst.0.name, worst.2.cpu_us_per_request, ms(win.1.p99_ms), win.2.peak_rss_mib
+            ),
+        };
+    }
+    match lang {
+        Lang::En => format!(
+            "**Verdict:** under this load **{}** is the most efficient design here: the highest peak throughput ({} req/s), {} % ahead of the next, with a p99 of {} ms.",
+            best.name, int(bc.peak_rps), ranked.get(1).map_or(100.0, |n| ((bc.peak_rps / n.1.peak_rps.max(1e-9)) - 1.0) * 100.0).round(), ms(bc.p99_ms)
+        ),
+        Lang::Ko => format!(
+            "**결론:** 이 부하에서 가장 효율적인 설계는 **{}**이다: 가장 높은 처리량({} req/s)으로 다음보다 {} % 앞서며, p99는 {}ms이다.",
+            best.name, int(bc.peak_rps), ranked.get(1).map_or(100.0, |n| ((bc.peak_rps / n.1.peak_rps.max(1e-9)) - 1.0) * 100.0).round(), ms(bc.p99_ms)
+        ),
+    }
 }
 
 /// The rows with the lowest and the highest `key` (the first of equals); `rows` is not empty.
@@ -241,7 +263,7 @@ fn design_note(lang: Lang, name: &str, c: &Client, s: &Server) -> Option<String>
             ms(c.p99_ms), ms(c.p50_ms)
         ),
         ("single", Lang::Ko) => format!(
-            "**single**은 한 번에 하나의 연결만 처리하므로 나머지 클라이언트는 listen backlog에서 기다린다: p99가 {}ms로 중앙값 {}ms보다 훨씬 길다.",
+            "**single**는 한 번에 하나의 연결만 처리하므로 나머지 클라이언트는 listen backlog에서 기다린다: p99가 {}ms로 중앙값 {}ms보다 훨씬 길다.",
             ms(c.p99_ms), ms(c.p50_ms)
         ),
         ("fork", Lang::En) => format!(

@@ -206,8 +206,24 @@ fn verdict_cites_the_numbers() {
         "{text}"
     );
     assert!(text.contains("never saturated"), "{text}");
+    // nginx (9,900) and select (9,600) are within 10 %, but only select has server figures:
+    // nothing to weigh CPU against, so throughput decides.
     assert!(
-        text.contains("**Verdict:** under this load **nginx** is the most efficient design here"),
+        text.contains("**Verdict:** under this load **nginx** is the most efficient design here: the highest peak throughput (9,900 req/s), 3 % ahead"),
+        "{text}"
+    );
+}
+
+#[test]
+fn verdict_weighs_cpu_when_throughput_ties() {
+    let mut r = fixture();
+    if let Outcome::Ran { client, .. } = &mut r.rows[2].outcome {
+        client.peak_rps = 9_500.0; // thread now within 10 % of the best
+    }
+    let text = analysis::verdict(Lang::En, &r).join("\n");
+    assert!(
+        text.contains("3 designs kept up within 10 % of the best throughput (nginx, select, thread)")
+            && text.contains("among them **select** needed the least server CPU per request (14.0 µs, against 22.0 µs for **thread**)"),
         "{text}"
     );
 }
