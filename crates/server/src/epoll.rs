@@ -15,7 +15,6 @@
 use std::io;
 use std::net::TcpListener;
 use std::os::fd::{OwnedFd, RawFd};
-use std::sync::Arc;
 use std::time::Duration;
 
 use rustix::event::epoll;
@@ -26,25 +25,9 @@ use crate::{Config, Stop};
 
 /// Runs `cfg.workers` epoll loops over one listener until shutdown.
 pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Result<()> {
-    listener.set_nonblocking(true)?;
-    let listener = Arc::new(listener);
-    let loops: Vec<_> = (0..cfg.workers.max(1))
-        .map(|i| {
-            let (listener, cfg) = (Arc::clone(&listener), *cfg);
-            std::thread::Builder::new()
-                .name(format!("epoll-{i}"))
-                .spawn(move || -> io::Result<()> {
-                    let shared = listener.try_clone()?;
-                    let selector = EpollSelector::new()?;
-                    Loop::new(selector, &cfg).run(shared, stop)
-                })
-        })
-        .collect::<io::Result<_>>()?;
-    for l in loops {
-        l.join()
-            .map_err(|_| io::Error::other("an epoll loop panicked"))??;
-    }
-    Ok(())
+    crate::on_workers("epoll", listener, cfg, move |listener, cfg| {
+        Loop::new(EpollSelector::new()?, &cfg).run(listener.try_clone()?, stop)
+    })
 }
 
 /// One epoll instance and what is registered in it.

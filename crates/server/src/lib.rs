@@ -186,6 +186,34 @@ pub fn bind(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     Ok(socket.into())
 }
 
+/// Runs `body` on `cfg.workers` threads named `name-N`, all sharing `listener`; returns when
+/// every thread has, with the first error. The multi-loop models (epoll, uring) start this way.
+pub(crate) fn on_workers<F>(
+    name: &str,
+    listener: TcpListener,
+    cfg: &Config,
+    body: F,
+) -> io::Result<()>
+where
+    F: Fn(&TcpListener, Config) -> io::Result<()> + Send + Sync + 'static,
+{
+    listener.set_nonblocking(true)?;
+    let (listener, body) = (std::sync::Arc::new(listener), std::sync::Arc::new(body));
+    let threads: Vec<_> = (0..cfg.workers.max(1))
+        .map(|i| {
+            let (listener, body, cfg) = (listener.clone(), body.clone(), *cfg);
+            std::thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn(move || body(&listener, cfg))
+        })
+        .collect::<io::Result<_>>()?;
+    for t in threads {
+        t.join()
+            .map_err(|_| io::Error::other(format!("a {name} thread panicked")))??;
+    }
+    Ok(())
+}
+
 /// Serves `listener` with `model` until SIGINT or SIGTERM, then drains and returns.
 pub fn serve(model: Model, listener: TcpListener, cfg: &Config) -> io::Result<()> {
     sys::raise_fd_limit();

@@ -17,7 +17,6 @@ use std::collections::BinaryHeap;
 use std::io;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::Arc;
 use std::time::Instant;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
@@ -68,21 +67,9 @@ fn probe() -> Result<(), String> {
 /// Runs `cfg.workers` io_uring loops over one listener until shutdown.
 pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Result<()> {
     available().map_err(io::Error::other)?;
-    listener.set_nonblocking(true)?;
-    let listener = Arc::new(listener);
-    let loops: Vec<_> = (0..cfg.workers.max(1))
-        .map(|i| {
-            let (listener, cfg) = (Arc::clone(&listener), *cfg);
-            std::thread::Builder::new()
-                .name(format!("uring-{i}"))
-                .spawn(move || Loop::new(&listener, cfg)?.run(stop))
-        })
-        .collect::<io::Result<_>>()?;
-    for l in loops {
-        l.join()
-            .map_err(|_| io::Error::other("an io_uring loop panicked"))??;
-    }
-    Ok(())
+    crate::on_workers("uring", listener, cfg, move |listener, cfg| {
+        Loop::new(listener, cfg)?.run(stop)
+    })
 }
 
 struct Slot {
