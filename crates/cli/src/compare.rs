@@ -131,8 +131,12 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
             Some((url, pid)) => run_target(&name, &url, pid, a, &plan, &stop, &bar),
         };
         bar.finish_and_clear();
-        let _ = bars.println(describe(&row));
-        println!("{}", describe(&row));
+        // Once: above the bars on a terminal, as a plain line otherwise (bars hidden).
+        if bars.is_hidden() {
+            println!("{}", describe(&row));
+        } else {
+            let _ = bars.println(describe(&row));
+        }
         rows.push(row);
     }
     let results = Results {
