@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use swarmlab_report::{Client, Lang, ModelResult, Outcome, Results, Sample, Server, Settings};
 use swarmlab_server::Model;
-use swarmlab_swarm::output::csv;
 use swarmlab_swarm::{Observer, Plan, Stats, Status, Summary, Target, WaitTime, Workload};
 
 use crate::args::{CompareArgs, WorkloadKind};
+use crate::csv_files::CsvFiles;
 use crate::procfs;
 use crate::Failure;
 
@@ -239,7 +239,7 @@ fn run_model(
     let pid = child.id();
     let url = format!("http://{addr}");
     let outcome = load(&url, name, a, plan, stop, bar, Some(pid));
-    let (summary, tree, csvs) = match outcome {
+    let (summary, tree) = match outcome {
         Ok(v) => v,
         Err(e) => {
             let _ = child.kill();
@@ -262,7 +262,6 @@ fn run_model(
         peak_processes: tree.processes,
         clean_exit,
     };
-    csvs.write(&a.out, name, &summary);
     ModelResult {
         name: name.into(),
         external: false,
@@ -285,7 +284,7 @@ fn run_target(
 ) -> ModelResult {
     let cpu_before = pid.and_then(procfs::process_cpu_s);
     match load(url, name, a, plan, stop, bar, pid) {
-        Ok((summary, tree, csvs)) => {
+        Ok((summary, tree)) => {
             let client = client_figures(&summary);
             let server = match (pid, cpu_before, pid.and_then(procfs::process_cpu_s)) {
                 (Some(_), Some(b), Some(e)) => Some(Server {
@@ -300,7 +299,6 @@ fn run_target(
                 }),
                 _ => None,
             };
-            csvs.write(&a.out, name, &summary);
             ModelResult {
                 name: name.into(),
                 external: true,
@@ -323,25 +321,23 @@ fn load(
     stop: &AtomicBool,
     bar: &indicatif::ProgressBar,
     pid: Option<u32>,
-) -> anyhow::Result<(Summary, procfs::TreeSample, Csvs)> {
+) -> anyhow::Result<(Summary, procfs::TreeSample)> {
     let target = Target::parse(url)?;
     wait_until_answering(target.addr)?;
     let (_, toml) = scenario(a.workload, url);
     let workload = Workload::parse(&toml, "compare", None, WaitTime::Constant(1.0))?;
-    let entries = workload.entries.clone();
     let mut watcher = Watcher {
         name,
         bar,
         pid,
         peak: procfs::TreeSample::default(),
         started: Instant::now(),
-        csvs: Csvs {
-            history: format!("{}\n", csv::HISTORY_HEADER),
-            entries,
-        },
+        entries: workload.entries.clone(),
+        csvs: CsvFiles::create(&a.out.join(name), false)?,
     };
     let summary = swarmlab_swarm::run(workload, plan.clone(), stop, &mut watcher);
-    Ok((summary, watcher.peak, watcher.csvs))
+    watcher.csvs.finish(&summary.stats, &watcher.entries)?;
+    Ok((summary, watcher.peak))
 }
 
 struct Watcher<'a> {
@@ -350,7 +346,9 @@ struct Watcher<'a> {
     pid: Option<u32>,
     peak: procfs::TreeSample,
     started: Instant,
-    csvs: Csvs,
+    entries: Vec<swarmlab_swarm::Entry>,
+    /// Each model's Locust CSVs: `<out>/<model>_stats.csv` and the other three.
+    csvs: CsvFiles,
 }
 
 impl Observer for Watcher<'_> {
@@ -361,14 +359,7 @@ impl Observer for Watcher<'_> {
             self.peak.threads = self.peak.threads.max(s.threads);
             self.peak.processes = self.peak.processes.max(s.processes);
         }
-        let now = swarmlab_swarm::engine::unix_now() as u64;
-        self.csvs.history.push_str(&csv::history_rows(
-            stats,
-            &self.csvs.entries,
-            status.users,
-            now,
-            false,
-        ));
+        self.csvs.second(stats, &self.entries, status.users);
         let (rps, _) = stats.current_rates(None);
         self.bar.set_message(format!(
             "{}: users {}  rps {:.0}  failures {}  elapsed {:.0} s",
@@ -431,26 +422,6 @@ fn client_figures(s: &Summary) -> Client {
                 p95_ms: h.p95_ms,
             })
             .collect(),
-    }
-}
-
-/// Each model's Locust-format CSVs: `<model>_stats.csv`, `_stats_history.csv` (a row per
-/// second, gathered while it ran), `_failures.csv`, `_exceptions.csv`.
-struct Csvs {
-    history: String,
-    entries: Vec<swarmlab_swarm::Entry>,
-}
-
-impl Csvs {
-    fn write(&self, out: &Path, name: &str, s: &Summary) {
-        for (kind, text) in [
-            ("stats", csv::stats_csv(&s.stats, &self.entries)),
-            ("stats_history", self.history.clone()),
-            ("failures", csv::failures_csv(&s.stats, &self.entries)),
-            ("exceptions", csv::exceptions_csv()),
-        ] {
-            let _ = std::fs::write(out.join(format!("{name}_{kind}.csv")), text);
-        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod args;
 mod compare;
+mod csv_files;
 mod procfs;
 mod serve;
 mod swarm;
