@@ -87,9 +87,6 @@ pub fn serve_conn(
     let mut buf = vec![0u8; READ_CHUNK];
     let mut stopping = false;
     loop {
-        if yield_to.is_some_and(sys::readable_now) {
-            conn.shutdown();
-        }
         let progress = conn.advance(&mut out, Instant::now());
         if !out.is_empty() {
             if stream.write_all(&out).is_err() {
@@ -127,7 +124,14 @@ pub fn serve_conn(
                 }
                 match stream.read(&mut buf) {
                     Ok(0) => return,
-                    Ok(n) => conn.feed(&buf[..n], Instant::now()),
+                    Ok(n) => {
+                        conn.feed(&buf[..n], Instant::now());
+                        // Only new input can produce a response: decide here (one poll per
+                        // read, not per loop turn) whether it must say Connection: close.
+                        if yield_to.is_some_and(sys::readable_now) {
+                            conn.shutdown();
+                        }
+                    }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(_) => return,
                 }
