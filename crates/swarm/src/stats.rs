@@ -206,7 +206,7 @@ impl Delta {
             });
     }
 
-    /// Whether anything was recorded.
+    /// Whether anything was recorded (errors come only with failed requests, counted here).
     pub fn is_empty(&self) -> bool {
         self.entries.iter().all(|e| e.num_requests == 0) && self.late_sends == 0
     }

@@ -143,7 +143,7 @@ impl Worker {
             let n = self.shared.workload.entries.len();
             let fresh = Delta::new(second, n, self.shared.plan.rate.is_some());
             let done = std::mem::replace(&mut self.delta, fresh);
-            if !done.is_empty() || !done.errors.is_empty() {
+            if !done.is_empty() {
                 let _ = tx.send(done);
             }
         }
