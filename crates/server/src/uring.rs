@@ -5,24 +5,34 @@
 //! queues the operations themselves (a multishot accept, a recv per idle connection, a send per
 //! response) and collects their completions, many per `io_uring_enter`. Responses come from the
 //! same [`Conn`]; timers (`/sleep`, deadlines, lingering closes) are a heap whose earliest entry
-//! bounds the wait. Buffers are per connection (16 KiB) and stay put while the kernel owns them.
+//! bounds the wait.
+//!
+//! Receives draw from a provided-buffer ring (`BufRing`: one pool of 1,024 x 4 KiB buffers per
+//! loop): the kernel picks a buffer only when data arrives, the loop copies the
+//! bytes into the connection's [`Conn`] and hands the buffer straight back. An idle connection
+//! therefore holds no receive buffer at all: 10,000 idle keep-alive connections cost what their
+//! sockets and `Conn`s cost, not 10,000 x 16 KiB (160 MiB) as with a buffer per pending recv. If
+//! the pool runs dry in one batch, the recv completes with `ENOBUFS` and is queued again once
+//! buffers are back. Send buffers are per connection (the response) and stay put while the
+//! kernel owns them.
+//!
 //! A connection is closed by `shutdown(2)`, which completes its pending recv; the fd is dropped
-//! only when no operation refers to it. Where io_uring is unavailable (old kernel,
+//! only when no operation refers to it. Where io_uring is unavailable (old kernel, before 5.19,
 //! `kernel.io_uring_disabled`, seccomp) [`available`] says why and `serve` refuses to start.
-//! Failure mode: one slow request blocks its loop, as with epoll. Not done yet: recv with a
-//! provided-buffer ring (one shared pool instead of a buffer per connection).
+//! Failure mode: one slow request blocks its loop, as with epoll.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Instant;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use swarmlab_http::{Conn, Progress};
 
-use crate::blocking::{LINGER, READ_CHUNK};
+use crate::blocking::LINGER;
 use crate::log::warn_limited;
 use crate::{Config, Stop};
 
@@ -32,6 +42,14 @@ const RECV: u64 = 3;
 const SEND: u64 = 4;
 const CANCEL: u64 = 5;
 const ENTRIES: u32 = 1024;
+/// The size of one provided receive buffer: a request head fits several times over; a larger
+/// body simply arrives in several completions.
+const BUF_SIZE: usize = 4096;
+/// Provided buffers per loop (a power of two, at most 32,768): more than a completion batch
+/// holds in practice, 4 MiB in all.
+const BUF_COUNT: u16 = 1024;
+/// The buffer group id of the ring's pool.
+const BUF_GROUP: u16 = 0;
 
 /// Whether io_uring can run here, with the operations this model uses; the reason if not.
 ///
@@ -61,21 +79,102 @@ fn probe() -> Result<(), String> {
             return Err(format!("io_uring here lacks the {name} operation"));
         }
     }
-    Ok(())
+    BufRing::new(&ring, 2, 64).map(drop).map_err(|e| {
+        format!("io_uring here has no provided-buffer rings (Linux 5.19 or later needed): {e}")
+    })
+}
+
+/// A provided-buffer ring: `count` buffers of `size` bytes that the kernel hands to recvs of
+/// buffer group [`BUF_GROUP`] as data arrives, and that the loop gives back with [`recycle`].
+///
+/// Its memory is leaked on purpose: the kernel may write into a buffer until the io_uring is
+/// torn down, which happens asynchronously after the ring's fd is closed, so nothing here is
+/// ever freed. One ring lives for the whole life of a loop, and loops live until the process
+/// exits.
+///
+/// [`recycle`]: BufRing::recycle
+struct BufRing {
+    /// `count` entries, page-aligned, shared with the kernel; entry 0's reserved field is the
+    /// tail the loop publishes.
+    entries: *mut types::BufRingEntry,
+    buffers: *mut u8,
+    count: u16,
+    size: usize,
+    tail: u16,
+}
+
+impl BufRing {
+    fn new(ring: &IoUring, count: u16, size: usize) -> io::Result<BufRing> {
+        assert!(count.is_power_of_two() && count <= 32768);
+        let layout = std::alloc::Layout::from_size_align(
+            count as usize * std::mem::size_of::<types::BufRingEntry>(),
+            4096,
+        )
+        .map_err(io::Error::other)?;
+        // SAFETY: the layout has a non-zero size (count >= 1).
+        let entries = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<types::BufRingEntry>();
+        if entries.is_null() {
+            return Err(io::Error::from(io::ErrorKind::OutOfMemory));
+        }
+        let buffers = Box::leak(vec![0u8; count as usize * size].into_boxed_slice()).as_mut_ptr();
+        // SAFETY: `entries` is a page-aligned, zeroed array of `count` entries that is never
+        // freed (see the type's doc), so it stays valid for as long as the ring may use it.
+        unsafe {
+            ring.submitter()
+                .register_buf_ring_with_flags(entries as u64, count, BUF_GROUP, 0)?;
+        }
+        let mut pool = BufRing {
+            entries,
+            buffers,
+            count,
+            size,
+            tail: 0,
+        };
+        for bid in 0..count {
+            pool.recycle(bid);
+        }
+        Ok(pool)
+    }
+
+    /// The bytes the kernel put in buffer `bid`.
+    fn get(&self, bid: u16, len: usize) -> &[u8] {
+        assert!(bid < self.count && len <= self.size);
+        // SAFETY: buffer `bid` lies inside the leaked pool, and the kernel has finished writing
+        // it: it completed the recv that used it and gets it back only through `recycle`.
+        unsafe { std::slice::from_raw_parts(self.buffers.add(bid as usize * self.size), len) }
+    }
+
+    /// Gives buffer `bid` back to the kernel.
+    fn recycle(&mut self, bid: u16) {
+        assert!(bid < self.count);
+        let mask = self.count - 1;
+        // SAFETY: the entry at `tail & mask` is inside the array, and the kernel does not read
+        // entries past the published tail, so writing it races with nothing; the tail (the
+        // reserved field of entry 0) is then published with release ordering, as liburing's
+        // `io_uring_buf_ring_advance` does, so the kernel sees the entry before the new tail.
+        unsafe {
+            let entry = &mut *self.entries.add((self.tail & mask) as usize);
+            entry.set_addr(self.buffers.add(bid as usize * self.size) as u64);
+            entry.set_len(self.size as u32);
+            entry.set_bid(bid);
+            self.tail = self.tail.wrapping_add(1);
+            let tail = types::BufRingEntry::tail(self.entries).cast::<AtomicU16>();
+            (*tail).store(self.tail, Ordering::Release);
+        }
+    }
 }
 
 /// Runs `cfg.workers` io_uring loops over one listener until shutdown.
 pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Result<()> {
     available().map_err(io::Error::other)?;
     crate::on_workers("uring", listener, cfg, move |listener, cfg| {
-        Loop::new(listener, cfg)?.run(stop)
+        Loop::new(listener, cfg, BUF_COUNT, BUF_SIZE)?.run(stop)
     })
 }
 
 struct Slot {
     stream: TcpStream,
     conn: Conn,
-    rbuf: Box<[u8]>,
     out: Vec<u8>,
     sent: usize,
     recv: bool,
@@ -98,6 +197,9 @@ impl Slot {
 
 struct Loop<'a> {
     ring: IoUring,
+    bufs: BufRing,
+    /// Connections whose recv found the buffer pool empty: queued again after the batch.
+    starved: Vec<usize>,
     listener: &'a TcpListener,
     cfg: Config,
     slots: Vec<Option<Slot>>,
@@ -105,13 +207,26 @@ struct Loop<'a> {
     open: usize,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     multishot: bool,
+    /// Whether an accept is in flight. The loop does not return before it has completed
+    /// (cancelled): until then the ring holds the listener open, even past the process's exit,
+    /// and a new server could not bind its address.
+    accepting: bool,
     stopping: Option<Instant>,
 }
 
 impl<'a> Loop<'a> {
-    fn new(listener: &'a TcpListener, cfg: Config) -> io::Result<Loop<'a>> {
+    fn new(
+        listener: &'a TcpListener,
+        cfg: Config,
+        buf_count: u16,
+        buf_size: usize,
+    ) -> io::Result<Loop<'a>> {
+        let ring = new_ring()?;
+        let bufs = BufRing::new(&ring, buf_count, buf_size)?;
         Ok(Loop {
-            ring: IoUring::new(ENTRIES)?,
+            ring,
+            bufs,
+            starved: Vec::new(),
             listener,
             cfg,
             slots: Vec::new(),
@@ -119,6 +234,7 @@ impl<'a> Loop<'a> {
             open: 0,
             timers: BinaryHeap::new(),
             multishot: true,
+            accepting: false,
             stopping: None,
         })
     }
@@ -127,9 +243,9 @@ impl<'a> Loop<'a> {
         loop {
             // SAFETY: every entry this loop builds points at memory that outlives the
             // operation: the listener (borrowed for the loop's life), the stop pipe (static),
-            // and a slot's `rbuf`/`out` buffers, which are heap allocations that are neither
-            // freed nor touched while the slot's `recv`/`send` flag says an operation is in
-            // flight (a slot is dropped only when both are clear).
+            // the provided buffers (never freed), and a slot's `out` buffer, a heap allocation
+            // that is neither freed nor touched while the slot's `send` flag says a send is in
+            // flight (a slot is dropped only when no operation refers to it).
             if unsafe { self.ring.submission().push(&entry) }.is_ok() {
                 return;
             }
@@ -144,6 +260,7 @@ impl<'a> Loop<'a> {
         } else {
             opcode::Accept::new(fd, std::ptr::null_mut(), std::ptr::null_mut()).build()
         };
+        self.accepting = true;
         self.push(entry.user_data(ACCEPT));
     }
 
@@ -193,13 +310,17 @@ impl<'a> Loop<'a> {
             for &(data, result, flags) in &done {
                 self.complete(data, result, flags, now);
             }
+            for slot in std::mem::take(&mut self.starved) {
+                self.drive(slot, now);
+            }
             self.fire_timers(now);
             if let Some(limit) = self.stopping {
-                if self.open == 0 || now >= limit {
+                if (self.open == 0 && !self.accepting) || now >= limit {
                     // Operations may still refer to slot buffers: leak them rather than free
                     // memory the kernel could still write; the process is about to exit.
                     std::mem::forget(self.slots);
                     std::mem::forget(self.ring);
+                    // (`bufs` is never freed: see `BufRing`.)
                     return Ok(());
                 }
             }
@@ -212,15 +333,30 @@ impl<'a> Loop<'a> {
             ACCEPT => self.accepted(result, flags, now),
             STOP => self.begin_stop(now),
             RECV => {
+                // Whatever became of the connection, a buffer the kernel picked goes back.
+                let data = cqueue::buffer_select(flags).map(|bid| {
+                    let len = result.max(0) as usize;
+                    (bid, len)
+                });
                 let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+                    if let Some((bid, _)) = data {
+                        self.bufs.recycle(bid);
+                    }
                     return;
                 };
                 s.recv = false;
+                if let Some((bid, len)) = data {
+                    if s.linger.is_none() && !s.closing {
+                        s.conn.feed(self.bufs.get(bid, len), now);
+                    }
+                    self.bufs.recycle(bid);
+                }
+                if result == -libc::ENOBUFS && !s.closing {
+                    self.starved.push(slot);
+                    return;
+                }
                 if result <= 0 || s.closing {
                     return self.close(slot);
-                }
-                if s.linger.is_none() {
-                    s.conn.feed(&s.rbuf[..result as usize], now);
                 }
                 self.drive(slot, now);
             }
@@ -240,6 +376,9 @@ impl<'a> Loop<'a> {
     }
 
     fn accepted(&mut self, result: i32, flags: u32, now: Instant) {
+        if !cqueue::more(flags) {
+            self.accepting = false;
+        }
         if result == -libc::EINVAL && self.multishot {
             self.multishot = false; // kernel before 5.19: one accept at a time
             return self.arm_accept();
@@ -262,7 +401,6 @@ impl<'a> Loop<'a> {
         let slot = Slot {
             stream,
             conn: Conn::new(self.cfg.http),
-            rbuf: vec![0; READ_CHUNK].into_boxed_slice(),
             out: Vec::new(),
             sent: 0,
             recv: false,
@@ -337,7 +475,7 @@ impl<'a> Loop<'a> {
                 }
                 if s.linger.is_some() || s.wake.is_some_and(|w| w > now) {
                     if s.linger.is_some() && !s.recv {
-                        push = Some(recv_entry(slot, s));
+                        push = Some(recv_entry(slot, s, self.bufs.size));
                     }
                     break;
                 }
@@ -345,7 +483,7 @@ impl<'a> Loop<'a> {
                 match s.conn.advance(&mut s.out, now) {
                     Progress::NeedInput if s.out.is_empty() => {
                         if !s.recv {
-                            push = Some(recv_entry(slot, s));
+                            push = Some(recv_entry(slot, s, self.bufs.size));
                         }
                         break;
                     }
@@ -421,10 +559,88 @@ impl<'a> Loop<'a> {
     }
 }
 
-fn recv_entry(slot: usize, s: &mut Slot) -> squeue::Entry {
+/// A ring for one loop's thread. Where the kernel allows (6.1+), completions' task work is
+/// deferred until the loop asks for events (`DEFER_TASKRUN`, which needs `SINGLE_ISSUER`: only
+/// this thread touches the ring) instead of interrupting whatever the thread is doing; older
+/// kernels get a plain ring.
+fn new_ring() -> io::Result<IoUring> {
+    IoUring::builder()
+        .setup_single_issuer()
+        .setup_defer_taskrun()
+        .build(ENTRIES)
+        .or_else(|_| IoUring::new(ENTRIES))
+}
+
+/// A recv into whichever provided buffer the kernel picks when data arrives.
+fn recv_entry(slot: usize, s: &mut Slot, buf_size: usize) -> squeue::Entry {
     s.recv = true;
     let fd = types::Fd(s.stream.as_raw_fd());
-    opcode::Recv::new(fd, s.rbuf.as_mut_ptr(), s.rbuf.len() as u32)
+    opcode::Recv::new(fd, std::ptr::null_mut(), buf_size as u32)
+        .buf_group(BUF_GROUP)
         .build()
+        .flags(squeue::Flags::BUFFER_SELECT)
         .user_data((slot as u64) << 8 | RECV)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// Forty clients send a 3 KiB request at once into a pool of four 64-byte buffers: recvs
+    /// keep finding the pool empty (`ENOBUFS`) and must be queued again, and every body must
+    /// still come back whole.
+    #[test]
+    fn a_starved_buffer_pool_loses_nothing() {
+        if let Err(why) = available() {
+            eprintln!("skipped: {why}");
+            return;
+        }
+        let listener: &'static TcpListener =
+            Box::leak(Box::new(TcpListener::bind("127.0.0.1:0").unwrap()));
+        let addr = listener.local_addr().unwrap();
+        let stop = Stop::install().unwrap();
+        std::thread::spawn(move || {
+            let cfg = Config {
+                workers: 1,
+                ..Config::default()
+            };
+            Loop::new(listener, cfg, 4, 64).unwrap().run(stop)
+        });
+        let clients: Vec<_> = (0..40)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    let body: Vec<u8> = (0..3000).map(|j| b'a' + ((i + j) % 26) as u8).collect();
+                    let mut s = TcpStream::connect(addr).unwrap();
+                    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+                        .unwrap();
+                    let mut req = format!(
+                        "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+                         Content-Length: {}\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    req.extend_from_slice(&body);
+                    s.write_all(&req).unwrap();
+                    let mut resp = Vec::new();
+                    s.read_to_end(&mut resp).unwrap();
+                    (req, resp)
+                })
+            })
+            .collect();
+        // `/echo` answers with the request it got, head and body.
+        for client in clients {
+            let (req, resp) = client.join().unwrap();
+            let head_end = resp.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            let head = String::from_utf8_lossy(&resp[..head_end]);
+            assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+            let echoed = &resp[head_end..];
+            assert!(
+                echoed == req,
+                "echoed {} bytes, sent {}",
+                echoed.len(),
+                req.len()
+            );
+        }
+    }
 }
