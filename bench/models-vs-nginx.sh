@@ -5,8 +5,8 @@
 # bench/nginx.conf) is pinned to CPU 0; wrk -t1 -c100 is pinned to CPU 1. Keep-alive GET / and
 # then `Connection: close` (a new connection per request, like the classic assignment), DURATION
 # each. Prints req/s and the server's CPU time per request (utime+stime+cutime+cstime from
-# /proc/PID/stat: threads and reaped children included), then the RSS of epoll holding 10,000
-# idle keep-alive connections. Needs: wrk, nginx (apt: wrk nginx-light), taskset, python3.
+# /proc/PID/stat: threads and reaped children included), then the RSS of epoll, uring and tokio
+# each holding 10,000 idle keep-alive connections. Needs: wrk, nginx (apt: wrk nginx-light), taskset, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8}
@@ -71,23 +71,26 @@ for model in $("$bin" serve --list | awk '{print $1}'); do
   kill -TERM "$spid"; wait "$spid" || true
 done
 echo
-echo "10,000 idle keep-alive connections on epoll:"
-taskset -c 0 "$bin" serve --model epoll --workers 1 --bind 127.0.0.1:18882 > /dev/null &
-spid=$!
-sleep 0.4
-python3 - "$spid" <<'PY'
+echo "10,000 idle keep-alive connections (each has had one request answered), --workers 1:"
+for model in epoll uring tokio; do
+  port=$((18900 + RANDOM % 1000))
+  taskset -c 0 "$bin" serve --model "$model" --workers 1 --bind "127.0.0.1:$port" > /dev/null &
+  spid=$!
+  sleep 0.4
+  python3 - "$spid" "$model" "$port" <<'PY'
 import resource, socket, sys, time
 resource.setrlimit(resource.RLIMIT_NOFILE, (20000, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
-pid = sys.argv[1]
+pid, model, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 conns = []
 for i in range(10000):
-    s = socket.create_connection(("127.0.0.1", 18882))
+    s = socket.create_connection(("127.0.0.1", port))
     s.sendall(b"GET / HTTP/1.1\r\nHost: b\r\n\r\n")
     conns.append(s)
 for s in conns:
     s.recv(4096)
 time.sleep(1)
 rss = int(next(l for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS")).split()[1])
-print(f"  epoll RSS with {len(conns)} idle connections: {rss / 1024:.1f} MiB")
+print(f"  {model:<6} RSS with {len(conns)} idle connections: {rss / 1024:.1f} MiB")
 PY
-kill -TERM "$spid"; wait "$spid" || true
+  kill -TERM "$spid"; wait "$spid" || true
+done
