@@ -81,7 +81,6 @@ pub fn serve_conn(
     stop: &Stop,
     yield_to: Option<&TcpListener>,
 ) {
-    let _ = stream.set_nodelay(true);
     let mut conn = Conn::new(cfg.http);
     let mut out = Vec::new();
     let mut buf = vec![0u8; READ_CHUNK];

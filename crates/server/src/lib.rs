@@ -215,8 +215,13 @@ where
 }
 
 /// Serves `listener` with `model` until SIGINT or SIGTERM, then drains and returns.
+///
+/// Sets `TCP_NODELAY` on the listener, which every accepted connection inherits (Linux copies
+/// it in the accept): a response written in two parts is not held back by Nagle's algorithm,
+/// and no model pays a `setsockopt` per connection.
 pub fn serve(model: Model, listener: TcpListener, cfg: &Config) -> io::Result<()> {
     sys::raise_fd_limit();
+    socket2::SockRef::from(&listener).set_tcp_nodelay(true)?;
     let stop = Stop::install()?;
     match model {
         Model::Single => single::serve(listener, cfg, stop),
@@ -235,6 +240,17 @@ pub fn serve(model: Model, listener: TcpListener, cfg: &Config) -> io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accepted_connections_inherit_nodelay_from_the_listener() {
+        let listener = bind("127.0.0.1:0".parse().unwrap(), 16).unwrap();
+        socket2::SockRef::from(&listener)
+            .set_tcp_nodelay(true)
+            .unwrap();
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        assert!(accepted.nodelay().unwrap());
+    }
 
     #[test]
     fn names_round_trip() {

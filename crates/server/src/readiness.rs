@@ -166,7 +166,6 @@ impl<S: Selector> Loop<S> {
             if stream.set_nonblocking(true).is_err() {
                 continue;
             }
-            let _ = stream.set_nodelay(true);
             let fd = stream.as_raw_fd();
             if self.selector.set(fd, Interest::Read).is_err() {
                 continue;

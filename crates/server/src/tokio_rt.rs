@@ -82,7 +82,6 @@ async fn serve_conn(
     cfg: Config,
     mut stop: watch::Receiver<bool>,
 ) {
-    let _ = stream.set_nodelay(true);
     let mut conn = Conn::new(cfg.http);
     let mut out = Vec::new();
     let mut buf = vec![0u8; READ_CHUNK];

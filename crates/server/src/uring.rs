@@ -397,7 +397,6 @@ impl<'a> Loop<'a> {
         if self.stopping.is_some() {
             return; // dropped: closed
         }
-        let _ = stream.set_nodelay(true);
         let slot = Slot {
             stream,
             conn: Conn::new(self.cfg.http),
