@@ -88,6 +88,21 @@ suite! {
         assert!(c.body.starts_with(b"GET /echo?third HTTP/1.1\r\n"));
     }
 
+    pipelined_while_sleeping(srv) {
+        // The second request arrives while the first is still waiting out its `/sleep`: it is
+        // kept, answered after the first, in order, and the connection goes on.
+        let mut s = srv.connect();
+        s.write_all(b"GET /sleep?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        s.write_all(b"GET /echo?second HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        let a = read_response(&mut s).unwrap();
+        let b = read_response(&mut s).unwrap();
+        assert_eq!((a.status, b.status), (200, 200));
+        assert!(b.body.starts_with(b"GET /echo?second HTTP/1.1\r\n"));
+        s.write_all(GET).unwrap();
+        assert_eq!(read_response(&mut s).unwrap().body, b"Hello, World!");
+    }
+
     http10_closes(srv) {
         let mut s = srv.connect();
         s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
