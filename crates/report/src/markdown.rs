@@ -126,8 +126,8 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
         let _ = writeln!(s, "\n⚠ {}", lang.pick("the load generator was saturated for this row: it measures the client, not the server.", "이 행을 측정하는 동안 부하 생성기가 포화되었다: 서버가 아니라 클라이언트를 측정한 값이다."));
     }
     let _ = writeln!(s, "\n{}", lang.pick(
-        "Latencies are measured by the client from send to complete response (HdrHistogram, 3 significant digits). Server CPU is user + system time of the server's process tree, children included (rusage after it exits); RSS is sampled from /proc once a second and summed over processes.",
-        "지연 시간은 클라이언트가 요청 전송부터 응답 완료까지 측정했다(HdrHistogram, 유효숫자 3자리). 서버 CPU는 자식 프로세스를 포함한 서버 프로세스 트리의 user + system 시간(종료 후 rusage)이고, RSS는 /proc에서 1초마다 측정해 프로세스별로 합산했다.",
+        "Latencies are measured by the client from send to complete response (HdrHistogram, 3 significant digits). Server CPU is user + system time of the server's process tree, children included (rusage after it exits); RSS is sampled from /proc once a second and summed over processes, so pages that forked processes share are counted once per process (fork's and prefork's figures overstate their memory).",
+        "지연 시간은 클라이언트가 요청 전송부터 응답 완료까지 측정했다(HdrHistogram, 유효숫자 3자리). 서버 CPU는 자식 프로세스를 포함한 서버 프로세스 트리의 user + system 시간(종료 후 rusage)이고, RSS는 /proc에서 1초마다 측정해 프로세스별로 합산했다. 따라서 fork된 프로세스들이 공유하는 페이지는 프로세스마다 다시 계산된다(fork와 prefork의 수치는 실제 메모리보다 크다).",
     ));
     let _ = writeln!(
         s,
