@@ -4,8 +4,10 @@
 //! `serve(listener, &Config, &Stop) -> io::Result<()>`, and every model feeds its bytes to the
 //! same [`swarmlab_http::Conn`]; the difference between two model files *is* the difference
 //! between the two designs. Blocking models share [`blocking`]'s per-connection loop; readiness
-//! models share [`readiness`]'s event loop behind a small selector trait. All `unsafe` is in
-//! [`sys`].
+//! models share [`readiness`]'s event loop behind a small selector trait. The system calls that
+//! need `unsafe` are wrapped in [`sys`]; the one other home of `unsafe` is `uring`, whose
+//! submission entries and provided-buffer ring point at memory the kernel uses after the call
+//! returns, which no wrapper there could check. Each such block says why it is sound.
 #![deny(missing_docs)]
 
 use std::fmt;
