@@ -97,7 +97,7 @@ pub struct SwarmArgs {
     /// A history row for every entry (current-window percentiles), not only Aggregated.
     #[arg(long, requires = "csv")]
     pub csv_full_history: bool,
-    /// Write a self-contained HTML report to FILE.
+    /// Write a self-contained HTML report to FILE; {u}, {r}, {t} become users, spawn rate, run time (s).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Print the final statistics as JSON on stdout (tables go to stderr).

@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         stop_timeout: a.stop_timeout,
         threads: a.threads.map_or(Plan::default().threads, usize::from),
     };
+    let html_file = a.html.as_deref().map(|t| html_path(t, &plan));
     // 10,000 users need 10,000 sockets; the soft limit is often 1024.
     swarmlab_server::sys::raise_fd_limit();
     let stop = Arc::new(AtomicBool::new(false));
@@ -93,9 +95,12 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
     if let Some(files) = csv_files {
         files.finish(&summary.stats, &entries)?;
     }
-    if let Some(path) = &a.html {
+    if let Some(path) = html_file {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
         fs::write(
-            path,
+            &path,
             html::report(&summary, &entries, &a.host.clone().unwrap_or_default()),
         )
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -217,5 +222,50 @@ impl Observer for CliObserver<'_> {
             ));
             bar.tick();
         }
+    }
+}
+
+/// Locust's `--html` placeholders: `{u}` users, `{r}` spawn rate (no `.0` when whole), `{t}` run
+/// time in seconds; a placeholder whose value was not given stays as written, as in Locust.
+fn html_path(template: &Path, plan: &Plan) -> PathBuf {
+    let number = |v: f64| {
+        if v.fract() == 0.0 {
+            format!("{}", v as i64)
+        } else {
+            v.to_string()
+        }
+    };
+    let mut name = template.to_string_lossy().into_owned();
+    name = name.replace("{u}", &plan.users.to_string());
+    name = name.replace("{r}", &number(plan.spawn_rate));
+    if let Some(t) = plan.run_time {
+        name = name.replace("{t}", &t.as_secs().to_string());
+    }
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn html_placeholders_are_filled_like_locust() {
+        let mut plan = Plan {
+            users: 10_000,
+            spawn_rate: 1000.0,
+            run_time: Some(Duration::from_secs(90)),
+            ..Plan::default()
+        };
+        assert_eq!(
+            html_path(Path::new("out/r-{u}-{r}-{t}.html"), &plan),
+            Path::new("out/r-10000-1000-90.html")
+        );
+        plan.spawn_rate = 2.5;
+        plan.run_time = None;
+        assert_eq!(
+            html_path(Path::new("{u}_{r}_{t}.html"), &plan),
+            Path::new("10000_2.5_{t}.html")
+        );
     }
 }

@@ -104,6 +104,8 @@ fn csv_json_and_thresholds_against_a_real_server() {
         prefix.to_str().unwrap(),
         "--csv-full-history",
         "--json",
+        "--html",
+        dir.join("html/report-{u}-{r}-{t}.html").to_str().unwrap(),
         "--max-p99",
         "0.000001",
     ]);
@@ -137,6 +139,9 @@ fn csv_json_and_thresholds_against_a_real_server() {
         "Method,Name,Error,Occurrences,First Seen,Last Seen"
     );
     assert_eq!(read("exceptions").trim(), "Count,Message,Traceback,Nodes");
+    // --html: Locust's placeholders filled in, the missing directory made.
+    let html = std::fs::read_to_string(dir.join("html/report-5-50-3.html")).unwrap();
+    assert!(html.contains("<svg"), "the report has its charts");
     assert!(srv.stop().success());
 }
 
