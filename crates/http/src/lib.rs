@@ -27,6 +27,7 @@ mod error;
 mod head;
 mod response;
 mod routes;
+mod timers;
 
 pub use config::Config;
 pub use conn::{Conn, Progress};
@@ -34,3 +35,4 @@ pub use error::RequestError;
 pub use head::{Framing, Head, Method};
 pub use response::{Reply, Status};
 pub use routes::route;
+pub use timers::Timers;
