@@ -185,6 +185,10 @@ pub struct ServeArgs {
     /// Seconds a whole header section may take to arrive (against slowloris).
     #[arg(long, default_value_t = 10.0, value_parser = positive_secs)]
     pub header_timeout: f64,
+    /// Seconds a response may wait for the client to read any of it before the connection is
+    /// dropped.
+    #[arg(long, default_value_t = 30.0, value_parser = positive_secs)]
+    pub write_timeout: f64,
     /// Listen backlog (std's 128 overflows under a 10,000-user ramp).
     #[arg(long, default_value_t = swarmlab_server::DEFAULT_BACKLOG,
           value_parser = clap::value_parser!(i32).range(1..))]

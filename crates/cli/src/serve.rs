@@ -30,6 +30,7 @@ pub fn run(a: &ServeArgs) -> Result<u8, Failure> {
     let mut cfg = Config::default();
     cfg.http.idle_timeout = Duration::from_secs_f64(a.idle_timeout);
     cfg.http.header_timeout = Duration::from_secs_f64(a.header_timeout);
+    cfg.write_timeout = Duration::from_secs_f64(a.write_timeout);
     if let Some(w) = a.workers {
         cfg.workers = usize::from(w);
     }

@@ -263,6 +263,39 @@ suite! {
         assert_closed(&mut s);
     }
 
+    // Issue 10: a closing connection's last response arrives whole, however large and however
+    // slowly the client reads it.
+    big_response_with_connection_close(srv) {
+        let mut s = srv.connect();
+        s.write_all(b"GET /bytes?n=8000000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+        assert_whole_then_eof(&mut s, 8_000_000, Duration::ZERO);
+    }
+
+    big_response_to_http10(srv) {
+        let mut s = srv.connect();
+        s.write_all(b"GET /bytes?n=8000000 HTTP/1.0\r\n\r\n").unwrap();
+        assert_whole_then_eof(&mut s, 8_000_000, Duration::ZERO);
+    }
+
+    big_response_to_a_slow_reader(srv) {
+        // 32 KiB every 10 ms: the server's socket buffer fills and stays full for seconds
+        let mut s = srv.connect();
+        s.write_all(b"GET /bytes?n=8000000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+        assert_whole_then_eof(&mut s, 8_000_000, Duration::from_millis(10));
+    }
+
+    pipelined_behind_connection_close(srv) {
+        // The second request is in flight while the first response is still being written:
+        // it is not answered, and it must not turn the close into a reset that destroys the
+        // first response.
+        let mut s = srv.connect();
+        s.write_all(b"GET /bytes?n=2000000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET /echo?first HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        s.write_all(b"GET /echo?second HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        assert_whole_then_eof(&mut s, 2_000_000, Duration::ZERO);
+    }
+
     idle_timeout(srv, "--idle-timeout", "0.5") {
         let mut s = srv.connect();
         s.write_all(GET).unwrap();
@@ -271,6 +304,35 @@ suite! {
         assert_closed(&mut s);
         assert!(t.elapsed() >= Duration::from_millis(400), "{:?}", t.elapsed());
     }
+}
+
+/// Reads `s` to EOF, 32 KiB at a time with `pause` between reads, and checks that it held
+/// exactly one `200` response with a body of `len` bytes: whole, and nothing after it.
+fn assert_whole_then_eof(s: &mut TcpStream, len: usize, pause: Duration) {
+    let mut got = Vec::with_capacity(len + 512);
+    let mut chunk = vec![0u8; 32 * 1024];
+    loop {
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&chunk[..n]),
+            Err(e) => panic!("after {} bytes: {e}", got.len()),
+        }
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
+    }
+    let head_end = got
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header section in {} bytes", got.len()))
+        + 4;
+    let head = String::from_utf8_lossy(&got[..head_end]);
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    assert!(
+        head.contains(&format!("Content-Length: {len}\r\n")),
+        "{head}"
+    );
+    assert_eq!(got.len() - head_end, len, "body bytes received (then EOF)");
 }
 
 /// Closes with SO_LINGER 0: the server sees a reset while it is still writing.
@@ -309,48 +371,118 @@ fn in_flight_drain(model: &'static str) {
     assert!(stopper.join().unwrap().success());
 }
 
-mod drain {
-    #[test]
-    fn single() {
-        super::in_flight_drain("single")
-    }
-    #[test]
-    fn fork() {
-        super::in_flight_drain("fork")
-    }
-    #[test]
-    fn thread() {
-        super::in_flight_drain("thread")
-    }
-    #[test]
-    fn select() {
-        super::in_flight_drain("select")
-    }
-    #[test]
-    fn prefork() {
-        super::in_flight_drain("prefork")
-    }
-    #[test]
-    fn pool() {
-        super::in_flight_drain("pool")
-    }
-    #[test]
-    fn poll() {
-        super::in_flight_drain("poll")
-    }
-    #[test]
-    fn epoll() {
-        super::in_flight_drain("epoll")
-    }
-    #[test]
-    fn tokio() {
-        super::in_flight_drain("tokio")
-    }
-    #[test]
-    fn uring() {
-        super::in_flight_drain("uring")
-    }
+/// `per_model!(module, function)`: one test per model calling `function(model)`.
+macro_rules! per_model {
+    ($module:ident, $function:path) => {
+        mod $module {
+            #[test]
+            fn single() {
+                $function("single")
+            }
+            #[test]
+            fn fork() {
+                $function("fork")
+            }
+            #[test]
+            fn prefork() {
+                $function("prefork")
+            }
+            #[test]
+            fn thread() {
+                $function("thread")
+            }
+            #[test]
+            fn pool() {
+                $function("pool")
+            }
+            #[test]
+            fn select() {
+                $function("select")
+            }
+            #[test]
+            fn poll() {
+                $function("poll")
+            }
+            #[test]
+            fn epoll() {
+                $function("epoll")
+            }
+            #[test]
+            fn uring() {
+                $function("uring")
+            }
+            #[test]
+            fn tokio() {
+                $function("tokio")
+            }
+        }
+    };
 }
+
+per_model!(drain, super::in_flight_drain);
+
+/// SIGTERM while 50 clients download 2 MB each, reading slowly: every response that started
+/// arrives whole, the rest get nothing (they were never accepted, or not yet answered), and the
+/// server exits 0.
+fn sigterm_during_downloads(model: &'static str) {
+    let Some(srv) = Server::try_start(model, &[]) else {
+        return;
+    };
+    const N: usize = 50;
+    const LEN: usize = 2_000_000;
+    let barrier = Arc::new(Barrier::new(N + 1));
+    let clients: Vec<_> = (0..N)
+        .map(|_| {
+            let (addr, barrier) = (srv.addr, Arc::clone(&barrier));
+            std::thread::Builder::new()
+                .stack_size(128 * 1024)
+                .spawn(move || {
+                    let mut s = TcpStream::connect(addr).unwrap();
+                    s.set_read_timeout(Some(common::IO_TIMEOUT)).unwrap();
+                    s.write_all(b"GET /bytes?n=2000000 HTTP/1.1\r\nHost: t\r\n\r\n")
+                        .unwrap();
+                    barrier.wait();
+                    let mut got = Vec::new();
+                    let mut chunk = vec![0u8; 64 * 1024];
+                    loop {
+                        match s.read(&mut chunk) {
+                            Ok(0) => break,
+                            Ok(n) => got.extend_from_slice(&chunk[..n]),
+                            Err(e) if got.is_empty() => {
+                                assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}");
+                                break;
+                            }
+                            Err(e) => panic!("{model}: after {} bytes: {e}", got.len()),
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    got
+                })
+                .unwrap()
+        })
+        .collect();
+    barrier.wait();
+    std::thread::sleep(Duration::from_millis(150));
+    let status = srv.stop();
+    let mut started = 0;
+    for c in clients {
+        let got = c.join().unwrap();
+        if got.is_empty() {
+            continue;
+        }
+        started += 1;
+        let head_end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert_eq!(
+            got.len() - head_end,
+            LEN,
+            "{model}: a started response was cut short"
+        );
+    }
+    assert!(started > 0, "{model}: no response had started");
+    assert!(status.success(), "{model} exited with {status}");
+}
+
+per_model!(sigterm_while_downloading, super::sigterm_during_downloads);
 
 /// The fork model's parent reaps every child: no zombies, ever.
 #[test]
@@ -376,6 +508,50 @@ fn fork_leaves_no_zombies() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(srv.stop().success());
+}
+
+/// Prefork's workers never exit on their own: when the parent is killed outright (SIGKILL, no
+/// chance to forward anything) they must still go, not serve the port forever as orphans.
+#[test]
+fn prefork_workers_die_with_a_killed_parent() {
+    let srv = Server::start("prefork", &["--workers", "2"]);
+    let parent = srv.pid();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let workers = loop {
+        let workers = children_of(parent);
+        if workers.len() == 2 || Instant::now() > deadline {
+            break workers;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(workers.len(), 2, "prefork --workers 2 has {workers:?}");
+    drop(srv); // SIGKILL
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while workers
+        .iter()
+        .any(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "workers {workers:?} outlived their parent"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn children_of(parent: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let e = e.ok()?;
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+        let after = &stat[stat.rfind(')')? + 2..];
+        let ppid: i32 = after.split(' ').nth(1)?.parse().ok()?;
+        (ppid == parent).then_some(pid)
+    })
+    .collect()
 }
 
 fn children_in_state(parent: i32, state: char) -> usize {

@@ -28,8 +28,8 @@ pub enum Progress {
     /// A response is due later (the `/sleep` route): wait this long, without reading, then
     /// call `advance` again. Blocking models sleep; event loops arm a timer.
     Wait(Duration),
-    /// Close the connection after writing. If [`Conn::wants_linger`], shut down the write side
-    /// and drain input for a moment first, so the client gets the error response and not a reset.
+    /// Close the connection after writing (how, lingering or not, is the caller's policy:
+    /// swarmlab-server's `Driver` decides it for every model).
     Close,
 }
 
@@ -51,8 +51,8 @@ enum State {
         keep_alive: bool,
         minor: u8,
     },
-    /// Done; `linger` after an error.
-    Closed { linger: bool },
+    /// Done: no more requests on this connection.
+    Closed,
 }
 
 /// One HTTP/1.x connection, without the socket.
@@ -100,8 +100,8 @@ impl Conn {
     pub fn advance(&mut self, out: &mut Vec<u8>, now: Instant) -> Progress {
         loop {
             match std::mem::replace(&mut self.state, State::Head) {
-                State::Closed { linger } => {
-                    self.state = State::Closed { linger };
+                State::Closed => {
+                    self.state = State::Closed;
                     return Progress::Close;
                 }
                 State::Head => {
@@ -180,7 +180,7 @@ impl Conn {
                     reply.encode(out, is_head, close, minor == 0 && !close);
                     self.last = now;
                     if close {
-                        self.state = State::Closed { linger: false };
+                        self.state = State::Closed;
                         return Progress::Close;
                     }
                     if out.len() >= OUT_HIGH_WATER {
@@ -202,14 +202,14 @@ impl Conn {
                 None => idle,
             }),
             State::Body { .. } => Some(idle),
-            State::Delayed { .. } | State::Closed { .. } => None,
+            State::Delayed { .. } | State::Closed => None,
         }
     }
 
     /// The deadline passed: answers 408 if a request was under way, and closes.
     pub fn on_timeout(&mut self, out: &mut Vec<u8>) {
         if self.is_idle() {
-            self.state = State::Closed { linger: false };
+            self.state = State::Closed;
         } else {
             self.fail(&RequestError::Timeout, out);
         }
@@ -227,15 +227,10 @@ impl Conn {
         matches!(self.state, State::Head) && self.pos == self.buf.len()
     }
 
-    /// Whether the connection closed on an error, with input possibly still in flight.
-    pub fn wants_linger(&self) -> bool {
-        matches!(self.state, State::Closed { linger: true })
-    }
-
     fn fail(&mut self, e: &RequestError, out: &mut Vec<u8>) -> Progress {
         let reply = Reply::text(e.status(), format!("{e}\n"));
         reply.encode(out, false, true, false);
-        self.state = State::Closed { linger: true };
+        self.state = State::Closed;
         self.buf = Vec::new();
         self.pos = 0;
         Progress::Close
@@ -448,7 +443,7 @@ mod tests {
         let mut out = Vec::new();
         idle.on_timeout(&mut out);
         assert!(out.is_empty());
-        assert!(!idle.wants_linger());
+        assert_eq!(idle.advance(&mut out, t0), CLOSE);
     }
 
     #[test]
@@ -492,15 +487,6 @@ mod tests {
         }
         assert_eq!(conn.advance(&mut out, Instant::now()), KEEP);
         assert!(out.is_empty());
-    }
-
-    #[test]
-    fn errors_want_a_lingering_close() {
-        let mut conn = Conn::new(Config::default());
-        let mut out = Vec::new();
-        conn.feed(b"GET / HTTP/1.1\r\n\r\n", Instant::now());
-        assert_eq!(conn.advance(&mut out, Instant::now()), CLOSE);
-        assert!(conn.wants_linger());
     }
 
     #[test]

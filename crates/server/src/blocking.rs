@@ -1,23 +1,20 @@
-//! The per-connection loop of the blocking models (`single`, `fork`, `thread`): read, feed the
-//! shared [`Conn`], write, repeat. Waiting happens in `poll(2)` on the socket and the stop
-//! signal with the connection's deadline, so a header deadline, an idle timeout and a shutdown
-//! all wake a blocked reader; `/sleep` blocks the thread (or process) in `thread::sleep`, which
-//! is the natural way for a blocking design to wait.
+//! The per-connection loop of the blocking models (`single`, `fork`, `prefork`, `thread`,
+//! `pool`): the shared [`Driver`]'s steps, carried out with blocking calls. Waiting happens in
+//! `poll(2)` on the socket and the stop signal with the driver's deadline, so a header
+//! deadline, an idle timeout, a write deadline and a shutdown all wake a blocked connection;
+//! `/sleep` blocks the thread (or process) in `thread::sleep`, which is the natural way for a
+//! blocking design to wait.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use swarmlab_http::{Conn, Progress};
-
+use crate::driver::{Driver, Step};
 use crate::log::warn_limited;
 use crate::sys;
 use crate::{Config, Stop};
 
-/// How long a connection closed on an error keeps reading (and discarding) so that the client
-/// reads the error response instead of a reset.
-pub const LINGER: Duration = Duration::from_secs(1);
 /// Bytes read per `read(2)`.
 pub const READ_CHUNK: usize = 16 * 1024;
 
@@ -71,87 +68,68 @@ pub fn accept_error(e: io::Error) -> io::Result<()> {
     }
 }
 
-/// Serves one connection until it closes, times out, or shutdown lets it go.
+/// Serves one connection until it closes, times out, or shutdown lets it go: carries out the
+/// [`Driver`]'s steps with blocking calls. Writes go out with `MSG_DONTWAIT` and wait in
+/// `poll(2)` when the socket is full, so the write deadline holds without a timer thread.
 ///
-/// `yield_to`: the iterative model's listener. While another client waits there, responses
-/// say `Connection: close`, so one keep-alive client cannot starve the rest.
-pub fn serve_conn(
-    mut stream: TcpStream,
-    cfg: &Config,
-    stop: &Stop,
-    yield_to: Option<&TcpListener>,
-) {
-    let mut conn = Conn::new(cfg.http);
-    let mut out = Vec::new();
+/// `yield_to`: the iterative and pooled models' listener. While another client waits there,
+/// the connection ends after its current response (`Connection: close`), so one keep-alive
+/// client cannot starve the rest.
+pub fn serve_conn(stream: TcpStream, cfg: &Config, stop: &Stop, yield_to: Option<&TcpListener>) {
+    let mut driver = Driver::new(cfg, Instant::now());
     let mut buf = vec![0u8; READ_CHUNK];
     let mut stopping = false;
     loop {
-        let progress = conn.advance(&mut out, Instant::now());
-        if !out.is_empty() {
-            if stream.write_all(&out).is_err() {
-                return;
-            }
-            out.clear();
-        }
-        match progress {
-            Progress::Flush => {}
-            Progress::Wait(d) => {
-                std::thread::sleep(d);
-                if !stopping && stop.is_set() {
-                    stopping = true;
-                    conn.shutdown();
+        let now = Instant::now();
+        match driver.next(now) {
+            Step::Send => match sys::send_now(stream.as_fd(), driver.output()) {
+                Ok(n) => driver.sent(n, now),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if sys::wait_writable(stream.as_fd(), driver.deadline()).is_err() {
+                        return;
+                    }
                 }
-            }
-            Progress::Close => return close(stream, conn.wants_linger()),
-            Progress::NeedInput => {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            },
+            Step::Recv => {
                 let fds = [stream.as_fd(), stop.fd()];
                 let fds = if stopping { &fds[..1] } else { &fds[..] };
-                match sys::wait_readable(fds, conn.deadline()) {
-                    Ok(Some(0)) => {}
+                match sys::wait_readable(fds, driver.deadline()) {
+                    Ok(Some(0)) => match (&stream).read(&mut buf) {
+                        Ok(0) => driver.eof(),
+                        Ok(n) => {
+                            driver.received(&buf[..n], Instant::now());
+                            // Only new input can produce a response: decide here (one poll per
+                            // read, not per loop turn) whether it must be the last.
+                            if yield_to.is_some_and(sys::readable_now) {
+                                driver.shutdown();
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => driver.eof(),
+                    },
                     Ok(Some(_)) => {
                         stopping = true;
-                        if conn.shutdown() {
-                            return;
-                        }
-                        continue;
+                        driver.shutdown();
                     }
-                    Ok(None) => {
-                        conn.on_timeout(&mut out);
-                        continue;
-                    }
-                    Err(_) => return,
-                }
-                match stream.read(&mut buf) {
-                    Ok(0) => return,
-                    Ok(n) => {
-                        conn.feed(&buf[..n], Instant::now());
-                        // Only new input can produce a response: decide here (one poll per
-                        // read, not per loop turn) whether it must say Connection: close.
-                        if yield_to.is_some_and(sys::readable_now) {
-                            conn.shutdown();
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Ok(None) => {} // a deadline: `next` deals with it
                     Err(_) => return,
                 }
             }
-        }
-    }
-}
-
-/// Closes a connection; after an error, lingers: shut down writing and discard input until
-/// EOF or [`LINGER`], so the client reads our error response before any reset.
-fn close(mut stream: TcpStream, linger: bool) {
-    if !linger {
-        return;
-    }
-    let _ = stream.shutdown(Shutdown::Write);
-    let deadline = Instant::now() + LINGER;
-    let mut sink = [0u8; 4096];
-    while let Ok(Some(_)) = sys::wait_readable(&[stream.as_fd()], Some(deadline)) {
-        match stream.read(&mut sink) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
+            Step::Sleep => {
+                if let Some(until) = driver.deadline() {
+                    std::thread::sleep(until.saturating_duration_since(now));
+                }
+                if !stopping && stop.is_set() {
+                    stopping = true;
+                    driver.shutdown();
+                }
+            }
+            Step::ShutdownWrite => {
+                let _ = stream.shutdown(Shutdown::Write);
+            }
+            Step::Close => return,
         }
     }
 }

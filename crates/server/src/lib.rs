@@ -1,13 +1,15 @@
 //! One HTTP/1.1 server in several concurrency models.
 //!
 //! Every model is one file with one entry point of the same shape,
-//! `serve(listener, &Config, &Stop) -> io::Result<()>`, and every model feeds its bytes to the
-//! same [`swarmlab_http::Conn`]; the difference between two model files *is* the difference
-//! between the two designs. Blocking models share [`blocking`]'s per-connection loop; readiness
-//! models share [`readiness`]'s event loop behind a small selector trait. The system calls that
-//! need `unsafe` are wrapped in [`sys`]; the one other home of `unsafe` is `uring`, whose
-//! submission entries and provided-buffer ring point at memory the kernel uses after the call
-//! returns, which no wrapper there could check. Each such block says why it is sound.
+//! `serve(listener, &Config, &Stop) -> io::Result<()>`, and every connection of every model is
+//! the same [`driver::Driver`] (the shared [`swarmlab_http::Conn`], the output, the deadlines
+//! and the one close policy); a model only carries out the driver's steps, so the difference
+//! between two model files *is* the difference between the two designs: how they wait for I/O.
+//! Blocking models share [`blocking`]'s per-connection loop; readiness models share
+//! [`readiness`]'s event loop behind a small selector trait. The system calls that need
+//! `unsafe` are wrapped in [`sys`]; the one other home of `unsafe` is `uring`, whose submission
+//! entries and provided-buffer ring point at memory the kernel uses after the call returns,
+//! which no wrapper there could check. Each such block says why it is sound.
 #![deny(missing_docs)]
 
 use std::fmt;
@@ -18,6 +20,7 @@ use std::time::Duration;
 
 pub mod blocking;
 mod children;
+pub mod driver;
 mod epoll;
 mod fork;
 mod log;
@@ -160,6 +163,9 @@ pub struct Config {
     pub workers: usize,
     /// How long a graceful shutdown waits for in-flight responses. By default, 5 s.
     pub drain_timeout: Duration,
+    /// How long a response may wait for the client to read any of it before the connection is
+    /// dropped (the client stopped reading). By default, 30 s.
+    pub write_timeout: Duration,
 }
 
 impl Default for Config {
@@ -168,6 +174,7 @@ impl Default for Config {
             http: swarmlab_http::Config::default(),
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             drain_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(30),
         }
     }
 }

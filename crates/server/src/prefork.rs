@@ -9,6 +9,8 @@
 //! while another client waits, responses say `Connection: close`. Each idle worker polls the
 //! listener together with the stop pipe before it accepts, so a new connection wakes every idle
 //! worker and all but one get EAGAIN: the thundering herd, small while N is the core count.
+//! Workers get SIGTERM when the parent dies (`PR_SET_PDEATHSIG`), so a killed parent leaves no
+//! orphan serving the port.
 
 use std::io;
 use std::net::TcpListener;
@@ -26,10 +28,16 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()>
     listener.set_nonblocking(true)?;
     let mut children = Children::new()?;
     let workers = cfg.workers.max(1);
+    let parent = nix::unistd::getpid();
     while !stop.is_set() {
         while children.len() < workers {
             match sys::fork()? {
                 Forked::Child => {
+                    // A worker never exits on its own: if the parent is killed outright, it
+                    // must not go on serving the port forever, an orphan.
+                    if sys::die_with_parent(parent).is_err() {
+                        sys::exit_child(0);
+                    }
                     while let Ok(Some(stream)) = accept(&listener, stop) {
                         serve_conn(stream, cfg, stop, Some(&listener));
                     }

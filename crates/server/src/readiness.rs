@@ -1,22 +1,20 @@
-//! The readiness event loop shared by `select` (and later `poll` and `epoll`), behind the small
+//! The readiness event loop shared by `select`, `poll` and `epoll`, behind the small
 //! [`Selector`] trait, as mio does: one loop, several ways of asking the kernel what is ready.
 //!
-//! One thread owns every connection. Sockets are non-blocking; a connection is read only when
-//! its output is fully written (backpressure), and while a `/sleep` reply is pending it is not
-//! watched at all: a timer wakes it. Timers (delays, header deadlines, idle timeouts, lingering
-//! closes) sit in one binary heap with at most a couple of entries per connection: an entry is
-//! pushed only when a connection's deadline moves earlier than the one already queued.
+//! One thread owns its connections. Sockets are non-blocking; each connection is a
+//! [`Driver`], whose steps map to interests: `Send` waits for room to write, `Recv` for input,
+//! `Sleep` (a `/sleep` reply pending) for nothing but its timer. Deadlines (delays, header
+//! deadlines, idle and write timeouts, lingering closes) sit in one [`Timers`] heap keyed by fd.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
-use swarmlab_http::{Conn, Progress};
+use swarmlab_http::Timers;
 
-use crate::blocking::{accept_error, LINGER, READ_CHUNK};
+use crate::blocking::{accept_error, READ_CHUNK};
+use crate::driver::{Driver, Step};
 use crate::{Config, Stop};
 
 /// What a connection waits for.
@@ -58,38 +56,15 @@ pub trait Selector {
 
 struct Client {
     stream: TcpStream,
-    conn: Conn,
-    out: Vec<u8>,
-    written: usize,
-    /// A delayed reply is due then.
-    wake: Option<Instant>,
-    /// Closed on an error: discarding input until EOF or then.
-    linger: Option<Instant>,
-    /// The earliest timer entry queued for this client.
-    queued: Option<Instant>,
-    /// Tells this connection apart from an earlier one on the same fd.
-    id: u64,
+    driver: Driver,
 }
 
-impl Client {
-    fn due(&self) -> Option<Instant> {
-        self.linger.or(self.wake).or_else(|| self.conn.deadline())
-    }
-}
-
-/// What to do with a client after driving it.
-enum Next {
-    Keep(Interest),
-    Close,
-}
-
-/// The loop: a listener, the stop signal, the clients, the timers.
+/// The loop: a listener, the stop signal, the clients by fd, their deadlines.
 pub struct Loop<S: Selector> {
     selector: S,
     cfg: Config,
     clients: Vec<Option<Client>>,
-    timers: BinaryHeap<Reverse<(Instant, RawFd, u64)>>,
-    next_id: u64,
+    timers: Timers<usize>,
     buf: Vec<u8>,
     open: usize,
 }
@@ -101,8 +76,7 @@ impl<S: Selector> Loop<S> {
             selector,
             cfg: *cfg,
             clients: Vec::new(),
-            timers: BinaryHeap::new(),
-            next_id: 0,
+            timers: Timers::new(),
             buf: vec![0; READ_CHUNK],
             open: 0,
         }
@@ -120,8 +94,7 @@ impl<S: Selector> Loop<S> {
         let mut events = Vec::new();
         loop {
             let now = Instant::now();
-            let next_timer = self.timers.peek().map(|Reverse((t, _, _))| *t);
-            let until = match (next_timer, drain_until) {
+            let until = match (self.timers.next_deadline(), drain_until) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
@@ -132,7 +105,7 @@ impl<S: Selector> Loop<S> {
             for ev in &events {
                 if ev.fd == lfd {
                     if let Some(listener) = &listener {
-                        self.accept(listener)?;
+                        self.accept(listener, now)?;
                     }
                 } else if ev.fd == sfd {
                     if drain_until.is_none() {
@@ -140,13 +113,15 @@ impl<S: Selector> Loop<S> {
                         self.selector.remove(sfd);
                         listener = None;
                         drain_until = Some(now + self.cfg.drain_timeout);
-                        self.shutdown_all();
+                        self.shutdown_all(now);
                     }
                 } else {
                     self.drive(ev.fd, ev.readable, now);
                 }
             }
-            self.fire_timers(now);
+            while let Some(fd) = self.timers.pop_due(now) {
+                self.drive(fd as RawFd, false, now);
+            }
             if let Some(limit) = drain_until {
                 if self.open == 0 || now >= limit {
                     return Ok(());
@@ -155,7 +130,7 @@ impl<S: Selector> Loop<S> {
         }
     }
 
-    fn accept(&mut self, listener: &TcpListener) -> io::Result<()> {
+    fn accept(&mut self, listener: &TcpListener, now: Instant) -> io::Result<()> {
         // Accept a bounded batch per wakeup so a connect storm cannot starve the clients.
         for _ in 0..64 {
             let stream = match listener.accept() {
@@ -174,197 +149,70 @@ impl<S: Selector> Loop<S> {
             if self.clients.len() <= fd_index {
                 self.clients.resize_with(fd_index + 1, || None);
             }
-            self.next_id += 1;
-            let client = Client {
-                stream,
-                conn: Conn::new(self.cfg.http),
-                out: Vec::new(),
-                written: 0,
-                wake: None,
-                linger: None,
-                queued: None,
-                id: self.next_id,
-            };
-            self.clients[fd_index] = Some(client);
+            let driver = Driver::new(&self.cfg, now);
+            self.timers.schedule(fd_index, driver.deadline());
+            self.clients[fd_index] = Some(Client { stream, driver });
             self.open += 1;
-            self.schedule(fd);
         }
         Ok(())
     }
 
     /// Shutdown began: idle connections close now, busy ones after their current response.
-    fn shutdown_all(&mut self) {
+    fn shutdown_all(&mut self, now: Instant) {
         for fd in 0..self.clients.len() {
-            let idle = match &mut self.clients[fd] {
-                Some(c) => c.linger.is_none() && c.out.len() == c.written && c.conn.shutdown(),
-                None => false,
-            };
-            if idle {
-                self.close(fd as RawFd);
-            } else if self.clients[fd].is_some() {
-                self.schedule(fd as RawFd);
+            if let Some(c) = &mut self.clients[fd] {
+                c.driver.shutdown();
+                self.drive(fd as RawFd, false, now);
             }
         }
     }
 
-    /// Reads if `readable` and the connection may read, then writes and advances it. Writability
-    /// needs no flag: `pump` always tries to write what is pending.
+    /// Carries out the driver's steps until one must wait; reads at most once, and only if the
+    /// selector said `readable` (level-triggered: more input means another event).
     fn drive(&mut self, fd: RawFd, readable: bool, now: Instant) {
-        let buf = &mut self.buf;
         let Some(client) = self.clients.get_mut(fd as usize).and_then(Option::as_mut) else {
             return;
         };
-        let next = if client.linger.is_some() {
-            discard(client, buf)
-        } else {
-            if readable && client.written == client.out.len() && client.wake.is_none() {
-                match client.stream.read(buf) {
-                    Ok(0) => return self.close(fd),
-                    Ok(n) => client.conn.feed(&buf[..n], now),
-                    Err(e) if is_transient(&e) => {}
-                    Err(_) => return self.close(fd),
-                }
-            }
-            pump(client, now)
-        };
-        self.apply(fd, next);
-    }
-
-    fn apply(&mut self, fd: RawFd, next: Next) {
-        match next {
-            Next::Close => self.close(fd),
-            Next::Keep(interest) => {
-                if self.selector.set(fd, interest).is_err() {
-                    return self.close(fd);
-                }
-                self.schedule(fd);
-            }
-        }
-    }
-
-    /// Makes sure a timer entry is queued no later than the client's due time.
-    fn schedule(&mut self, fd: RawFd) {
-        let Some(client) = self.clients.get_mut(fd as usize).and_then(Option::as_mut) else {
-            return;
-        };
-        if let Some(due) = client.due() {
-            if client.queued.is_none_or(|q| due < q) {
-                client.queued = Some(due);
-                self.timers.push(Reverse((due, fd, client.id)));
-            }
-        }
-    }
-
-    fn fire_timers(&mut self, now: Instant) {
-        while let Some(&Reverse((t, fd, id))) = self.timers.peek() {
-            if t > now {
-                return;
-            }
-            self.timers.pop();
-            let Some(client) = self.clients.get_mut(fd as usize).and_then(Option::as_mut) else {
-                continue;
-            };
-            if client.id != id || client.queued != Some(t) {
-                continue; // stale: an earlier entry replaced it, or the fd was reused
-            }
-            client.queued = None;
-            let next = match client.due() {
-                Some(due) if due <= now => {
-                    if client.linger.is_some() {
-                        Next::Close
-                    } else if client.wake.is_some() {
-                        client.wake = None;
-                        pump(client, now)
-                    } else {
-                        client.conn.on_timeout(&mut client.out);
-                        pump(client, now)
+        let mut can_read = readable;
+        let interest = loop {
+            match client.driver.next(now) {
+                Step::Send => match client.stream.write(client.driver.output()) {
+                    Ok(n) if n > 0 => client.driver.sent(n, now),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Interest::Write,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Ok(_) | Err(_) => client.driver.eof(),
+                },
+                Step::Recv if !can_read => break Interest::Read,
+                Step::Recv => {
+                    can_read = false;
+                    match client.stream.read(&mut self.buf) {
+                        Ok(0) => client.driver.eof(),
+                        Ok(n) => client.driver.received(&self.buf[..n], now),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Interest::Read,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => client.driver.eof(),
                     }
                 }
-                _ => Next::Keep(interest_of(client)),
-            };
-            self.apply(fd, next);
+                Step::Sleep => break Interest::None,
+                Step::ShutdownWrite => {
+                    let _ = client.stream.shutdown(Shutdown::Write);
+                }
+                Step::Close => return self.close(fd),
+            }
+        };
+        let deadline = client.driver.deadline();
+        if self.selector.set(fd, interest).is_err() {
+            return self.close(fd);
         }
+        self.timers.schedule(fd as usize, deadline);
     }
 
     fn close(&mut self, fd: RawFd) {
         if let Some(client) = self.clients.get_mut(fd as usize).and_then(Option::take) {
             self.selector.remove(fd);
+            self.timers.cancel(fd as usize);
             self.open -= 1;
             drop(client);
         }
     }
-}
-
-/// Writes pending output, then lets the connection make progress, until it must wait.
-fn pump(client: &mut Client, now: Instant) -> Next {
-    loop {
-        while client.written < client.out.len() {
-            match client.stream.write(&client.out[client.written..]) {
-                Ok(0) => return Next::Close,
-                Ok(n) => client.written += n,
-                Err(e) if is_transient(&e) => return Next::Keep(Interest::Write),
-                Err(_) => return Next::Close,
-            }
-        }
-        client.out.clear();
-        client.written = 0;
-        if client.wake.is_some_and(|w| w > now) {
-            return Next::Keep(Interest::None);
-        }
-        client.wake = None;
-        match client.conn.advance(&mut client.out, now) {
-            Progress::NeedInput if client.out.is_empty() => return Next::Keep(Interest::Read),
-            Progress::NeedInput | Progress::Flush => {}
-            Progress::Wait(d) => client.wake = Some(now + d),
-            Progress::Close => {
-                if !flush_now(client) || !client.conn.wants_linger() {
-                    return Next::Close;
-                }
-                let _ = client.stream.shutdown(Shutdown::Write);
-                client.linger = Some(now + LINGER);
-                return Next::Keep(Interest::Read);
-            }
-        }
-    }
-}
-
-/// Writes the last response of a closing connection as far as the socket takes it now.
-/// A closing client that cannot take it is not waited for.
-fn flush_now(client: &mut Client) -> bool {
-    while client.written < client.out.len() {
-        match client.stream.write(&client.out[client.written..]) {
-            Ok(n) if n > 0 => client.written += n,
-            _ => return false,
-        }
-    }
-    true
-}
-
-/// A lingering close: read and discard until EOF.
-fn discard(client: &mut Client, buf: &mut [u8]) -> Next {
-    loop {
-        match client.stream.read(buf) {
-            Ok(0) => return Next::Close,
-            Ok(_) => {}
-            Err(e) if is_transient(&e) => return Next::Keep(Interest::Read),
-            Err(_) => return Next::Close,
-        }
-    }
-}
-
-fn interest_of(client: &Client) -> Interest {
-    if client.written < client.out.len() {
-        Interest::Write
-    } else if client.wake.is_some() {
-        Interest::None
-    } else {
-        Interest::Read
-    }
-}
-
-fn is_transient(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    )
 }

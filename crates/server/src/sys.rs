@@ -31,6 +31,18 @@ pub fn fork() -> io::Result<Forked> {
     }
 }
 
+/// In a forked child: asks for SIGTERM when the parent dies (`PR_SET_PDEATHSIG`). Fails if the
+/// parent (`parent`, its pid before the fork) is already gone.
+pub fn die_with_parent(parent: nix::unistd::Pid) -> io::Result<()> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)?;
+    if nix::unistd::getppid() != parent {
+        return Err(io::Error::other(
+            "the parent exited before the child started",
+        ));
+    }
+    Ok(())
+}
+
 /// Ends a forked child without running the parent's exit handlers or flushing its buffers.
 pub fn exit_child(code: i32) -> ! {
     // SAFETY: `_exit` takes no pointers and never returns; skipping exit handlers is the point.
@@ -80,6 +92,30 @@ pub fn wait_readable(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Waits until `fd` is writable (or in error), or until `deadline`. Returns whether it is.
+pub fn wait_writable(fd: BorrowedFd<'_>, deadline: Option<Instant>) -> io::Result<bool> {
+    loop {
+        let timeout = deadline.map(|d| timespec(d.saturating_duration_since(Instant::now())));
+        let mut polled = [PollFd::new(&fd, PollFlags::OUT)];
+        match rustix::event::poll(&mut polled, timeout.as_ref()) {
+            Ok(n) => return Ok(n > 0),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Writes what the socket takes now, without blocking (`MSG_DONTWAIT`) and without `SIGPIPE`
+/// (`MSG_NOSIGNAL`), even on a blocking socket: `WouldBlock` when it takes nothing.
+pub fn send_now(fd: BorrowedFd<'_>, data: &[u8]) -> io::Result<usize> {
+    use rustix::net::SendFlags;
+    Ok(rustix::net::send(
+        fd,
+        data,
+        SendFlags::DONTWAIT | SendFlags::NOSIGNAL,
+    )?)
 }
 
 /// Whether `fd` is readable right now (for a listener: a connection is waiting).

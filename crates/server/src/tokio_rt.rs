@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use swarmlab_http::{Conn, Progress};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::sync::watch;
 
-use crate::blocking::{drain, LINGER, READ_CHUNK};
+use crate::blocking::{drain, READ_CHUNK};
+use crate::driver::{Driver, Step};
 use crate::log::warn_limited;
 use crate::{Config, Stop};
 
@@ -79,85 +79,87 @@ fn is_fd_exhaustion(e: &io::Error) -> bool {
         .any(|n| e.raw_os_error() == Some(n.raw_os_error()))
 }
 
-/// One connection: the shared `Conn`, awaited instead of blocked on.
+/// One connection: the shared [`Driver`]'s steps, awaited instead of blocked on.
 async fn serve_conn(
     mut stream: tokio::net::TcpStream,
     cfg: Config,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut conn = Conn::new(cfg.http);
-    let mut out = Vec::new();
+    let mut driver = Driver::new(&cfg, Instant::now());
     let mut stopping = false;
     loop {
-        let progress = conn.advance(&mut out, Instant::now());
-        if !out.is_empty() {
-            if stream.write_all(&out).await.is_err() {
-                return;
-            }
-            out.clear();
-        }
-        match progress {
-            Progress::Flush => {}
-            Progress::Wait(d) => {
-                tokio::time::sleep(d).await;
-                if !stopping && *stop.borrow() {
-                    stopping = true;
-                    conn.shutdown();
+        let step = driver.next(Instant::now());
+        let deadline = driver
+            .deadline()
+            .map_or_else(far_future, tokio::time::Instant::from_std);
+        match step {
+            Step::Send => {
+                tokio::select! {
+                    biased;
+                    written = stream.write(driver.output()) => match written {
+                        Ok(n) if n > 0 => driver.sent(n, Instant::now()),
+                        _ => driver.eof(),
+                    },
+                    _ = tokio::time::sleep_until(deadline) => {}
                 }
             }
-            Progress::Close => return close(stream, conn.wants_linger()).await,
-            Progress::NeedInput => {
-                let deadline = conn
-                    .deadline()
-                    .map_or_else(far_future, tokio::time::Instant::from_std);
+            Step::Recv => {
                 tokio::select! {
                     biased;
                     ready = stream.readable() => {
                         if ready.is_err() {
-                            return;
-                        }
-                        // `None`: the readiness was stale; wait again.
-                        if let Some(Ok(0) | Err(_)) = read_into(&mut stream, &mut conn).await {
-                            return;
+                            driver.eof();
+                        } else if let Some(Ok(0) | Err(_)) = read_into(&mut stream, &mut driver).await {
+                            // `None`: the readiness was stale; wait again.
+                            driver.eof();
                         }
                     }
-                    _ = tokio::time::sleep_until(deadline) => conn.on_timeout(&mut out),
+                    _ = tokio::time::sleep_until(deadline) => {}
                     _ = stop.changed(), if !stopping => {
                         stopping = true;
-                        if conn.shutdown() {
-                            return;
-                        }
+                        driver.shutdown();
                     }
                 }
             }
+            Step::Sleep => {
+                tokio::time::sleep_until(deadline).await;
+                if !stopping && *stop.borrow() {
+                    stopping = true;
+                    driver.shutdown();
+                }
+            }
+            Step::ShutdownWrite => {
+                let _ = stream.shutdown().await;
+            }
+            Step::Close => return,
         }
     }
 }
 
 thread_local! {
     /// The read buffer of every connection on this worker thread. A connection only borrows it
-    /// between "readable" and "fed to `Conn`", never across an `.await`, so an idle connection
+    /// between "readable" and "handed to its `Driver`", never across an `.await`, so an idle connection
     /// holds no buffer: 10,000 idle keep-alive connections cost their tasks and `Conn`s, not
     /// 10,000 x 16 KiB.
     static BUFFER: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
 }
 
-/// One read into this thread's [`BUFFER`], fed to `conn` while borrowed: `None` if the socket
-/// was not readable after all.
+/// One read into this thread's [`BUFFER`], handed to `driver` while borrowed: `None` if the
+/// socket was not readable after all.
 ///
 /// It goes through `poll_read`, not `try_read`, because `poll_read` knows that a short read has
 /// drained the socket and clears its readiness; with `try_read` every request costs one more
 /// `read(2)` that ends in `EAGAIN` (measured: about 20 % more CPU per keep-alive request).
 fn read_into<'a>(
     stream: &'a mut tokio::net::TcpStream,
-    conn: &'a mut Conn,
+    driver: &'a mut Driver,
 ) -> impl std::future::Future<Output = Option<io::Result<usize>>> + 'a {
     std::future::poll_fn(move |cx| {
         let read = BUFFER.with_borrow_mut(|buf| {
             let mut read_buf = tokio::io::ReadBuf::new(buf);
             let read = Pin::new(&mut *stream).poll_read(cx, &mut read_buf);
             if !read_buf.filled().is_empty() {
-                conn.feed(read_buf.filled(), Instant::now());
+                driver.received(read_buf.filled(), Instant::now());
             }
             read.map_ok(|()| read_buf.filled().len())
         });
@@ -170,20 +172,6 @@ fn read_into<'a>(
 
 fn far_future() -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_secs(86_400)
-}
-
-/// After an error: shut down writing and discard input until EOF or [`LINGER`].
-async fn close(mut stream: tokio::net::TcpStream, linger: bool) {
-    if !linger {
-        return;
-    }
-    let _ = stream.shutdown().await;
-    // On the heap: an array here would sit in every connection's task, idle or not.
-    let mut sink = vec![0u8; 4096];
-    let _ = tokio::time::timeout(LINGER, async {
-        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
-    })
-    .await;
 }
 
 #[cfg(test)]

@@ -4,14 +4,14 @@
 //! Instead of asking "what is ready?" and then making a syscall per read and write, each loop
 //! queues the operations themselves (a multishot accept, a recv per idle connection, a send per
 //! response) and collects their completions, many per `io_uring_enter`. Responses come from the
-//! same [`Conn`]; timers (`/sleep`, deadlines, lingering closes) are a heap whose earliest entry
-//! bounds the wait.
+//! same [`Driver`] as every model; its deadlines (`/sleep`, timeouts, lingering closes) sit in a
+//! [`Timers`] heap whose earliest entry bounds the wait.
 //!
 //! Receives draw from a provided-buffer ring (`BufRing`: one pool of 1,024 x 4 KiB buffers per
 //! loop): the kernel picks a buffer only when data arrives, the loop copies the
-//! bytes into the connection's [`Conn`] and hands the buffer straight back. An idle connection
+//! bytes into the connection's [`Driver`] and hands the buffer straight back. An idle connection
 //! therefore holds no receive buffer at all: 10,000 idle keep-alive connections cost what their
-//! sockets and `Conn`s cost, not 10,000 x 16 KiB (160 MiB) as with a buffer per pending recv. If
+//! sockets and drivers cost, not 10,000 x 16 KiB (160 MiB) as with a buffer per pending recv. If
 //! the pool runs dry in one batch, the recv completes with `ENOBUFS` and is queued again once
 //! buffers are back. Send buffers are per connection (the response) and stay put while the
 //! kernel owns them.
@@ -21,8 +21,6 @@
 //! `kernel.io_uring_disabled`, seccomp) [`available`] says why and `serve` refuses to start.
 //! Failure mode: one slow request blocks its loop, as with epoll.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::io;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -30,9 +28,9 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Instant;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
-use swarmlab_http::{Conn, Progress};
+use swarmlab_http::Timers;
 
-use crate::blocking::LINGER;
+use crate::driver::{Driver, Step};
 use crate::log::warn_limited;
 use crate::{Config, Stop};
 
@@ -174,25 +172,13 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Re
 
 struct Slot {
     stream: TcpStream,
-    conn: Conn,
-    out: Vec<u8>,
-    sent: usize,
+    driver: Driver,
+    /// A recv is in flight.
     recv: bool,
+    /// A send of `driver.output()` is in flight: the driver keeps that buffer still meanwhile.
     send: bool,
-    wake: Option<Instant>,
-    close_after_flush: bool,
-    linger: Option<Instant>,
+    /// Shut down; freed once no operation refers to it.
     closing: bool,
-    queued: Option<Instant>,
-}
-
-impl Slot {
-    fn due(&self) -> Option<Instant> {
-        if self.closing {
-            return None;
-        }
-        self.linger.or(self.wake).or_else(|| self.conn.deadline())
-    }
 }
 
 struct Loop<'a> {
@@ -205,7 +191,7 @@ struct Loop<'a> {
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
     open: usize,
-    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    timers: Timers<usize>,
     multishot: bool,
     /// Whether an accept is in flight. The loop does not return before it has completed
     /// (cancelled): until then the ring holds the listener open, even past the process's exit,
@@ -232,7 +218,7 @@ impl<'a> Loop<'a> {
             slots: Vec::new(),
             free: Vec::new(),
             open: 0,
-            timers: BinaryHeap::new(),
+            timers: Timers::new(),
             multishot: true,
             accepting: false,
             stopping: None,
@@ -243,9 +229,9 @@ impl<'a> Loop<'a> {
         loop {
             // SAFETY: every entry this loop builds points at memory that outlives the
             // operation: the listener (borrowed for the loop's life), the stop pipe (static),
-            // the provided buffers (never freed), and a slot's `out` buffer, a heap allocation
-            // that is neither freed nor touched while the slot's `send` flag says a send is in
-            // flight (a slot is dropped only when no operation refers to it).
+            // the provided buffers (never freed), and a slot's driver output, a heap buffer
+            // that the driver neither frees nor changes until the send's completion is
+            // reported with `sent` (a slot is dropped only when no operation refers to it).
             if unsafe { self.ring.submission().push(&entry) }.is_ok() {
                 return;
             }
@@ -275,7 +261,7 @@ impl<'a> Loop<'a> {
         let mut done = Vec::with_capacity(ENTRIES as usize);
         loop {
             let now = Instant::now();
-            let until = match (self.timers.peek().map(|Reverse((t, _))| *t), self.stopping) {
+            let until = match (self.timers.next_deadline(), self.stopping) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
@@ -313,7 +299,9 @@ impl<'a> Loop<'a> {
             for slot in std::mem::take(&mut self.starved) {
                 self.drive(slot, now);
             }
-            self.fire_timers(now);
+            while let Some(slot) = self.timers.pop_due(now) {
+                self.drive(slot, now);
+            }
             if let Some(limit) = self.stopping {
                 if (self.open == 0 && !self.accepting) || now >= limit {
                     // Operations may still refer to slot buffers: leak them rather than free
@@ -334,10 +322,7 @@ impl<'a> Loop<'a> {
             STOP => self.begin_stop(now),
             RECV => {
                 // Whatever became of the connection, a buffer the kernel picked goes back.
-                let data = cqueue::buffer_select(flags).map(|bid| {
-                    let len = result.max(0) as usize;
-                    (bid, len)
-                });
+                let data = cqueue::buffer_select(flags).map(|bid| (bid, result.max(0) as usize));
                 let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
                     if let Some((bid, _)) = data {
                         self.bufs.recycle(bid);
@@ -346,17 +331,15 @@ impl<'a> Loop<'a> {
                 };
                 s.recv = false;
                 if let Some((bid, len)) = data {
-                    if s.linger.is_none() && !s.closing {
-                        s.conn.feed(self.bufs.get(bid, len), now);
-                    }
+                    s.driver.received(self.bufs.get(bid, len), now);
                     self.bufs.recycle(bid);
                 }
-                if result == -libc::ENOBUFS && !s.closing {
+                if result == -libc::ENOBUFS {
                     self.starved.push(slot);
                     return;
                 }
-                if result <= 0 || s.closing {
-                    return self.close(slot);
+                if result <= 0 {
+                    s.driver.eof();
                 }
                 self.drive(slot, now);
             }
@@ -365,10 +348,10 @@ impl<'a> Loop<'a> {
                     return;
                 };
                 s.send = false;
-                if result < 0 || s.closing {
-                    return self.close(slot);
+                match usize::try_from(result) {
+                    Ok(n) if n > 0 => s.driver.sent(n, now),
+                    _ => s.driver.eof(),
                 }
-                s.sent += result as usize;
                 self.drive(slot, now);
             }
             _ => {}
@@ -399,16 +382,10 @@ impl<'a> Loop<'a> {
         }
         let slot = Slot {
             stream,
-            conn: Conn::new(self.cfg.http),
-            out: Vec::new(),
-            sent: 0,
+            driver: Driver::new(&self.cfg, now),
             recv: false,
             send: false,
-            wake: None,
-            close_after_flush: false,
-            linger: None,
             closing: false,
-            queued: None,
         };
         let index = match self.free.pop() {
             Some(i) => {
@@ -431,116 +408,48 @@ impl<'a> Loop<'a> {
         self.stopping = Some(now + self.cfg.drain_timeout);
         self.push(opcode::AsyncCancel::new(ACCEPT).build().user_data(CANCEL));
         for i in 0..self.slots.len() {
-            let idle = self.slots[i]
-                .as_mut()
-                .is_some_and(|s| s.sent == s.out.len() && s.linger.is_none() && s.conn.shutdown());
-            if idle {
-                self.close(i);
+            if let Some(s) = &mut self.slots[i] {
+                s.driver.shutdown();
+                self.drive(i, now);
             }
         }
     }
 
-    /// Sends what is pending, then lets the connection make progress, until it must wait.
+    /// Carries out the driver's steps until one must wait for a completion or a deadline.
     fn drive(&mut self, slot: usize, now: Instant) {
-        let mut push = None;
-        {
-            let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
-                return;
-            };
-            if s.closing {
-                return;
-            }
-            loop {
-                if s.sent < s.out.len() {
-                    if !s.send {
-                        s.send = true;
-                        let rest = &s.out[s.sent..];
-                        let fd = types::Fd(s.stream.as_raw_fd());
-                        let entry = opcode::Send::new(fd, rest.as_ptr(), rest.len() as u32)
-                            .flags(libc::MSG_NOSIGNAL);
-                        push = Some(entry.build().user_data((slot as u64) << 8 | SEND));
-                    }
-                    break;
-                }
-                s.out.clear();
-                s.sent = 0;
-                if s.close_after_flush {
-                    if !s.conn.wants_linger() {
-                        return self.close(slot);
-                    }
-                    s.close_after_flush = false;
-                    let _ = s.stream.shutdown(Shutdown::Write);
-                    s.linger = Some(now + LINGER);
-                }
-                if s.linger.is_some() || s.wake.is_some_and(|w| w > now) {
-                    if s.linger.is_some() && !s.recv {
-                        push = Some(recv_entry(slot, s, self.bufs.size));
-                    }
-                    break;
-                }
-                s.wake = None;
-                match s.conn.advance(&mut s.out, now) {
-                    Progress::NeedInput if s.out.is_empty() => {
-                        if !s.recv {
-                            push = Some(recv_entry(slot, s, self.bufs.size));
-                        }
-                        break;
-                    }
-                    Progress::NeedInput | Progress::Flush => {}
-                    Progress::Wait(d) => s.wake = Some(now + d),
-                    Progress::Close => s.close_after_flush = true,
-                }
-            }
-        }
-        if let Some(entry) = push {
-            self.push(entry);
-        }
-        self.schedule(slot);
-    }
-
-    fn schedule(&mut self, slot: usize) {
         let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
-        if let Some(due) = s.due() {
-            if s.queued.is_none_or(|q| due < q) {
-                s.queued = Some(due);
-                self.timers.push(Reverse((due, slot)));
-            }
+        if s.closing {
+            return;
         }
-    }
-
-    fn fire_timers(&mut self, now: Instant) {
-        while let Some(&Reverse((t, slot))) = self.timers.peek() {
-            if t > now {
-                return;
-            }
-            self.timers.pop();
-            let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
-                continue;
-            };
-            if s.queued != Some(t) {
-                continue;
-            }
-            s.queued = None;
-            match s.due() {
-                Some(due) if due <= now => {
-                    if s.linger.is_some() {
-                        self.close(slot);
-                    } else if s.wake.is_some() {
-                        self.drive(slot, now);
-                    } else {
-                        s.conn.on_timeout(&mut s.out);
-                        s.close_after_flush = true;
-                        self.drive(slot, now);
-                    }
+        let push = loop {
+            match s.driver.next(now) {
+                Step::Send if s.send => break None,
+                Step::Send => {
+                    s.send = true;
+                    let out = s.driver.output();
+                    let fd = types::Fd(s.stream.as_raw_fd());
+                    let entry = opcode::Send::new(fd, out.as_ptr(), out.len() as u32)
+                        .flags(libc::MSG_NOSIGNAL);
+                    break Some(entry.build().user_data((slot as u64) << 8 | SEND));
                 }
-                _ => self.schedule(slot),
+                Step::Recv if s.recv => break None,
+                Step::Recv => break Some(recv_entry(slot, s, self.bufs.size)),
+                Step::Sleep => break None,
+                Step::ShutdownWrite => {
+                    let _ = s.stream.shutdown(Shutdown::Write);
+                }
+                Step::Close => return self.close(slot),
             }
+        };
+        self.timers.schedule(slot, s.driver.deadline());
+        if let Some(entry) = push {
+            self.push(entry);
         }
     }
 
-    /// Shuts the socket down (completing any pending recv) and frees the slot once no
+    /// Shuts the socket down (completing any pending operation) and frees the slot once no
     /// operation refers to it.
     fn close(&mut self, slot: usize) {
         let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
@@ -548,7 +457,10 @@ impl<'a> Loop<'a> {
         };
         if !s.closing {
             s.closing = true;
-            let _ = s.stream.shutdown(Shutdown::Both);
+            self.timers.cancel(slot);
+            if s.recv || s.send {
+                let _ = s.stream.shutdown(Shutdown::Both);
+            }
         }
         if !s.recv && !s.send {
             self.slots[slot] = None;

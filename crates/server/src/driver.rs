@@ -1,0 +1,388 @@
+//! The one per-connection driver every model runs: it owns the [`Conn`], the output buffer and
+//! the bytes of it already sent, the wake-up time, the write deadline and the lingering close,
+//! and tells its loop the next [`Step`]. A loop (blocking, readiness, io_uring, tokio) only
+//! carries steps out, so the models differ in how they wait for I/O and in nothing else, and
+//! they all close connections the same way:
+//!
+//! - a connection closes only after its last response was written whole, or after the client
+//!   stopped reading for [`Config::write_timeout`] (then it is dropped: nobody is listening);
+//! - after a last response, the close lingers as nginx's and Apache's do: shut down the write
+//!   side (the client reads the response and then EOF), read and discard what the client still
+//!   sends for up to [`LINGER`] or [`LINGER_BYTES`], then close. Closing with unread input in
+//!   the socket would make the kernel send a reset, and a reset makes the client's kernel throw
+//!   away response bytes it has not read yet: the response would be cut short, silently;
+//! - on shutdown ([`Driver::shutdown`]) an idle connection closes at once; one with a request
+//!   under way finishes that response, with `Connection: close`.
+//!
+//! Input is read only when all output is written (backpressure: a client that sends without
+//! reading cannot make the server buffer without bound), and not while a delayed (`/sleep`)
+//! reply is pending. Timeouts need no call of their own: a loop wakes at [`Driver::deadline`]
+//! and calls [`Driver::next`], which notices what expired.
+
+use std::time::{Duration, Instant};
+
+use swarmlab_http::{Conn, Progress};
+
+use crate::Config;
+
+/// Longest a lingering close keeps reading after the last response.
+pub const LINGER: Duration = Duration::from_secs(2);
+/// Most input a lingering close discards before it gives up and closes.
+pub const LINGER_BYTES: usize = 1024 * 1024;
+
+/// What the loop does next for a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Write [`Driver::output`] (as much as the socket takes) and report it with
+    /// [`Driver::sent`]; if the socket takes nothing now, wait until it is writable or until
+    /// [`Driver::deadline`].
+    Send,
+    /// Read, and report with [`Driver::received`] or [`Driver::eof`]; wait for input until
+    /// [`Driver::deadline`] if none is there.
+    Recv,
+    /// Wait until [`Driver::deadline`] without reading (a delayed reply is pending).
+    Sleep,
+    /// Shut down the socket's write side (`shutdown(SHUT_WR)`), then ask again.
+    ShutdownWrite,
+    /// Close the socket: the connection is over.
+    Close,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Serving requests.
+    Open,
+    /// The last response is in the output; once it is written, linger or close.
+    Closing { linger: bool },
+    /// Discarding input until EOF, `until`, or `left` more bytes.
+    Lingering { until: Instant, left: usize },
+    /// Over.
+    Done,
+}
+
+/// One connection's state, without the socket.
+pub struct Driver {
+    conn: Conn,
+    out: Vec<u8>,
+    sent: usize,
+    phase: Phase,
+    /// A delayed reply is due then.
+    wake: Option<Instant>,
+    /// While output is pending: the connection is dropped if nothing is written by then.
+    write_by: Instant,
+    write_timeout: Duration,
+    /// A graceful shutdown began: close once idle.
+    stopping: bool,
+}
+
+impl Driver {
+    /// A new connection, accepted at `now`.
+    pub fn new(cfg: &Config, now: Instant) -> Driver {
+        Driver {
+            conn: Conn::new(cfg.http),
+            out: Vec::new(),
+            sent: 0,
+            phase: Phase::Open,
+            wake: None,
+            write_by: now,
+            write_timeout: cfg.write_timeout,
+            stopping: false,
+        }
+    }
+
+    /// What to do next. Handles every deadline that has passed by `now`.
+    ///
+    /// The output buffer is only changed here once everything in it was sent, so a loop may
+    /// hand [`Driver::output`] to the kernel and call `next` again before the write completes
+    /// (it gets [`Step::Send`] again, and must not start a second write).
+    pub fn next(&mut self, now: Instant) -> Step {
+        loop {
+            match self.phase {
+                Phase::Done => return Step::Close,
+                Phase::Lingering { until, left } => {
+                    if now >= until || left == 0 {
+                        self.phase = Phase::Done;
+                        return Step::Close;
+                    }
+                    return Step::Recv;
+                }
+                Phase::Open | Phase::Closing { .. } => {}
+            }
+            if self.sent < self.out.len() {
+                if now >= self.write_by {
+                    self.phase = Phase::Done; // the client stopped reading
+                    return Step::Close;
+                }
+                return Step::Send;
+            }
+            if !self.out.is_empty() {
+                self.out.clear();
+                self.sent = 0;
+                if self.stopping && self.phase == Phase::Open && self.is_idle() {
+                    // shutdown came while this (keep-alive) response was on its way: it was
+                    // the last one
+                    self.phase = Phase::Closing { linger: true };
+                }
+            }
+            if let Phase::Closing { linger } = self.phase {
+                if linger {
+                    self.phase = Phase::Lingering {
+                        until: now + LINGER,
+                        left: LINGER_BYTES,
+                    };
+                    return Step::ShutdownWrite;
+                }
+                self.phase = Phase::Done;
+                return Step::Close;
+            }
+            match self.wake {
+                Some(w) if now < w => return Step::Sleep,
+                Some(_) => self.wake = None,
+                None => {
+                    if self.conn.deadline().is_some_and(|d| now >= d) {
+                        self.conn.on_timeout(&mut self.out);
+                    }
+                }
+            }
+            let progress = self.conn.advance(&mut self.out, now);
+            self.write_by = now + self.write_timeout;
+            match progress {
+                Progress::NeedInput if self.out.is_empty() => return Step::Recv,
+                Progress::NeedInput | Progress::Flush => {}
+                Progress::Wait(d) => self.wake = Some(now + d),
+                // A close with a response to deliver lingers; an idle timeout closes quietly.
+                Progress::Close => {
+                    self.phase = Phase::Closing {
+                        linger: !self.out.is_empty(),
+                    }
+                }
+            }
+        }
+    }
+
+    /// When the loop must call [`Driver::next`] again even if no I/O happens; `None`: only
+    /// after I/O.
+    pub fn deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Done => None,
+            Phase::Lingering { until, .. } => Some(until),
+            _ if self.sent < self.out.len() => Some(self.write_by),
+            Phase::Closing { .. } => None,
+            Phase::Open => self.wake.or_else(|| self.conn.deadline()),
+        }
+    }
+
+    /// The bytes to write for [`Step::Send`].
+    pub fn output(&self) -> &[u8] {
+        &self.out[self.sent..]
+    }
+
+    /// `n` bytes of [`Driver::output`] were written at `now`.
+    pub fn sent(&mut self, n: usize, now: Instant) {
+        debug_assert!(self.sent + n <= self.out.len());
+        self.sent += n;
+        if n > 0 {
+            self.write_by = now + self.write_timeout;
+        }
+    }
+
+    /// `data` arrived at `now`.
+    pub fn received(&mut self, data: &[u8], now: Instant) {
+        match &mut self.phase {
+            Phase::Open => self.conn.feed(data, now),
+            Phase::Lingering { left, .. } => *left = left.saturating_sub(data.len()),
+            Phase::Closing { .. } | Phase::Done => {}
+        }
+    }
+
+    /// The client closed its side (a read returned 0), or reading failed: nothing more can
+    /// arrive, so nothing more can be answered.
+    pub fn eof(&mut self) {
+        self.phase = Phase::Done;
+    }
+
+    /// A graceful shutdown began: an idle connection closes now; a request under way is
+    /// answered with `Connection: close`, whole.
+    pub fn shutdown(&mut self) {
+        self.stopping = true;
+        self.conn.shutdown();
+        if self.phase == Phase::Open && self.out.is_empty() && self.is_idle() {
+            self.phase = Phase::Done;
+        }
+    }
+
+    /// Between requests, owing nothing but what is in the output.
+    fn is_idle(&self) -> bool {
+        self.wake.is_none() && self.conn.is_idle()
+    }
+
+    /// Whether the connection is over (the loop got, or will get, [`Step::Close`]).
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    const CLOSE: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+    fn driver(t0: Instant) -> Driver {
+        Driver::new(&Config::default(), t0)
+    }
+
+    /// Writes everything the driver wants written, `chunk` bytes at a time; returns the bytes
+    /// and the first step that is not a send.
+    fn write_all(d: &mut Driver, now: Instant, chunk: usize) -> (Vec<u8>, Step) {
+        let mut wire = Vec::new();
+        loop {
+            match d.next(now) {
+                Step::Send => {
+                    let n = d.output().len().min(chunk);
+                    wire.extend_from_slice(&d.output()[..n]);
+                    d.sent(n, now);
+                }
+                step => return (wire, step),
+            }
+        }
+    }
+
+    #[test]
+    fn keep_alive_request_is_answered_and_the_connection_waits() {
+        let t0 = Instant::now();
+        let mut d = driver(t0);
+        assert_eq!(d.next(t0), Step::Recv);
+        d.received(GET, t0);
+        let (wire, step) = write_all(&mut d, t0, usize::MAX);
+        assert!(wire.ends_with(b"Hello, World!"));
+        assert_eq!(step, Step::Recv);
+        assert_eq!(
+            d.deadline(),
+            Some(t0 + swarmlab_http::Config::default().idle_timeout)
+        );
+    }
+
+    #[test]
+    fn a_closing_response_is_written_whole_then_lingers_then_closes() {
+        let t0 = Instant::now();
+        let mut d = driver(t0);
+        d.received(
+            b"GET /bytes?n=8000000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            t0,
+        );
+        // a slow socket: 100,000 bytes per write; the driver never skips to closing
+        let (wire, step) = write_all(&mut d, t0, 100_000);
+        let body_at = wire.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert_eq!(wire.len() - body_at, 8_000_000);
+        assert_eq!(step, Step::ShutdownWrite);
+        assert_eq!(d.next(t0), Step::Recv, "lingering: discarding input");
+        d.received(GET, t0);
+        assert_eq!(
+            d.next(t0),
+            Step::Recv,
+            "a pipelined request is not answered"
+        );
+        assert_eq!(d.output(), b"");
+        assert_eq!(d.deadline(), Some(t0 + LINGER));
+        assert_eq!(d.next(t0 + LINGER), Step::Close, "bounded in time");
+    }
+
+    #[test]
+    fn lingering_is_bounded_in_size_and_ends_at_eof() {
+        let t0 = Instant::now();
+        let mut d = driver(t0);
+        d.received(CLOSE, t0);
+        assert_eq!(write_all(&mut d, t0, usize::MAX).1, Step::ShutdownWrite);
+        d.received(&vec![b'x'; LINGER_BYTES], t0);
+        assert_eq!(d.next(t0), Step::Close);
+
+        let mut d = driver(t0);
+        d.received(CLOSE, t0);
+        assert_eq!(write_all(&mut d, t0, usize::MAX).1, Step::ShutdownWrite);
+        d.eof();
+        assert_eq!(d.next(t0), Step::Close);
+    }
+
+    #[test]
+    fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
+        let t0 = Instant::now();
+        let mut d = driver(t0);
+        d.received(b"GET /bytes?n=1000000 HTTP/1.1\r\nHost: x\r\n\r\n", t0);
+        assert_eq!(d.next(t0), Step::Send);
+        let wt = Config::default().write_timeout;
+        d.sent(1000, t0 + wt / 2);
+        assert_eq!(
+            d.deadline(),
+            Some(t0 + wt / 2 + wt),
+            "progress moves the deadline"
+        );
+        assert_eq!(d.next(t0 + wt), Step::Send);
+        assert_eq!(d.next(t0 + wt / 2 + wt), Step::Close);
+        assert!(d.is_done());
+    }
+
+    #[test]
+    fn a_delayed_reply_sleeps_then_sends() {
+        let t0 = Instant::now();
+        let mut d = driver(t0);
+        d.received(b"GET /sleep?ms=100 HTTP/1.1\r\nHost: x\r\n\r\n", t0);
+        assert_eq!(d.next(t0), Step::Sleep);
+        let due = t0 + Duration::from_millis(100);
+        assert_eq!(d.deadline(), Some(due));
+        assert_eq!(d.next(due - Duration::from_millis(1)), Step::Sleep);
+        assert_eq!(d.next(due), Step::Send);
+    }
+
+    #[test]
+    fn errors_answer_then_linger_and_idle_timeouts_close_quietly() {
+        let t0 = Instant::now();
+        let mut d = driver(t0);
+        d.received(b"GET / HTTP/1.1\r\n\r\n", t0);
+        let (wire, step) = write_all(&mut d, t0, usize::MAX);
+        assert!(wire.starts_with(b"HTTP/1.1 400 "));
+        assert_eq!(step, Step::ShutdownWrite);
+
+        let mut d = driver(t0);
+        assert_eq!(d.next(t0), Step::Recv);
+        let idle = d.deadline().unwrap();
+        assert_eq!(d.next(idle), Step::Close);
+        assert_eq!(d.output(), b"");
+
+        let mut d = driver(t0);
+        d.received(b"GET / HTTP/1.1\r\n", t0);
+        assert_eq!(d.next(t0), Step::Recv);
+        let header_deadline = d.deadline().unwrap();
+        let (wire, step) = write_all(&mut d, header_deadline, usize::MAX);
+        assert!(wire.starts_with(b"HTTP/1.1 408 "));
+        assert_eq!(step, Step::ShutdownWrite);
+    }
+
+    #[test]
+    fn shutdown_closes_idle_connections_and_finishes_busy_ones() {
+        let t0 = Instant::now();
+        let mut idle = driver(t0);
+        assert_eq!(idle.next(t0), Step::Recv);
+        idle.shutdown();
+        assert_eq!(idle.next(t0), Step::Close);
+
+        let mut busy = driver(t0);
+        busy.received(b"GET /sleep?ms=50 HTTP/1.1\r\nHost: x\r\n\r\n", t0);
+        assert_eq!(busy.next(t0), Step::Sleep);
+        busy.shutdown();
+        let later = t0 + Duration::from_millis(50);
+        let (wire, step) = write_all(&mut busy, later, usize::MAX);
+        assert!(String::from_utf8_lossy(&wire).contains("Connection: close\r\n"));
+        assert_eq!(step, Step::ShutdownWrite);
+
+        // shutdown while a keep-alive response is still being written: it is the last one
+        let mut sending = driver(t0);
+        sending.received(b"GET /bytes?n=1000000 HTTP/1.1\r\nHost: x\r\n\r\n", t0);
+        assert_eq!(sending.next(t0), Step::Send);
+        sending.shutdown();
+        let (wire, step) = write_all(&mut sending, t0, 1000);
+        assert!(wire.len() > 1_000_000);
+        assert_eq!(step, Step::ShutdownWrite);
+    }
+}
