@@ -7,8 +7,6 @@
 //! wrk2). Everything a worker measures goes into its own [`Delta`], handed to the aggregator
 //! once per unix second.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::io::{self, Read, Write};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
@@ -17,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use swarmlab_http::Timers;
 
 use crate::client::{io_error_string, status_error_string, Reader, Response};
 use crate::engine::Shared;
@@ -50,8 +49,6 @@ struct User {
     intended: Instant,
     /// When the request actually went out (its connect included).
     sent: Instant,
-    timer: Option<Instant>,
-    queued: Option<Instant>,
     /// Open model: this user's next send, as a count of its own sends.
     seq: u64,
     /// Global user number.
@@ -64,7 +61,8 @@ pub(crate) struct Worker {
     shared: Arc<Shared>,
     poll: Poll,
     users: Vec<User>,
-    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Per user: when to start its next task, or when its connect or request times out.
+    timers: Timers<usize>,
     ready: Vec<usize>,
     buf: Vec<u8>,
     delta: Delta,
@@ -85,7 +83,7 @@ impl Worker {
             threads,
             poll: Poll::new()?,
             users: Vec::new(),
-            timers: BinaryHeap::new(),
+            timers: Timers::new(),
             ready: Vec::new(),
             buf: vec![0; READ_BUF],
             delta: Delta::new(base_unix as u64, n, open),
@@ -111,8 +109,8 @@ impl Worker {
             self.start_ready();
             let next = self
                 .timers
-                .peek()
-                .map_or(now + TICK, |Reverse((t, _))| (*t).min(now + TICK));
+                .next_deadline()
+                .map_or(now + TICK, |t| t.min(now + TICK));
             if let Err(e) = self
                 .poll
                 .poll(&mut events, Some(next.saturating_duration_since(now)))
@@ -165,8 +163,6 @@ impl Worker {
                 reader: Reader::new(false),
                 intended: now,
                 sent: now,
-                timer: None,
-                queued: None,
                 seq: 0,
                 number,
             });
@@ -449,37 +445,12 @@ impl Worker {
     }
 
     fn set_timer(&mut self, idx: usize, at: Option<Instant>) {
-        let u = &mut self.users[idx];
-        u.timer = at;
-        if let Some(at) = at {
-            if u.queued.is_none_or(|q| at < q) {
-                u.queued = Some(at);
-                self.timers.push(Reverse((at, idx)));
-            }
-        }
+        self.timers.schedule(idx, at);
     }
 
     fn fire_timers(&mut self, now: Instant) {
-        while let Some(&Reverse((t, idx))) = self.timers.peek() {
-            if t > now {
-                return;
-            }
-            self.timers.pop();
-            let u = &mut self.users[idx];
-            if u.queued != Some(t) {
-                continue;
-            }
-            u.queued = None;
-            match u.timer {
-                Some(due) if due <= now => {}
-                Some(due) => {
-                    u.queued = Some(due);
-                    self.timers.push(Reverse((due, idx)));
-                    continue;
-                }
-                None => continue,
-            }
-            u.timer = None;
+        while let Some(idx) = self.timers.pop_due(now) {
+            let u = &self.users[idx];
             match u.state {
                 St::Waiting => self.ready.push(idx),
                 St::Connecting => {
