@@ -324,6 +324,11 @@ mod tests {
             (b"GET / FTP/1.1\r\nHost: x\r\n\r\n", &[400], CLOSE),
             (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", &[505], CLOSE),
             (b"GET / HTTP/3\r\nHost: x\r\n\r\n", &[505], CLOSE),
+            // the version is the third field, not the line's last word (found by fuzzing)
+            (b"GET / HTTP/2x HTTP/2\r\nHost: x\r\n\r\n", &[400], CLOSE),
+            (b"GET / HTTP/2", &[], KEEP),
+            (b"GET / HTTP/2.", &[], KEEP),
+            (b"GET / HTTP/2x", &[400], CLOSE),
             (b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", &[501], CLOSE),
             (
                 b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -393,6 +398,26 @@ mod tests {
             "{text}"
         );
         assert_eq!(run(input).2.len(), text.len());
+    }
+
+    /// Found by fuzzing: a version field that httparse rejects early was sorted from the bytes
+    /// seen so far, so `HTTP/2` cut off there got 505 and the same bytes in one piece got 400.
+    #[test]
+    fn version_errors_do_not_depend_on_the_split() {
+        let input = b"GET / HTTP/2EADD x\r\nHost: x\r\n\r\n";
+        let whole = run(input).0;
+        for cut in 1..input.len() {
+            let mut conn = Conn::new(Config::default());
+            let mut out = Vec::new();
+            let now = Instant::now();
+            conn.feed(&input[..cut], now);
+            if conn.advance(&mut out, now) != CLOSE {
+                conn.feed(&input[cut..], now);
+                conn.advance(&mut out, now);
+            }
+            assert_eq!(statuses(&out), whole, "cut at {cut}");
+        }
+        assert_eq!(whole, [400]);
     }
 
     #[test]

@@ -84,7 +84,12 @@ pub fn parse(buf: &[u8], cfg: &Config) -> Result<Option<Head>, RequestError> {
     let len = match req.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return partial_limits(buf, cfg).map(|()| None),
-        Err(httparse::Error::Version) => return Err(version_error(buf)),
+        Err(httparse::Error::Version) => {
+            return match version_error(buf) {
+                Some(e) => Err(e),
+                None => partial_limits(buf, cfg).map(|()| None),
+            }
+        }
         Err(httparse::Error::TooManyHeaders) => return Err(RequestError::HeadTooLarge),
         Err(e) => return Err(RequestError::Malformed(grammar(e))),
     };
@@ -203,19 +208,41 @@ fn partial_limits(buf: &[u8], cfg: &Config) -> Result<(), RequestError> {
     Ok(())
 }
 
-/// httparse rejects every version but 1.0 and 1.1 alike; a well-formed `HTTP/x.y` of another
-/// version deserves 505, anything else 400.
-fn version_error(buf: &[u8]) -> RequestError {
-    let line = buf.split(|&b| b == b'\n').next().unwrap_or(buf);
+/// Sorts a version httparse rejected (it rejects every version but 1.0 and 1.1 alike): `HTTP/2`, `HTTP/3.0` and the like are versions we do not
+/// support (505); anything else is a malformed request (400). `None`: the request line is not
+/// complete and its version field could still turn out either way (`HTTP/2` may go on as
+/// `HTTP/2.0` or `HTTP/2x`), so the answer waits for more input and never depends on how the
+/// bytes were split.
+fn version_error(buf: &[u8]) -> Option<RequestError> {
+    let (line, complete) = match buf.iter().position(|&b| b == b'\n') {
+        Some(end) => (&buf[..end], true),
+        None => (buf, false),
+    };
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let version = line.rsplit(|&b| b == b' ').next().unwrap_or(b"");
-    match version.strip_prefix(b"HTTP/") {
-        Some([major, b'.', minor]) if major.is_ascii_digit() && minor.is_ascii_digit() => {
-            RequestError::Version
-        }
-        Some([major]) if major.is_ascii_digit() => RequestError::Version,
-        _ => RequestError::Malformed("invalid http version"),
+    // method SP target SP version: the version is the third field, spaces and all
+    let version = line.splitn(3, |&b| b == b' ').nth(2).unwrap_or(b"");
+    let unsupported = |v: &[u8]| match v.strip_prefix(b"HTTP/") {
+        Some([major, b'.', minor]) => major.is_ascii_digit() && minor.is_ascii_digit(),
+        Some([major]) => major.is_ascii_digit(),
+        _ => false,
+    };
+    if unsupported(version) {
+        return complete.then_some(RequestError::Version);
     }
+    let could_grow = [&b"HTTP/0.0"[..], b"HTTP/0"].iter().any(|shape| {
+        version.len() < shape.len()
+            && version.iter().zip(shape.iter()).all(|(&b, &s)| {
+                if s == b'0' {
+                    b.is_ascii_digit()
+                } else {
+                    b == s
+                }
+            })
+    });
+    if !complete && could_grow {
+        return None;
+    }
+    Some(RequestError::Malformed("invalid http version"))
 }
 
 fn grammar(e: httparse::Error) -> &'static str {
