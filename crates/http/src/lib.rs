@@ -32,7 +32,7 @@ mod timers;
 pub use config::Config;
 pub use conn::{Conn, Progress};
 pub use error::RequestError;
-pub use head::{Framing, Head, Method};
+pub use head::{parse as parse_head, Framing, Head, Method};
 pub use response::{Reply, Status};
 pub use routes::route;
 pub use timers::Timers;
