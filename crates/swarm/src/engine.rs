@@ -1,17 +1,27 @@
-//! The controller: starts one worker thread per core, ramps users at the spawn rate, merges the
-//! workers' per-second deltas, decides when to stop, and watches itself (CPU, send lag) so it can
-//! say when the figures measure the generator instead of the server.
+//! The engine: one controller thread and one worker thread per core, steered while it runs
+//! through one handle, [`Swarm`].
 //!
-//! It is driven through [`Control`] (users wanted, stop) and reports through an [`Observer`], so
-//! the same engine serves the headless CLI now and a web UI later.
+//! The handle sends commands (start, change users and spawn rate, change the open model's rate,
+//! stop, reset statistics, quit); the controller carries them out on its 20 ms tick: it paces
+//! ramps, publishes per-class user targets that the workers obey (see [`crate::control`]),
+//! merges the workers' per-second deltas into [`Stats`], keeps a bounded per-second history,
+//! ends runs on their run time or first failure, and watches its own CPU and send lag so it can
+//! say when the figures measure the generator instead of the server. Readers (the CLI's tables
+//! and CSVs, the web UI, the Locust worker) look at what the controller already has through
+//! [`Swarm::view`] and [`Swarm::subscribe`]; nothing they do reaches the workers.
+//!
+//! [`run`] is the headless run (`swarmlab swarm --headless`, `compare`) on top of the handle.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::scenario::Workload;
-use crate::stats::{quantile_ms, Stats};
+use crate::control::{OpenSchedule, Shared};
+use crate::scenario::{Entry, Workload};
+use crate::stats::{quantile_ms, Delta, Stats};
 use crate::worker::Worker;
 
 /// How a swarm runs.
@@ -56,35 +66,774 @@ impl Default for Plan {
     }
 }
 
-/// Shared switches between the controller and the workers.
-pub struct Control {
-    /// Users that should exist now, across all workers.
-    pub users: AtomicUsize,
-    /// Workers exit at once.
-    pub stop: AtomicBool,
-    /// Workers start no new tasks.
-    pub draining: AtomicBool,
-    /// Requests completed (counted only with `stop_on_failure`).
-    pub completed: AtomicU64,
-    /// `completed` when the first failure happened; `u64::MAX` before.
-    pub first_failure: AtomicU64,
-    /// Requests in flight per worker.
-    pub in_flight: Vec<AtomicUsize>,
-    /// The open model's time zero.
-    pub t0: Instant,
+/// A run's state, with Locust's names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// No run yet.
+    #[default]
+    Ready,
+    /// Users are being started (or stopped) toward a new count.
+    Spawning,
+    /// At the wanted count.
+    Running,
+    /// The run ended; its statistics stay until the next start.
+    Stopped,
 }
 
-pub(crate) struct Shared {
-    pub workload: Workload,
-    pub plan: Plan,
-    pub control: Control,
+impl State {
+    /// The lower-case name Locust shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Ready => "ready",
+            State::Spawning => "spawning",
+            State::Running => "running",
+            State::Stopped => "stopped",
+        }
+    }
+}
+
+/// What a [`Swarm::start`] asks for.
+#[derive(Clone, Debug)]
+pub struct Start {
+    /// Users wanted.
+    pub users: usize,
+    /// Users started (or stopped) per second on the way there.
+    pub spawn_rate: f64,
+    /// End the run after this long; `None`: until stopped.
+    pub run_time: Option<Duration>,
+    /// Open model: requests per second at intended send times (`users` connections).
+    pub rate: Option<f64>,
+    /// Open model: ramp the rate from 0 over this long.
+    pub rate_ramp: Duration,
+    /// A new workload for this run (another host, say); `None`: the engine's current one. Only
+    /// used when no run is under way.
+    pub workload: Option<Workload>,
+}
+
+impl Start {
+    /// The run a [`Plan`] describes.
+    pub fn from_plan(plan: &Plan) -> Start {
+        Start {
+            users: plan.users,
+            spawn_rate: plan.spawn_rate,
+            run_time: plan.run_time,
+            rate: plan.rate,
+            rate_ramp: plan.rate_ramp,
+            workload: None,
+        }
+    }
+}
+
+/// What the web UI, the CLI and the Locust worker may read, as the controller last left it.
+pub struct View {
+    /// Statistics of the current run (since its start or the last reset).
+    pub stats: Stats,
+    /// State, users, CPU, saturation.
+    pub status: Status,
+    /// One row per second of the current run (older rows thinned, see [`History`]).
+    pub history: History,
+    /// The current run's workload (its entries name the statistics rows).
+    pub workload: Arc<Workload>,
+    /// Most users at once in the current run.
+    pub peak_users: usize,
+    /// Requests before the first failure (`stop_on_failure`).
+    pub before_first_failure: Option<u64>,
+    /// Why the current run ended, once it has.
+    pub ended: Option<Ended>,
+    /// The run's length so far (or in all, once ended).
+    pub duration: Duration,
+}
+
+impl View {
+    /// The statistics rows' names.
+    pub fn entries(&self) -> &[Entry] {
+        &self.workload.entries
+    }
+
+    /// A [`Summary`] of the run as it stands.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            stats: self.stats.clone(),
+            history: self.history.rows(),
+            duration: self.duration,
+            peak_users: self.peak_users,
+            before_first_failure: self.before_first_failure,
+            saturated: self.status.saturated.clone(),
+            ended: self.ended.unwrap_or(Ended::Interrupted),
+        }
+    }
+}
+
+/// What subscribers hear.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A second passed during a run: its history row.
+    Second(HistoryRow),
+    /// The state changed.
+    State(State),
+    /// The engine quit: nothing more will come.
+    Quit,
+}
+
+/// The per-second history, bounded: the last hour second by second, older rows thinned to
+/// one a minute, and beyond a week of those the oldest half thinned again. Memory stays flat
+/// however long the run.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    recent: VecDeque<HistoryRow>,
+    older: Vec<HistoryRow>,
+}
+
+const RECENT_ROWS: usize = 3600;
+const OLDER_ROWS: usize = 7 * 24 * 60;
+
+impl History {
+    /// Appends a row.
+    pub fn push(&mut self, row: HistoryRow) {
+        self.recent.push_back(row);
+        while self.recent.len() > RECENT_ROWS {
+            let old = self.recent.pop_front().expect("not empty");
+            if self
+                .older
+                .last()
+                .is_none_or(|l| old.time / 60 != l.time / 60)
+            {
+                self.older.push(old);
+            }
+        }
+        if self.older.len() > OLDER_ROWS {
+            let keep: Vec<HistoryRow> = self.older.iter().step_by(2).cloned().collect();
+            self.older = keep;
+        }
+    }
+
+    /// Every row kept, oldest first.
+    pub fn rows(&self) -> Vec<HistoryRow> {
+        self.older.iter().chain(&self.recent).cloned().collect()
+    }
+
+    /// Rows kept.
+    pub fn len(&self) -> usize {
+        self.older.len() + self.recent.len()
+    }
+
+    /// Whether no row is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What the handle asks of the controller.
+enum Command {
+    Start(Box<Start>),
+    Users { users: usize, spawn_rate: f64 },
+    ClassUsers(Vec<usize>),
+    Rate(Option<f64>),
+    Stop(Ended),
+    Reset,
+    Quit,
+}
+
+struct Inner {
+    commands: Sender<Command>,
+    view: Mutex<View>,
+    subscribers: Mutex<Vec<Sender<Event>>>,
+    controller: Mutex<Option<JoinHandle<Summary>>>,
+    summary: Mutex<Option<Summary>>,
+}
+
+/// A handle to a running engine: steer it, read it, wait for it. Cheap to clone; every clone
+/// steers the same engine.
+#[derive(Clone)]
+pub struct Swarm {
+    inner: Arc<Inner>,
+}
+
+impl Swarm {
+    /// Starts the engine's threads, with no users yet ([`State::Ready`]). `plan` gives the
+    /// engine-wide options (threads, timeouts, stop on failure, stop timeout); its users, spawn
+    /// rate, run time and rate are what [`Start::from_plan`] reads.
+    pub fn new(workload: Workload, plan: Plan) -> Swarm {
+        let threads = plan.threads.max(1);
+        let open = plan.rate.is_some();
+        let shared = Arc::new(Shared::new(workload, plan));
+        let (commands, command_rx) = mpsc::channel();
+        let workload = shared.workload();
+        let inner = Arc::new(Inner {
+            commands,
+            view: Mutex::new(View {
+                stats: Stats::new(workload.entries.len(), unix_now(), open),
+                status: Status::default(),
+                history: History::default(),
+                workload,
+                peak_users: 0,
+                before_first_failure: None,
+                ended: None,
+                duration: Duration::ZERO,
+            }),
+            subscribers: Mutex::new(Vec::new()),
+            controller: Mutex::new(None),
+            summary: Mutex::new(None),
+        });
+        let (tx, deltas) = mpsc::channel();
+        let workers: Vec<_> = (0..threads)
+            .map(|id| {
+                let shared = Arc::clone(&shared);
+                let tx = tx.clone();
+                std::thread::Builder::new()
+                    .name(format!("swarm-{id}"))
+                    .spawn(move || match Worker::new(id, threads, shared) {
+                        Ok(w) => w.run(&tx),
+                        Err(e) => panic!("cannot start a worker: {e}"),
+                    })
+                    .expect("spawn a worker thread")
+            })
+            .collect();
+        let controller = Controller {
+            check: SelfCheck::new(threads),
+            shared,
+            commands: command_rx,
+            deltas,
+            inner: Arc::clone(&inner),
+            workers,
+            state: State::Ready,
+            run: 0,
+            t0: Instant::now(),
+            run_time: None,
+            ramp: None,
+            users: 0,
+            classes: Vec::new(),
+            drain_until: None,
+            stopping: None,
+            next_second: Instant::now(),
+            last_requests: 0,
+            last_late: 0,
+        };
+        let handle = std::thread::Builder::new()
+            .name("swarm-control".into())
+            .spawn(move || controller.run())
+            .expect("spawn the controller thread");
+        *lock(&inner.controller) = Some(handle);
+        Swarm { inner }
+    }
+
+    /// Starts a run, or, while one is under way, changes its users and spawn rate (and rate).
+    /// A new run starts from zero users with fresh statistics.
+    pub fn start(&self, start: Start) {
+        self.send(Command::Start(Box::new(start)));
+    }
+
+    /// Moves toward `users` at `spawn_rate` users per second (the web UI's Edit).
+    pub fn set_users(&self, users: usize, spawn_rate: f64) {
+        self.send(Command::Users { users, spawn_rate });
+    }
+
+    /// Sets users per class at once, in `Workload::classes` order (a Locust master's `spawn`:
+    /// it paces the ramp itself). Starts a run if none is under way.
+    pub fn set_class_users(&self, counts: Vec<usize>) {
+        self.send(Command::ClassUsers(counts));
+    }
+
+    /// Sets the open model's rate (requests per second); `None` goes back to the closed model.
+    pub fn set_rate(&self, rate: Option<f64>) {
+        self.send(Command::Rate(rate));
+    }
+
+    /// Ends the current run (users stop, after the stop timeout if one was given).
+    pub fn stop(&self) {
+        self.send(Command::Stop(Ended::Stopped));
+    }
+
+    /// Ends the current run, saying why.
+    pub fn stop_because(&self, why: Ended) {
+        self.send(Command::Stop(why));
+    }
+
+    /// Clears the current run's statistics and history.
+    pub fn reset_stats(&self) {
+        self.send(Command::Reset);
+    }
+
+    /// Stops everything; [`Swarm::wait`] then returns the last run's summary.
+    pub fn quit(&self) {
+        self.send(Command::Quit);
+    }
+
+    /// Reads what the controller last published.
+    pub fn view<R>(&self, f: impl FnOnce(&View) -> R) -> R {
+        f(&lock(&self.inner.view))
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.view(|v| v.status.state)
+    }
+
+    /// Events from now on: a row per second of a run, state changes, the end.
+    pub fn subscribe(&self) -> Receiver<Event> {
+        let (tx, rx) = mpsc::channel();
+        lock(&self.inner.subscribers).push(tx);
+        rx
+    }
+
+    /// Waits until the engine has quit; returns the last run's summary.
+    pub fn wait(&self) -> Summary {
+        if let Some(handle) = lock(&self.inner.controller).take() {
+            let summary = handle.join().expect("the swarm controller panicked");
+            *lock(&self.inner.summary) = Some(summary);
+        }
+        lock(&self.inner.summary)
+            .clone()
+            .expect("the summary of a finished engine")
+    }
+
+    fn send(&self, command: Command) {
+        // After quit the controller is gone and the command has nothing left to steer.
+        let _ = self.inner.commands.send(command);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A ramp of users from `from` to `to` at `rate` per second, from `t0`.
+#[derive(Clone, Copy, Debug)]
+struct Ramp {
+    from: usize,
+    to: usize,
+    rate: f64,
+    t0: Instant,
+}
+
+impl Ramp {
+    /// Users wanted at `now`: the first step is immediate, then `rate` per second.
+    fn at(&self, now: Instant) -> usize {
+        let steps = (self.rate * now.saturating_duration_since(self.t0).as_secs_f64()).floor();
+        let steps = if steps.is_finite() {
+            steps as usize
+        } else {
+            usize::MAX
+        };
+        let steps = steps.saturating_add(1);
+        if self.to >= self.from {
+            self.from.saturating_add(steps).min(self.to)
+        } else {
+            self.from.saturating_sub(steps).max(self.to)
+        }
+    }
+}
+
+struct Controller {
+    shared: Arc<Shared>,
+    commands: Receiver<Command>,
+    deltas: Receiver<Delta>,
+    inner: Arc<Inner>,
+    workers: Vec<JoinHandle<()>>,
+    state: State,
+    /// The current run's number (deltas of other runs are dropped).
+    run: u64,
+    t0: Instant,
+    run_time: Option<Duration>,
+    ramp: Option<Ramp>,
+    /// Users wanted now, and their split by class (`classes` set explicitly by a master, or
+    /// derived from `users` by the classes' weights).
+    users: usize,
+    classes: Vec<usize>,
+    /// A stop with a stop timeout: in-flight requests may finish until then.
+    drain_until: Option<Instant>,
+    stopping: Option<Ended>,
+    check: SelfCheck,
+    next_second: Instant,
+    last_requests: u64,
+    last_late: u64,
+}
+
+impl Controller {
+    fn run(mut self) -> Summary {
+        loop {
+            let quit = loop {
+                match self.commands.try_recv() {
+                    Ok(Command::Quit) | Err(mpsc::TryRecvError::Disconnected) => break true,
+                    Ok(c) => self.command(c),
+                    Err(mpsc::TryRecvError::Empty) => break false,
+                }
+            };
+            if quit {
+                return self.quit();
+            }
+            let now = Instant::now();
+            self.merge();
+            self.tick(now);
+            // Wait for the next command, or 20 ms: a command is carried out at once.
+            match self.commands.recv_timeout(Duration::from_millis(20)) {
+                Ok(Command::Quit) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return self.quit()
+                }
+                Ok(c) => self.command(c),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+
+    fn command(&mut self, c: Command) {
+        let now = Instant::now();
+        match c {
+            Command::Start(start) => {
+                if matches!(self.state, State::Spawning | State::Running) {
+                    if let Some(rate) = start.rate {
+                        self.set_rate(Some(rate), now);
+                    }
+                    self.ramp_to(start.users, start.spawn_rate, now);
+                } else {
+                    self.new_run(*start, now);
+                }
+            }
+            Command::Users { users, spawn_rate } => {
+                if matches!(self.state, State::Spawning | State::Running) {
+                    self.ramp_to(users, spawn_rate, now);
+                }
+            }
+            Command::ClassUsers(counts) => {
+                if !matches!(self.state, State::Spawning | State::Running) {
+                    let start = Start {
+                        users: 0,
+                        spawn_rate: 1.0,
+                        run_time: None,
+                        rate: None,
+                        rate_ramp: Duration::ZERO,
+                        workload: None,
+                    };
+                    self.new_run(start, now);
+                }
+                self.ramp = None;
+                let n = self.shared.workload().classes.len();
+                let mut counts = counts;
+                counts.resize(n, 0);
+                self.users = counts.iter().sum();
+                self.classes = counts.clone();
+                self.shared.control.set_targets(counts);
+                self.set_state(State::Running);
+            }
+            Command::Rate(rate) => self.set_rate(rate, now),
+            Command::Stop(why) => self.begin_stop(why, now),
+            Command::Reset => {
+                let open = self.shared.control.open().rate.is_some();
+                let mut view = lock(&self.inner.view);
+                view.stats = Stats::new(view.workload.entries.len(), unix_now(), open);
+                view.history = History::default();
+                view.before_first_failure = None;
+                drop(view);
+                self.shared.control.completed.store(0, Ordering::Relaxed);
+                self.shared
+                    .control
+                    .first_failure
+                    .store(u64::MAX, Ordering::Relaxed);
+                (self.last_requests, self.last_late) = (0, 0);
+            }
+            Command::Quit => unreachable!("handled by the loop"),
+        }
+    }
+
+    fn new_run(&mut self, start: Start, now: Instant) {
+        let control = &self.shared.control;
+        if let Some(w) = start.workload {
+            *self
+                .shared
+                .workload
+                .write()
+                .unwrap_or_else(|e| e.into_inner()) = Arc::new(w);
+        }
+        let workload = self.shared.workload();
+        self.run += 1;
+        control.set_targets(vec![0; workload.classes.len()]);
+        control.set_open(OpenSchedule {
+            rate: start.rate,
+            ramp: start.rate_ramp,
+            t0: now,
+        });
+        control.completed.store(0, Ordering::Relaxed);
+        control.first_failure.store(u64::MAX, Ordering::Relaxed);
+        control.draining.store(false, Ordering::Relaxed);
+        control.run.store(self.run, Ordering::Release);
+        // Deltas still queued belong to the old run.
+        while self.deltas.try_recv().is_ok() {}
+        {
+            let mut view = lock(&self.inner.view);
+            view.stats = Stats::new(workload.entries.len(), unix_now(), start.rate.is_some());
+            view.history = History::default();
+            view.workload = workload;
+            view.peak_users = 0;
+            view.before_first_failure = None;
+            view.ended = None;
+            view.duration = Duration::ZERO;
+            view.status = Status::default();
+        }
+        self.t0 = now;
+        self.run_time = start.run_time;
+        self.users = 0;
+        self.classes.clear();
+        self.drain_until = None;
+        self.stopping = None;
+        self.check = SelfCheck::new(self.workers.len());
+        self.next_second = now + Duration::from_secs(1);
+        (self.last_requests, self.last_late) = (0, 0);
+        self.set_state(State::Spawning);
+        if start.rate.is_some() {
+            // Open model: every connection at once; the schedule paces the requests.
+            self.ramp = None;
+            self.set_users(start.users);
+            self.set_state(State::Running);
+        } else {
+            self.ramp_to(start.users, start.spawn_rate, now);
+        }
+    }
+
+    fn ramp_to(&mut self, users: usize, spawn_rate: f64, now: Instant) {
+        if users == self.users {
+            self.ramp = None;
+            self.set_state(State::Running);
+            return;
+        }
+        self.ramp = Some(Ramp {
+            from: self.users,
+            to: users,
+            rate: spawn_rate,
+            t0: now,
+        });
+        self.set_state(State::Spawning);
+        self.advance_ramp(now);
+    }
+
+    fn advance_ramp(&mut self, now: Instant) {
+        let Some(ramp) = self.ramp else { return };
+        let wanted = ramp.at(now);
+        if wanted != self.users {
+            self.set_users(wanted);
+        }
+        if wanted == ramp.to {
+            self.ramp = None;
+            self.set_state(State::Running);
+        }
+    }
+
+    /// Sets the total users, split over the classes by weight.
+    fn set_users(&mut self, users: usize) {
+        let workload = self.shared.workload();
+        let mut counts = vec![0; workload.classes.len()];
+        if !workload.classes.is_empty() {
+            for i in 0..users {
+                counts[workload.class_of(i)] += 1;
+            }
+        }
+        self.users = users;
+        self.classes = counts.clone();
+        self.shared.control.set_targets(counts);
+    }
+
+    fn set_rate(&mut self, rate: Option<f64>, now: Instant) {
+        self.shared.control.set_open(OpenSchedule {
+            rate,
+            ramp: Duration::ZERO,
+            t0: now,
+        });
+    }
+
+    fn begin_stop(&mut self, why: Ended, now: Instant) {
+        if !matches!(self.state, State::Spawning | State::Running) || self.stopping.is_some() {
+            return;
+        }
+        self.stopping = Some(why);
+        self.ramp = None;
+        let timeout = self.shared.plan.stop_timeout;
+        if timeout.is_zero() || why != Ended::RunTime {
+            self.finish_stop(now);
+        } else {
+            self.shared.control.draining.store(true, Ordering::Relaxed);
+            self.drain_until = Some(now + timeout);
+        }
+    }
+
+    fn finish_stop(&mut self, now: Instant) {
+        self.drain_until = None;
+        let n = self.classes.len();
+        self.users = 0;
+        self.classes = vec![0; n];
+        self.shared.control.set_targets(vec![0; n]);
+        self.shared.control.draining.store(false, Ordering::Relaxed);
+        {
+            let mut view = lock(&self.inner.view);
+            view.ended = self.stopping;
+            view.duration = now - self.t0;
+        }
+        self.set_state(State::Stopped);
+    }
+
+    fn set_state(&mut self, state: State) {
+        if self.state == state {
+            return;
+        }
+        self.state = state;
+        lock(&self.inner.view).status.state = state;
+        self.publish(Event::State(state));
+    }
+
+    fn publish(&self, event: Event) {
+        lock(&self.inner.subscribers).retain(|tx| tx.send(event.clone()).is_ok());
+    }
+
+    /// Merges every delta the workers handed over.
+    fn merge(&mut self) {
+        let mut view = None;
+        while let Ok(d) = self.deltas.try_recv() {
+            if d.run != self.run {
+                continue;
+            }
+            view.get_or_insert_with(|| lock(&self.inner.view))
+                .stats
+                .merge(&d);
+        }
+    }
+
+    fn tick(&mut self, now: Instant) {
+        let running = matches!(self.state, State::Spawning | State::Running);
+        if !running {
+            return;
+        }
+        self.advance_ramp(now);
+        let control = &self.shared.control;
+        if let Some(until) = self.drain_until {
+            if now >= until || control.in_flight() == 0 {
+                self.finish_stop(now);
+                return;
+            }
+        }
+        let elapsed = now - self.t0;
+        if now >= self.next_second {
+            self.next_second += Duration::from_secs(1);
+            if self.next_second <= now {
+                self.next_second = now + Duration::from_secs(1);
+            }
+            let cpu = self.check.sample();
+            let mut view = lock(&self.inner.view);
+            let sends = view.stats.total.num_requests - self.last_requests;
+            let late = view.stats.late_sends - self.last_late;
+            (self.last_requests, self.last_late) =
+                (view.stats.total.num_requests, view.stats.late_sends);
+            if view.status.saturated.is_none() {
+                view.status.saturated = self.check.verdict(cpu, late, sends);
+            }
+            view.status.cpu = cpu;
+            let row = history_row(&view.stats, self.users);
+            view.history.push(row.clone());
+            drop(view);
+            self.publish(Event::Second(row));
+        }
+        {
+            let mut view = lock(&self.inner.view);
+            view.status.users = self.users;
+            view.status.class_users.clone_from(&self.classes);
+            view.status.elapsed = elapsed;
+            view.duration = elapsed;
+            view.peak_users = view.peak_users.max(self.users);
+            let first = control.first_failure.load(Ordering::Relaxed);
+            view.before_first_failure = (first != u64::MAX).then_some(first);
+        }
+        if self.stopping.is_none() {
+            if self.shared.plan.stop_on_failure
+                && control.first_failure.load(Ordering::Relaxed) != u64::MAX
+            {
+                self.begin_stop(Ended::Failure, now);
+            } else if self.run_time.is_some_and(|t| elapsed >= t) {
+                self.begin_stop(Ended::RunTime, now);
+            }
+        }
+    }
+
+    fn quit(mut self) -> Summary {
+        let now = Instant::now();
+        if matches!(self.state, State::Spawning | State::Running) {
+            self.stopping.get_or_insert(Ended::Interrupted);
+            self.finish_stop(now);
+        }
+        self.shared.control.quit.store(true, Ordering::Relaxed);
+        for w in std::mem::take(&mut self.workers) {
+            let _ = w.join();
+        }
+        self.merge();
+        let summary = {
+            let mut view = lock(&self.inner.view);
+            if view.status.state == State::Ready {
+                view.ended = Some(Ended::Interrupted);
+            }
+            view.summary()
+        };
+        self.publish(Event::Quit);
+        summary
+    }
+}
+
+/// Runs a swarm to its end, headless: starts the run `plan` describes, calls `observer` every
+/// second, and ends on the run time, the first failure (`stop_on_failure`) or `stop` (checked
+/// every 20 ms: set it from a signal handler).
+pub fn run(
+    workload: Workload,
+    plan: Plan,
+    stop: &AtomicBool,
+    observer: &mut dyn Observer,
+) -> Summary {
+    let swarm = Swarm::new(workload, plan.clone());
+    let events = swarm.subscribe();
+    swarm.start(Start::from_plan(&plan));
+    let mut interrupted = false;
+    loop {
+        match events.recv_timeout(Duration::from_millis(20)) {
+            Ok(Event::Second(_)) => swarm.view(|v| observer.second(&v.stats, &v.status)),
+            Ok(Event::State(State::Stopped)) | Ok(Event::Quit) => break,
+            Ok(Event::State(_)) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if !interrupted && stop.load(Ordering::Relaxed) {
+            interrupted = true;
+            swarm.stop_because(Ended::Interrupted);
+        }
+    }
+    swarm.quit();
+    let summary = swarm.wait();
+    swarm.view(|v| {
+        let mut status = v.status.clone();
+        status.elapsed = summary.duration;
+        observer.second(&summary.stats, &status);
+    });
+    summary
+}
+
+fn history_row(stats: &Stats, users: usize) -> HistoryRow {
+    let (rps, fps) = stats.current_rates(None);
+    let now = unix_now() as u64;
+    let window = stats.current_window(None, now);
+    HistoryRow {
+        time: now,
+        users,
+        rps,
+        fps,
+        p50_ms: quantile_ms(&window, 0.5),
+        p95_ms: quantile_ms(&window, 0.95),
+        p99_ms: quantile_ms(&window, 0.99),
+        completed_2s_ago: stats.requests_in_second(now.saturating_sub(2)),
+    }
 }
 
 /// What the controller knows each second, besides the statistics.
 #[derive(Clone, Debug, Default)]
 pub struct Status {
-    /// Users running.
+    /// Where the run is.
+    pub state: State,
+    /// Users running (the controller's target; workers follow within a loop turn).
     pub users: usize,
+    /// Users running per class, in `Workload::classes` order.
+    pub class_users: Vec<usize>,
     /// Since the start.
     pub elapsed: Duration,
     /// The generator's CPU use over the last second, as a share of the cores its threads can use.
@@ -135,6 +884,8 @@ pub enum Ended {
     Failure,
     /// Interrupted (SIGINT/SIGTERM or the caller's stop flag).
     Interrupted,
+    /// Stopped from outside: the web UI's Stop, a Locust master's `stop`.
+    Stopped,
 }
 
 /// The outcome of a run.
@@ -159,144 +910,6 @@ pub struct Summary {
 /// The warning printed when the generator, not the server, limits the figures.
 pub const SATURATED: &str =
     "load generator saturated: these figures measure the client, not the server";
-
-/// Runs a swarm to its end; `stop` is checked every tick (set it from a signal handler or UI).
-pub fn run(
-    workload: Workload,
-    plan: Plan,
-    stop: &AtomicBool,
-    observer: &mut dyn Observer,
-) -> Summary {
-    let threads = plan.threads.max(1);
-    let n_entries = workload.entries.len();
-    let open = plan.rate.is_some();
-    let t0 = Instant::now();
-    let start_unix = unix_now();
-    let shared = Arc::new(Shared {
-        control: Control {
-            users: AtomicUsize::new(0),
-            stop: AtomicBool::new(false),
-            draining: AtomicBool::new(false),
-            completed: AtomicU64::new(0),
-            first_failure: AtomicU64::new(u64::MAX),
-            in_flight: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
-            t0,
-        },
-        workload,
-        plan,
-    });
-    let plan = &shared.plan;
-    let (tx, rx) = mpsc::channel();
-    let handles: Vec<_> = (0..threads)
-        .map(|id| {
-            let shared = Arc::clone(&shared);
-            let tx = tx.clone();
-            std::thread::Builder::new()
-                .name(format!("swarm-{id}"))
-                .spawn(move || match Worker::new(id, threads, shared) {
-                    Ok(w) => w.run(&tx),
-                    Err(e) => panic!("cannot start a worker: {e}"),
-                })
-                .expect("spawn a worker thread")
-        })
-        .collect();
-    drop(tx);
-
-    let mut stats = Stats::new(n_entries, start_unix, open);
-    let mut history = Vec::new();
-    let mut status = Status::default();
-    let mut check = SelfCheck::new(threads);
-    let mut next_second = t0 + Duration::from_secs(1);
-    let mut last_late = 0;
-    let mut last_requests = 0;
-    let ended = loop {
-        std::thread::sleep(Duration::from_millis(20));
-        let now = Instant::now();
-        let elapsed = now - t0;
-        let wanted = match plan.rate {
-            Some(_) => plan.users,
-            None => {
-                (((plan.spawn_rate * elapsed.as_secs_f64()).floor() as usize) + 1).min(plan.users)
-            }
-        };
-        shared.control.users.store(wanted, Ordering::Relaxed);
-        status.users = wanted;
-        status.elapsed = elapsed;
-        while let Ok(d) = rx.try_recv() {
-            stats.merge(&d);
-        }
-        if now >= next_second {
-            next_second += Duration::from_secs(1);
-            status.cpu = check.sample();
-            let sends = stats.total.num_requests - last_requests;
-            let late = stats.late_sends - last_late;
-            (last_requests, last_late) = (stats.total.num_requests, stats.late_sends);
-            if status.saturated.is_none() {
-                status.saturated = check.verdict(status.cpu, late, sends);
-            }
-            history.push(history_row(&stats, wanted));
-            observer.second(&stats, &status);
-        }
-        if stop.load(Ordering::Relaxed) {
-            break Ended::Interrupted;
-        }
-        if plan.stop_on_failure && shared.control.first_failure.load(Ordering::Relaxed) != u64::MAX
-        {
-            break Ended::Failure;
-        }
-        if plan.run_time.is_some_and(|t| elapsed >= t) {
-            break Ended::RunTime;
-        }
-    };
-    if !plan.stop_timeout.is_zero() && ended == Ended::RunTime {
-        shared.control.draining.store(true, Ordering::Relaxed);
-        let until = Instant::now() + plan.stop_timeout;
-        while Instant::now() < until
-            && shared
-                .control
-                .in_flight
-                .iter()
-                .any(|n| n.load(Ordering::Relaxed) > 0)
-        {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-    let duration = t0.elapsed();
-    shared.control.stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        let _ = h.join();
-    }
-    for d in rx.try_iter() {
-        stats.merge(&d);
-    }
-    status.elapsed = duration;
-    observer.second(&stats, &status);
-    let first = shared.control.first_failure.load(Ordering::Relaxed);
-    Summary {
-        stats,
-        history,
-        duration,
-        peak_users: status.users,
-        before_first_failure: (first != u64::MAX).then_some(first),
-        saturated: status.saturated,
-        ended,
-    }
-}
-
-fn history_row(stats: &Stats, users: usize) -> HistoryRow {
-    let (rps, fps) = stats.current_rates(None);
-    let window = stats.current_window(None, unix_now() as u64);
-    HistoryRow {
-        time: unix_now() as u64,
-        users,
-        rps,
-        fps,
-        p50_ms: quantile_ms(&window, 0.5),
-        p95_ms: quantile_ms(&window, 0.95),
-        p99_ms: quantile_ms(&window, 0.99),
-        completed_2s_ago: stats.requests_in_second((unix_now() as u64).saturating_sub(2)),
-    }
-}
 
 /// Unix time now, fractional seconds.
 pub fn unix_now() -> f64 {

@@ -4,11 +4,13 @@
 //! One event loop per core drives many keep-alive users with a hand-written HTTP/1.1 client
 //! ([`client`]); each loop records into its own HdrHistograms, merged once a second
 //! ([`stats`]); the controller ([`engine`]) ramps users, stops on time or on failure, and
-//! watches its own CPU and send lag so that a saturated generator says so. Outputs
-//! ([`output`]) are pure functions of the merged statistics.
+//! watches its own CPU and send lag so that a saturated generator says so. It is steered while
+//! it runs through one handle, [`Swarm`]: the CLI, the web UI and the Locust worker all hold
+//! it. Outputs ([`output`]) are pure functions of the merged statistics.
 #![deny(missing_docs)]
 
 pub mod client;
+mod control;
 pub mod engine;
 pub mod output;
 pub mod scenario;
@@ -18,7 +20,10 @@ pub mod timespan;
 pub mod wait;
 mod worker;
 
-pub use engine::{run, Control, Ended, HistoryRow, Observer, Plan, Status, Summary, SATURATED};
+pub use engine::{
+    run, Ended, Event, History, HistoryRow, Observer, Plan, Start, State, Status, Summary, Swarm,
+    View, SATURATED,
+};
 pub use scenario::{BadScenario, Entry, Workload};
 pub use stats::{EntryStats, Stats};
 pub use target::Target;

@@ -162,6 +162,8 @@ impl ErrorRow {
 /// What one worker thread recorded during one unix second.
 #[derive(Clone, Debug, Default)]
 pub struct Delta {
+    /// The run it belongs to (the engine numbers runs; a delta of an earlier run is dropped).
+    pub run: u64,
     /// The unix second.
     pub second: u64,
     /// Per entry, indexed like `Workload::entries`.
@@ -177,9 +179,10 @@ pub struct Delta {
 }
 
 impl Delta {
-    /// An empty delta for `n` entries.
-    pub fn new(second: u64, n: usize, open: bool) -> Delta {
+    /// An empty delta of run `run` for `n` entries.
+    pub fn new(run: u64, second: u64, n: usize, open: bool) -> Delta {
         Delta {
+            run,
             second,
             entries: vec![EntryStats::default(); n],
             service: if open {
@@ -383,7 +386,7 @@ mod tests {
     use super::*;
 
     fn delta_with(second: u64, samples_ms: &[(u64, u64)], fails: u64) -> Delta {
-        let mut d = Delta::new(second, 1, false);
+        let mut d = Delta::new(0, second, 1, false);
         for &(ms, count) in samples_ms {
             for _ in 0..count {
                 d.entries[0].record(ms * 1000, 10, false);

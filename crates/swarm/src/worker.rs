@@ -6,6 +6,10 @@
 //! schedule and latency counts from the intended time (coordinated omission corrected, as
 //! wrk2). Everything a worker measures goes into its own [`Delta`], handed to the aggregator
 //! once per unix second.
+//!
+//! The worker obeys the controller through [`Control`]: per-class user targets (it keeps its
+//! share of each, starting and stopping users at once: the controller paces the ramp), the
+//! run number (a new run drops every user) and the open model's schedule.
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::Ordering;
@@ -18,7 +22,8 @@ use mio::{Events, Interest, Poll, Token};
 use swarmlab_http::Timers;
 
 use crate::client::{io_error_string, status_error_string, Reader, Response};
-use crate::engine::Shared;
+use crate::control::{OpenSchedule, Shared};
+use crate::scenario::Workload;
 use crate::stats::Delta;
 
 /// Longest the loop sleeps before looking at the controls again.
@@ -34,7 +39,7 @@ enum St {
     Connecting,
     Sending,
     Receiving,
-    /// No longer wanted.
+    /// No longer wanted; its slot may be reused.
     Retired,
 }
 
@@ -49,8 +54,10 @@ struct User {
     intended: Instant,
     /// When the request actually went out (its connect included).
     sent: Instant,
-    /// Open model: this user's next send, as a count of its own sends.
+    /// Open model: this user's next send, as a count of its own sends since `epoch`.
     seq: u64,
+    /// Open model: the schedule `seq` counts in (it restarts when the rate changes).
+    epoch: u64,
     /// Global user number.
     number: usize,
 }
@@ -59,6 +66,14 @@ pub(crate) struct Worker {
     id: usize,
     threads: usize,
     shared: Arc<Shared>,
+    /// The current run's workload, number and per-class targets, as last read from control.
+    workload: Arc<Workload>,
+    run: u64,
+    targets_gen: u64,
+    open: OpenSchedule,
+    open_gen: u64,
+    /// Retired users' slots, to reuse.
+    free: Vec<usize>,
     poll: Poll,
     users: Vec<User>,
     /// Per user: when to start its next task, or when its connect or request times out.
@@ -76,17 +91,24 @@ pub(crate) struct Worker {
 impl Worker {
     pub(crate) fn new(id: usize, threads: usize, shared: Arc<Shared>) -> io::Result<Worker> {
         let base_unix = crate::engine::unix_now();
-        let n = shared.workload.entries.len();
-        let open = shared.plan.rate.is_some();
+        let workload = shared.workload();
+        let open = shared.control.open();
+        let n = workload.entries.len();
         Ok(Worker {
             id,
             threads,
+            workload,
+            run: 0,
+            targets_gen: 0,
+            open,
+            open_gen: 0,
+            free: Vec::new(),
             poll: Poll::new()?,
             users: Vec::new(),
             timers: Timers::new(),
             ready: Vec::new(),
             buf: vec![0; READ_BUF],
-            delta: Delta::new(base_unix as u64, n, open),
+            delta: Delta::new(0, base_unix as u64, n, open.rate.is_some()),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
             base: Instant::now(),
             base_unix,
@@ -95,17 +117,17 @@ impl Worker {
         })
     }
 
-    /// Runs until the controller says stop; hands over every delta, the last one included.
+    /// Runs until the controller says quit; hands over every delta, the last one included.
     pub(crate) fn run(mut self, tx: &Sender<Delta>) {
         let mut events = Events::with_capacity(1024);
         let shared = Arc::clone(&self.shared);
         loop {
             let control = &shared.control;
-            if control.stop.load(Ordering::Relaxed) {
+            if control.quit.load(Ordering::Relaxed) {
                 break;
             }
             let now = Instant::now();
-            self.spawn_to(control.users.load(Ordering::Relaxed), now);
+            self.follow(&shared, tx, now);
             self.start_ready();
             let next = self
                 .timers
@@ -131,6 +153,58 @@ impl Worker {
         let _ = tx.send(std::mem::take(&mut self.delta));
     }
 
+    /// Picks up what the controller changed: a new run, new targets, a new open schedule.
+    fn follow(&mut self, shared: &Shared, tx: &Sender<Delta>, now: Instant) {
+        let control = &shared.control;
+        // The run first: the controller publishes a run's schedule before its number, so a
+        // worker that sees the new number also sees the new schedule.
+        let run = control.run.load(Ordering::Acquire);
+        let open_gen = control.open_gen.load(Ordering::Acquire);
+        let open_changed = open_gen != self.open_gen;
+        if open_changed {
+            self.open_gen = open_gen;
+            self.open = control.open();
+            if self.open.rate.is_some() && self.delta.service.is_empty() {
+                self.delta.service = vec![Default::default(); self.workload.entries.len()];
+            }
+        }
+        if run != self.run {
+            // A new run: what was measured so far belongs to the old one.
+            let done = std::mem::take(&mut self.delta);
+            if !done.is_empty() {
+                let _ = tx.send(done);
+            }
+            for idx in 0..self.users.len() {
+                self.retire(idx);
+            }
+            self.users.clear();
+            self.free.clear();
+            self.ready.clear();
+            self.workload = shared.workload();
+            self.run = run;
+            self.delta = self.fresh_delta(self.unix_at(now) as u64);
+        }
+        if open_changed && self.open.rate.is_some() {
+            // the rate changed mid-run: waiting users move to the new schedule
+            for idx in 0..self.users.len() {
+                if self.users[idx].state == St::Waiting {
+                    self.schedule_open(idx, now);
+                }
+            }
+        }
+        let targets_gen = control.targets_gen.load(Ordering::Acquire);
+        if targets_gen != self.targets_gen {
+            self.targets_gen = targets_gen;
+            let targets = control.targets();
+            self.spawn_to(&targets, now);
+        }
+    }
+
+    fn fresh_delta(&self, second: u64) -> Delta {
+        let n = self.workload.entries.len();
+        Delta::new(self.run, second, n, self.open.rate.is_some())
+    }
+
     fn unix_at(&self, t: Instant) -> f64 {
         self.base_unix + t.saturating_duration_since(self.base).as_secs_f64()
     }
@@ -138,8 +212,7 @@ impl Worker {
     fn flush_if_new_second(&mut self, now: Instant, tx: &Sender<Delta>) {
         let second = self.unix_at(now) as u64;
         if second != self.delta.second {
-            let n = self.shared.workload.entries.len();
-            let fresh = Delta::new(second, n, self.shared.plan.rate.is_some());
+            let fresh = self.fresh_delta(second);
             let done = std::mem::replace(&mut self.delta, fresh);
             if !done.is_empty() {
                 let _ = tx.send(done);
@@ -147,36 +220,76 @@ impl Worker {
         }
     }
 
-    /// Creates or retires users so this thread holds its share of `total`.
-    fn spawn_to(&mut self, total: usize, now: Instant) {
-        let mine = (total + self.threads - 1 - self.id) / self.threads;
-        while self.users.len() < mine {
-            let number = self.id + self.users.len() * self.threads;
-            let class = self.shared.workload.class_of(number);
-            let idx = self.users.len();
-            self.users.push(User {
-                class,
-                sock: None,
-                state: St::Waiting,
-                task: 0,
-                written: 0,
-                reader: Reader::new(false),
-                intended: now,
-                sent: now,
-                seq: 0,
-                number,
-            });
-            match self.shared.plan.rate {
-                Some(_) => self.schedule_open(idx, now),
-                None => self.ready.push(idx),
+    /// Starts or stops users so this thread holds its share of each class's target. Users
+    /// stop at once, a request in flight abandoned (as Locust kills a user's greenlet); idle
+    /// ones go first.
+    fn spawn_to(&mut self, targets: &[usize], now: Instant) {
+        for (class, &total) in targets.iter().enumerate() {
+            let mine = (total + self.threads - 1 - self.id) / self.threads;
+            let live: Vec<usize> = (0..self.users.len())
+                .filter(|&i| self.users[i].class == class && self.users[i].state != St::Retired)
+                .collect();
+            if live.len() > mine {
+                let mut excess = live.len() - mine;
+                for pass_idle in [true, false] {
+                    for &idx in live.iter().rev() {
+                        if excess == 0 {
+                            break;
+                        }
+                        let u = &self.users[idx];
+                        let idle = u.state == St::Waiting;
+                        if u.state != St::Retired && idle == pass_idle {
+                            self.retire(idx);
+                            excess -= 1;
+                        }
+                    }
+                }
+            }
+            for _ in live.len()..mine {
+                self.add_user(class, now);
             }
         }
-        for u in self.users.iter_mut().skip(mine) {
-            if u.state == St::Waiting {
-                u.state = St::Retired;
-                u.sock = None;
-            }
+    }
+
+    fn add_user(&mut self, class: usize, now: Instant) {
+        let idx = self.free.pop().unwrap_or(self.users.len());
+        let user = User {
+            class,
+            sock: None,
+            state: St::Waiting,
+            task: 0,
+            written: 0,
+            reader: Reader::new(false),
+            intended: now,
+            sent: now,
+            seq: 0,
+            epoch: self.open_gen,
+            number: self.id + idx * self.threads,
+        };
+        if idx == self.users.len() {
+            self.users.push(user);
+        } else {
+            self.users[idx] = user;
         }
+        match self.open.rate {
+            Some(_) => self.schedule_open(idx, now),
+            None => self.ready.push(idx),
+        }
+    }
+
+    /// Stops a user now: its connection closes and a request in flight is abandoned.
+    fn retire(&mut self, idx: usize) {
+        let u = &mut self.users[idx];
+        if u.state == St::Retired {
+            return;
+        }
+        if matches!(u.state, St::Connecting | St::Sending | St::Receiving) {
+            self.in_flight -= 1;
+        }
+        u.state = St::Retired;
+        u.sock = None;
+        self.timers.cancel(idx);
+        self.free.push(idx);
     }
 
     fn start_ready(&mut self) {
@@ -186,11 +299,11 @@ impl Worker {
     }
 
     fn pick_task(&mut self, class: usize) -> usize {
-        if self.shared.workload.classes[class].tasks.len() == 1 {
+        if self.workload.classes[class].tasks.len() == 1 {
             return 0;
         }
         let rand = self.next_rand();
-        let tasks = &self.shared.workload.classes[class].tasks;
+        let tasks = &self.workload.classes[class].tasks;
         let total: u64 = tasks.iter().map(|t| u64::from(t.weight)).sum();
         let mut roll = rand % total;
         for (i, t) in tasks.iter().enumerate() {
@@ -213,21 +326,15 @@ impl Worker {
         // The batch's time may be stale by the time this user's turn comes: read the clock.
         let now = Instant::now();
         let control = &self.shared.control;
-        if control.draining.load(Ordering::Relaxed) || idx >= self.users.len() {
-            return;
-        }
-        let mine =
-            (control.users.load(Ordering::Relaxed) + self.threads - 1 - self.id) / self.threads;
-        if idx >= mine {
-            let u = &mut self.users[idx];
-            u.state = St::Retired;
-            u.sock = None;
+        if control.draining.load(Ordering::Relaxed)
+            || self.users.get(idx).is_none_or(|u| u.state != St::Waiting)
+        {
             return;
         }
         let class = self.users[idx].class;
         let task = self.pick_task(class);
-        let head = self.shared.workload.classes[class].tasks[task].head;
-        let open = self.shared.plan.rate.is_some();
+        let head = self.workload.classes[class].tasks[task].head;
+        let open = self.open.rate.is_some();
         let u = &mut self.users[idx];
         u.task = task;
         u.written = 0;
@@ -244,7 +351,7 @@ impl Worker {
             self.send(idx, now);
             return;
         }
-        let addr = self.shared.workload.classes[class].addr;
+        let addr = self.workload.classes[class].addr;
         match TcpStream::connect(addr) {
             Ok(mut sock) => {
                 let token = Token(idx);
@@ -302,7 +409,7 @@ impl Worker {
 
     fn send(&mut self, idx: usize, now: Instant) {
         let u = &mut self.users[idx];
-        let request = &self.shared.workload.classes[u.class].tasks[u.task].request;
+        let request = &self.workload.classes[u.class].tasks[u.task].request;
         let sock = u.sock.as_mut().expect("sending user has a socket");
         while u.written < request.len() {
             match sock.write(&request[u.written..]) {
@@ -353,13 +460,13 @@ impl Worker {
     fn complete(&mut self, idx: usize, resp: Response, _batch: Instant) {
         let now = Instant::now();
         let u = &self.users[idx];
-        let task = &self.shared.workload.classes[u.class].tasks[u.task];
+        let task = &self.workload.classes[u.class].tasks[u.task];
         let ok = match &task.expect {
             Some(codes) => codes.contains(&resp.status),
             None => resp.status < 400,
         };
         let error = (!ok).then(|| {
-            let name = &self.shared.workload.entries[task.entry].name;
+            let name = &self.workload.entries[task.entry].name;
             match &task.expect {
                 Some(codes) => format!(
                     "UnexpectedStatus('got {} expected {codes:?} for url: {name}')",
@@ -383,7 +490,7 @@ impl Worker {
     fn finish(&mut self, idx: usize, content: u64, error: Option<String>, now: Instant) {
         self.in_flight -= 1;
         let u = &self.users[idx];
-        let entry = self.shared.workload.classes[u.class].tasks[u.task].entry;
+        let entry = self.workload.classes[u.class].tasks[u.task].entry;
         let latency = now.saturating_duration_since(u.intended).as_micros() as u64;
         let service = now.saturating_duration_since(u.sent).as_micros() as u64;
         let failed = error.is_some();
@@ -409,12 +516,12 @@ impl Worker {
             self.delta.error(entry, e, second);
         }
         self.users[idx].state = St::Waiting;
-        if self.shared.plan.rate.is_some() {
+        if self.open.rate.is_some() {
             self.users[idx].seq += 1;
             return self.schedule_open(idx, now);
         }
         let unit = (self.next_rand() >> 11) as f64 / (1u64 << 53) as f64;
-        let class = &self.shared.workload.classes[self.users[idx].class];
+        let class = &self.workload.classes[self.users[idx].class];
         let wait = class.wait.after(
             now.saturating_duration_since(self.users[idx].intended),
             unit,
@@ -429,13 +536,17 @@ impl Worker {
 
     /// Open model: the user's next intended send time from the global schedule.
     fn schedule_open(&mut self, idx: usize, now: Instant) {
-        let plan = &self.shared.plan;
-        let rate = plan.rate.expect("open model");
+        let Some(rate) = self.open.rate else {
+            return;
+        };
         let users = self.shared.control.users.load(Ordering::Relaxed).max(1) as u64;
-        let u = &self.users[idx];
+        let u = &mut self.users[idx];
+        if u.epoch != self.open_gen {
+            (u.epoch, u.seq) = (self.open_gen, 0);
+        }
         let k = u.number as u64 + users * u.seq;
-        let at = self.shared.control.t0 + crate::engine::intended_offset(k, rate, plan.rate_ramp);
-        self.users[idx].intended = at;
+        let at = self.open.t0 + crate::engine::intended_offset(k, rate, self.open.ramp);
+        u.intended = at;
         if at <= now {
             self.set_timer(idx, None);
             self.ready.push(idx);

@@ -86,7 +86,7 @@ pub(crate) mod tests {
             name: name.into(),
         }];
         let mut stats = Stats::new(1, 10.0, false);
-        let mut d = Delta::new(10, 1, false);
+        let mut d = Delta::new(0, 10, 1, false);
         d.entries[0].record(us, content, error.is_some());
         if let Some(e) = error {
             d.error(0, e.into(), 10);

@@ -1,0 +1,119 @@
+//! What the engine's controller thread and its worker threads share: the targets the workers
+//! obey and the counters they report through. The controller writes the targets; workers read
+//! them once per loop turn (a few relaxed loads) and report measurements by channel, never
+//! through here. Nothing outside the engine touches this: the CLI, the web UI and the Locust
+//! worker steer through [`crate::Swarm`], which sends the controller commands.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::engine::Plan;
+use crate::scenario::Workload;
+
+/// The open model's schedule: request `k` is due at `t0 + intended_offset(k, rate, ramp)`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OpenSchedule {
+    /// Requests per second; `None`: the closed model.
+    pub rate: Option<f64>,
+    /// Ramp from 0 to `rate` over this long.
+    pub ramp: Duration,
+    /// Time zero of the schedule (moves when the rate changes).
+    pub t0: Instant,
+}
+
+pub(crate) struct Shared {
+    /// Engine-wide options (timeouts, threads, stop on failure).
+    pub plan: Plan,
+    /// What users do; replaced only between runs, when no user exists.
+    pub workload: RwLock<Arc<Workload>>,
+    pub control: Control,
+}
+
+pub(crate) struct Control {
+    /// The run's number: when it changes, workers drop every user and reload the workload.
+    pub run: AtomicU64,
+    /// Users wanted now per class, across all workers; `targets_gen` says when it changed.
+    pub targets: Mutex<Arc<Vec<usize>>>,
+    pub targets_gen: AtomicU64,
+    /// The sum of `targets` (the open model spreads its schedule over this many users).
+    pub users: AtomicUsize,
+    /// The open model's schedule; `open_gen` says when it changed.
+    pub open: Mutex<OpenSchedule>,
+    pub open_gen: AtomicU64,
+    /// Workers exit.
+    pub quit: AtomicBool,
+    /// Workers start no new tasks (a stop with a stop timeout).
+    pub draining: AtomicBool,
+    /// Requests completed (counted only with `stop_on_failure`).
+    pub completed: AtomicU64,
+    /// `completed` when the first failure happened; `u64::MAX` before.
+    pub first_failure: AtomicU64,
+    /// Requests in flight per worker.
+    pub in_flight: Vec<AtomicUsize>,
+}
+
+impl Shared {
+    pub fn new(workload: Workload, plan: Plan) -> Shared {
+        let threads = plan.threads.max(1);
+        Shared {
+            workload: RwLock::new(Arc::new(workload)),
+            control: Control {
+                run: AtomicU64::new(0),
+                targets: Mutex::new(Arc::new(Vec::new())),
+                targets_gen: AtomicU64::new(0),
+                users: AtomicUsize::new(0),
+                open: Mutex::new(OpenSchedule {
+                    rate: None,
+                    ramp: Duration::ZERO,
+                    t0: Instant::now(),
+                }),
+                open_gen: AtomicU64::new(0),
+                quit: AtomicBool::new(false),
+                draining: AtomicBool::new(false),
+                completed: AtomicU64::new(0),
+                first_failure: AtomicU64::new(u64::MAX),
+                in_flight: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
+            },
+            plan,
+        }
+    }
+
+    /// The workload of the current run.
+    pub fn workload(&self) -> Arc<Workload> {
+        Arc::clone(&self.workload.read().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Control {
+    /// Publishes new per-class targets.
+    pub fn set_targets(&self, counts: Vec<usize>) {
+        self.users.store(counts.iter().sum(), Ordering::Relaxed);
+        *self.targets.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(counts);
+        self.targets_gen.fetch_add(1, Ordering::Release);
+    }
+
+    /// The current per-class targets.
+    pub fn targets(&self) -> Arc<Vec<usize>> {
+        Arc::clone(&self.targets.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Publishes a new open-model schedule.
+    pub fn set_open(&self, open: OpenSchedule) {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner()) = open;
+        self.open_gen.fetch_add(1, Ordering::Release);
+    }
+
+    /// The current open-model schedule.
+    pub fn open(&self) -> OpenSchedule {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Requests in flight across all workers.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .sum()
+    }
+}
