@@ -23,7 +23,7 @@ taskset -c 0 nginx -p "$tmp" -c "$PWD/bench/nginx.conf" -g "pid $tmp/nginx.pid;"
 sleep 0.5
 curl -sf "$URL" >/dev/null || { echo "nginx did not start"; exit 1; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
-cmd=(taskset -c 1 target/release/swarmlab swarm -H "$URL" -u 10000 -r 1000 -t "$RUN_TIME"
+cmd=(taskset -c 1 target/release/swarmlab swarm --headless -H "$URL" -u 10000 -r 1000 -t "$RUN_TIME"
      --wait-time "constant(1)" --only-summary --json)
 echo "command: ${cmd[*]}"
 status=0

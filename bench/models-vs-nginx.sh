@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Issue 5: every model against nginx, one core each side.
+# Issues 5 and 10: every model against nginx, one core each side.
 #
 # Each server (every `swarmlab serve --list` model with --workers 1, and nginx with one worker,
 # bench/nginx.conf) is pinned to CPU 0; wrk -t1 -c100 is pinned to CPU 1. The table: keep-alive
 # GET / and then `Connection: close` (a new connection per request, like the classic
 # assignment), DURATION each, nginx first and last. Then nginx, epoll, uring and tokio alternated
 # ROUNDS times (default 3) for the keep-alive target. CPU per request is the server's
-# utime+stime+cutime+cstime from /proc/PID/stat (threads and reaped children included). Last, the
-# RSS of epoll, uring and tokio each holding 10,000 idle keep-alive connections.
-# Needs: wrk, nginx (apt: wrk nginx-light), taskset, python3.
+# utime+stime+cutime+cstime from /proc/PID/stat (threads and reaped children included). Then why
+# the four differ: context switches per request (from /proc/PID/task/*/status, in a plain run)
+# and system calls per request (strace -c -f attached for a short second run: strace slows the
+# server, but not what it asks the kernel per request). Last, the RSS of epoll, uring and tokio
+# each holding 10,000 idle keep-alive connections.
+# Needs: wrk, nginx (apt: wrk nginx-light), taskset, python3, strace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8}
@@ -117,8 +120,10 @@ for m in ("epoll", "uring", "tokio"):
     print(f"  {m:<6} {rps:>9.0f} req/s  {cpu:5.2f} us/req  = {rps / n_rps:.2f}x nginx req/s, {cpu / n_cpu:.2f}x nginx CPU")
 best = min(("epoll", "uring", "tokio"), key=lambda m: med[m][1])
 rps, cpu = med[best]
-print(f"issue 5, keep-alive (best of epoll/uring/tokio: {best}): req/s {rps / n_rps:.2f}x nginx "
+print(f"issue 10, keep-alive (best of epoll/uring/tokio: {best}): req/s {rps / n_rps:.2f}x nginx "
       f"({ok(rps >= n_rps)}: >= 1.0x), CPU per request {cpu / n_cpu:.2f}x ({ok(cpu <= 0.85 * n_cpu)}: <= 0.85x)")
+print(f"issue 10, uring CPU per request {med['uring'][1]:.2f} us vs epoll {med['epoll'][1]:.2f} us "
+      f"({ok(med['uring'][1] <= med['epoll'][1])}: uring <= epoll)")
 rows = {}
 for line in open(sys.argv[1]):
     name, ka, kc, cl, cc = line.split()
@@ -129,6 +134,43 @@ bc = max(models, key=rows.get)
 print(f"issue 5, Connection: close (table; best model: {bc}): {rows[bc] / n_cl:.2f}x the better nginx row "
       f"({ok(rows[bc] >= n_cl)}: >= 1.0x)")
 PY
+echo
+# Why: what each server asks of the kernel per request. Context switches are summed over the
+# server's threads (voluntary + involuntary) around a plain wrk run; system calls are counted by
+# strace -c -f attached during a second, shorter run.
+csw() { # pid -> context switches of all its threads so far
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'
+}
+echo "per keep-alive request (wrk -t1 -c100; syscalls from a 3 s run under strace -c -f):"
+printf '  %-6s %12s %12s   %s\n' server syscalls "ctx switches" "top calls"
+for name in nginx epoll uring tokio; do
+  start "$name"
+  wpid=$spid
+  [ "$name" = nginx ] && wpid=$(pgrep -P "$spid" | head -n 1)
+  c0=$(csw "$wpid")
+  out=$(taskset -c 1 wrk -t1 -c100 -d3s "$url")
+  c1=$(csw "$wpid")
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  strace -c -f -p "$wpid" -o "$tmp/strace" 2>/dev/null &
+  tpid=$!
+  sleep 0.5
+  out=$(taskset -c 1 wrk -t1 -c100 -d3s "$url")
+  kill -INT "$tpid"; wait "$tpid" 2>/dev/null || true
+  sreqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  stop "$name"
+  python3 - "$tmp/strace" "$sreqs" "$reqs" "$c0" "$c1" "$name" <<'PY'
+import sys
+path, sreqs, reqs, c0, c1, name = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+calls = {}
+for line in open(path):
+    f = line.split()
+    if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
+        calls[f[-1]] = int(f[3])
+total = sum(calls.values())
+top = ", ".join(f"{k} {v / max(sreqs, 1):.3f}" for k, v in sorted(calls.items(), key=lambda kv: -kv[1])[:3])
+print(f"  {name:<6} {total / max(sreqs, 1):12.3f} {(c1 - c0) / max(reqs, 1):12.4f}   {top}")
+PY
+done
 echo
 echo "10,000 idle keep-alive connections (each has had one request answered), --workers 1:"
 for model in epoll uring tokio; do

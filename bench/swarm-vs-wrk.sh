@@ -39,7 +39,7 @@ PY
 wrk_rps=(); wrk_cpu=(); sw_rps=(); sw_cpu=()
 for i in $(seq "$ROUNDS"); do
   read -r wr wc < <(measure wrk taskset -c 1 wrk -t1 -c100 -d"${DURATION}s" "$URL")
-  read -r sr sc < <(measure swarm taskset -c 1 "$bin" swarm -H "$URL" -u 100 -r 100000 -t "${DURATION}s" \
+  read -r sr sc < <(measure swarm taskset -c 1 "$bin" swarm --headless -H "$URL" -u 100 -r 100000 -t "${DURATION}s" \
                     --threads 1 --only-summary --json)
   echo "round $i: wrk ${wr} req/s (${wc} us CPU/req), swarmlab ${sr} req/s (${sc} us CPU/req)"
   wrk_rps+=("$wr"); wrk_cpu+=("$wc"); sw_rps+=("$sr"); sw_cpu+=("$sc")

@@ -20,7 +20,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve HTTP/1.1 with one concurrency model.
     Serve(ServeArgs),
-    /// Generate load, Locust-style (same flags, same CSV files), headless.
+    /// Generate load, Locust-style: its web UI (or --headless), flags and CSV files.
     Swarm(Box<SwarmArgs>),
     /// Every model under the same load, with a report saying which design wins and why.
     Compare(CompareArgs),
@@ -71,6 +71,12 @@ pub struct CompareArgs {
     /// An external server as an extra row: NAME=URL, or NAME=URL@PID for its CPU and memory.
     #[arg(long, value_name = "NAME=URL[@PID]")]
     pub target: Vec<String>,
+    /// The live page's port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8089)]
+    pub web_port: u16,
+    /// No live page.
+    #[arg(long)]
+    pub no_web: bool,
 }
 
 /// `swarmlab swarm`: Locust's flags with Locust's meanings, plus an open model and thresholds.
@@ -88,9 +94,24 @@ pub struct SwarmArgs {
     /// Stop after this long: 20, 20s, 3m, 1h30m [default: until Ctrl-C].
     #[arg(short = 't', long, value_parser = timespan)]
     pub run_time: Option<Duration>,
-    /// Accepted for Locust compatibility: swarm always runs headless for now.
+    /// No web UI: start at once and end on --run-time, Ctrl-C or --stop-on-failure.
     #[arg(long)]
     pub headless: bool,
+    /// Web UI: the address to bind (not loopback: set --web-login too).
+    #[arg(long, default_value = "127.0.0.1", value_name = "IP")]
+    pub web_host: std::net::IpAddr,
+    /// Web UI: the port (0: any free port).
+    #[arg(short = 'P', long, default_value_t = 8089)]
+    pub web_port: u16,
+    /// Web UI: start the test at once, as --headless does, and keep the UI.
+    #[arg(long)]
+    pub autostart: bool,
+    /// Web UI: quit this many seconds after an --autostart run ends.
+    #[arg(long, value_name = "SECONDS", requires = "autostart")]
+    pub autoquit: Option<u64>,
+    /// Web UI: require HTTP basic auth with USER:PASS.
+    #[arg(long, value_name = "USER:PASS", value_parser = login)]
+    pub web_login: Option<String>,
     /// Write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, PREFIX_exceptions.csv.
     #[arg(long, value_name = "PREFIX")]
     pub csv: Option<PathBuf>,
@@ -149,6 +170,13 @@ pub struct SwarmArgs {
 
 fn timespan(s: &str) -> Result<Duration, String> {
     swarmlab_swarm::parse_timespan(s).map_err(|e| e.to_string())
+}
+
+fn login(s: &str) -> Result<String, String> {
+    match s.split_once(':') {
+        Some((user, pass)) if !user.is_empty() && !pass.is_empty() => Ok(s.to_string()),
+        _ => Err(format!("'{s}' is not USER:PASS")),
+    }
 }
 
 fn positive(s: &str) -> Result<f64, String> {

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use swarmlab_report::{Client, Lang, ModelResult, Outcome, Results, Sample, Server, Settings};
 use swarmlab_server::Model;
-use swarmlab_swarm::{Observer, Plan, Stats, Status, Summary, Target, WaitTime, Workload};
+use swarmlab_swarm::web::{self, App, WebOptions};
+use swarmlab_swarm::{Observer, Plan, Stats, Status, Summary, Swarm, Target, WaitTime, Workload};
 
 use crate::args::{CompareArgs, WorkloadKind};
 use crate::csv_files::CsvFiles;
@@ -101,6 +102,32 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
             ""
         }
     );
+    // The live page: which model runs now, its charts, then the report. It reads what the
+    // engine already has, on its own thread: it cannot slow the measurement.
+    let live = (!a.no_web).then(App::for_compare);
+    let web = match &live {
+        None => None,
+        Some(app) => {
+            let opts = WebOptions {
+                bind: SocketAddr::from(([127, 0, 0, 1], a.web_port)),
+                login: None,
+            };
+            match web::start(Arc::clone(app), &opts) {
+                Ok(w) => {
+                    println!("live view: http://{} (--no-web: none)", w.addr);
+                    Some(w)
+                }
+                Err(e) => {
+                    eprintln!(
+                        "swarmlab: warning: no live view: cannot serve it on {}: {e} (choose another --web-port, or --no-web)",
+                        opts.bind
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let live = web.as_ref().and(live);
     let bars = indicatif::MultiProgress::new();
     let mut rows = Vec::new();
     let plan = Plan {
@@ -111,11 +138,23 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
         threads: if pinned { 1 } else { machine.cores },
         ..Plan::default()
     };
-    let runs = models
+    let runs: Vec<_> = models
         .iter()
         .map(|m| (m.name().to_string(), None))
-        .chain(targets.into_iter().map(|(n, u, p)| (n, Some((u, p)))));
-    for (name, external) in runs {
+        .chain(targets.into_iter().map(|(n, u, p)| (n, Some((u, p)))))
+        .collect();
+    let total = runs.len();
+    for (i, (name, external)) in runs.into_iter().enumerate() {
+        let shown = live.as_deref().map(|app| Live {
+            app,
+            banner: format!(
+                "compare: {name} ({} of {total}), {} users at {spawn_rate}/s, at most {} s; about {} s left in all",
+                i + 1,
+                users,
+                max_time.as_secs(),
+                (total - i) as u64 * (max_time.as_secs() + 2)
+            ),
+        });
         if stop.load(Ordering::Relaxed) {
             rows.push(skipped(
                 &name,
@@ -127,8 +166,8 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
         let bar = bars.add(indicatif::ProgressBar::new_spinner());
         bar.set_message(format!("{name}: starting"));
         let row = match external {
-            None => run_model(&exe, &name, a, &plan, pinned, &stop, &bar),
-            Some((url, pid)) => run_target(&name, &url, pid, a, &plan, &stop, &bar),
+            None => run_model(&exe, &name, a, &plan, pinned, &stop, &bar, shown.as_ref()),
+            Some((url, pid)) => run_target(&name, &url, pid, a, &plan, &stop, &bar, shown.as_ref()),
         };
         bar.finish_and_clear();
         // Once: above the bars on a terminal, as a plain line otherwise (bars hidden).
@@ -145,6 +184,20 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
         rows,
     };
     write_reports(&results, &a.out, a.lang)?;
+    if let (Some(app), Some(w)) = (&live, &web) {
+        app.set_banner("compare: finished");
+        app.set_report(swarmlab_report::html::render_html(&results, a.lang));
+        if app.visits() > 0 && !stop.load(Ordering::Relaxed) {
+            println!(
+                "the live view shows the report at http://{}/compare/report for 30 s more (Ctrl-C ends it now)",
+                w.addr
+            );
+            let until = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
     println!("\nranking (peak RPS over the best 10 s):");
     for (i, (m, c, _)) in results.ranking().iter().enumerate() {
         println!(
@@ -218,7 +271,14 @@ fn skipped(name: &str, external: bool, reason: String) -> ModelResult {
     }
 }
 
+/// The live page and what it says above the model that runs now.
+struct Live<'a> {
+    app: &'a App,
+    banner: String,
+}
+
 /// Starts `swarmlab serve --model name`, loads it, stops it, and measures both sides.
+#[allow(clippy::too_many_arguments)]
 fn run_model(
     exe: &Path,
     name: &str,
@@ -227,6 +287,7 @@ fn run_model(
     pinned: bool,
     stop: &AtomicBool,
     bar: &indicatif::ProgressBar,
+    live: Option<&Live<'_>>,
 ) -> ModelResult {
     let (mut child, addr) = match start_server(exe, name) {
         Ok(v) => v,
@@ -238,7 +299,7 @@ fn run_model(
     let before = procfs::children_usage();
     let pid = child.id();
     let url = format!("http://{addr}");
-    let outcome = load(&url, name, a, plan, stop, bar, Some(pid));
+    let outcome = load(&url, name, a, plan, stop, bar, Some(pid), live);
     let (summary, tree) = match outcome {
         Ok(v) => v,
         Err(e) => {
@@ -273,6 +334,7 @@ fn run_model(
 }
 
 /// An external server (`--target NAME=URL[@PID]`): server figures only with a pid.
+#[allow(clippy::too_many_arguments)]
 fn run_target(
     name: &str,
     url: &str,
@@ -281,9 +343,10 @@ fn run_target(
     plan: &Plan,
     stop: &AtomicBool,
     bar: &indicatif::ProgressBar,
+    live: Option<&Live<'_>>,
 ) -> ModelResult {
     let cpu_before = pid.and_then(procfs::process_cpu_s);
-    match load(url, name, a, plan, stop, bar, pid) {
+    match load(url, name, a, plan, stop, bar, pid, live) {
         Ok((summary, tree)) => {
             let client = client_figures(&summary);
             let server = match (pid, cpu_before, pid.and_then(procfs::process_cpu_s)) {
@@ -313,6 +376,7 @@ fn run_target(
 }
 
 /// The swarm against `url`, sampling the server's tree (if any) once a second.
+#[allow(clippy::too_many_arguments)]
 fn load(
     url: &str,
     name: &str,
@@ -321,6 +385,7 @@ fn load(
     stop: &AtomicBool,
     bar: &indicatif::ProgressBar,
     pid: Option<u32>,
+    live: Option<&Live<'_>>,
 ) -> anyhow::Result<(Summary, procfs::TreeSample)> {
     let target = Target::parse(url)?;
     wait_until_answering(target.addr)?;
@@ -335,7 +400,11 @@ fn load(
         entries: workload.entries.clone(),
         csvs: CsvFiles::create(&a.out.join(name), false)?,
     };
-    let summary = swarmlab_swarm::run(workload, plan.clone(), stop, &mut watcher);
+    let swarm = Swarm::new(workload, plan.clone());
+    if let Some(live) = live {
+        live.app.show(swarm.clone(), &live.banner);
+    }
+    let summary = swarmlab_swarm::drive(&swarm, plan, stop, &mut watcher);
     watcher.csvs.finish(&summary.stats, &watcher.entries)?;
     Ok((summary, watcher.peak))
 }

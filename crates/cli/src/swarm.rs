@@ -1,5 +1,6 @@
-//! `swarmlab swarm`: build the workload, run the engine headless, print Locust's tables, write
-//! the CSV/HTML/JSON files, and turn failures and thresholds into the exit code.
+//! `swarmlab swarm`: build the workload, run the engine headless or behind the web UI, print
+//! Locust's tables, write the CSV/HTML/JSON files, and turn failures and thresholds into the
+//! exit code.
 
 use std::fs;
 use std::io::{IsTerminal, Write};
@@ -10,7 +11,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use swarmlab_swarm::output::{console, html, json};
-use swarmlab_swarm::{Ended, Entry, Observer, Plan, Stats, Status, Summary, Target, Workload};
+use swarmlab_swarm::web::{self, App, FormDefaults, Template, WebOptions};
+use swarmlab_swarm::{
+    Ended, Entry, Event, Observer, Plan, Start, State, Stats, Status, Summary, Swarm, Target,
+    Workload,
+};
 
 use crate::args::SwarmArgs;
 use crate::csv_files::CsvFiles;
@@ -25,14 +30,22 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         .transpose()
         .map_err(|e| Failure::usage(e.into()))?;
     let workload = match (&a.scenario, &host) {
-        (Some(file), _) => Workload::load(&file.to_string_lossy(), host.as_ref(), a.wait_time)
-            .map_err(|e| Failure::usage(e.into()))?,
-        (None, Some(host)) => Workload::simple(host, a.wait_time),
-        (None, None) => {
+        (Some(file), _) => Some(
+            Workload::load(&file.to_string_lossy(), host.as_ref(), a.wait_time)
+                .map_err(|e| Failure::usage(e.into()))?,
+        ),
+        (None, Some(host)) => Some(Workload::simple(host, a.wait_time)),
+        (None, None) if a.headless || a.autostart => {
             return Err(Failure::usage(anyhow::anyhow!(
-                "-H/--host is required without -f/--scenario"
+                "-H/--host is required without -f/--scenario{}",
+                if a.headless {
+                    ""
+                } else {
+                    " when --autostart starts the test"
+                }
             )))
         }
+        (None, None) => None,
     };
     let plan = Plan {
         users: a.users as usize,
@@ -64,33 +77,47 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
     } else {
         Box::new(std::io::stdout())
     };
-    let entries = workload.entries.clone();
-    let _ = writeln!(
-        out,
-        "swarming {} user(s) at {}/s{}{} with {} thread(s)",
-        plan.users,
-        plan.spawn_rate,
-        plan.rate
-            .map_or(String::new(), |r| format!(", open model at {r} req/s")),
-        plan.run_time
-            .map_or(String::new(), |t| format!(" for {t:?}")),
-        plan.threads
-    );
     let mut observer = CliObserver {
-        entries: &entries,
+        entries: workload
+            .as_ref()
+            .map_or_else(Vec::new, |w| w.entries.clone()),
         out: &mut out,
         csv: csv_files,
-        periodic: !a.only_summary,
+        periodic: if a.headless {
+            !a.only_summary
+        } else {
+            a.print_stats
+        },
         warned: false,
         seconds: 0,
         status_line: (std::io::stderr().is_terminal() && !a.json)
             .then(indicatif::ProgressBar::new_spinner),
     };
-    let summary = swarmlab_swarm::run(workload, plan, &stop, &mut observer);
+    let summary = if a.headless {
+        let workload = workload.expect("headless runs have a workload");
+        let _ = writeln!(
+            observer.out,
+            "swarming {} user(s) at {}/s{}{} with {} thread(s)",
+            plan.users,
+            plan.spawn_rate,
+            plan.rate
+                .map_or(String::new(), |r| format!(", open model at {r} req/s")),
+            plan.run_time
+                .map_or(String::new(), |t| format!(" for {t:?}")),
+            plan.threads
+        );
+        swarmlab_swarm::run(workload, plan, &stop, &mut observer)
+    } else {
+        match web_ui(a, workload, plan, &stop, &mut observer)? {
+            Some(summary) => summary,
+            None => return Ok(0), // the UI never started a test
+        }
+    };
     let csv_files = observer.csv.take();
     if let Some(bar) = observer.status_line.take() {
         bar.finish_and_clear();
     }
+    let entries = std::mem::take(&mut observer.entries);
     report(&mut out, &summary, &entries);
     if let Some(files) = csv_files {
         files.finish(&summary.stats, &entries)?;
@@ -112,6 +139,107 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         );
     }
     Ok(exit_code(a, &summary, &mut out))
+}
+
+/// Serves the web UI until Ctrl-C (or `--autoquit` after an `--autostart` run): the engine is
+/// steered from the page; this thread only writes the CSV files and the status line each
+/// second. Returns the last run's summary, or `None` if no test was ever started.
+fn web_ui(
+    a: &SwarmArgs,
+    workload: Option<Workload>,
+    plan: Plan,
+    stop: &AtomicBool,
+    observer: &mut CliObserver<'_>,
+) -> Result<Option<Summary>, Failure> {
+    let template = match (&a.scenario, &workload) {
+        (Some(_), Some(w)) => Template::Workload(w.clone()),
+        _ => Template::Simple(a.wait_time),
+    };
+    let swarm = workload.map(|w| Swarm::new(w, plan.clone()));
+    let defaults = FormDefaults {
+        users: plan.users,
+        spawn_rate: plan.spawn_rate,
+        host: a.host.clone().unwrap_or_default(),
+        run_time: plan
+            .run_time
+            .map_or(String::new(), |t| format!("{}s", t.as_secs())),
+        wait_time: String::new(),
+        rate: plan.rate.map_or(String::new(), |r| r.to_string()),
+        locustfile: a
+            .scenario
+            .as_ref()
+            .and_then(|f| f.file_name())
+            .map_or("-".into(), |f| f.to_string_lossy().into_owned()),
+    };
+    let app = App::for_swarm(swarm.clone(), template, plan.clone(), defaults);
+    if let (Some(prefix), true) = (&a.csv, a.csv_full_history) {
+        app.set_full_history_csv(PathBuf::from(format!(
+            "{}_stats_history.csv",
+            prefix.display()
+        )));
+    }
+    let opts = WebOptions {
+        bind: std::net::SocketAddr::new(a.web_host, a.web_port),
+        login: a.web_login.clone(),
+    };
+    if !a.web_host.is_loopback() && a.web_login.is_none() {
+        eprintln!(
+            "swarmlab: warning: the web UI on {} can be reached from other machines and has no login: anyone there can start load from this machine (set --web-login USER:PASS)",
+            opts.bind
+        );
+    }
+    let web = web::start(std::sync::Arc::clone(&app), &opts)
+        .with_context(|| format!("cannot serve the web UI on {}", opts.bind))
+        .map_err(Failure::usage)?;
+    let _ = writeln!(
+        observer.out,
+        "web UI at http://{} (Ctrl-C to quit)",
+        web.addr
+    );
+    let _ = observer.out.flush();
+    if let (true, Some(s)) = (a.autostart, &swarm) {
+        s.start(Start::from_plan(&plan));
+    }
+    let mut watched: Option<(Swarm, std::sync::mpsc::Receiver<Event>)> = None;
+    let mut quit_at: Option<std::time::Instant> = None;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed)
+        && quit_at.is_none_or(|t| std::time::Instant::now() < t)
+    {
+        let Some((swarm, events)) = &watched else {
+            match app.swarm() {
+                Some(s) => {
+                    let events = s.subscribe();
+                    watched = Some((s, events));
+                }
+                None => std::thread::sleep(std::time::Duration::from_millis(100)),
+            }
+            continue;
+        };
+        match events.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(Event::Second(_)) => swarm.view(|v| {
+                if observer.entries != v.entries() {
+                    observer.entries = v.entries().to_vec();
+                }
+                observer.second(&v.stats, &v.status);
+            }),
+            Ok(Event::State(State::Stopped)) => {
+                if let (true, Some(secs)) = (a.autostart, a.autoquit) {
+                    quit_at.get_or_insert(
+                        std::time::Instant::now() + std::time::Duration::from_secs(secs),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    web.close();
+    let Some(swarm) = app.swarm() else {
+        return Ok(None);
+    };
+    swarm.quit();
+    let summary = swarm.wait();
+    observer.entries = swarm.view(|v| v.entries().to_vec());
+    Ok(Some(summary))
 }
 
 /// The final tables and the numbers Locust does not give.
@@ -184,7 +312,7 @@ fn exit_code(a: &SwarmArgs, summary: &Summary, out: &mut dyn Write) -> u8 {
 }
 
 struct CliObserver<'a> {
-    entries: &'a [Entry],
+    entries: Vec<Entry>,
     out: &'a mut Box<dyn Write>,
     csv: Option<CsvFiles>,
     periodic: bool,
@@ -198,7 +326,7 @@ impl Observer for CliObserver<'_> {
     fn second(&mut self, stats: &Stats, status: &Status) {
         self.seconds += 1;
         if let Some(csv) = &mut self.csv {
-            csv.second(stats, self.entries, status.users);
+            csv.second(stats, &self.entries, status.users);
         }
         if let (Some(why), false) = (&status.saturated, self.warned) {
             self.warned = true;
@@ -208,7 +336,7 @@ impl Observer for CliObserver<'_> {
             let _ = writeln!(
                 self.out,
                 "{}",
-                console::stats_table(stats, self.entries, true)
+                console::stats_table(stats, &self.entries, true)
             );
         }
         if let Some(bar) = &self.status_line {

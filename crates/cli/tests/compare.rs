@@ -89,7 +89,13 @@ fn sentence_matchers_accept_the_assignments_examples() {
 fn compare_quick_end_to_end() {
     let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("compare-{}", std::process::id()));
-    let out = swarmlab(&["compare", "--quick", "--out", out_dir.to_str().unwrap()]);
+    let out = swarmlab(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -199,6 +205,72 @@ fn compare_quick_end_to_end() {
             "{model}: {history}"
         );
     }
+}
+
+/// The live page of `compare`: it names the model that runs now, then serves the finished
+/// report (kept up 30 s once someone opened the page; Ctrl-C ends that at once).
+#[test]
+fn compare_shows_the_running_model_then_the_report() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("compare-live-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args(["compare", "--quick", "--models", "epoll", "--web-port", "0"])
+        .args(["--max-time", "3s", "--out", out_dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("live view: http://")
+                .map(|r| r.split_whitespace().next().unwrap().to_string())
+        })
+        .expect("a live view address");
+    let get = |path: &str| -> String {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut r = String::new();
+        s.read_to_string(&mut r).unwrap();
+        r
+    };
+    assert!(get("/").contains("window.templateArgs"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let r = get("/stats/requests");
+        if r.contains("compare: epoll (1 of 1)") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no banner: {r}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // keep draining stdout: compare goes on printing after the line we wait for
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let said = rx
+        .iter()
+        .find(|l| l.contains("/compare/report for 30 s more"));
+    assert!(said.is_some(), "compare did not offer the report");
+    let report = get("/compare/report");
+    assert!(
+        report.starts_with("HTTP/1.1 200") && report.contains("<svg"),
+        "{report:.300}"
+    );
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert!(child.wait().unwrap().success());
 }
 
 #[test]

@@ -11,7 +11,7 @@ use common::Server;
 
 fn swarm(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_swarmlab"))
-        .arg("swarm")
+        .args(["swarm", "--headless"])
         .args(args)
         .output()
         .expect("run swarmlab swarm")
@@ -173,4 +173,110 @@ fn tempdir(tag: &str) -> std::path::PathBuf {
         .join(format!("swarm-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The web UI's command line: `--autostart` runs the test as `--headless` would while the UI
+/// serves, `--autoquit` ends the process after the run, and the files are written as in
+/// headless mode.
+#[test]
+fn web_mode_autostarts_serves_and_autoquits() {
+    let srv = Server::start("epoll", &[]);
+    let dir = tempdir("web");
+    let prefix = dir.join("run");
+    let t = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args([
+            "swarm",
+            "-H",
+            &srv.url(),
+            "-u",
+            "3",
+            "-r",
+            "100",
+            "-t",
+            "2s",
+        ])
+        .args(["--web-port", "0", "--autostart", "--autoquit", "1"])
+        .args(["--csv", prefix.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+    let addr = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("web UI at http://"))
+        .unwrap_or_else(|| panic!("no address in {stdout}"));
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let stats = std::fs::read_to_string(dir.join("run_stats.csv")).unwrap();
+    let aggregated = stats
+        .lines()
+        .find(|l| l.starts_with(",Aggregated,"))
+        .unwrap();
+    let count: u64 = aggregated.split(',').nth(2).unwrap().parse().unwrap();
+    assert!(count > 10, "{stats}");
+}
+
+#[test]
+fn web_mode_errors_are_one_line() {
+    // --autoquit without --autostart, a login without a colon, a port in use
+    one_line_usage_error(
+        &Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+            .args(["swarm", "-H", "http://127.0.0.1:1", "--autoquit", "1"])
+            .output()
+            .unwrap(),
+    );
+    one_line_usage_error(
+        &Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+            .args(["swarm", "-H", "http://127.0.0.1:1", "--web-login", "nobody"])
+            .output()
+            .unwrap(),
+    );
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let e = one_line_usage_error(
+        &Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+            .args(["swarm", "-H", "http://127.0.0.1:1", "--web-port", &port])
+            .output()
+            .unwrap(),
+    );
+    assert!(e.contains("cannot serve the web UI on 127.0.0.1:"), "{e}");
+    // --autostart needs to know what to load
+    one_line_usage_error(
+        &Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+            .args(["swarm", "--web-port", "0", "--autostart"])
+            .output()
+            .unwrap(),
+    );
+}
+
+#[test]
+fn web_mode_warns_when_reachable_from_other_machines_without_a_login() {
+    let srv = Server::start("epoll", &[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args(["swarm", "-H", &srv.url(), "-u", "1", "-t", "1s"])
+        .args([
+            "--web-host",
+            "0.0.0.0",
+            "--web-port",
+            "0",
+            "--autostart",
+            "--autoquit",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "warning: the web UI on 0.0.0.0:0 can be reached from other machines and has no login"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
 }

@@ -783,9 +783,19 @@ pub fn run(
     stop: &AtomicBool,
     observer: &mut dyn Observer,
 ) -> Summary {
-    let swarm = Swarm::new(workload, plan.clone());
+    drive(&Swarm::new(workload, plan.clone()), &plan, stop, observer)
+}
+
+/// [`run`] on an engine the caller made (and may show elsewhere, as compare shows it in the
+/// web UI); quits it at the end.
+pub fn drive(
+    swarm: &Swarm,
+    plan: &Plan,
+    stop: &AtomicBool,
+    observer: &mut dyn Observer,
+) -> Summary {
     let events = swarm.subscribe();
-    swarm.start(Start::from_plan(&plan));
+    swarm.start(Start::from_plan(plan));
     let mut interrupted = false;
     loop {
         match events.recv_timeout(Duration::from_millis(20)) {

@@ -18,13 +18,14 @@ pub mod stats;
 pub mod target;
 pub mod timespan;
 pub mod wait;
+pub mod web;
 mod worker;
 
 pub use engine::{
-    run, Ended, Event, History, HistoryRow, Observer, Plan, Start, State, Status, Summary, Swarm,
-    View, SATURATED,
+    drive, run, Ended, Event, History, HistoryRow, Observer, Plan, Start, State, Status, Summary,
+    Swarm, View, SATURATED,
 };
-pub use scenario::{BadScenario, Entry, Workload};
+pub use scenario::{BadScenario, Entry, RequestParts, Workload};
 pub use stats::{EntryStats, Stats};
 pub use target::Target;
 pub use timespan::parse_timespan;

@@ -119,6 +119,41 @@ pub struct Entry {
     pub name: String,
 }
 
+/// What a request is made of, before it is encoded for a host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestParts {
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// The path with its query, starting with `/`.
+    pub path: String,
+    /// Header fields, in order (`Host` and `Content-Length` are added when encoding).
+    pub headers: Vec<(String, String)>,
+    /// The body, if any.
+    pub body: Option<Vec<u8>>,
+}
+
+impl RequestParts {
+    /// The request's bytes for `authority` (the `Host` header value).
+    pub fn encode(&self, authority: &str) -> Vec<u8> {
+        let mut req = format!(
+            "{} {} HTTP/1.1\r\nHost: {authority}\r\n",
+            self.method, self.path
+        );
+        for (k, v) in &self.headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let Some(b) = &self.body {
+            req.push_str(&format!("Content-Length: {}\r\n", b.len()));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        if let Some(b) = &self.body {
+            bytes.extend_from_slice(b);
+        }
+        bytes
+    }
+}
+
 /// One task, ready to send.
 #[derive(Clone, Debug)]
 pub struct Task {
@@ -126,6 +161,8 @@ pub struct Task {
     pub entry: usize,
     /// Relative weight among the class's tasks.
     pub weight: u32,
+    /// What the request is made of (kept to encode it again for another host).
+    pub parts: RequestParts,
     /// The whole request, encoded.
     pub request: Vec<u8>,
     /// Statuses that count as success; `None`: below 400.
@@ -282,6 +319,28 @@ impl Workload {
         Ok(Workload { classes, entries })
     }
 
+    /// The same users against another host: every class, whatever host it had (the web UI's
+    /// host field overrides the classes' hosts, as in Locust).
+    pub fn retarget(&self, host: &Target) -> Workload {
+        let mut w = self.clone();
+        for class in &mut w.classes {
+            class.addr = host.addr;
+            for task in &mut class.tasks {
+                task.request = task.parts.encode(&host.authority);
+            }
+        }
+        w
+    }
+
+    /// The same users with another think time, for every class.
+    pub fn with_wait(&self, wait: WaitTime) -> Workload {
+        let mut w = self.clone();
+        for class in &mut w.classes {
+            class.wait = wait;
+        }
+        w
+    }
+
     /// The class of user number `i`: smooth weighted round robin (nginx's), so any prefix of
     /// users is split by weight as evenly as integers allow.
     pub fn class_of(&self, i: usize) -> usize {
@@ -322,21 +381,20 @@ fn compile_task(
         entries.push(entry);
         entries.len() - 1
     });
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", target.authority);
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if let Some(b) = body {
-        req.push_str(&format!("Content-Length: {}\r\n", b.len()));
-    }
-    req.push_str("\r\n");
-    if let Some(b) = body {
-        req.push_str(b);
-    }
+    let parts = RequestParts {
+        method: method.to_string(),
+        path: path.to_string(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        body: body.map(|b| b.as_bytes().to_vec()),
+    };
     Task {
         entry: index,
         weight,
-        request: req.into_bytes(),
+        request: parts.encode(&target.authority),
+        parts,
         expect,
         head: method == "HEAD",
     }
@@ -385,6 +443,12 @@ path = "/"
             "POST /echo HTTP/1.1\r\nHost: 127.0.0.1:9\r\nContent-Length: 2\r\n\r\nhi"
         );
         assert_eq!(echo.expect, Some(vec![200]));
+        let moved = w.retarget(&Target::parse("http://127.0.0.2:8/").unwrap());
+        assert_eq!(
+            String::from_utf8_lossy(&moved.classes[0].tasks[1].request),
+            "POST /echo HTTP/1.1\r\nHost: 127.0.0.2:8\r\nContent-Length: 2\r\n\r\nhi"
+        );
+        assert_eq!(moved.classes[1].addr, "127.0.0.2:8".parse().unwrap());
         assert_eq!(w.classes[0].wait, WaitTime::Constant(1.0));
         let firsts: Vec<usize> = (0..8).map(|i| w.class_of(i)).collect();
         assert_eq!(firsts.iter().filter(|&&c| c == 0).count(), 6, "{firsts:?}");

@@ -25,6 +25,12 @@ pub enum BadTarget {
 }
 
 impl Target {
+    /// The URL again, `http://authority/path` (no trailing `/` for the root).
+    pub fn url(&self) -> String {
+        let path = if self.path == "/" { "" } else { &self.path };
+        format!("http://{}{path}", self.authority)
+    }
+
     /// Parses and resolves `url`.
     pub fn parse(url: &str) -> Result<Target, BadTarget> {
         let form = || BadTarget::Form(url.to_string());
