@@ -109,6 +109,21 @@ pub struct SwarmArgs {
     /// Web UI: quit this many seconds after an --autostart run ends.
     #[arg(long, value_name = "SECONDS", requires = "autostart")]
     pub autoquit: Option<u64>,
+    /// Be a worker of a Locust master (`locust --master`, 2.47): it steers this process.
+    #[arg(long, conflicts_with_all = ["headless", "autostart"])]
+    pub worker: bool,
+    /// Worker: the master's host.
+    #[arg(long, default_value = "127.0.0.1", requires = "worker")]
+    pub master_host: String,
+    /// Worker: the master's port.
+    #[arg(long, default_value_t = 5557, requires = "worker")]
+    pub master_port: u16,
+    /// Worker: quit when the master sends no heartbeat for this long (Locust: 60 s).
+    #[arg(long, default_value = "60s", value_parser = timespan, requires = "worker", hide = true)]
+    pub master_heartbeat_timeout: Duration,
+    /// Print a locustfile with this workload's user classes (for `locust --master -f`), and exit.
+    #[arg(long)]
+    pub print_locustfile: bool,
     /// Web UI: require HTTP basic auth with USER:PASS.
     #[arg(long, value_name = "USER:PASS", value_parser = login)]
     pub web_login: Option<String>,

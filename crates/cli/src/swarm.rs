@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::Context;
+use swarmlab_swarm::locust_worker::{self, SwarmSlot, WorkerError, WorkerOptions};
 use swarmlab_swarm::output::{console, html, json};
 use swarmlab_swarm::web::{self, App, FormDefaults, Template, WebOptions};
 use swarmlab_swarm::{
@@ -35,6 +36,7 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
                 .map_err(|e| Failure::usage(e.into()))?,
         ),
         (None, Some(host)) => Some(Workload::simple(host, a.wait_time)),
+        (None, None) if a.print_locustfile => None,
         (None, None) if a.headless || a.autostart => {
             return Err(Failure::usage(anyhow::anyhow!(
                 "-H/--host is required without -f/--scenario{}",
@@ -59,6 +61,16 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         stop_timeout: a.stop_timeout,
         threads: a.threads.map_or(Plan::default().threads, usize::from),
     };
+    if a.print_locustfile {
+        let workload = workload.unwrap_or_else(|| {
+            let placeholder = Target::parse("http://127.0.0.1:8080").expect("a literal URL");
+            Workload::simple(&placeholder, a.wait_time)
+        });
+        let text = swarmlab_swarm::output::locustfile::locustfile(&workload, host.as_ref())
+            .map_err(|e| Failure::usage(e.into()))?;
+        print!("{text}");
+        return Ok(0);
+    }
     let html_file = a.html.as_deref().map(|t| html_path(t, &plan));
     // 10,000 users need 10,000 sockets; the soft limit is often 1024.
     swarmlab_server::sys::raise_fd_limit();
@@ -93,7 +105,12 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         status_line: (std::io::stderr().is_terminal() && !a.json)
             .then(indicatif::ProgressBar::new_spinner),
     };
-    let summary = if a.headless {
+    let summary = if a.worker {
+        match locust_worker_mode(a, workload, plan, &stop, &mut observer)? {
+            Some(summary) => summary,
+            None => return Ok(0), // the master quit before it started anything
+        }
+    } else if a.headless {
         let workload = workload.expect("headless runs have a workload");
         let _ = writeln!(
             observer.out,
@@ -200,13 +217,44 @@ fn web_ui(
     if let (true, Some(s)) = (a.autostart, &swarm) {
         s.start(Start::from_plan(&plan));
     }
-    let mut watched: Option<(Swarm, std::sync::mpsc::Receiver<Event>)> = None;
     let mut quit_at: Option<std::time::Instant> = None;
-    while !stop.load(std::sync::atomic::Ordering::Relaxed)
-        && quit_at.is_none_or(|t| std::time::Instant::now() < t)
-    {
+    follow(
+        || app.swarm(),
+        observer,
+        |event| {
+            if let (Some(Event::State(State::Stopped)), true, Some(secs)) =
+                (event, a.autostart, a.autoquit)
+            {
+                quit_at.get_or_insert(
+                    std::time::Instant::now() + std::time::Duration::from_secs(secs),
+                );
+            }
+            !stop.load(std::sync::atomic::Ordering::Relaxed)
+                && quit_at.is_none_or(|t| std::time::Instant::now() < t)
+        },
+    );
+    web.close();
+    let Some(swarm) = app.swarm() else {
+        return Ok(None);
+    };
+    swarm.quit();
+    let summary = swarm.wait();
+    observer.entries = swarm.view(|v| v.entries().to_vec());
+    Ok(Some(summary))
+}
+
+/// Calls `observer` every second of whatever engine `current` returns (it may appear late, as
+/// when the web form or a Locust master starts the first test), until `go_on` says stop; it
+/// sees each event, and is asked at least every 100 ms.
+fn follow(
+    current: impl Fn() -> Option<Swarm>,
+    observer: &mut CliObserver<'_>,
+    mut go_on: impl FnMut(Option<&Event>) -> bool,
+) {
+    let mut watched: Option<(Swarm, std::sync::mpsc::Receiver<Event>)> = None;
+    while go_on(None) {
         let Some((swarm, events)) = &watched else {
-            match app.swarm() {
+            match current() {
                 Some(s) => {
                     let events = s.subscribe();
                     watched = Some((s, events));
@@ -222,24 +270,63 @@ fn web_ui(
                 }
                 observer.second(&v.stats, &v.status);
             }),
-            Ok(Event::State(State::Stopped)) => {
-                if let (true, Some(secs)) = (a.autostart, a.autoquit) {
-                    quit_at.get_or_insert(
-                        std::time::Instant::now() + std::time::Duration::from_secs(secs),
-                    );
+            Ok(event) => {
+                if !go_on(Some(&event)) {
+                    return;
                 }
             }
-            _ => {}
+            Err(_) => {}
         }
     }
-    web.close();
-    let Some(swarm) = app.swarm() else {
-        return Ok(None);
+}
+
+/// A worker of a Locust master: the master steers the engine through the worker thread; this
+/// thread writes the CSV files and the status line each second. Returns the last run's summary
+/// (`None` if the master never started one), or the worker's error as the exit code says.
+fn locust_worker_mode(
+    a: &SwarmArgs,
+    workload: Option<Workload>,
+    plan: Plan,
+    stop: &Arc<AtomicBool>,
+    observer: &mut CliObserver<'_>,
+) -> Result<Option<Summary>, Failure> {
+    let opts = WorkerOptions {
+        master_host: a.master_host.clone(),
+        master_port: a.master_port,
+        heartbeat_timeout: a.master_heartbeat_timeout,
     };
-    swarm.quit();
-    let summary = swarm.wait();
-    observer.entries = swarm.view(|v| v.entries().to_vec());
-    Ok(Some(summary))
+    let slot: SwarmSlot = Arc::default();
+    let worker = {
+        let (slot, stop) = (Arc::clone(&slot), Arc::clone(stop));
+        std::thread::Builder::new()
+            .name("locust-worker".into())
+            .spawn(move || {
+                locust_worker::run(workload, plan, &opts, &stop, &slot, &mut |line| {
+                    eprintln!("swarmlab: worker: {line}");
+                })
+            })
+            .context("starting the worker thread")?
+    };
+    follow(
+        || slot.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        observer,
+        |_| !worker.is_finished(),
+    );
+    let result = worker.join().expect("the worker thread panicked");
+    let swarm = slot.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let summary = swarm.map(|s| {
+        s.quit();
+        let summary = s.wait();
+        observer.entries = s.view(|v| v.entries().to_vec());
+        summary
+    });
+    match result {
+        Ok(()) | Err(WorkerError::Interrupted) => Ok(summary),
+        Err(
+            e @ (WorkerError::UnknownClass { .. } | WorkerError::NoHost | WorkerError::BadHost(_)),
+        ) => Err(Failure::usage(e.into())),
+        Err(e) => Err(Failure::from(anyhow::Error::from(e))),
+    }
 }
 
 /// The final tables and the numbers Locust does not give.

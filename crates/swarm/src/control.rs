@@ -41,6 +41,11 @@ pub(crate) struct Control {
     /// The open model's schedule; `open_gen` says when it changed.
     pub open: Mutex<OpenSchedule>,
     pub open_gen: AtomicU64,
+    /// Bumped when a run stops: workers hand over what they measured so far at once, not at
+    /// the end of the second, so the run's statistics are complete when it is reported stopped.
+    pub flush_gen: AtomicU64,
+    /// Per worker: the last `flush_gen` it answered (its partial delta is on the channel).
+    pub flushed: Vec<AtomicU64>,
     /// Workers exit.
     pub quit: AtomicBool,
     /// Workers start no new tasks (a stop with a stop timeout).
@@ -69,6 +74,8 @@ impl Shared {
                     t0: Instant::now(),
                 }),
                 open_gen: AtomicU64::new(0),
+                flush_gen: AtomicU64::new(0),
+                flushed: (0..threads).map(|_| AtomicU64::new(0)).collect(),
                 quit: AtomicBool::new(false),
                 draining: AtomicBool::new(false),
                 completed: AtomicU64::new(0),

@@ -239,6 +239,9 @@ struct Inner {
     commands: Sender<Command>,
     view: Mutex<View>,
     subscribers: Mutex<Vec<Sender<Event>>>,
+    /// Hear every worker delta of the current run as it is merged (the Locust worker builds
+    /// its reports to the master from them).
+    delta_subscribers: Mutex<Vec<Sender<Arc<Delta>>>>,
     controller: Mutex<Option<JoinHandle<Summary>>>,
     summary: Mutex<Option<Summary>>,
 }
@@ -273,6 +276,7 @@ impl Swarm {
                 duration: Duration::ZERO,
             }),
             subscribers: Mutex::new(Vec::new()),
+            delta_subscribers: Mutex::new(Vec::new()),
             controller: Mutex::new(None),
             summary: Mutex::new(None),
         });
@@ -374,6 +378,14 @@ impl Swarm {
     pub fn subscribe(&self) -> Receiver<Event> {
         let (tx, rx) = mpsc::channel();
         lock(&self.inner.subscribers).push(tx);
+        rx
+    }
+
+    /// Every worker delta of the current run from now on, as the controller merges it: one per
+    /// worker thread per second with requests in it.
+    pub fn subscribe_deltas(&self) -> Receiver<Arc<Delta>> {
+        let (tx, rx) = mpsc::channel();
+        lock(&self.inner.delta_subscribers).push(tx);
         rx
     }
 
@@ -660,14 +672,36 @@ impl Controller {
         let n = self.classes.len();
         self.users = 0;
         self.classes = vec![0; n];
-        self.shared.control.set_targets(vec![0; n]);
-        self.shared.control.draining.store(false, Ordering::Relaxed);
+        let shared = Arc::clone(&self.shared);
+        shared.control.set_targets(vec![0; n]);
+        shared.control.draining.store(false, Ordering::Relaxed);
+        // Every worker hands over its partial second now; wait (briefly) for all of it, so
+        // that a reader who sees `Stopped` sees the whole run.
+        let asked = shared.control.flush_gen.fetch_add(1, Ordering::AcqRel) + 1;
+        self.await_flush(asked, now + Duration::from_millis(200));
         {
             let mut view = lock(&self.inner.view);
             view.ended = self.stopping;
             view.duration = now - self.t0;
         }
         self.set_state(State::Stopped);
+    }
+
+    /// Merges deltas until every worker has answered flush request `asked` (each sends its
+    /// partial delta, if any, and `flushed` counts them) or `until` passes.
+    fn await_flush(&mut self, asked: u64, until: Instant) {
+        let shared = Arc::clone(&self.shared);
+        while Instant::now() < until
+            && shared
+                .control
+                .flushed
+                .iter()
+                .any(|f| f.load(Ordering::Acquire) < asked)
+        {
+            self.merge();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.merge();
     }
 
     fn set_state(&mut self, state: State) {
@@ -683,9 +717,10 @@ impl Controller {
         lock(&self.inner.subscribers).retain(|tx| tx.send(event.clone()).is_ok());
     }
 
-    /// Merges every delta the workers handed over.
+    /// Merges every delta the workers handed over, and passes it on to delta subscribers.
     fn merge(&mut self) {
         let mut view = None;
+        let mut taps = None;
         while let Ok(d) = self.deltas.try_recv() {
             if d.run != self.run {
                 continue;
@@ -693,6 +728,11 @@ impl Controller {
             view.get_or_insert_with(|| lock(&self.inner.view))
                 .stats
                 .merge(&d);
+            let taps = taps.get_or_insert_with(|| lock(&self.inner.delta_subscribers));
+            if !taps.is_empty() {
+                let d = Arc::new(d);
+                taps.retain(|tx| tx.send(Arc::clone(&d)).is_ok());
+            }
         }
     }
 

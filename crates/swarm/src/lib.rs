@@ -12,6 +12,7 @@
 pub mod client;
 mod control;
 pub mod engine;
+pub mod locust_worker;
 pub mod output;
 pub mod scenario;
 pub mod stats;

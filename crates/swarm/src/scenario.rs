@@ -182,6 +182,9 @@ pub struct UserClass {
     pub wait: WaitTime,
     /// Where its users connect.
     pub addr: SocketAddr,
+    /// Whether the class named its own host (else it has the run's default host, which a
+    /// Locust master's host replaces).
+    pub own_host: bool,
     /// Its tasks.
     pub tasks: Vec<Task>,
 }
@@ -216,6 +219,7 @@ impl Workload {
                 weight: 1,
                 wait,
                 addr: host.addr,
+                own_host: false,
                 tasks: vec![task],
             }],
             entries,
@@ -313,6 +317,7 @@ impl Workload {
                 weight: u.weight,
                 wait,
                 addr: target.addr,
+                own_host: u.host.is_some(),
                 tasks,
             });
         }
@@ -324,6 +329,19 @@ impl Workload {
     pub fn retarget(&self, host: &Target) -> Workload {
         let mut w = self.clone();
         for class in &mut w.classes {
+            class.addr = host.addr;
+            for task in &mut class.tasks {
+                task.request = task.parts.encode(&host.authority);
+            }
+        }
+        w
+    }
+
+    /// The same users with `host` as the default host: classes that named their own keep it
+    /// (a Locust master's `spawn` sends its host this way).
+    pub fn with_default_host(&self, host: &Target) -> Workload {
+        let mut w = self.clone();
+        for class in w.classes.iter_mut().filter(|c| !c.own_host) {
             class.addr = host.addr;
             for task in &mut class.tasks {
                 task.request = task.parts.encode(&host.authority);

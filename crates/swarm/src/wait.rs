@@ -65,6 +65,16 @@ impl WaitTime {
         Duration::from_secs_f64(secs)
     }
 
+    /// The same rule in Locust's Python (`between(1, 3)`).
+    pub fn python(self) -> String {
+        match self {
+            WaitTime::Constant(s) => format!("constant({s})"),
+            WaitTime::Between(a, b) => format!("between({a}, {b})"),
+            WaitTime::ConstantThroughput(n) => format!("constant_throughput({n})"),
+            WaitTime::ConstantPacing(s) => format!("constant_pacing({s})"),
+        }
+    }
+
     /// Whether users never wait (the closed loop runs flat out).
     pub fn is_zero(self) -> bool {
         self == WaitTime::Constant(0.0)

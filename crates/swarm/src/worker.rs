@@ -72,6 +72,7 @@ pub(crate) struct Worker {
     targets_gen: u64,
     open: OpenSchedule,
     open_gen: u64,
+    flush_gen: u64,
     /// Retired users' slots, to reuse.
     free: Vec<usize>,
     poll: Poll,
@@ -102,6 +103,7 @@ impl Worker {
             targets_gen: 0,
             open,
             open_gen: 0,
+            flush_gen: 0,
             free: Vec::new(),
             poll: Poll::new()?,
             users: Vec::new(),
@@ -197,6 +199,16 @@ impl Worker {
             self.targets_gen = targets_gen;
             let targets = control.targets();
             self.spawn_to(&targets, now);
+        }
+        let flush_gen = control.flush_gen.load(Ordering::Acquire);
+        if flush_gen != self.flush_gen {
+            self.flush_gen = flush_gen;
+            let fresh = self.fresh_delta(self.delta.second);
+            let done = std::mem::replace(&mut self.delta, fresh);
+            if !done.is_empty() {
+                let _ = tx.send(done);
+            }
+            control.flushed[self.id].store(flush_gen, Ordering::Release);
         }
     }
 

@@ -5,6 +5,7 @@ pub mod console;
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod locustfile;
 
 use crate::scenario::Entry;
 use crate::stats::{EntryStats, Stats};

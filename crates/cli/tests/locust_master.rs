@@ -1,0 +1,887 @@
+//! swarmlab workers under a stock Locust 2.47 master (the venv's `locust`): counts that agree,
+//! a run started, stopped and started again from the master's web API, a mixed fleet with a
+//! Python worker, hosts in network namespaces, and the faults (a worker killed, the master
+//! killed, garbage from a fake master).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::{peer, peers_required, Server};
+
+/// These tests load the machine flat out: one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("locust-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A child killed when dropped.
+struct Proc(Option<Child>);
+
+impl Proc {
+    fn spawn(cmd: &mut Command) -> Proc {
+        Proc(Some(cmd.spawn().expect("spawn")))
+    }
+
+    fn pid(&self) -> i32 {
+        self.0.as_ref().unwrap().id() as i32
+    }
+
+    /// Waits (bounded) for the exit; returns its output.
+    fn finish(mut self, within: Duration) -> Output {
+        let mut child = self.0.take().unwrap();
+        let deadline = Instant::now() + within;
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "did not exit within {within:?}:\n{}\n{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn swarmlab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+}
+
+/// `swarmlab swarm --print-locustfile -H host` written to `dir/locustfile.py`.
+fn locustfile(dir: &Path, host: &str) -> PathBuf {
+    let out = swarmlab()
+        .args(["swarm", "--print-locustfile", "-H", host])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let path = dir.join("locustfile.py");
+    std::fs::write(&path, &out.stdout).unwrap();
+    path
+}
+
+fn worker(port: u16, extra: &[&str]) -> Proc {
+    Proc::spawn(
+        swarmlab()
+            .args(["swarm", "--worker", "--master-port", &port.to_string()])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+}
+
+/// The Aggregated row of a Locust `_stats.csv`: (requests, failures).
+fn aggregated(stats_csv: &Path) -> (u64, u64) {
+    let text = std::fs::read_to_string(stats_csv)
+        .unwrap_or_else(|e| panic!("{}: {e}", stats_csv.display()));
+    let row = text
+        .lines()
+        .find(|l| l.starts_with(",Aggregated,"))
+        .unwrap_or_else(|| panic!("no Aggregated row in {text}"));
+    let f: Vec<&str> = row.split(',').collect();
+    (f[2].parse().unwrap(), f[3].parse().unwrap())
+}
+
+/// (Type, Name) rows of a `_stats.csv`, Aggregated left out.
+fn names(stats_csv: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(stats_csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with(",Aggregated,"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[1].to_string())
+        })
+        .collect()
+}
+
+/// One HTTP request to the master's web UI; the body.
+fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: m\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    raw.split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, b)| b.to_string())
+}
+
+fn stats(addr: SocketAddr) -> serde_json::Value {
+    serde_json::from_str(&http(addr, "GET", "/stats/requests", "")).unwrap()
+}
+
+fn eventually(what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn wait_listening(addr: SocketAddr) {
+    eventually(
+        &format!("{addr} to listen"),
+        Duration::from_secs(30),
+        || TcpStream::connect(addr).is_ok(),
+    );
+}
+
+#[test]
+fn two_workers_under_a_headless_master_agree_with_it() {
+    let Some(locust) = peer("locust") else { return };
+    let _one = exclusive();
+    let srv = Server::start("epoll", &[]);
+    let dir = tempdir("headless");
+    let lf = locustfile(&dir, &srv.url());
+    let port = free_port();
+    let master = Proc::spawn(
+        Command::new(&locust)
+            .arg("-f")
+            .arg(&lf)
+            .args(["--master", "--headless", "--expect-workers", "2"])
+            .args(["-u", "200", "-r", "100", "-t", "10s", "-H", &srv.url()])
+            .args([
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                &port.to_string(),
+            ])
+            .arg("--csv")
+            .arg(dir.join("master"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let w1 = dir.join("w1");
+    let w2 = dir.join("w2");
+    let a = worker(port, &["--csv", w1.to_str().unwrap()]);
+    let b = worker(port, &["--csv", w2.to_str().unwrap()]);
+    let m = master.finish(Duration::from_secs(90));
+    let (oa, ob) = (
+        a.finish(Duration::from_secs(30)),
+        b.finish(Duration::from_secs(30)),
+    );
+    for (who, out) in [("worker 1", &oa), ("worker 2", &ob)] {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{who}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(
+        m.status.success(),
+        "master: {}",
+        String::from_utf8_lossy(&m.stderr)
+    );
+    let (total, failures) = aggregated(&dir.join("master_stats.csv"));
+    let (c1, f1) = aggregated(&dir.join("w1_stats.csv"));
+    let (c2, f2) = aggregated(&dir.join("w2_stats.csv"));
+    assert!(c1 > 0 && c2 > 0, "each worker did requests: {c1} {c2}");
+    let sum = c1 + c2;
+    assert!(
+        total.abs_diff(sum) * 100 <= sum,
+        "master counted {total}, the workers {c1} + {c2} = {sum}"
+    );
+    assert_eq!((failures, f1, f2), (0, 0, 0));
+    assert_eq!(
+        names(&dir.join("master_stats.csv")),
+        names(&dir.join("w1_stats.csv"))
+    );
+    assert_eq!(
+        names(&dir.join("master_stats.csv")),
+        [("GET".to_string(), "/".to_string())]
+    );
+}
+
+#[test]
+fn workers_follow_start_stop_and_start_from_the_masters_web_api() {
+    let Some(locust) = peer("locust") else { return };
+    let _one = exclusive();
+    let srv = Server::start("epoll", &[]);
+    let dir = tempdir("webapi");
+    let lf = locustfile(&dir, &srv.url());
+    let (port, web) = (free_port(), free_port());
+    let master = Proc::spawn(
+        Command::new(&locust)
+            .arg("-f")
+            .arg(&lf)
+            .args([
+                "--master",
+                "-H",
+                &srv.url(),
+                "--web-host",
+                "127.0.0.1",
+                "--web-port",
+                &web.to_string(),
+            ])
+            .args([
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let ui: SocketAddr = format!("127.0.0.1:{web}").parse().unwrap();
+    wait_listening(ui);
+    let w = worker(port, &[]);
+    eventually("the worker to connect", Duration::from_secs(30), || {
+        stats(ui)["workers"]
+            .as_array()
+            .is_some_and(|w| w.len() == 1)
+    });
+    let requests = |ui| {
+        stats(ui)["stats"]
+            .as_array()
+            .and_then(|s| s.last().cloned())
+            .map_or(0, |a| a["num_requests"].as_u64().unwrap_or(0))
+    };
+    for (round, users) in [(1, 10u64), (2, 4)] {
+        let r = http(
+            ui,
+            "POST",
+            "/swarm",
+            &format!("user_count={users}&spawn_rate=100"),
+        );
+        assert!(
+            r.contains("\"success\": true") || r.contains("\"success\":true"),
+            "{r}"
+        );
+        eventually(
+            &format!("round {round}: {users} users running on the worker"),
+            Duration::from_secs(30),
+            || {
+                let s = stats(ui);
+                s["user_count"] == users
+                    && s["workers"][0]["user_count"] == users
+                    && s["workers"][0]["state"] == "running"
+            },
+        );
+        let before = requests(ui);
+        eventually(
+            &format!("round {round}: requests"),
+            Duration::from_secs(30),
+            || requests(ui) > before + 100,
+        );
+        let r = http(ui, "POST", "/stop", "");
+        assert!(r.contains("Test stopped"), "{r}");
+        eventually(
+            &format!("round {round}: stopped"),
+            Duration::from_secs(30),
+            || {
+                let s = stats(ui);
+                s["state"] == "stopped" && s["user_count"] == 0
+            },
+        );
+        let stopped = requests(ui);
+        std::thread::sleep(Duration::from_secs(4)); // a report interval and more
+        assert!(
+            requests(ui) <= stopped + 10,
+            "round {round}: load went on after the stop"
+        );
+        eventually(
+            &format!("round {round}: the worker ready again"),
+            Duration::from_secs(30),
+            || {
+                stats(ui)["workers"]
+                    .as_array()
+                    .is_some_and(|w| w.len() == 1 && w[0]["state"] == "ready")
+            },
+        );
+    }
+    master.signal(libc::SIGTERM);
+    let wo = w.finish(Duration::from_secs(30));
+    assert_eq!(
+        wo.status.code(),
+        Some(0),
+        "worker: {}",
+        String::from_utf8_lossy(&wo.stderr)
+    );
+}
+
+#[test]
+fn a_mixed_fleet_has_traffic_from_both_kinds_of_worker() {
+    let Some(locust) = peer("locust") else { return };
+    let _one = exclusive();
+    let srv = Server::start("epoll", &[]);
+    let dir = tempdir("mixed");
+    let lf = locustfile(&dir, &srv.url());
+    let port = free_port();
+    let master = Proc::spawn(
+        Command::new(&locust)
+            .arg("-f")
+            .arg(&lf)
+            .args(["--master", "--headless", "--expect-workers", "2"])
+            .args(["-u", "20", "-r", "20", "-t", "8s", "-H", &srv.url()])
+            .args([
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                &port.to_string(),
+            ])
+            .arg("--csv")
+            .arg(dir.join("master"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let python = Proc::spawn(
+        Command::new(&locust)
+            .arg("-f")
+            .arg(&lf)
+            .args([
+                "--worker",
+                "--master-host",
+                "127.0.0.1",
+                "--master-port",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let ours = dir.join("ours");
+    let w = worker(port, &["--csv", ours.to_str().unwrap()]);
+    assert!(master.finish(Duration::from_secs(90)).status.success());
+    assert_eq!(w.finish(Duration::from_secs(30)).status.code(), Some(0));
+    let _ = python.finish(Duration::from_secs(30));
+    let (total, failures) = aggregated(&dir.join("master_stats.csv"));
+    let (mine, _) = aggregated(&dir.join("ours_stats.csv"));
+    let theirs = total.saturating_sub(mine);
+    assert!(mine > 0, "the swarmlab worker had no traffic");
+    assert!(
+        theirs >= 100,
+        "the Python worker had {theirs} requests (master {total}, swarmlab {mine})"
+    );
+    assert_eq!(failures, 0);
+}
+
+#[test]
+fn a_killed_worker_is_marked_missing_and_the_run_goes_on() {
+    let Some(locust) = peer("locust") else { return };
+    let _one = exclusive();
+    let srv = Server::start("epoll", &[]);
+    let dir = tempdir("killed");
+    let lf = locustfile(&dir, &srv.url());
+    let (port, web) = (free_port(), free_port());
+    let _master = Proc::spawn(
+        Command::new(&locust)
+            .arg("-f")
+            .arg(&lf)
+            .args([
+                "--master",
+                "-H",
+                &srv.url(),
+                "--web-host",
+                "127.0.0.1",
+                "--web-port",
+                &web.to_string(),
+            ])
+            .args([
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let ui: SocketAddr = format!("127.0.0.1:{web}").parse().unwrap();
+    wait_listening(ui);
+    let (a, b) = (
+        worker(port, &["--wait-time", "constant(0.01)"]),
+        worker(port, &["--wait-time", "constant(0.01)"]),
+    );
+    eventually("two workers", Duration::from_secs(30), || {
+        stats(ui)["workers"]
+            .as_array()
+            .is_some_and(|w| w.len() == 2)
+    });
+    http(ui, "POST", "/swarm", "user_count=10&spawn_rate=100");
+    eventually("running", Duration::from_secs(30), || {
+        stats(ui)["state"] == "running"
+    });
+    a.signal(libc::SIGKILL);
+    drop(a);
+    eventually("a worker marked missing", Duration::from_secs(30), || {
+        stats(ui)["workers"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|x| x["state"] == "missing"))
+    });
+    let total = |ui| {
+        stats(ui)["stats"]
+            .as_array()
+            .and_then(|s| s.last().cloned())
+            .map_or(0, |a| a["num_requests"].as_u64().unwrap_or(0))
+    };
+    let before = total(ui);
+    eventually(
+        "requests from the other worker",
+        Duration::from_secs(30),
+        || total(ui) > before + 100,
+    );
+    drop(b);
+}
+
+#[test]
+fn a_worker_quits_on_its_own_when_the_master_dies() {
+    let Some(locust) = peer("locust") else { return };
+    let _one = exclusive();
+    let srv = Server::start("epoll", &[]);
+    let dir = tempdir("masterdies");
+    let lf = locustfile(&dir, &srv.url());
+    let (port, web) = (free_port(), free_port());
+    let master = Proc::spawn(
+        Command::new(&locust)
+            .arg("-f")
+            .arg(&lf)
+            .args([
+                "--master",
+                "-H",
+                &srv.url(),
+                "--web-host",
+                "127.0.0.1",
+                "--web-port",
+                &web.to_string(),
+            ])
+            .args([
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let ui: SocketAddr = format!("127.0.0.1:{web}").parse().unwrap();
+    wait_listening(ui);
+    let w = worker(
+        port,
+        &[
+            "--master-heartbeat-timeout",
+            "3s",
+            "--wait-time",
+            "constant(0.01)",
+        ],
+    );
+    eventually("the worker", Duration::from_secs(30), || {
+        stats(ui)["workers"]
+            .as_array()
+            .is_some_and(|w| w.len() == 1)
+    });
+    http(ui, "POST", "/swarm", "user_count=5&spawn_rate=100");
+    eventually("running", Duration::from_secs(30), || {
+        stats(ui)["state"] == "running"
+    });
+    master.signal(libc::SIGKILL);
+    let t = Instant::now();
+    let out = w.finish(Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("lost the Locust master at tcp://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no heartbeat for 3 s"), "{stderr}");
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+}
+
+/// A fake master (a ROUTER of our own) sends garbage before and between real messages; the
+/// worker reports it, goes on, and quits when told.
+#[test]
+fn garbage_from_a_fake_master_does_not_crash_the_worker() {
+    use zeromq::Socket;
+    let _one = exclusive();
+    let port = free_port();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut router = zeromq::RouterSocket::new();
+        router
+            .bind(&format!("tcp://127.0.0.1:{port}"))
+            .await
+            .unwrap();
+        let w = worker(port, &["-H", "http://127.0.0.1:9"]);
+        let (id, ready) = fake_recv(&mut router).await;
+        assert_eq!(ready[0].as_str(), Some("client_ready"));
+        assert_eq!(ready[1].as_i64(), Some(-1));
+        assert_eq!(
+            ready[2].as_str().map(str::as_bytes),
+            Some(&id[..]),
+            "node id = identity"
+        );
+        let encode = |v: rmpv::Value| {
+            let mut b = Vec::new();
+            rmpv::encode::write_value(&mut b, &v).unwrap();
+            b
+        };
+        use rmpv::Value as V;
+        for garbage in [
+            b"\xc1\xc1 not msgpack".to_vec(),
+            encode(V::from(42)),
+            encode(V::Array(vec![V::from(7), V::Nil, V::from("x")])),
+            Vec::new(),
+        ] {
+            fake_send(&mut router, &id, garbage).await;
+        }
+        fake_send(
+            &mut router,
+            &id,
+            encode(V::Array(vec![
+                V::from("ack"),
+                V::Map(vec![(V::from("index"), V::from(0))]),
+                V::from("master"),
+            ])),
+        )
+        .await;
+        // the worker is alive and talking: a heartbeat with its state
+        loop {
+            let (_, msg) = fake_recv(&mut router).await;
+            if msg[0].as_str() == Some("heartbeat") {
+                let state = msg[1]
+                    .as_map()
+                    .unwrap()
+                    .iter()
+                    .find(|(k, _)| k.as_str() == Some("state"))
+                    .unwrap()
+                    .1
+                    .clone();
+                assert_eq!(state.as_str(), Some("ready"));
+                break;
+            }
+        }
+        // a spawn whose fields are all wrong is no crash either
+        fake_send(
+            &mut router,
+            &id,
+            encode(V::Array(vec![
+                V::from("spawn"),
+                V::from("not a map"),
+                V::from("master"),
+            ])),
+        )
+        .await;
+        fake_send(
+            &mut router,
+            &id,
+            encode(V::Array(vec![V::from("quit"), V::Nil, V::from("master")])),
+        )
+        .await;
+        // wait without blocking this runtime: its socket still has to send what was queued
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !exited(&w) {
+            assert!(Instant::now() < deadline, "the worker did not quit");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let out = w.finish(Duration::from_secs(5));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(stderr.contains("does not decode"), "{stderr}");
+    });
+}
+
+/// Whether the child has exited (a zombie waiting to be reaped), without reaping it.
+fn exited(p: &Proc) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", p.pid())).unwrap_or_default();
+    stat.is_empty()
+        || stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z'))
+}
+
+/// The fake master's receive: (the DEALER's identity, the decoded message), within 20 s.
+async fn fake_recv(r: &mut zeromq::RouterSocket) -> (Vec<u8>, rmpv::Value) {
+    use zeromq::SocketRecv;
+    let m = tokio::time::timeout(Duration::from_secs(20), r.recv())
+        .await
+        .expect("a message in 20 s")
+        .unwrap();
+    let frames = m.into_vec();
+    let id = frames[0].to_vec();
+    let value = rmpv::decode::read_value(&mut &frames[1][..]).unwrap();
+    (id, value)
+}
+
+/// The fake master's send: `payload` to the worker with identity `id`.
+async fn fake_send(r: &mut zeromq::RouterSocket, id: &[u8], payload: Vec<u8>) {
+    use zeromq::SocketSend;
+    let mut m = zeromq::ZmqMessage::from(id.to_vec());
+    m.push_back(payload.into());
+    r.send(m).await.unwrap();
+}
+
+/// Master and two workers each in a network namespace of their own (and the target in a
+/// fourth), joined by a bridge: the worker protocol across hosts, on addresses of this test.
+#[test]
+fn master_and_workers_on_separate_hosts() {
+    let Some(locust) = peer("locust") else { return };
+    let Some(_ip) = peer("ip") else { return };
+    let _one = exclusive();
+    let Some(net) = Netns::create() else { return };
+    let dir = tempdir("netns");
+    let target = "http://10.231.0.4:18080";
+    let srv = Proc::spawn(
+        net.exec("s")
+            .arg(env!("CARGO_BIN_EXE_swarmlab"))
+            .args(["serve", "--model", "epoll", "--bind", "10.231.0.4:18080"])
+            .stdout(Stdio::null()),
+    );
+    let lf = locustfile(&dir, target);
+    let master = Proc::spawn(
+        net.exec("m")
+            .arg(&locust)
+            .arg("-f")
+            .arg(&lf)
+            .args([
+                "--master",
+                "--headless",
+                "--expect-workers",
+                "2",
+                "-u",
+                "20",
+                "-r",
+                "20",
+                "-t",
+                "6s",
+            ])
+            .args([
+                "-H",
+                target,
+                "--master-bind-host",
+                "10.231.0.1",
+                "--master-bind-port",
+                "5557",
+            ])
+            .arg("--csv")
+            .arg(dir.join("master"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let workers: Vec<Proc> = ["a", "b"]
+        .iter()
+        .map(|ns| {
+            Proc::spawn(
+                net.exec(ns)
+                    .arg(env!("CARGO_BIN_EXE_swarmlab"))
+                    .args([
+                        "swarm",
+                        "--worker",
+                        "--master-host",
+                        "10.231.0.1",
+                        "--master-port",
+                        "5557",
+                    ])
+                    .arg("--csv")
+                    .arg(dir.join(format!("w{ns}")))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped()),
+            )
+        })
+        .collect();
+    let m = master.finish(Duration::from_secs(90));
+    assert!(
+        m.status.success(),
+        "master: {}",
+        String::from_utf8_lossy(&m.stderr)
+    );
+    let mut sum = 0;
+    for (w, ns) in workers.into_iter().zip(["a", "b"]) {
+        let out = w.finish(Duration::from_secs(30));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "worker {ns}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (n, _) = aggregated(&dir.join(format!("w{ns}_stats.csv")));
+        assert!(n > 0, "worker {ns} in its namespace did no requests");
+        sum += n;
+    }
+    let (total, failures) = aggregated(&dir.join("master_stats.csv"));
+    assert!(
+        total.abs_diff(sum) * 100 <= sum,
+        "master {total}, workers {sum}"
+    );
+    assert_eq!(failures, 0);
+    drop(srv);
+}
+
+/// Four network namespaces (m, a, b, s) on a bridge in a fifth, addresses 10.231.0.1-4/24;
+/// removed on drop.
+struct Netns {
+    prefix: String,
+}
+
+impl Netns {
+    fn create() -> Option<Netns> {
+        let prefix = format!("swl{}", std::process::id() % 100_000);
+        let net = Netns { prefix };
+        let lan = net.name("lan");
+        let ip = |args: &[&str]| {
+            Command::new("ip").args(args).output().map(|o| {
+                (
+                    o.status.success(),
+                    String::from_utf8_lossy(&o.stderr).into_owned(),
+                )
+            })
+        };
+        let mut steps: Vec<Vec<String>> = vec![vec!["netns".into(), "add".into(), lan.clone()]];
+        steps.push(vec![
+            "-n".into(),
+            lan.clone(),
+            "link".into(),
+            "add".into(),
+            "br0".into(),
+            "type".into(),
+            "bridge".into(),
+        ]);
+        steps.push(vec![
+            "-n".into(),
+            lan.clone(),
+            "link".into(),
+            "set".into(),
+            "br0".into(),
+            "up".into(),
+        ]);
+        for (i, host) in ["m", "a", "b", "s"].iter().enumerate() {
+            let ns = net.name(host);
+            let veth = format!("v{host}");
+            steps.push(vec!["netns".into(), "add".into(), ns.clone()]);
+            steps.push(vec![
+                "-n".into(),
+                lan.clone(),
+                "link".into(),
+                "add".into(),
+                veth.clone(),
+                "type".into(),
+                "veth".into(),
+                "peer".into(),
+                "name".into(),
+                "eth0".into(),
+                "netns".into(),
+                ns.clone(),
+            ]);
+            steps.push(vec![
+                "-n".into(),
+                lan.clone(),
+                "link".into(),
+                "set".into(),
+                veth.clone(),
+                "master".into(),
+                "br0".into(),
+                "up".into(),
+            ]);
+            steps.push(vec![
+                "-n".into(),
+                ns.clone(),
+                "addr".into(),
+                "add".into(),
+                format!("10.231.0.{}/24", i + 1),
+                "dev".into(),
+                "eth0".into(),
+            ]);
+            steps.push(vec![
+                "-n".into(),
+                ns.clone(),
+                "link".into(),
+                "set".into(),
+                "eth0".into(),
+                "up".into(),
+            ]);
+            steps.push(vec![
+                "-n".into(),
+                ns.clone(),
+                "link".into(),
+                "set".into(),
+                "lo".into(),
+                "up".into(),
+            ]);
+        }
+        for step in steps {
+            let args: Vec<&str> = step.iter().map(String::as_str).collect();
+            let why = match ip(&args) {
+                Ok((true, _)) => continue,
+                Ok((false, err)) => err.trim().to_string(),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                !peers_required(),
+                "network namespaces are not available (ip {}: {why}) and SWARMLAB_REQUIRE_PEERS=1",
+                args.join(" ")
+            );
+            eprintln!(
+                "SKIPPED: network namespaces are not available here (ip {}: {why})",
+                args.join(" ")
+            );
+            return None;
+        }
+        Some(net)
+    }
+
+    fn name(&self, host: &str) -> String {
+        format!("{}{host}", self.prefix)
+    }
+
+    /// `ip netns exec <ns>`, ready for the program and its arguments.
+    fn exec(&self, host: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name(host)]);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for host in ["m", "a", "b", "s", "lan"] {
+            let _ = Command::new("ip")
+                .args(["netns", "del", &self.name(host)])
+                .output();
+        }
+    }
+}

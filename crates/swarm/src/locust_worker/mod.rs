@@ -1,0 +1,703 @@
+//! A worker of a stock Locust master (`locust --master`, 2.47): the master keeps its web UI,
+//! CSVs and report; this process does the requests, through the steering handle.
+//!
+//! ZeroMQ DEALER (the `zeromq` crate) with identity = node id (`hostname_<uuid hex>`), msgpack
+//! `[type, data, node_id]` arrays ([`rmpv`]), message by message as `shared/reference/locust.md`
+//! §4 lists them: `client_ready` (-1) resent every 5 s until `ack`; a heartbeat every second;
+//! `spawn` (absolute per-class counts at the master's pace; older timestamps dropped) answered
+//! with `spawning` and `spawning_complete`; `stats` every 3 s as deltas in Locust's format
+//! ([`report`]); `stop` -> `client_stopped`, then `client_ready` after the stop timeout; `quit`
+//! -> final stats, then `quit`; `reconnect` rebuilds the socket; no master heartbeat for the
+//! timeout (60 s, as Locust) ends the worker with an error. A frame that does not decode is
+//! reported and skipped.
+//!
+//! User classes go by name: the master spawns its locustfile's classes; a workload class with
+//! that name runs them. A workload with one class runs any class name (said once).
+
+pub mod report;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rmpv::Value;
+use zeromq::{Socket, SocketRecv, SocketSend, ZmqMessage};
+
+use crate::engine::{Plan, Start, State, Swarm};
+use crate::scenario::Workload;
+use crate::stats::Delta;
+use crate::target::Target;
+use report::{map, Report};
+
+/// Locust's timings (`runners.py`).
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+const REPORT_INTERVAL: Duration = Duration::from_secs(3);
+const CONNECT_RETRY: Duration = Duration::from_secs(5);
+const CONNECT_RETRIES: u32 = 60;
+/// After the last messages: `send` only queues them for the socket's writer task, so the
+/// worker gives it this long before the runtime (and the queue) goes, as ZeroMQ's
+/// `ZMQ_LINGER` does. Well inside the 0.5 s a quitting master waits for final reports.
+const LINGER: Duration = Duration::from_millis(200);
+
+/// How the worker reaches its master.
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// The master's host. By default, 127.0.0.1.
+    pub master_host: String,
+    /// The master's port. By default, 5557.
+    pub master_port: u16,
+    /// Quit when no master heartbeat came for this long, once one has. By default, 60 s.
+    pub heartbeat_timeout: Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> WorkerOptions {
+        WorkerOptions {
+            master_host: "127.0.0.1".into(),
+            master_port: 5557,
+            heartbeat_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a worker stopped other than by the master's `quit`.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The master stopped answering.
+    #[error("lost the Locust master at {endpoint}: no heartbeat for {secs} s")]
+    MasterLost {
+        /// `tcp://host:port`.
+        endpoint: String,
+        /// The timeout.
+        secs: u64,
+    },
+    /// No `ack` to `client_ready`.
+    #[error("no answer from a Locust master at {endpoint} after {tries} tries, 5 s apart (is `locust --master` running there, version 2.10 or later?)")]
+    NoAck {
+        /// `tcp://host:port`.
+        endpoint: String,
+        /// `client_ready` messages sent.
+        tries: u32,
+    },
+    /// The master spawns a class this worker cannot run.
+    #[error("the master spawns user class '{class}', which this worker's scenario does not define (it has: {have}); give the worker a scenario with that class (swarmlab swarm --print-locustfile prints a matching locustfile for the master)")]
+    UnknownClass {
+        /// The master's class name.
+        class: String,
+        /// Ours, comma-separated.
+        have: String,
+    },
+    /// Nothing to load: neither the worker nor the master gave a host.
+    #[error("no host to load: start the master with -H/--host, or this worker with -H or a scenario whose classes name their hosts")]
+    NoHost,
+    /// The master's host cannot be used.
+    #[error("the master's host cannot be used: {0}")]
+    BadHost(String),
+    /// ZeroMQ failed.
+    #[error("zeromq: {0}")]
+    Transport(String),
+    /// Interrupted (SIGINT/SIGTERM); the master was told.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// This worker's node id: `hostname_<uuid4 hex>`, as Locust makes it (the master groups
+/// workers by the part before the first `_`).
+pub fn node_id() -> String {
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .replace('_', "-");
+    format!("{host}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Where the worker puts its engine once the master's first `spawn` makes it, so that others
+/// (the CLI's CSV files and status line) can read it; the worker leaves it running: the caller
+/// quits it and takes its summary.
+pub type SwarmSlot = Arc<Mutex<Option<Swarm>>>;
+
+/// Runs as a worker until the master says `quit` (`Ok`), the master is lost, or `stop` is set.
+/// `workload` is what users do (`None`: the default user against the master's host); `log`
+/// gets one line per event worth telling.
+pub fn run(
+    workload: Option<Workload>,
+    plan: Plan,
+    opts: &WorkerOptions,
+    stop: &AtomicBool,
+    slot: &SwarmSlot,
+    log: &mut dyn FnMut(&str),
+) -> Result<(), WorkerError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| WorkerError::Transport(e.to_string()))?;
+    let mut w = Worker {
+        endpoint: format!("tcp://{}:{}", opts.master_host, opts.master_port),
+        node_id: node_id(),
+        opts: opts.clone(),
+        base: workload,
+        plan,
+        slot: Arc::clone(slot),
+        deltas: None,
+        report: Report::new(crate::engine::unix_now()),
+        state: WorkerState::Ready,
+        classes: Value::Map(Vec::new()),
+        user_count: 0,
+        last_spawn: f64::NEG_INFINITY,
+        stop_timeout: Duration::ZERO,
+        said_single_class: false,
+        cpu: CpuMeter::new(),
+    };
+    let result = runtime.block_on(w.session(stop, log));
+    if let Some(s) = w.swarm() {
+        s.stop();
+    }
+    result
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WorkerState {
+    Ready,
+    Spawning,
+    Running,
+}
+
+impl WorkerState {
+    fn name(self) -> &'static str {
+        match self {
+            WorkerState::Ready => "ready",
+            WorkerState::Spawning => "spawning",
+            WorkerState::Running => "running",
+        }
+    }
+}
+
+struct Worker {
+    endpoint: String,
+    node_id: String,
+    opts: WorkerOptions,
+    /// The workload before the master's host is applied.
+    base: Option<Workload>,
+    plan: Plan,
+    slot: SwarmSlot,
+    deltas: Option<Receiver<Arc<Delta>>>,
+    report: Report,
+    state: WorkerState,
+    /// The master's last `user_classes_count`, echoed back (the master counts users from it).
+    classes: Value,
+    user_count: u64,
+    last_spawn: f64,
+    stop_timeout: Duration,
+    said_single_class: bool,
+    cpu: CpuMeter,
+}
+
+/// A frame from the master, or why receiving failed.
+type Inbound = Result<Vec<u8>, String>;
+
+/// A connection to the master: the sending half of the DEALER, and the task that forwards
+/// what arrives (stopped when the link is dropped).
+struct Link {
+    send: zeromq::DealerSendHalf,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// A DEALER socket with identity `node_id`, connected to `endpoint` (within 5 s); its
+/// receiving half runs in a task that forwards every frame to `tx`, so a send never waits on
+/// a receive.
+async fn open(
+    endpoint: &str,
+    node_id: &str,
+    tx: tokio::sync::mpsc::UnboundedSender<Inbound>,
+) -> Result<Link, WorkerError> {
+    let mut options = zeromq::SocketOptions::default();
+    options.connect_timeout(CONNECT_RETRY);
+    let identity = zeromq::util::PeerIdentity::try_from(node_id.as_bytes().to_vec())
+        .map_err(|e| WorkerError::Transport(e.to_string()))?;
+    options.peer_identity(identity);
+    let mut socket = zeromq::DealerSocket::with_options(options);
+    socket
+        .connect(endpoint)
+        .await
+        .map_err(|e| WorkerError::Transport(format!("connecting to {endpoint}: {e}")))?;
+    let (send, mut recv) = socket.split();
+    let reader = tokio::spawn(async move {
+        loop {
+            let item = match recv.recv().await {
+                Ok(m) => Ok(m.into_vec().into_iter().flat_map(|b| b.to_vec()).collect()),
+                Err(e) => Err(e.to_string()),
+            };
+            let failed = item.is_err();
+            if tx.send(item).is_err() || failed {
+                return;
+            }
+        }
+    });
+    Ok(Link { send, reader })
+}
+
+/// One decoded message from the master.
+struct Message {
+    kind: String,
+    data: Value,
+}
+
+fn decode(frame: &[u8]) -> Result<Message, String> {
+    let value = rmpv::decode::read_value(&mut &frame[..]).map_err(|e| e.to_string())?;
+    match value {
+        Value::Array(mut parts) if parts.len() == 3 => {
+            let data = std::mem::replace(&mut parts[1], Value::Nil);
+            match parts[0].as_str() {
+                Some(kind) => Ok(Message {
+                    kind: kind.to_string(),
+                    data,
+                }),
+                None => Err("the message type is not a string".into()),
+            }
+        }
+        other => Err(format!("not a [type, data, node_id] array: {other}")),
+    }
+}
+
+fn get<'a>(data: &'a Value, key: &str) -> Option<&'a Value> {
+    data.as_map()?
+        .iter()
+        .find(|(k, _)| k.as_str() == Some(key))
+        .map(|(_, v)| v)
+}
+
+impl Worker {
+    fn swarm(&self) -> Option<Swarm> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn encode(&self, kind: &str, data: Value) -> ZmqMessage {
+        let msg = Value::Array(vec![
+            Value::from(kind),
+            data,
+            Value::from(self.node_id.as_str()),
+        ]);
+        let mut bytes = Vec::new();
+        rmpv::encode::write_value(&mut bytes, &msg).expect("encoding into a Vec");
+        ZmqMessage::from(bytes)
+    }
+
+    async fn session(
+        &mut self,
+        stop: &AtomicBool,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<(), WorkerError> {
+        let (tx, mut inbox) = tokio::sync::mpsc::unbounded_channel::<Inbound>();
+        log(&format!(
+            "worker {} connecting to the Locust master at {}",
+            self.node_id, self.endpoint
+        ));
+        let mut link: Option<Link> = None;
+        let mut acked = false;
+        let mut ready_sent_at: Option<Instant> = None;
+        let mut tries = 0u32;
+        let mut last_master_heartbeat: Option<Instant> = None;
+        let mut ready_due: Option<Instant> = None;
+        let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
+        let mut reports = tokio::time::interval(REPORT_INTERVAL);
+        for t in [&mut heartbeat, &mut reports] {
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        }
+        let mut bad_frames = 0u64;
+        loop {
+            let mut out: Vec<(&str, Value)> = Vec::new();
+            if link.is_none() {
+                // (Re)connect: the master may not be up yet, or may have restarted.
+                match open(&self.endpoint, &self.node_id, tx.clone()).await {
+                    Ok(l) => {
+                        link = Some(l);
+                        acked = false;
+                        ready_sent_at = None;
+                    }
+                    Err(e) => {
+                        tries += 1;
+                        if tries >= CONNECT_RETRIES && last_master_heartbeat.is_none() {
+                            return Err(WorkerError::NoAck {
+                                endpoint: self.endpoint.clone(),
+                                tries,
+                            });
+                        }
+                        if tries == 1 {
+                            log(&format!("{e}; trying again every 5 s"));
+                        }
+                    }
+                }
+            }
+            if link.is_some()
+                && !acked
+                && ready_sent_at.is_none_or(|t| t.elapsed() >= CONNECT_RETRY)
+            {
+                if tries >= CONNECT_RETRIES && last_master_heartbeat.is_none() {
+                    return Err(WorkerError::NoAck {
+                        endpoint: self.endpoint.clone(),
+                        tries,
+                    });
+                }
+                tries += 1;
+                ready_sent_at = Some(Instant::now());
+                out.push(("client_ready", Value::from(-1)));
+            }
+            if let Some(t) = last_master_heartbeat {
+                if t.elapsed() > self.opts.heartbeat_timeout {
+                    return Err(WorkerError::MasterLost {
+                        endpoint: self.endpoint.clone(),
+                        secs: self.opts.heartbeat_timeout.as_secs(),
+                    });
+                }
+            }
+            if out.is_empty() {
+                tokio::select! {
+                    msg = inbox.recv(), if link.is_some() => {
+                        let frame = match msg {
+                            Some(Ok(frame)) => frame,
+                            Some(Err(e)) => {
+                                log(&format!("lost the connection to the master ({e}); connecting again"));
+                                link = None;
+                                continue;
+                            }
+                            None => return Err(WorkerError::Transport("the receiver ended".into())),
+                        };
+                        let msg = match decode(&frame) {
+                            Ok(m) => m,
+                            Err(e) => {
+                                bad_frames += 1;
+                                if bad_frames <= 3 {
+                                    log(&format!("ignored a message from the master that does not decode ({e})"));
+                                }
+                                continue;
+                            }
+                        };
+                        match msg.kind.as_str() {
+                            "ack" => {
+                                if !acked {
+                                    let index = get(&msg.data, "index").and_then(Value::as_u64);
+                                    log(&format!("connected to the master (worker index {})", index.map_or("?".into(), |i| i.to_string())));
+                                }
+                                acked = true;
+                                tries = 0;
+                            }
+                            "heartbeat" => last_master_heartbeat = Some(Instant::now()),
+                            "spawn" => {
+                                if let Some(reply) = self.spawn(&msg.data, log)? {
+                                    out.push(("spawning", Value::Nil));
+                                    out.push(("spawning_complete", reply));
+                                }
+                            }
+                            "stop" => {
+                                // Everything measured before the stop is reported before
+                                // client_stopped: the master's count is then complete.
+                                self.stop_users();
+                                self.settle().await;
+                                out.push(("stats", self.take_report()));
+                                out.push(("client_stopped", Value::Nil));
+                                ready_due = Some(Instant::now() + self.stop_timeout);
+                                log("the master stopped the test");
+                            }
+                            "quit" => {
+                                self.finish();
+                                let stats = self.take_report();
+                                if let Some(l) = &mut link {
+                                    for (kind, data) in [("stats", stats), ("quit", Value::Nil)] {
+                                        let _ = l.send.send(self.encode(kind, data)).await;
+                                    }
+                                }
+                                tokio::time::sleep(LINGER).await;
+                                log("the master quit: this worker quits too");
+                                return Ok(());
+                            }
+                            "reconnect" => {
+                                log("the master asked this worker to reconnect");
+                                link = open(&self.endpoint, &self.node_id, tx.clone()).await.ok();
+                            }
+                            "spawning_complete" | "update_user_class" => {}
+                            other => log(&format!("ignored a '{other}' message from the master")),
+                        }
+                    }
+                    _ = heartbeat.tick() => {
+                        if stop.load(Ordering::Relaxed) {
+                            self.finish();
+                            let stats = self.take_report();
+                            if let Some(l) = &mut link {
+                                let _ = l.send.send(self.encode("stats", stats)).await;
+                                let _ = l.send.send(self.encode("quit", Value::Nil)).await;
+                            }
+                            tokio::time::sleep(LINGER).await;
+                            return Err(WorkerError::Interrupted);
+                        }
+                        self.drain_deltas();
+                        if let Some(due) = ready_due {
+                            if Instant::now() >= due {
+                                ready_due = None;
+                                out.push(("client_ready", Value::from(-1)));
+                            }
+                        }
+                        if acked {
+                            out.push(("heartbeat", map(vec![
+                                ("state", Value::from(self.state.name())),
+                                ("current_cpu_usage", Value::from(self.cpu.percent())),
+                                ("current_memory_usage", Value::from(rss_bytes())),
+                            ])));
+                        }
+                    }
+                    _ = reports.tick() => {
+                        if acked && ready_due.is_none() {
+                            self.drain_deltas();
+                            out.push(("stats", self.take_report()));
+                        }
+                    }
+                }
+            }
+            if let Some(l) = &mut link {
+                for (kind, data) in out {
+                    if let Err(e) = l.send.send(self.encode(kind, data)).await {
+                        log(&format!("cannot reach the master ({e}); connecting again"));
+                        link = None;
+                        break;
+                    }
+                }
+            }
+            if link.is_none() {
+                // not connected: try again in a moment (the heartbeat timeout still counts)
+                tokio::time::sleep(CONNECT_RETRY.min(Duration::from_secs(1))).await;
+            }
+        }
+    }
+
+    /// Waits until the engine has stopped and every worker thread's partial second is here.
+    async fn settle(&mut self) {
+        if let Some(s) = self.swarm() {
+            let until = Instant::now() + Duration::from_secs(2);
+            while s.state() != State::Stopped && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        self.drain_deltas();
+    }
+
+    /// Applies a `spawn`: the absolute per-class counts the master wants now. Returns the
+    /// `spawning_complete` data, or `None` for a stale message.
+    fn spawn(
+        &mut self,
+        data: &Value,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<Option<Value>, WorkerError> {
+        let timestamp = get(data, "timestamp")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        if timestamp <= self.last_spawn {
+            return Ok(None);
+        }
+        self.last_spawn = timestamp;
+        if let Some(t) = get(data, "stop_timeout").and_then(Value::as_f64) {
+            self.stop_timeout = Duration::from_secs_f64(t.clamp(0.0, 3600.0));
+        }
+        let wanted: BTreeMap<String, u64> = get(data, "user_classes_count")
+            .and_then(Value::as_map)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_u64()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let host = get(data, "host")
+            .and_then(Value::as_str)
+            .filter(|h| !h.is_empty());
+        let starting = self
+            .swarm()
+            .is_none_or(|s| !matches!(s.state(), State::Spawning | State::Running));
+        if starting {
+            // A new run: the master's host, if it has one, replaces the default host.
+            let workload = match (&self.base, host) {
+                (Some(base), Some(h)) => {
+                    let t = Target::parse(h).map_err(|e| WorkerError::BadHost(e.to_string()))?;
+                    base.with_default_host(&t)
+                }
+                (None, Some(h)) => {
+                    let t = Target::parse(h).map_err(|e| WorkerError::BadHost(e.to_string()))?;
+                    Workload::simple(&t, crate::wait::WaitTime::default())
+                }
+                (Some(base), None) => base.clone(),
+                (None, None) => return Err(WorkerError::NoHost),
+            };
+            match self.swarm() {
+                Some(s) => s.start(Start {
+                    users: 0,
+                    spawn_rate: 1.0,
+                    run_time: None,
+                    rate: None,
+                    rate_ramp: Duration::ZERO,
+                    workload: Some(workload),
+                }),
+                None => {
+                    let s = Swarm::new(workload, self.plan.clone());
+                    self.deltas = Some(s.subscribe_deltas());
+                    *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
+                }
+            }
+            self.report = Report::new(crate::engine::unix_now());
+        }
+        let swarm = self.swarm().expect("made above");
+        let classes: Vec<String> =
+            swarm.view(|v| v.workload.classes.iter().map(|c| c.name.clone()).collect());
+        let mut counts = vec![0usize; classes.len()];
+        for (name, n) in &wanted {
+            match classes.iter().position(|c| c == name) {
+                Some(i) => counts[i] += *n as usize,
+                None if classes.len() == 1 => {
+                    if !self.said_single_class {
+                        self.said_single_class = true;
+                        log(&format!("the master's user class '{name}' runs as this worker's only class, '{}'", classes[0]));
+                    }
+                    counts[0] += *n as usize;
+                }
+                None => {
+                    return Err(WorkerError::UnknownClass {
+                        class: name.clone(),
+                        have: classes.join(", "),
+                    })
+                }
+            }
+        }
+        self.state = WorkerState::Spawning;
+        swarm.set_class_users(counts);
+        self.state = WorkerState::Running;
+        self.user_count = wanted.values().sum();
+        self.classes = Value::Map(
+            wanted
+                .iter()
+                .map(|(k, v)| (Value::from(k.as_str()), Value::from(*v)))
+                .collect(),
+        );
+        Ok(Some(map(vec![
+            ("user_classes_count", self.classes.clone()),
+            ("user_count", Value::from(self.user_count)),
+        ])))
+    }
+
+    fn stop_users(&mut self) {
+        if let Some(s) = self.swarm() {
+            s.stop();
+        }
+        self.state = WorkerState::Ready;
+        self.user_count = 0;
+        self.classes = Value::Map(
+            self.classes
+                .as_map()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, _)| (k.clone(), Value::from(0u64)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        );
+    }
+
+    /// The end: the engine quits, which makes every worker thread hand over what it measured,
+    /// and all of it goes into the report (the master's count must equal the worker's own).
+    fn finish(&mut self) {
+        self.stop_users();
+        if let Some(s) = self.swarm() {
+            s.quit();
+            s.wait();
+        }
+        self.drain_deltas();
+    }
+
+    fn drain_deltas(&mut self) {
+        if let Some(rx) = &self.deltas {
+            while let Ok(d) = rx.try_recv() {
+                self.report.add(&d);
+            }
+        }
+    }
+
+    fn take_report(&mut self) -> Value {
+        let entries = self
+            .swarm()
+            .map_or_else(Vec::new, |s| s.view(|v| v.entries().to_vec()));
+        self.report.take(&entries, &self.classes, self.user_count)
+    }
+}
+
+/// This process's CPU use between calls, as a percentage of one core (psutil's
+/// `cpu_percent`, what Locust's heartbeat carries).
+struct CpuMeter {
+    cpu: Duration,
+    at: Instant,
+}
+
+impl CpuMeter {
+    fn new() -> CpuMeter {
+        CpuMeter {
+            cpu: process_cpu(),
+            at: Instant::now(),
+        }
+    }
+
+    fn percent(&mut self) -> f64 {
+        let (cpu, at) = (process_cpu(), Instant::now());
+        let pct = (cpu - self.cpu).as_secs_f64() / (at - self.at).as_secs_f64().max(1e-3) * 100.0;
+        (self.cpu, self.at) = (cpu, at);
+        (pct * 10.0).round() / 10.0
+    }
+}
+
+fn process_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// Resident memory, bytes (`/proc/self/statm`).
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_ids_look_like_locusts() {
+        let id = node_id();
+        let (host, hex) = id.split_once('_').unwrap();
+        assert!(!host.is_empty() && !host.contains('_'));
+        assert_eq!(hex.len(), 32);
+        assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(node_id(), id);
+    }
+
+    #[test]
+    fn garbage_does_not_decode_and_messages_do() {
+        assert!(decode(b"").is_err());
+        assert!(decode(b"\xc1\xc1\xc1").is_err());
+        let mut bytes = Vec::new();
+        rmpv::encode::write_value(&mut bytes, &Value::from(7)).unwrap();
+        assert!(decode(&bytes).is_err(), "not an array");
+        let mut bytes = Vec::new();
+        let msg = Value::Array(vec![
+            Value::from("ack"),
+            map(vec![("index", Value::from(0))]),
+            Value::from("n"),
+        ]);
+        rmpv::encode::write_value(&mut bytes, &msg).unwrap();
+        let m = decode(&bytes).unwrap();
+        assert_eq!(m.kind, "ack");
+        assert_eq!(get(&m.data, "index").and_then(Value::as_u64), Some(0));
+    }
+}
