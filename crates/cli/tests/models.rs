@@ -296,6 +296,25 @@ suite! {
         assert_whole_then_eof(&mut s, 2_000_000, Duration::ZERO);
     }
 
+    // A client that pipelines requests for large responses and never reads: the server stops
+    // reading it (backpressure) instead of buffering its requests or their responses.
+    sender_that_never_reads(srv) {
+        let mut s = srv.connect();
+        s.set_write_timeout(Some(Duration::from_millis(200))).unwrap();
+        let req = b"GET /bytes?n=100000 HTTP/1.1\r\nHost: t\r\n\r\n".repeat(100);
+        let t = Instant::now();
+        let mut sent = 0usize;
+        while t.elapsed() < Duration::from_secs(2) {
+            match s.write(&req) {
+                Ok(n) => sent += n,
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        let rss = tree_rss_kib(srv.pid());
+        assert!(rss < 128 * 1024, "{}: {rss} KiB resident after {sent} bytes of unread requests", srv.model);
+        assert!(sent < 64 * 1024 * 1024, "{}: took {sent} bytes without reading", srv.model);
+    }
+
     idle_timeout(srv, "--idle-timeout", "0.5") {
         let mut s = srv.connect();
         s.write_all(GET).unwrap();
@@ -537,6 +556,23 @@ fn prefork_workers_die_with_a_killed_parent() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Resident memory of a process and its children, KiB.
+fn tree_rss_kib(pid: i32) -> u64 {
+    std::iter::once(pid)
+        .chain(children_of(pid))
+        .filter_map(|p| {
+            let status = std::fs::read_to_string(format!("/proc/{p}/status")).ok()?;
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
 }
 
 fn children_of(parent: i32) -> Vec<i32> {

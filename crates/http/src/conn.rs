@@ -222,6 +222,11 @@ impl Conn {
         self.is_idle()
     }
 
+    /// Bytes received and not yet consumed by a request.
+    pub fn unread(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
     /// Whether the connection is between requests, owing nothing.
     pub fn is_idle(&self) -> bool {
         matches!(self.state, State::Head) && self.pos == self.buf.len()

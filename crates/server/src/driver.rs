@@ -216,6 +216,12 @@ impl Driver {
         self.wake.is_none() && self.conn.is_idle()
     }
 
+    /// Input received but not yet served. A loop that keeps receiving while the driver is not
+    /// asking for input (io_uring's multishot receive) stops receiving above a bound of this.
+    pub fn unread(&self) -> usize {
+        self.conn.unread()
+    }
+
     /// Whether the connection is over (the loop got, or will get, [`Step::Close`]).
     pub fn is_done(&self) -> bool {
         self.phase == Phase::Done

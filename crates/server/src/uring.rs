@@ -7,6 +7,12 @@
 //! same [`Driver`] as every model; its deadlines (`/sleep`, timeouts, lingering closes) sit in a
 //! [`Timers`] heap whose earliest entry bounds the wait.
 //!
+//! A connection has one multishot receive (Linux 6.0; a plain receive per read before): armed
+//! once, it posts a completion each time data arrives, so a keep-alive request costs no
+//! re-arming (no prep, no issue, no poll set up per request). It stays armed while a response
+//! is sent; should a client send more than [`MAX_UNREAD`] without reading, it is cancelled and
+//! re-armed only when the driver asks for input again (backpressure, as the other models).
+//!
 //! Receives draw from a provided-buffer ring (`BufRing`: one pool of 1,024 x 4 KiB buffers per
 //! loop): the kernel picks a buffer only when data arrives, the loop copies the
 //! bytes into the connection's [`Driver`] and hands the buffer straight back. An idle connection
@@ -48,6 +54,9 @@ const BUF_SIZE: usize = 4096;
 const BUF_COUNT: u16 = 1024;
 /// The buffer group id of the ring's pool.
 const BUF_GROUP: u16 = 0;
+/// Unserved input above which a connection's multishot receive is cancelled until its driver
+/// asks for input again.
+pub const MAX_UNREAD: usize = 64 * 1024;
 
 /// Whether io_uring can run here, with the operations this model uses; the reason if not.
 ///
@@ -173,8 +182,10 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Re
 struct Slot {
     stream: TcpStream,
     driver: Driver,
-    /// A recv is in flight.
+    /// A recv is in flight (a multishot one stays in flight across many completions).
     recv: bool,
+    /// A cancel of that recv is in flight.
+    cancelling: bool,
     /// A send of `driver.output()` is in flight: the driver keeps that buffer still meanwhile.
     send: bool,
     /// Shut down; freed once no operation refers to it.
@@ -193,6 +204,8 @@ struct Loop<'a> {
     open: usize,
     timers: Timers<usize>,
     multishot: bool,
+    /// Multishot receives work here (Linux 6.0); else one recv per read.
+    recv_multishot: bool,
     /// Whether an accept is in flight. The loop does not return before it has completed
     /// (cancelled): until then the ring holds the listener open, even past the process's exit,
     /// and a new server could not bind its address.
@@ -220,6 +233,7 @@ impl<'a> Loop<'a> {
             open: 0,
             timers: Timers::new(),
             multishot: true,
+            recv_multishot: true,
             accepting: false,
             stopping: None,
         })
@@ -329,12 +343,21 @@ impl<'a> Loop<'a> {
                     }
                     return;
                 };
-                s.recv = false;
+                // A multishot recv stays armed while the kernel says more will come.
+                s.recv = cqueue::more(flags);
+                if !s.recv {
+                    s.cancelling = false;
+                }
                 if let Some((bid, len)) = data {
                     s.driver.received(self.bufs.get(bid, len), now);
                     self.bufs.recycle(bid);
                 }
-                if result == -libc::ENOBUFS {
+                if result == -libc::EINVAL && self.recv_multishot {
+                    self.recv_multishot = false; // before Linux 6.0: one recv per read
+                    self.starved.push(slot);
+                    return;
+                }
+                if result == -libc::ENOBUFS || result == -libc::ECANCELED {
                     self.starved.push(slot);
                     return;
                 }
@@ -384,6 +407,7 @@ impl<'a> Loop<'a> {
             stream,
             driver: Driver::new(&self.cfg, now),
             recv: false,
+            cancelling: false,
             send: false,
             closing: false,
         };
@@ -435,7 +459,7 @@ impl<'a> Loop<'a> {
                     break Some(entry.build().user_data((slot as u64) << 8 | SEND));
                 }
                 Step::Recv if s.recv => break None,
-                Step::Recv => break Some(recv_entry(slot, s, self.bufs.size)),
+                Step::Recv => break Some(recv_entry(slot, s, self.bufs.size, self.recv_multishot)),
                 Step::Sleep => break None,
                 Step::ShutdownWrite => {
                     let _ = s.stream.shutdown(Shutdown::Write);
@@ -444,8 +468,18 @@ impl<'a> Loop<'a> {
             }
         };
         self.timers.schedule(slot, s.driver.deadline());
+        // Backpressure for the multishot recv: a client that sends and does not read stops
+        // being read once enough of its input waits.
+        let cancel = s.recv && !s.cancelling && s.driver.unread() > MAX_UNREAD;
+        if cancel {
+            s.cancelling = true;
+        }
         if let Some(entry) = push {
             self.push(entry);
+        }
+        if cancel {
+            let target = (slot as u64) << 8 | RECV;
+            self.push(opcode::AsyncCancel::new(target).build().user_data(CANCEL));
         }
     }
 
@@ -482,15 +516,20 @@ fn new_ring() -> io::Result<IoUring> {
         .or_else(|_| IoUring::new(ENTRIES))
 }
 
-/// A recv into whichever provided buffer the kernel picks when data arrives.
-fn recv_entry(slot: usize, s: &mut Slot, buf_size: usize) -> squeue::Entry {
+/// A recv into whichever provided buffer the kernel picks when data arrives: multishot (armed
+/// until it ends) where the kernel has it.
+fn recv_entry(slot: usize, s: &mut Slot, buf_size: usize, multishot: bool) -> squeue::Entry {
     s.recv = true;
     let fd = types::Fd(s.stream.as_raw_fd());
-    opcode::Recv::new(fd, std::ptr::null_mut(), buf_size as u32)
-        .buf_group(BUF_GROUP)
-        .build()
-        .flags(squeue::Flags::BUFFER_SELECT)
-        .user_data((slot as u64) << 8 | RECV)
+    let entry = if multishot {
+        opcode::RecvMulti::new(fd, BUF_GROUP).build()
+    } else {
+        opcode::Recv::new(fd, std::ptr::null_mut(), buf_size as u32)
+            .buf_group(BUF_GROUP)
+            .build()
+            .flags(squeue::Flags::BUFFER_SELECT)
+    };
+    entry.user_data((slot as u64) << 8 | RECV)
 }
 
 #[cfg(test)]
