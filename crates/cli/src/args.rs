@@ -71,6 +71,9 @@ pub struct CompareArgs {
     /// An external server as an extra row: NAME=URL, or NAME=URL@PID for its CPU and memory.
     #[arg(long, value_name = "NAME=URL[@PID]")]
     pub target: Vec<String>,
+    /// Load every model with this locustfile's (or scenario's) users instead of --workload.
+    #[arg(long, value_name = "FILE", conflicts_with = "workload")]
+    pub locustfile: Option<PathBuf>,
     /// The live page's port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 8089)]
     pub web_port: u16,
@@ -151,9 +154,24 @@ pub struct SwarmArgs {
     /// Exit code when any request failed.
     #[arg(long, default_value_t = 1)]
     pub exit_code_on_error: u8,
-    /// Scenario file (TOML): user classes with weighted tasks.
-    #[arg(short = 'f', long, value_name = "FILE")]
+    /// What users do: a locustfile (.py, read as Locust would, without running it) or a
+    /// scenario (.toml).
+    #[arg(
+        short = 'f',
+        long = "locustfile",
+        visible_alias = "scenario",
+        value_name = "FILE"
+    )]
     pub scenario: Option<PathBuf>,
+    /// Locustfile: only tasks with one of these tags.
+    #[arg(short = 'T', long, num_args = 1.., value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Locustfile: no task with one of these tags.
+    #[arg(short = 'E', long, num_args = 1.., value_name = "TAG")]
+    pub exclude_tags: Vec<String>,
+    /// Locustfile: the user classes to run (by default, all).
+    #[arg(value_name = "USER_CLASS")]
+    pub classes: Vec<String>,
     /// Think time: constant(S), between(A,B), constant_throughput(N), constant_pacing(S).
     #[arg(long, default_value = "constant(0)")]
     pub wait_time: swarmlab_swarm::WaitTime,

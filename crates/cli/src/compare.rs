@@ -24,28 +24,90 @@ use crate::csv_files::CsvFiles;
 use crate::procfs;
 use crate::Failure;
 
-/// What each user does, by workload.
-fn scenario(kind: WorkloadKind, host: &str) -> (String, String) {
-    let (request, task) = match kind {
-        WorkloadKind::Hello => ("GET /", "path = \"/\"".to_string()),
-        WorkloadKind::Echo => (
-            "POST /echo",
-            "method = \"POST\"\npath = \"/echo\"\nbody = \"hello from swarmlab\"".to_string(),
-        ),
-        WorkloadKind::Sleep => ("GET /sleep?ms=100", "path = \"/sleep?ms=100\"".to_string()),
-        WorkloadKind::Cpu => ("GET /cpu?us=1000", "path = \"/cpu?us=1000\"".to_string()),
-        WorkloadKind::Close => (
-            "GET / (Connection: close)",
-            "path = \"/\"\nheaders = { \"Connection\" = \"close\" }".to_string(),
-        ),
+/// What each user sends in a built-in workload.
+struct BuiltIn {
+    /// How the report names it.
+    what: &'static str,
+    method: &'static str,
+    path: &'static str,
+    headers: &'static [(&'static str, &'static str)],
+    body: Option<&'static str>,
+}
+
+fn request_of(kind: WorkloadKind) -> BuiltIn {
+    let get = |what, path| BuiltIn {
+        what,
+        method: "GET",
+        path,
+        headers: &[],
+        body: None,
     };
-    let toml = format!("[[user]]\nname = \"user\"\nhost = \"{host}\"\n[[user.task]]\n{task}\n");
-    (request.to_string(), toml)
+    match kind {
+        WorkloadKind::Hello => get("GET /", "/"),
+        WorkloadKind::Echo => BuiltIn {
+            what: "POST /echo",
+            method: "POST",
+            path: "/echo",
+            headers: &[],
+            body: Some("hello from swarmlab"),
+        },
+        WorkloadKind::Sleep => get("GET /sleep?ms=100", "/sleep?ms=100"),
+        WorkloadKind::Cpu => get("GET /cpu?us=1000", "/cpu?us=1000"),
+        WorkloadKind::Close => BuiltIn {
+            headers: &[("Connection", "close")],
+            ..get("GET / (Connection: close)", "/")
+        },
+    }
+}
+
+/// The users every model gets: the built-in workload, or a locustfile's (or scenario's) users
+/// moved to `target`.
+fn users_for(a: &CompareArgs, from_file: Option<&Workload>, target: &Target) -> Workload {
+    match from_file {
+        Some(w) => w.retarget(target),
+        None => {
+            let r = request_of(a.workload);
+            let headers = r
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Workload::request(
+                target,
+                r.method,
+                r.path,
+                &headers,
+                r.body,
+                WaitTime::Constant(1.0),
+            )
+        }
+    }
 }
 
 /// Runs `compare`; returns the exit code.
 pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
     let models = parse_models(&a.models).map_err(Failure::usage)?;
+    // A locustfile is read (and refused, if it must be) before anything runs.
+    let from_file = a
+        .locustfile
+        .as_ref()
+        .map(|file| {
+            let placeholder = Target::parse("http://127.0.0.1:9").expect("a literal URL");
+            let opts = swarmlab_swarm::locustfile::Options {
+                host: Some(placeholder.clone()),
+                wait: WaitTime::Constant(1.0),
+                ..Default::default()
+            };
+            let name = file.to_string_lossy();
+            if file.extension().is_some_and(|e| e == "py") {
+                swarmlab_swarm::locustfile::load(&name, &opts).map_err(anyhow::Error::from)
+            } else {
+                Workload::load(&name, Some(&placeholder), WaitTime::Constant(1.0))
+                    .map_err(anyhow::Error::from)
+            }
+        })
+        .transpose()
+        .map_err(Failure::usage)?;
     let targets = a
         .target
         .iter()
@@ -75,8 +137,14 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
         pin_self(1);
     }
     let settings = Settings {
-        workload: format!("{:?}", a.workload).to_lowercase(),
-        request: scenario(a.workload, "http://127.0.0.1").0,
+        workload: match &a.locustfile {
+            Some(f) => format!("users of {}", f.display()),
+            None => format!("{:?}", a.workload).to_lowercase(),
+        },
+        request: match &a.locustfile {
+            Some(f) => format!("the tasks of {}", f.display()),
+            None => request_of(a.workload).what.to_string(),
+        },
         users,
         spawn_rate,
         wait_time: "constant(1)".into(),
@@ -165,9 +233,17 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
         }
         let bar = bars.add(indicatif::ProgressBar::new_spinner());
         bar.set_message(format!("{name}: starting"));
+        let ctx = Ctx {
+            a,
+            plan: &plan,
+            stop: &stop,
+            bar: &bar,
+            live: shown.as_ref(),
+            users: from_file.as_ref(),
+        };
         let row = match external {
-            None => run_model(&exe, &name, a, &plan, pinned, &stop, &bar, shown.as_ref()),
-            Some((url, pid)) => run_target(&name, &url, pid, a, &plan, &stop, &bar, shown.as_ref()),
+            None => run_model(&ctx, &exe, &name, pinned),
+            Some((url, pid)) => run_target(&ctx, &name, &url, pid),
         };
         bar.finish_and_clear();
         // Once: above the bars on a terminal, as a plain line otherwise (bars hidden).
@@ -271,6 +347,17 @@ fn skipped(name: &str, external: bool, reason: String) -> ModelResult {
     }
 }
 
+/// What every run of a comparison shares.
+struct Ctx<'a> {
+    a: &'a CompareArgs,
+    plan: &'a Plan,
+    stop: &'a AtomicBool,
+    bar: &'a indicatif::ProgressBar,
+    live: Option<&'a Live<'a>>,
+    /// A locustfile's users (`--locustfile`), else the built-in workload.
+    users: Option<&'a Workload>,
+}
+
 /// The live page and what it says above the model that runs now.
 struct Live<'a> {
     app: &'a App,
@@ -278,17 +365,8 @@ struct Live<'a> {
 }
 
 /// Starts `swarmlab serve --model name`, loads it, stops it, and measures both sides.
-#[allow(clippy::too_many_arguments)]
-fn run_model(
-    exe: &Path,
-    name: &str,
-    a: &CompareArgs,
-    plan: &Plan,
-    pinned: bool,
-    stop: &AtomicBool,
-    bar: &indicatif::ProgressBar,
-    live: Option<&Live<'_>>,
-) -> ModelResult {
+fn run_model(ctx: &Ctx<'_>, exe: &Path, name: &str, pinned: bool) -> ModelResult {
+    let bar = ctx.bar;
     let (mut child, addr) = match start_server(exe, name) {
         Ok(v) => v,
         Err(e) => return skipped(name, false, format!("{e:#}")),
@@ -299,7 +377,7 @@ fn run_model(
     let before = procfs::children_usage();
     let pid = child.id();
     let url = format!("http://{addr}");
-    let outcome = load(&url, name, a, plan, stop, bar, Some(pid), live);
+    let outcome = load(ctx, &url, name, Some(pid));
     let (summary, tree) = match outcome {
         Ok(v) => v,
         Err(e) => {
@@ -334,19 +412,9 @@ fn run_model(
 }
 
 /// An external server (`--target NAME=URL[@PID]`): server figures only with a pid.
-#[allow(clippy::too_many_arguments)]
-fn run_target(
-    name: &str,
-    url: &str,
-    pid: Option<u32>,
-    a: &CompareArgs,
-    plan: &Plan,
-    stop: &AtomicBool,
-    bar: &indicatif::ProgressBar,
-    live: Option<&Live<'_>>,
-) -> ModelResult {
+fn run_target(ctx: &Ctx<'_>, name: &str, url: &str, pid: Option<u32>) -> ModelResult {
     let cpu_before = pid.and_then(procfs::process_cpu_s);
-    match load(url, name, a, plan, stop, bar, pid, live) {
+    match load(ctx, url, name, pid) {
         Ok((summary, tree)) => {
             let client = client_figures(&summary);
             let server = match (pid, cpu_before, pid.and_then(procfs::process_cpu_s)) {
@@ -376,21 +444,16 @@ fn run_target(
 }
 
 /// The swarm against `url`, sampling the server's tree (if any) once a second.
-#[allow(clippy::too_many_arguments)]
 fn load(
+    ctx: &Ctx<'_>,
     url: &str,
     name: &str,
-    a: &CompareArgs,
-    plan: &Plan,
-    stop: &AtomicBool,
-    bar: &indicatif::ProgressBar,
     pid: Option<u32>,
-    live: Option<&Live<'_>>,
 ) -> anyhow::Result<(Summary, procfs::TreeSample)> {
+    let (a, plan, stop, bar, live) = (ctx.a, ctx.plan, ctx.stop, ctx.bar, ctx.live);
     let target = Target::parse(url)?;
     wait_until_answering(target.addr)?;
-    let (_, toml) = scenario(a.workload, url);
-    let workload = Workload::parse(&toml, "compare", None, WaitTime::Constant(1.0))?;
+    let workload = users_for(a, ctx.users, &target);
     let mut watcher = Watcher {
         name,
         bar,

@@ -26,7 +26,10 @@ fn main() -> ExitCode {
         Ok(0) => ExitCode::SUCCESS,
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("swarmlab: error: {:#}", e.error);
+            // one line per problem (a locustfile can have several)
+            for line in format!("{:#}", e.error).lines() {
+                eprintln!("swarmlab: error: {line}");
+            }
             ExitCode::from(e.code)
         }
     }

@@ -30,11 +30,15 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         .map(Target::parse)
         .transpose()
         .map_err(|e| Failure::usage(e.into()))?;
+    if a.scenario.is_none()
+        && (!a.classes.is_empty() || !a.tags.is_empty() || !a.exclude_tags.is_empty())
+    {
+        return Err(Failure::usage(anyhow::anyhow!(
+            "user classes, --tags and --exclude-tags pick from a locustfile: give one with -f"
+        )));
+    }
     let workload = match (&a.scenario, &host) {
-        (Some(file), _) => Some(
-            Workload::load(&file.to_string_lossy(), host.as_ref(), a.wait_time)
-                .map_err(|e| Failure::usage(e.into()))?,
-        ),
+        (Some(file), _) => Some(load_users(a, file, host.as_ref())?),
         (None, Some(host)) => Some(Workload::simple(host, a.wait_time)),
         (None, None) if a.print_locustfile => None,
         (None, None) if a.headless || a.autostart => {
@@ -241,6 +245,28 @@ fn web_ui(
     let summary = swarm.wait();
     observer.entries = swarm.view(|v| v.entries().to_vec());
     Ok(Some(summary))
+}
+
+/// The users of `-f FILE`: a locustfile (`.py`, read as Locust would) or a scenario (`.toml`).
+pub fn load_users(a: &SwarmArgs, file: &Path, host: Option<&Target>) -> Result<Workload, Failure> {
+    let name = file.to_string_lossy();
+    if file.extension().is_some_and(|e| e == "py") {
+        let opts = swarmlab_swarm::locustfile::Options {
+            host: host.cloned(),
+            wait: a.wait_time,
+            tags: a.tags.clone(),
+            exclude_tags: a.exclude_tags.clone(),
+            classes: a.classes.clone(),
+        };
+        return swarmlab_swarm::locustfile::load(&name, &opts)
+            .map_err(|e| Failure::usage(e.into()));
+    }
+    if !a.classes.is_empty() || !a.tags.is_empty() || !a.exclude_tags.is_empty() {
+        return Err(Failure::usage(anyhow::anyhow!(
+            "user classes, --tags and --exclude-tags apply to a locustfile (.py), not to {name}"
+        )));
+    }
+    Workload::load(&name, host, a.wait_time).map_err(|e| Failure::usage(e.into()))
 }
 
 /// Calls `observer` every second of whatever engine `current` returns (it may appear late, as

@@ -273,6 +273,62 @@ fn compare_shows_the_running_model_then_the_report() {
     assert!(child.wait().unwrap().success());
 }
 
+/// `--locustfile`: every model gets that file's users; a locustfile outside the subset stops
+/// compare before anything runs.
+#[test]
+fn compare_loads_models_with_a_locustfile() {
+    if !python3() {
+        return;
+    }
+    let lf = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/locustfiles/weights.py");
+    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("compare-lf-{}", std::process::id()));
+    let out = swarmlab(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--models",
+        "epoll",
+        "--max-time",
+        "3s",
+        "--locustfile",
+        lf.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats = std::fs::read_to_string(out_dir.join("epoll_stats.csv")).unwrap();
+    assert!(
+        stats.contains("\nGET,/,") && stats.contains("\nGET,/echo,"),
+        "{stats}"
+    );
+    let bad = out_dir.join("bad.py");
+    std::fs::write(&bad, "from locust import HttpUser, task\nclass U(HttpUser):\n    @task\n    def t(self):\n        while True:\n            pass\n").unwrap();
+    let out = swarmlab(&["compare", "--no-web", "--locustfile", bad.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim(), "swarmlab: error: bad.py:5: a loop in a task is not supported here; write the requests out one after another, or give the task a weight");
+}
+
+fn python3() -> bool {
+    let ok = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("SWARMLAB_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "python3 missing"
+        );
+        eprintln!("SKIPPED: python3 is not on PATH");
+    }
+    ok
+}
+
 #[test]
 fn bad_models_and_targets_are_one_line_exit_2() {
     for args in [

@@ -5,7 +5,7 @@
 use std::io;
 
 /// A complete response.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Response {
     /// Status code.
     pub status: u16,
@@ -13,6 +13,10 @@ pub struct Response {
     pub content: u64,
     /// The server will close the connection (`Connection: close`, HTTP/1.0, or read-to-EOF).
     pub close: bool,
+    /// The body, up to the reader's limit, if it was asked to keep it (else empty).
+    pub body: Vec<u8>,
+    /// The `Location` of a 3xx response.
+    pub location: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +40,10 @@ pub struct Reader {
     content: u64,
     close: bool,
     head_request: bool,
+    /// Keep up to this many body bytes (0: keep none).
+    keep: usize,
+    body: Vec<u8>,
+    location: Option<String>,
 }
 
 /// A response this reader refuses.
@@ -46,7 +54,8 @@ pub struct Malformed(pub String);
 const MAX_HEAD: usize = 64 * 1024;
 
 impl Reader {
-    /// A reader expecting the response to a HEAD request if `head_request`.
+    /// A reader expecting the response to a HEAD request if `head_request`; it counts the
+    /// body and keeps none of it.
     pub fn new(head_request: bool) -> Reader {
         Reader {
             state: State::Head,
@@ -55,6 +64,24 @@ impl Reader {
             content: 0,
             close: false,
             head_request,
+            keep: 0,
+            body: Vec::new(),
+            location: None,
+        }
+    }
+
+    /// A reader that also keeps the first `limit` bytes of the body (for checks on its text).
+    pub fn capturing(head_request: bool, limit: usize) -> Reader {
+        Reader {
+            keep: limit,
+            ..Reader::new(head_request)
+        }
+    }
+
+    fn take_body(&mut self, data: &[u8]) {
+        let room = self.keep.saturating_sub(self.body.len());
+        if room > 0 {
+            self.body.extend_from_slice(&data[..data.len().min(room)]);
         }
     }
 
@@ -98,6 +125,11 @@ impl Reader {
                             })?);
                         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
                             chunked = h.value.eq_ignore_ascii_case(b"chunked");
+                        } else if (300..400).contains(&resp.code.unwrap_or(0))
+                            && h.name.eq_ignore_ascii_case("location")
+                        {
+                            self.location =
+                                Some(String::from_utf8_lossy(h.value).trim().to_string());
                         } else if h.name.eq_ignore_ascii_case("connection") {
                             for token in h.value.split(|&b| b == b',') {
                                 let token = token.trim_ascii();
@@ -113,6 +145,7 @@ impl Reader {
                     self.status = status;
                     self.close = close;
                     self.content = 0;
+                    self.body.clear();
                     self.state = if self.head_request || status == 204 || status == 304 {
                         State::Length { remaining: 0 }
                     } else if chunked {
@@ -127,6 +160,7 @@ impl Reader {
                 State::Length { remaining } => {
                     let n = remaining.min(data.len() as u64);
                     self.content += n;
+                    self.take_body(&data[..n as usize]);
                     data = &data[n as usize..];
                     if remaining == n {
                         return self.finish(data);
@@ -151,6 +185,7 @@ impl Reader {
                 State::ChunkData { remaining } => {
                     let n = remaining.min(data.len() as u64);
                     self.content += n;
+                    self.take_body(&data[..n as usize]);
                     data = &data[n as usize..];
                     if remaining > n {
                         self.state = State::ChunkData {
@@ -181,6 +216,7 @@ impl Reader {
                 }
                 State::UntilClose => {
                     self.content += data.len() as u64;
+                    self.take_body(data);
                     return Ok(None);
                 }
             }
@@ -195,6 +231,8 @@ impl Reader {
                 status: self.status,
                 content: self.content,
                 close: true,
+                body: std::mem::take(&mut self.body),
+                location: self.location.take(),
             }
         })
     }
@@ -220,6 +258,8 @@ impl Reader {
             status: self.status,
             content: self.content,
             close: self.close,
+            body: std::mem::take(&mut self.body),
+            location: self.location.take(),
         }))
     }
 }
@@ -310,6 +350,7 @@ mod tests {
                 status,
                 content,
                 close,
+                ..Response::default()
             }))
         };
         type Case<'a> = (&'a [u8], bool, Result<Option<Response>, Malformed>);
@@ -331,7 +372,7 @@ mod tests {
             assert_eq!(&whole(input, *head), want, "case {i}");
             if let Ok(Some(resp)) = want {
                 if !head {
-                    assert_eq!(bytewise(input), Some(*resp), "bytewise case {i}");
+                    assert_eq!(bytewise(input).as_ref(), Some(resp), "bytewise case {i}");
                 }
             }
         }
@@ -358,7 +399,8 @@ mod tests {
             Some(Response {
                 status: 200,
                 content: 3,
-                close: true
+                close: true,
+                ..Response::default()
             })
         );
         let mut r = Reader::new(false);
@@ -372,6 +414,26 @@ mod tests {
             None,
             "EOF inside a framed body is an incomplete response"
         );
+    }
+
+    #[test]
+    fn bodies_are_kept_only_when_asked_and_up_to_the_limit() {
+        let input = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+        assert!(Reader::new(false)
+            .feed(input)
+            .unwrap()
+            .unwrap()
+            .body
+            .is_empty());
+        let full = Reader::capturing(false, 100).feed(input).unwrap().unwrap();
+        assert_eq!(full.body, b"abcde");
+        let cut = Reader::capturing(false, 4).feed(input).unwrap().unwrap();
+        assert_eq!((cut.body.as_slice(), cut.content), (&b"abcd"[..], 5));
+        let moved = Reader::new(false)
+            .feed(b"HTTP/1.1 302 Found\r\nLocation: /next\r\nContent-Length: 0\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(moved.location.as_deref(), Some("/next"));
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub(crate) struct Control {
     pub first_failure: AtomicU64,
     /// Requests in flight per worker.
     pub in_flight: Vec<AtomicUsize>,
+    /// Users not yet retired per worker (those running their `on_stop` steps included).
+    pub alive: Vec<AtomicUsize>,
 }
 
 impl Shared {
@@ -81,6 +83,7 @@ impl Shared {
                 completed: AtomicU64::new(0),
                 first_failure: AtomicU64::new(u64::MAX),
                 in_flight: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
+                alive: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
             },
             plan,
         }
@@ -114,6 +117,11 @@ impl Control {
     /// The current open-model schedule.
     pub fn open(&self) -> OpenSchedule {
         *self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Users not yet retired, across all workers.
+    pub fn alive(&self) -> usize {
+        self.alive.iter().map(|n| n.load(Ordering::Relaxed)).sum()
     }
 
     /// Requests in flight across all workers.

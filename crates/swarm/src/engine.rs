@@ -630,15 +630,9 @@ impl Controller {
         }
     }
 
-    /// Sets the total users, split over the classes by weight.
+    /// Sets the total users, split over the classes (fixed counts first, then by weight).
     fn set_users(&mut self, users: usize) {
-        let workload = self.shared.workload();
-        let mut counts = vec![0; workload.classes.len()];
-        if !workload.classes.is_empty() {
-            for i in 0..users {
-                counts[workload.class_of(i)] += 1;
-            }
-        }
+        let counts = self.shared.workload().split(users);
         self.users = users;
         self.classes = counts.clone();
         self.shared.control.set_targets(counts);
@@ -675,6 +669,13 @@ impl Controller {
         let shared = Arc::clone(&self.shared);
         shared.control.set_targets(vec![0; n]);
         shared.control.draining.store(false, Ordering::Relaxed);
+        // Users with on_stop steps run them on the way out (as Locust's do): wait for them,
+        // bounded by the request timeout.
+        let until = now + shared.plan.timeout;
+        while shared.control.alive() > 0 && Instant::now() < until {
+            self.merge();
+            std::thread::sleep(Duration::from_millis(2));
+        }
         // Every worker hands over its partial second now; wait (briefly) for all of it, so
         // that a reader who sees `Stopped` sees the whole run.
         let asked = shared.control.flush_gen.fetch_add(1, Ordering::AcqRel) + 1;

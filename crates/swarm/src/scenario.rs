@@ -26,6 +26,7 @@ use std::net::SocketAddr;
 
 use serde::Deserialize;
 
+use crate::program::{Client, Step, Task, TaskRun, TaskSet, Verdict};
 use crate::target::{BadTarget, Target};
 use crate::wait::WaitTime;
 
@@ -154,23 +155,6 @@ impl RequestParts {
     }
 }
 
-/// One task, ready to send.
-#[derive(Clone, Debug)]
-pub struct Task {
-    /// Index into [`Workload::entries`].
-    pub entry: usize,
-    /// Relative weight among the class's tasks.
-    pub weight: u32,
-    /// What the request is made of (kept to encode it again for another host).
-    pub parts: RequestParts,
-    /// The whole request, encoded.
-    pub request: Vec<u8>,
-    /// Statuses that count as success; `None`: below 400.
-    pub expect: Option<Vec<u16>>,
-    /// A HEAD request (its response has no body).
-    pub head: bool,
-}
-
 /// A user class, compiled.
 #[derive(Clone, Debug)]
 pub struct UserClass {
@@ -178,6 +162,9 @@ pub struct UserClass {
     pub name: String,
     /// Relative weight among classes.
     pub weight: u32,
+    /// Exactly this many users of the class, started first, whatever the weights (Locust's
+    /// `fixed_count`). By default, none.
+    pub fixed_count: Option<usize>,
     /// Think time between tasks.
     pub wait: WaitTime,
     /// Where its users connect.
@@ -185,8 +172,15 @@ pub struct UserClass {
     /// Whether the class named its own host (else it has the run's default host, which a
     /// Locust master's host replaces).
     pub own_host: bool,
-    /// Its tasks.
-    pub tasks: Vec<Task>,
+    /// Its task sets: index 0 is the class's own; tasks may enter the others.
+    pub sets: Vec<TaskSet>,
+}
+
+impl UserClass {
+    /// Every step of every task set, mutably.
+    pub fn steps_mut(&mut self) -> impl Iterator<Item = &mut Step> {
+        self.sets.iter_mut().flat_map(TaskSet::steps_mut)
+    }
 }
 
 /// Everything the users will do.
@@ -194,33 +188,37 @@ pub struct UserClass {
 pub struct Workload {
     /// The user classes.
     pub classes: Vec<UserClass>,
-    /// Statistics rows, indexed by [`Task::entry`].
+    /// Statistics rows, indexed by [`Step::entry`].
     pub entries: Vec<Entry>,
 }
 
 impl Workload {
     /// Without `-f`: one class that GETs the host URL's path.
     pub fn simple(host: &Target, wait: WaitTime) -> Workload {
+        Workload::request(host, "GET", &host.path, &BTreeMap::new(), None, wait)
+    }
+
+    /// One class whose one task sends one request (named by its path), judged as `HttpUser`
+    /// judges it.
+    pub fn request(
+        host: &Target,
+        method: &str,
+        path: &str,
+        headers: &BTreeMap<String, String>,
+        body: Option<&str>,
+        wait: WaitTime,
+    ) -> Workload {
         let mut entries = Vec::new();
-        let task = compile_task(
-            host,
-            "GET",
-            &host.path,
-            None,
-            &BTreeMap::new(),
-            None,
-            None,
-            1,
-            &mut entries,
-        );
+        let step = compile_step(host, method, path, None, headers, body, None, &mut entries);
         Workload {
             classes: vec![UserClass {
                 name: "User".into(),
                 weight: 1,
+                fixed_count: None,
                 wait,
                 addr: host.addr,
                 own_host: false,
-                tasks: vec![task],
+                sets: vec![TaskSet::of("User", vec![one_step_task(step, 1)])],
             }],
             entries,
         }
@@ -300,7 +298,7 @@ impl Workload {
                     Expect::One(s) => vec![*s],
                     Expect::Many(v) => v.clone(),
                 });
-                tasks.push(compile_task(
+                let step = compile_step(
                     &target,
                     &t.method,
                     &t.path,
@@ -308,17 +306,18 @@ impl Workload {
                     &t.headers,
                     t.body.as_deref(),
                     expect,
-                    t.weight,
                     &mut entries,
-                ));
+                );
+                tasks.push(one_step_task(step, t.weight));
             }
             classes.push(UserClass {
                 name: u.name.clone(),
                 weight: u.weight,
+                fixed_count: None,
                 wait,
                 addr: target.addr,
                 own_host: u.host.is_some(),
-                tasks,
+                sets: vec![TaskSet::of(&u.name, tasks)],
             });
         }
         Ok(Workload { classes, entries })
@@ -330,8 +329,8 @@ impl Workload {
         let mut w = self.clone();
         for class in &mut w.classes {
             class.addr = host.addr;
-            for task in &mut class.tasks {
-                task.request = task.parts.encode(&host.authority);
+            for step in class.steps_mut() {
+                step.request = step.parts.encode(&host.authority);
             }
         }
         w
@@ -343,8 +342,8 @@ impl Workload {
         let mut w = self.clone();
         for class in w.classes.iter_mut().filter(|c| !c.own_host) {
             class.addr = host.addr;
-            for task in &mut class.tasks {
-                task.request = task.parts.encode(&host.authority);
+            for step in class.steps_mut() {
+                step.request = step.parts.encode(&host.authority);
             }
         }
         w
@@ -357,6 +356,47 @@ impl Workload {
             class.wait = wait;
         }
         w
+    }
+
+    /// How `users` users split over the classes: classes with a `fixed_count` get theirs first
+    /// (in order, as far as `users` goes), the rest go to the other classes by weight.
+    pub fn split(&self, users: usize) -> Vec<usize> {
+        let mut counts = vec![0; self.classes.len()];
+        let mut left = users;
+        for (i, c) in self.classes.iter().enumerate() {
+            if let Some(n) = c.fixed_count {
+                counts[i] = n.min(left);
+                left -= counts[i];
+            }
+        }
+        let weighted: Vec<usize> = (0..self.classes.len())
+            .filter(|&i| self.classes[i].fixed_count.is_none())
+            .collect();
+        if weighted.is_empty() {
+            return counts;
+        }
+        // Smooth weighted round robin (as class_of) is periodic with period `total`: whole
+        // rounds split exactly by weight, the remainder as the round robin goes.
+        let total: i64 = weighted
+            .iter()
+            .map(|&i| i64::from(self.classes[i].weight))
+            .sum();
+        let rounds = left / total as usize;
+        for &i in &weighted {
+            counts[i] += rounds * self.classes[i].weight as usize;
+        }
+        let mut current = vec![0i64; weighted.len()];
+        for _ in 0..left % total as usize {
+            for (k, &i) in weighted.iter().enumerate() {
+                current[k] += i64::from(self.classes[i].weight);
+            }
+            let pick = (0..current.len())
+                .max_by_key(|&k| (current[k], std::cmp::Reverse(k)))
+                .unwrap_or(0);
+            current[pick] -= total;
+            counts[weighted[pick]] += 1;
+        }
+        counts
     }
 
     /// The class of user number `i`: smooth weighted round robin (nginx's), so any prefix of
@@ -379,8 +419,32 @@ impl Workload {
     }
 }
 
+/// A task of one request.
+fn one_step_task(step: Step, weight: u32) -> Task {
+    Task {
+        name: format!("{} {}", step.parts.method, step.parts.path),
+        weight,
+        run: TaskRun::Steps {
+            steps: vec![step],
+            interrupt: false,
+        },
+    }
+}
+
+/// The entry (statistics row) `(method, name)`, added if new.
+pub(crate) fn entry_index(entries: &mut Vec<Entry>, method: &str, name: &str) -> usize {
+    let entry = Entry {
+        method: method.to_string(),
+        name: name.to_string(),
+    };
+    entries.iter().position(|e| *e == entry).unwrap_or_else(|| {
+        entries.push(entry);
+        entries.len() - 1
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
-fn compile_task(
+fn compile_step(
     target: &Target,
     method: &str,
     path: &str,
@@ -388,17 +452,9 @@ fn compile_task(
     headers: &BTreeMap<String, String>,
     body: Option<&str>,
     expect: Option<Vec<u16>>,
-    weight: u32,
     entries: &mut Vec<Entry>,
-) -> Task {
-    let entry = Entry {
-        method: method.to_string(),
-        name: name.unwrap_or(path).to_string(),
-    };
-    let index = entries.iter().position(|e| *e == entry).unwrap_or_else(|| {
-        entries.push(entry);
-        entries.len() - 1
-    });
+) -> Step {
+    let entry = entry_index(entries, method, name.unwrap_or(path));
     let parts = RequestParts {
         method: method.to_string(),
         path: path.to_string(),
@@ -408,13 +464,17 @@ fn compile_task(
             .collect(),
         body: body.map(|b| b.as_bytes().to_vec()),
     };
-    Task {
-        entry: index,
-        weight,
+    Step {
+        entry,
         request: parts.encode(&target.authority),
-        parts,
-        expect,
         head: method == "HEAD",
+        parts,
+        verdict: match expect {
+            Some(codes) => Verdict::Codes(codes),
+            None => Verdict::Client(Client::Http),
+        },
+        rules: Vec::new(),
+        follow_redirects: false,
     }
 }
 
@@ -455,21 +515,34 @@ path = "/"
 "#;
         let w = Workload::parse(text, "s.toml", Some(&host()), WaitTime::default()).unwrap();
         assert_eq!(w.entries.len(), 2, "GET / is one row for both classes");
-        let echo = &w.classes[0].tasks[1];
+        let step = |w: &Workload, c: usize, t: usize| match &w.classes[c].sets[0].tasks[t].run {
+            TaskRun::Steps { steps, .. } => steps[0].clone(),
+            TaskRun::Set(_) => unreachable!(),
+        };
+        let echo = step(&w, 0, 1);
         assert_eq!(
             String::from_utf8_lossy(&echo.request),
             "POST /echo HTTP/1.1\r\nHost: 127.0.0.1:9\r\nContent-Length: 2\r\n\r\nhi"
         );
-        assert_eq!(echo.expect, Some(vec![200]));
+        assert_eq!(echo.verdict, Verdict::Codes(vec![200]));
         let moved = w.retarget(&Target::parse("http://127.0.0.2:8/").unwrap());
         assert_eq!(
-            String::from_utf8_lossy(&moved.classes[0].tasks[1].request),
+            String::from_utf8_lossy(&step(&moved, 0, 1).request),
             "POST /echo HTTP/1.1\r\nHost: 127.0.0.2:8\r\nContent-Length: 2\r\n\r\nhi"
         );
         assert_eq!(moved.classes[1].addr, "127.0.0.2:8".parse().unwrap());
         assert_eq!(w.classes[0].wait, WaitTime::Constant(1.0));
         let firsts: Vec<usize> = (0..8).map(|i| w.class_of(i)).collect();
         assert_eq!(firsts.iter().filter(|&&c| c == 0).count(), 6, "{firsts:?}");
+        for n in [0, 1, 2, 5, 8, 9, 100, 1001] {
+            let split = w.split(n);
+            let by_class_of = (0..n).filter(|&i| w.class_of(i) == 0).count();
+            assert_eq!(split, [by_class_of, n - by_class_of], "{n} users");
+        }
+        let mut fixed = w.clone();
+        fixed.classes[1].fixed_count = Some(2);
+        assert_eq!(fixed.split(1), [0, 1], "fixed classes first");
+        assert_eq!(fixed.split(10), [8, 2]);
     }
 
     #[test]

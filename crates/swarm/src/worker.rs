@@ -1,10 +1,14 @@
 //! One worker thread: an event loop (mio/epoll) that owns a share of the users, wrk's shape.
 //!
-//! A user is a small state machine over one keep-alive connection: connect, send the task's
-//! pre-encoded request, read the response, record it, wait, repeat; it reconnects when the
-//! server closes. In the open model (`--rate`) each user sends at intended times from a fixed
-//! schedule and latency counts from the intended time (coordinated omission corrected, as
-//! wrk2). Everything a worker measures goes into its own [`Delta`], handed to the aggregator
+//! A user is a small state machine over one keep-alive connection running its class's program
+//! ([`crate::program`]): enter the class's task set (its `on_start` steps), pick a task (at
+//! random by weight, or in order in a sequential set), send its pre-encoded requests one after
+//! another (following redirects to the same host), judge and record each response, wait, pick
+//! again; a task may enter a nested set or leave it (`self.interrupt()`, which runs the set's
+//! `on_stop` steps). It reconnects when the server closes. A user that is stopped gracefully
+//! runs the `on_stop` steps of the sets it is in, innermost first, as Locust does. In the open
+//! model (`--rate`) each request goes out at an intended time from a fixed schedule and latency
+//! counts from that time (coordinated omission corrected, as wrk2). Everything a worker measures goes into its own [`Delta`], handed to the aggregator
 //! once per unix second.
 //!
 //! The worker obeys the controller through [`Control`]: per-class user targets (it keeps its
@@ -21,8 +25,9 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use swarmlab_http::Timers;
 
-use crate::client::{io_error_string, status_error_string, Reader, Response};
+use crate::client::{io_error_string, Reader, Response};
 use crate::control::{OpenSchedule, Shared};
+use crate::program::{Step, TaskRun};
 use crate::scenario::Workload;
 use crate::stats::Delta;
 
@@ -31,10 +36,12 @@ const TICK: Duration = Duration::from_millis(20);
 /// A send this late (open model) counts as behind schedule.
 const LATE: Duration = Duration::from_millis(1);
 const READ_BUF: usize = 64 * 1024;
+/// Most of a body kept for a `catch_response` text check (the rest is counted, not kept).
+const BODY_LIMIT: usize = 1024 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum St {
-    /// Waiting for its timer to start the next task.
+    /// Waiting for its timer (or its turn) to send its next step.
     Waiting,
     Connecting,
     Sending,
@@ -43,14 +50,43 @@ enum St {
     Retired,
 }
 
+/// Which steps a user is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Running {
+    /// A set's `on_start`.
+    OnStart(usize),
+    /// Task `task` of set `set`.
+    Task { set: usize, task: usize },
+    /// A set's `on_stop` (after an interrupt, or on the way out when stopping).
+    OnStop(usize),
+}
+
+/// A task set a user is in, and its next task when the set is sequential.
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    set: usize,
+    next: usize,
+}
+
 struct User {
     class: usize,
     sock: Option<TcpStream>,
     state: St,
-    task: usize,
+    /// The sets entered, innermost last.
+    frames: Vec<Frame>,
+    running: Running,
+    /// The next step of `running`.
+    pos: usize,
+    /// Stopping gracefully: running `on_stop` steps before it retires.
+    stopping: bool,
+    /// When the current task started (for constant_pacing / constant_throughput).
+    task_started: Instant,
+    /// A redirect being followed: its request, and how many were followed so far.
+    redirect: Option<(Vec<u8>, u8)>,
     written: usize,
     reader: Reader,
-    /// When the task started (closed model) or was due (open model): latency counts from here.
+    /// When the request started (closed model) or was due (open model): latency counts from
+    /// here.
     intended: Instant,
     /// When the request actually went out (its connect included).
     sent: Instant,
@@ -60,6 +96,29 @@ struct User {
     epoch: u64,
     /// Global user number.
     number: usize,
+}
+
+/// The steps `running` names in a class of `workload`.
+fn steps_of(workload: &Workload, class: usize, running: Running) -> &[Step] {
+    let sets = &workload.classes[class].sets;
+    match running {
+        Running::OnStart(set) => &sets[set].on_start,
+        Running::OnStop(set) => &sets[set].on_stop,
+        Running::Task { set, task } => match &sets[set].tasks[task].run {
+            TaskRun::Steps { steps, .. } => steps,
+            TaskRun::Set(_) => &[],
+        },
+    }
+}
+
+/// What comes after a step list ends.
+enum Next {
+    /// Send the next step now.
+    Now,
+    /// Send it after this think time.
+    Wait(Duration),
+    /// The user is done (it stopped gracefully).
+    Retire,
 }
 
 pub(crate) struct Worker {
@@ -87,6 +146,8 @@ pub(crate) struct Worker {
     base: Instant,
     base_unix: f64,
     in_flight: usize,
+    /// Users not retired (published for the controller's stop).
+    alive: usize,
 }
 
 impl Worker {
@@ -115,6 +176,7 @@ impl Worker {
             base: Instant::now(),
             base_unix,
             in_flight: 0,
+            alive: 0,
             shared,
         })
     }
@@ -151,6 +213,7 @@ impl Worker {
             self.start_ready();
             self.flush_if_new_second(now, tx);
             control.in_flight[self.id].store(self.in_flight, Ordering::Relaxed);
+            control.alive[self.id].store(self.alive, Ordering::Relaxed);
         }
         let _ = tx.send(std::mem::take(&mut self.delta));
     }
@@ -181,6 +244,7 @@ impl Worker {
             }
             self.users.clear();
             self.free.clear();
+            self.alive = 0;
             self.ready.clear();
             self.workload = shared.workload();
             self.run = run;
@@ -233,13 +297,16 @@ impl Worker {
     }
 
     /// Starts or stops users so this thread holds its share of each class's target. Users
-    /// stop at once, a request in flight abandoned (as Locust kills a user's greenlet); idle
-    /// ones go first.
+    /// stop at once, a request in flight abandoned (as Locust kills a user's greenlet), then
+    /// run their `on_stop` steps if their class has any; idle users go first.
     fn spawn_to(&mut self, targets: &[usize], now: Instant) {
         for (class, &total) in targets.iter().enumerate() {
             let mine = (total + self.threads - 1 - self.id) / self.threads;
             let live: Vec<usize> = (0..self.users.len())
-                .filter(|&i| self.users[i].class == class && self.users[i].state != St::Retired)
+                .filter(|&i| {
+                    let u = &self.users[i];
+                    u.class == class && u.state != St::Retired && !u.stopping
+                })
                 .collect();
             if live.len() > mine {
                 let mut excess = live.len() - mine;
@@ -249,9 +316,11 @@ impl Worker {
                             break;
                         }
                         let u = &self.users[idx];
-                        let idle = u.state == St::Waiting;
-                        if u.state != St::Retired && idle == pass_idle {
-                            self.retire(idx);
+                        if u.state != St::Retired
+                            && !u.stopping
+                            && (u.state == St::Waiting) == pass_idle
+                        {
+                            self.stop_user(idx, now);
                             excess -= 1;
                         }
                     }
@@ -269,7 +338,12 @@ impl Worker {
             class,
             sock: None,
             state: St::Waiting,
-            task: 0,
+            frames: vec![Frame { set: 0, next: 0 }],
+            running: Running::OnStart(0),
+            pos: 0,
+            stopping: false,
+            task_started: now,
+            redirect: None,
             written: 0,
             reader: Reader::new(false),
             intended: now,
@@ -283,48 +357,66 @@ impl Worker {
         } else {
             self.users[idx] = user;
         }
+        self.alive += 1;
         match self.open.rate {
             Some(_) => self.schedule_open(idx, now),
             None => self.ready.push(idx),
         }
     }
 
-    /// Stops a user now: its connection closes and a request in flight is abandoned.
-    fn retire(&mut self, idx: usize) {
-        let u = &mut self.users[idx];
-        if u.state == St::Retired {
-            return;
+    /// Stops a user gracefully: a request in flight is abandoned; the `on_stop` steps of the
+    /// sets it is in run (innermost first), then it retires.
+    fn stop_user(&mut self, idx: usize, now: Instant) {
+        let class = &self.workload.classes[self.users[idx].class];
+        let u = &self.users[idx];
+        let has_on_stop = u
+            .frames
+            .iter()
+            .any(|f| !class.sets[f.set].on_stop.is_empty());
+        if !has_on_stop {
+            return self.retire(idx);
         }
+        self.abandon(idx);
+        let u = &mut self.users[idx];
+        u.stopping = true;
+        let top = u.frames.last().expect("a user is in a set").set;
+        u.running = Running::OnStop(top);
+        u.pos = 0;
+        u.state = St::Waiting;
+        self.timers.cancel(idx);
+        let _ = now;
+        self.ready.push(idx);
+    }
+
+    /// Drops the request in flight, if any (not recorded).
+    fn abandon(&mut self, idx: usize) {
+        let u = &mut self.users[idx];
         if matches!(u.state, St::Connecting | St::Sending | St::Receiving) {
             self.in_flight -= 1;
+            u.sock = None;
+            u.redirect = None;
         }
+    }
+
+    /// Stops a user now, `on_stop` or not: its connection closes and a request in flight is
+    /// abandoned.
+    fn retire(&mut self, idx: usize) {
+        if self.users[idx].state == St::Retired {
+            return;
+        }
+        self.abandon(idx);
+        let u = &mut self.users[idx];
         u.state = St::Retired;
         u.sock = None;
         self.timers.cancel(idx);
         self.free.push(idx);
+        self.alive -= 1;
     }
 
     fn start_ready(&mut self) {
         while let Some(idx) = self.ready.pop() {
-            self.start_task(idx);
+            self.start_step(idx);
         }
-    }
-
-    fn pick_task(&mut self, class: usize) -> usize {
-        if self.workload.classes[class].tasks.len() == 1 {
-            return 0;
-        }
-        let rand = self.next_rand();
-        let tasks = &self.workload.classes[class].tasks;
-        let total: u64 = tasks.iter().map(|t| u64::from(t.weight)).sum();
-        let mut roll = rand % total;
-        for (i, t) in tasks.iter().enumerate() {
-            if roll < u64::from(t.weight) {
-                return i;
-            }
-            roll -= u64::from(t.weight);
-        }
-        0
     }
 
     fn next_rand(&mut self) -> u64 {
@@ -334,23 +426,156 @@ impl Worker {
         self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn start_task(&mut self, idx: usize) {
+    /// The steps `running` names.
+    fn steps(&self, class: usize, running: Running) -> &[Step] {
+        steps_of(&self.workload, class, running)
+    }
+
+    /// The step the user sends next, if its current list has one left.
+    fn current(&self, idx: usize) -> Option<&Step> {
+        let u = &self.users[idx];
+        self.steps(u.class, u.running).get(u.pos)
+    }
+
+    /// Picks the next task of the innermost set (entering nested sets), `now`.
+    fn pick(&mut self, idx: usize, now: Instant) {
+        let rand = self.next_rand();
+        let u = &mut self.users[idx];
+        let sets = &self.workload.classes[u.class].sets;
+        let frame = u.frames.last_mut().expect("a user is in a set");
+        let set = &sets[frame.set];
+        let task = if set.sequential {
+            let t = frame.next % set.tasks.len();
+            frame.next = t + 1;
+            t
+        } else if set.tasks.len() == 1 {
+            0
+        } else {
+            let total: u64 = set.tasks.iter().map(|t| u64::from(t.weight)).sum();
+            let mut roll = rand % total.max(1);
+            let mut pick = 0;
+            for (i, t) in set.tasks.iter().enumerate() {
+                if roll < u64::from(t.weight) {
+                    pick = i;
+                    break;
+                }
+                roll -= u64::from(t.weight);
+            }
+            pick
+        };
+        let set_index = frame.set;
+        match &set.tasks[task].run {
+            TaskRun::Set(child) => {
+                u.frames.push(Frame {
+                    set: *child,
+                    next: 0,
+                });
+                u.running = Running::OnStart(*child);
+            }
+            TaskRun::Steps { .. } => {
+                u.running = Running::Task {
+                    set: set_index,
+                    task,
+                }
+            }
+        }
+        u.pos = 0;
+        u.task_started = now;
+    }
+
+    /// The current step list is done: moves the program on.
+    fn advance(&mut self, idx: usize, now: Instant) -> Next {
+        let class = &self.workload.classes[self.users[idx].class];
+        let u = &mut self.users[idx];
+        match u.running {
+            Running::OnStart(_) => {
+                self.pick(idx, now);
+                Next::Now
+            }
+            Running::Task { set, task } => {
+                let interrupt = matches!(
+                    class.sets[set].tasks[task].run,
+                    TaskRun::Steps {
+                        interrupt: true,
+                        ..
+                    }
+                );
+                if interrupt && u.frames.len() > 1 {
+                    // leave the set: its on_stop, then the parent's next task at once
+                    u.running = Running::OnStop(set);
+                    u.pos = 0;
+                    return Next::Now;
+                }
+                let wait = class.sets[set].wait.unwrap_or(class.wait);
+                let unit = (self.next_rand() >> 11) as f64 / (1u64 << 53) as f64;
+                let took = now.saturating_duration_since(self.users[idx].task_started);
+                self.pick(idx, now);
+                Next::Wait(wait.after(took, unit))
+            }
+            Running::OnStop(_) => {
+                u.frames.pop();
+                if u.stopping {
+                    match u.frames.last() {
+                        Some(f) => {
+                            u.running = Running::OnStop(f.set);
+                            u.pos = 0;
+                            Next::Now
+                        }
+                        None => Next::Retire,
+                    }
+                } else if u.frames.is_empty() {
+                    Next::Retire
+                } else {
+                    self.pick(idx, now);
+                    Next::Now
+                }
+            }
+        }
+    }
+
+    /// Sends the user's next step, moving its program on over finished lists and task-set
+    /// changes first; or starts its think time; or retires it.
+    fn start_step(&mut self, idx: usize) {
         // The batch's time may be stale by the time this user's turn comes: read the clock.
         let now = Instant::now();
-        let control = &self.shared.control;
-        if control.draining.load(Ordering::Relaxed)
+        if self.shared.control.draining.load(Ordering::Relaxed)
             || self.users.get(idx).is_none_or(|u| u.state != St::Waiting)
         {
             return;
         }
-        let class = self.users[idx].class;
-        let task = self.pick_task(class);
-        let head = self.workload.classes[class].tasks[task].head;
+        // Lists may be empty (a task of only self.interrupt()); a user's program always comes
+        // back to a step or a wait within a few turns, but do not spin on a workload without
+        // steps.
+        for _ in 0..64 {
+            if self.current(idx).is_some() {
+                return self.send_step(idx, now);
+            }
+            match self.advance(idx, now) {
+                Next::Now => {}
+                Next::Wait(d) if d.is_zero() || self.open.rate.is_some() => {}
+                Next::Wait(d) => return self.set_timer(idx, Some(now + d)),
+                Next::Retire => return self.retire(idx),
+            }
+        }
+        self.retire(idx);
+    }
+
+    fn send_step(&mut self, idx: usize, now: Instant) {
         let open = self.open.rate.is_some();
+        let step = self.current(idx).expect("a step to send");
+        let (head, reads_body, addr) = (
+            step.head,
+            step.reads_body(),
+            self.workload.classes[self.users[idx].class].addr,
+        );
         let u = &mut self.users[idx];
-        u.task = task;
         u.written = 0;
-        u.reader = Reader::new(head);
+        u.redirect = None;
+        u.reader = if reads_body {
+            Reader::capturing(head, BODY_LIMIT)
+        } else {
+            Reader::new(head)
+        };
         u.sent = now;
         if !open {
             u.intended = now;
@@ -358,12 +583,15 @@ impl Worker {
             self.delta.late_sends += 1;
         }
         self.in_flight += 1;
+        self.connect_and_send(idx, addr, now);
+    }
+
+    /// Sends the current request on the user's connection, connecting first if it has none.
+    fn connect_and_send(&mut self, idx: usize, addr: std::net::SocketAddr, now: Instant) {
         if self.users[idx].sock.is_some() {
             self.users[idx].state = St::Sending;
-            self.send(idx, now);
-            return;
+            return self.send(idx, now);
         }
-        let addr = self.workload.classes[class].addr;
         match TcpStream::connect(addr) {
             Ok(mut sock) => {
                 let token = Token(idx);
@@ -421,7 +649,10 @@ impl Worker {
 
     fn send(&mut self, idx: usize, now: Instant) {
         let u = &mut self.users[idx];
-        let request = &self.workload.classes[u.class].tasks[u.task].request;
+        let request: &[u8] = match &u.redirect {
+            Some((req, _)) => req,
+            None => &steps_of(&self.workload, u.class, u.running)[u.pos].request,
+        };
         let sock = u.sock.as_mut().expect("sending user has a socket");
         while u.written < request.len() {
             match sock.write(&request[u.written..]) {
@@ -471,26 +702,74 @@ impl Worker {
 
     fn complete(&mut self, idx: usize, resp: Response, _batch: Instant) {
         let now = Instant::now();
-        let u = &self.users[idx];
-        let task = &self.workload.classes[u.class].tasks[u.task];
-        let ok = match &task.expect {
-            Some(codes) => codes.contains(&resp.status),
-            None => resp.status < 400,
-        };
-        let error = (!ok).then(|| {
-            let name = &self.workload.entries[task.entry].name;
-            match &task.expect {
-                Some(codes) => format!(
-                    "UnexpectedStatus('got {} expected {codes:?} for url: {name}')",
-                    resp.status
-                ),
-                None => status_error_string(resp.status, name),
-            }
-        });
         if resp.close {
             self.users[idx].sock = None;
         }
+        if let Some(request) = self.redirect(idx, &resp) {
+            // the same step goes on at the new location: one request in the statistics
+            let u = &mut self.users[idx];
+            let count = u.redirect.as_ref().map_or(0, |(_, n)| *n);
+            u.redirect = Some((request, count + 1));
+            u.written = 0;
+            let head = self.current(idx).is_some_and(|s| s.head);
+            let reads_body = self.current(idx).is_some_and(Step::reads_body);
+            let u = &mut self.users[idx];
+            u.reader = if reads_body {
+                Reader::capturing(head, BODY_LIMIT)
+            } else {
+                Reader::new(head)
+            };
+            let addr = self.workload.classes[self.users[idx].class].addr;
+            return self.connect_and_send(idx, addr, now);
+        }
+        let step = self.current(idx).expect("a step in flight");
+        let name = &self.workload.entries[step.entry].name;
+        let error = step.judge(resp.status, &resp.body, name);
         self.finish(idx, resp.content, error, now);
+    }
+
+    /// The request that follows a redirect, if this response is one the step follows: 301, 302,
+    /// 303, 307 or 308 with a Location on the same host, at most 30 in a row (as requests).
+    fn redirect(&self, idx: usize, resp: &Response) -> Option<Vec<u8>> {
+        let u = &self.users[idx];
+        let step = self.current(idx)?;
+        if !step.follow_redirects || !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
+            return None;
+        }
+        if u.redirect.as_ref().is_some_and(|(_, n)| *n >= 30) {
+            return None;
+        }
+        let location = resp.location.as_deref()?;
+        let authority = step
+            .request
+            .split(|&b| b == b'\n')
+            .find_map(|l| l.strip_prefix(b"Host: "))
+            .map(|h| String::from_utf8_lossy(h.trim_ascii_end()).into_owned())?;
+        let path = if location.starts_with('/') {
+            location.to_string()
+        } else {
+            let rest = location.strip_prefix("http://")?;
+            let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            if host != authority {
+                return None; // another host (or https): not followed
+            }
+            if path.is_empty() {
+                "/".into()
+            } else {
+                path.to_string()
+            }
+        };
+        let mut parts = step.parts.clone();
+        parts.path = path;
+        // 307 and 308 repeat the request; the others turn it into a GET without a body
+        if !matches!(resp.status, 307 | 308) && parts.method != "HEAD" {
+            parts.method = "GET".into();
+            parts.body = None;
+            parts
+                .headers
+                .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+        }
+        Some(parts.encode(&authority))
     }
 
     fn fail(&mut self, idx: usize, error: String, now: Instant) {
@@ -498,11 +777,12 @@ impl Worker {
         self.finish(idx, 0, Some(error), now);
     }
 
-    /// Records the outcome of the current task and schedules the user's next one.
+    /// Records the outcome of the current step and moves the user on: the task's next step at
+    /// once, or the program's next list (after a think time).
     fn finish(&mut self, idx: usize, content: u64, error: Option<String>, now: Instant) {
         self.in_flight -= 1;
+        let entry = self.current(idx).expect("a step in flight").entry;
         let u = &self.users[idx];
-        let entry = self.workload.classes[u.class].tasks[u.task].entry;
         let latency = now.saturating_duration_since(u.intended).as_micros() as u64;
         let service = now.saturating_duration_since(u.sent).as_micros() as u64;
         let failed = error.is_some();
@@ -527,23 +807,16 @@ impl Worker {
             let second = self.unix_at(now) as u64;
             self.delta.error(entry, e, second);
         }
-        self.users[idx].state = St::Waiting;
+        let u = &mut self.users[idx];
+        u.state = St::Waiting;
+        u.redirect = None;
+        u.pos += 1;
         if self.open.rate.is_some() {
             self.users[idx].seq += 1;
             return self.schedule_open(idx, now);
         }
-        let unit = (self.next_rand() >> 11) as f64 / (1u64 << 53) as f64;
-        let class = &self.workload.classes[self.users[idx].class];
-        let wait = class.wait.after(
-            now.saturating_duration_since(self.users[idx].intended),
-            unit,
-        );
-        if wait.is_zero() {
-            self.set_timer(idx, None);
-            self.ready.push(idx);
-        } else {
-            self.set_timer(idx, Some(now + wait));
-        }
+        self.set_timer(idx, None);
+        self.ready.push(idx);
     }
 
     /// Open model: the user's next intended send time from the global schedule.

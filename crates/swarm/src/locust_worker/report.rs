@@ -98,7 +98,8 @@ impl LocustEntry {
                 .map_or(last_request, |l| l.max(last_request)),
         );
         for v in e.hist.iter_recorded() {
-            let ms = v.value_iterated_to() as f64 / 1000.0;
+            // the bucket's lowest value: exact for what was recorded at a bucket's edge
+            let ms = e.hist.lowest_equivalent(v.value_iterated_to()) as f64 / 1000.0;
             *self.buckets.entry(bucket(ms)).or_default() += v.count_at_value();
         }
         *self.reqs_per_sec.entry(second).or_default() += e.num_requests;

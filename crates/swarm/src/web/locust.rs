@@ -98,10 +98,30 @@ pub fn request_stats(view: &View) -> Value {
 }
 
 /// `GET /tasks`: each class's share of the running users and each task's share of its class
-/// (`per_class`), or of all users (`total`), by weight, as Locust's `get_ratio`.
+/// (`per_class`), or of all users (`total`), by weight, nested sets within, as Locust's
+/// `get_ratio`.
 pub fn tasks(view: &View) -> Value {
     let classes = &view.workload.classes;
     let running: usize = view.status.class_users.iter().sum();
+    // Locust's _get_task_ratio: shares of the parent's share in `total`, of 1 otherwise.
+    fn set_ratios(sets: &[crate::program::TaskSet], set: usize, parent: f64, total: bool) -> Value {
+        let parent = if total { parent } else { 1.0 };
+        let weights: u64 = sets[set].tasks.iter().map(|t| u64::from(t.weight)).sum();
+        let mut tasks = serde_json::Map::new();
+        for t in &sets[set].tasks {
+            let ratio = parent * f64::from(t.weight) / weights.max(1) as f64;
+            let old = tasks
+                .get(&t.name)
+                .and_then(|v| v["ratio"].as_f64())
+                .unwrap_or(0.0);
+            let mut entry = json!({ "ratio": old + ratio });
+            if let crate::program::TaskRun::Set(child) = t.run {
+                entry["tasks"] = set_ratios(sets, child, ratio, total);
+            }
+            tasks.insert(t.name.clone(), entry);
+        }
+        Value::Object(tasks)
+    }
     let ratios = |total: bool| -> Value {
         let mut map = serde_json::Map::new();
         for (c, class) in classes.iter().enumerate() {
@@ -110,16 +130,10 @@ pub fn tasks(view: &View) -> Value {
             } else {
                 view.status.class_users.get(c).copied().unwrap_or(0) as f64 / running as f64
             };
-            let parent = if total { share } else { 1.0 };
-            let weights: u64 = class.tasks.iter().map(|t| u64::from(t.weight)).sum();
-            let mut tasks = serde_json::Map::new();
-            for t in &class.tasks {
-                let name = view.entries()[t.entry].name.clone();
-                let ratio = parent * f64::from(t.weight) / weights.max(1) as f64;
-                let slot = tasks.entry(name).or_insert_with(|| json!({"ratio": 0.0}));
-                slot["ratio"] = json!(slot["ratio"].as_f64().unwrap_or(0.0) + ratio);
-            }
-            map.insert(class.name.clone(), json!({"ratio": share, "tasks": tasks}));
+            map.insert(
+                class.name.clone(),
+                json!({"ratio": share, "tasks": set_ratios(&class.sets, 0, share, total)}),
+            );
         }
         Value::Object(map)
     };

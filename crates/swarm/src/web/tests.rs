@@ -275,7 +275,7 @@ fn a_run_from_start_to_stop_with_locusts_shapes() {
     let tasks = json(&http(web.addr, "GET", "/tasks", "", ""));
     assert_eq!(tasks["per_class"]["User"]["ratio"], 1.0, "{tasks}");
     assert_eq!(
-        tasks["per_class"]["User"]["tasks"]["/"]["ratio"], 1.0,
+        tasks["per_class"]["User"]["tasks"]["GET /"]["ratio"], 1.0,
         "{tasks}"
     );
     let report = http(web.addr, "GET", "/stats/report", "", "");
