@@ -73,9 +73,8 @@ pub fn accept_error(e: io::Error) -> io::Result<()> {
 /// `poll(2)` when the socket is full, so the write deadline holds without a timer thread.
 ///
 /// `yield_to`: the iterative and pooled models' listener. While another client waits there,
-/// the connection ends after its current response (`Connection: close`), and an idle
-/// keep-alive connection is closed as soon as one arrives, so one keep-alive client cannot
-/// starve the rest, whether it sends often or seldom.
+/// the connection ends after its current response (`Connection: close`), so one keep-alive
+/// client cannot starve the rest.
 pub fn serve_conn(stream: TcpStream, cfg: &Config, stop: &Stop, yield_to: Option<&TcpListener>) {
     let mut driver = Driver::new(cfg, Instant::now());
     let mut buf = vec![0u8; READ_CHUNK];
@@ -94,19 +93,9 @@ pub fn serve_conn(stream: TcpStream, cfg: &Config, stop: &Stop, yield_to: Option
                 Err(_) => return,
             },
             Step::Recv => {
-                // the connection; shutdown, unless it already came; the listener, while idle
-                let mut fds = [stream.as_fd(), stop.fd(), stream.as_fd()];
-                let mut n = if stopping { 1 } else { 2 };
-                let yielding = yield_to.filter(|_| driver.is_between_requests());
-                if let Some(l) = yielding {
-                    fds[n] = l.as_fd();
-                    n += 1;
-                }
-                match sys::wait_readable(&fds[..n], driver.deadline()) {
-                    Ok(Some(i)) if yielding.is_some() && i == n - 1 => {
-                        // another client waits and this one is between requests: let it go
-                        driver.shutdown();
-                    }
+                let fds = [stream.as_fd(), stop.fd()];
+                let fds = if stopping { &fds[..1] } else { &fds[..] };
+                match sys::wait_readable(fds, driver.deadline()) {
                     Ok(Some(0)) => match (&stream).read(&mut buf) {
                         Ok(0) => driver.eof(),
                         Ok(n) => {

@@ -211,12 +211,6 @@ impl Driver {
         }
     }
 
-    /// Between requests with nothing left to send: closing now loses no response (RFC 9112
-    /// §9.3: a server may close an idle connection at any time).
-    pub fn is_between_requests(&self) -> bool {
-        self.phase == Phase::Open && self.out.is_empty() && self.is_idle()
-    }
-
     /// Between requests, owing nothing but what is in the output.
     fn is_idle(&self) -> bool {
         self.wake.is_none() && self.conn.is_idle()

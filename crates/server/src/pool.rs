@@ -3,10 +3,9 @@
 //!
 //! Each thread serves one connection at a time with the blocking loop, so at most N requests
 //! run at once and a connection beyond N waits in the backlog until a thread is free; `/sleep`
-//! ties up a whole thread. No thread is created per connection. Failure mode: N slow clients
-//! occupy the whole pool and everyone else waits (like `single`, N-fold). While another client
-//! waits, responses say `Connection: close` and idle keep-alive connections are closed, so
-//! keep-alive cannot starve it.
+//! ties up a whole thread. No thread is created per connection. Failure mode: N slow or idle
+//! keep-alive clients occupy the whole pool and everyone else waits (like `single`, N-fold).
+//! While another client waits, responses say `Connection: close` so keep-alive cannot starve it.
 //! Idle threads poll the listener with the stop pipe before accepting, so each new connection
 //! wakes them all and all but one get EAGAIN (a small thundering herd with N = cores).
 

@@ -3,9 +3,7 @@
 //! Accepts one connection and serves it until it closes or idles out, then accepts the next.
 //! One request runs at a time; everyone else waits in the listen backlog. A keep-alive client
 //! would starve them all, so while another client is waiting every response says
-//! `Connection: close`, and an idle keep-alive connection is closed the moment another client
-//! arrives (else a client that sends every half second holds everyone up for half a second).
-//! Failure mode: any slow request (`/sleep`, `/cpu`, a slow client) stalls
+//! `Connection: close`. Failure mode: any slow request (`/sleep`, `/cpu`, a slow client) stalls
 //! every other client, and latency grows with the queue.
 
 use std::io;
