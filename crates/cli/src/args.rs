@@ -39,6 +39,8 @@ pub enum WorkloadKind {
     Cpu,
     /// GET / with Connection: close: a new connection per request, like the classic assignment.
     Close,
+    /// hello, then the capacity of every model under close, sleep and cpu too.
+    All,
 }
 
 /// `swarmlab compare`.
@@ -71,6 +73,20 @@ pub struct CompareArgs {
     /// An external server as an extra row: NAME=URL, or NAME=URL@PID for its CPU and memory.
     #[arg(long, value_name = "NAME=URL[@PID]")]
     pub target: Vec<String>,
+    /// Capacity: the latency objective, p99 at most this many ms (the sleep and cpu workloads
+    /// add their own 100 ms and 1 ms); 0 skips the capacity search.
+    #[arg(long, value_name = "MS", default_value_t = 100.0, value_parser = non_negative)]
+    pub slo_p99: f64,
+    /// Capacity: connections the open-model load is spread over.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=200_000))]
+    pub connections: u32,
+    /// Capacity at 10, 100, 1,000 and 10,000 connections, with the server's memory at each.
+    #[arg(long)]
+    pub scaling: bool,
+    /// An earlier run's results.json: the report shows what changed, and whether it exceeds the
+    /// measured run-to-run spread.
+    #[arg(long, value_name = "RESULTS_JSON")]
+    pub baseline: Option<PathBuf>,
     /// Load every model with this locustfile's (or scenario's) users instead of --workload.
     #[arg(long, value_name = "FILE", conflicts_with = "workload")]
     pub locustfile: Option<PathBuf>,
@@ -199,16 +215,57 @@ pub struct SwarmArgs {
     /// Worker threads (event loops) [default: cores available].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
+    /// Connect from these local addresses, users spread over them in turn (each has about
+    /// 28,000 ports per destination): A-B (a range) or A,B,C.
+    #[arg(long, value_name = "ADDRS", value_parser = source_addrs)]
+    pub source_addrs: Option<SourceAddrs>,
 }
+
+/// `--source-addrs`: local addresses to connect from.
+#[derive(Clone, Debug)]
+pub struct SourceAddrs(pub Vec<std::net::IpAddr>);
 
 fn timespan(s: &str) -> Result<Duration, String> {
     swarmlab_swarm::parse_timespan(s).map_err(|e| e.to_string())
+}
+
+fn source_addrs(s: &str) -> Result<SourceAddrs, String> {
+    source_addr_list(s).map(SourceAddrs)
+}
+
+fn source_addr_list(s: &str) -> Result<Vec<std::net::IpAddr>, String> {
+    let bad = || format!("'{s}' is not A-B or A,B,... of IPv4 addresses");
+    if let Some((a, b)) = s.split_once('-') {
+        let (a, b): (std::net::Ipv4Addr, std::net::Ipv4Addr) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        let (a, b) = (u32::from(a), u32::from(b));
+        if b < a || b - a >= 1024 {
+            return Err(format!(
+                "'{s}': a range of 1 to 1024 addresses, first to last"
+            ));
+        }
+        return Ok((a..=b)
+            .map(|n| std::net::Ipv4Addr::from(n).into())
+            .collect());
+    }
+    s.split(',')
+        .map(|p| p.trim().parse().map_err(|_| bad()))
+        .collect()
 }
 
 fn login(s: &str) -> Result<String, String> {
     match s.split_once(':') {
         Some((user, pass)) if !user.is_empty() && !pass.is_empty() => Ok(s.to_string()),
         _ => Err(format!("'{s}' is not USER:PASS")),
+    }
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a number of milliseconds >= 0")),
     }
 }
 
@@ -250,6 +307,10 @@ pub struct ServeArgs {
     /// dropped.
     #[arg(long, default_value_t = 30.0, value_parser = positive_secs)]
     pub write_timeout: f64,
+    /// `thread`: the most connection threads at once; beyond, new connections wait in the
+    /// backlog [default: what vm.max_map_count allows, about 16,000].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_threads: Option<u32>,
     /// Listen backlog (std's 128 overflows under a 10,000-user ramp).
     #[arg(long, default_value_t = swarmlab_server::DEFAULT_BACKLOG,
           value_parser = clap::value_parser!(i32).range(1..))]

@@ -1,6 +1,8 @@
-//! What `compare` reads from the kernel about a server: its process tree's RSS, threads and
-//! processes (sampled from /proc), its CPU time and context switches (rusage of waited-for
-//! children: every thread, and every child the server itself reaped), and the machine.
+//! What `compare` reads from the kernel about a server: its process tree's memory (RSS, and
+//! PSS from `smaps_rollup`, which splits shared pages among the processes sharing them), threads,
+//! processes and CPU time so far (sampled from /proc), its CPU time and context switches at the
+//! end (rusage of waited-for children: every thread, and every child the server itself reaped),
+//! and the machine.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -8,8 +10,15 @@ use std::fs;
 /// One sample of a process tree.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TreeSample {
-    /// Summed resident set size, bytes.
+    /// Summed resident set size, bytes (a page shared by forked processes counts once per
+    /// process).
     pub rss: u64,
+    /// Summed proportional set size, bytes (a shared page counts once in all).
+    pub pss: u64,
+    /// CPU time so far, ns: every live thread's time on a CPU (`/proc/PID/task/TID/schedstat`,
+    /// nanoseconds), and the children the live processes reaped (cutime + cstime, which the
+    /// kernel sums in ns and shows in clock ticks).
+    pub cpu_ns: u64,
     /// Summed threads.
     pub threads: u64,
     /// Processes.
@@ -20,7 +29,7 @@ pub struct TreeSample {
 pub fn sample_tree(root: u32) -> TreeSample {
     let page = 4096u64;
     let mut parents: HashMap<u32, u32> = HashMap::new();
-    let mut stats: HashMap<u32, (u64, u64)> = HashMap::new();
+    let mut stats: HashMap<u32, (u64, u64, [u64; 2])> = HashMap::new();
     let Ok(dir) = fs::read_dir("/proc") else {
         return TreeSample::default();
     };
@@ -43,8 +52,23 @@ pub fn sample_tree(root: u32) -> TreeSample {
         ) else {
             continue;
         };
+        // utime stime cutime cstime
+        let ticks: Vec<u64> = f[11..15.min(f.len())]
+            .iter()
+            .filter_map(|v| v.parse::<u64>().ok())
+            .collect();
+        if ticks.len() < 4 {
+            continue;
+        }
         parents.insert(pid, ppid);
-        stats.insert(pid, (threads, rss * page));
+        stats.insert(
+            pid,
+            (
+                threads,
+                rss * page,
+                [ticks[0] + ticks[1], ticks[2] + ticks[3]],
+            ),
+        );
     }
     let mut tree = HashSet::from([root]);
     let mut grew = true;
@@ -57,14 +81,51 @@ pub fn sample_tree(root: u32) -> TreeSample {
         }
     }
     let mut s = TreeSample::default();
+    let tick_ns = 1e9 / ticks_per_second();
     for pid in tree {
-        if let Some(&(threads, rss)) = stats.get(&pid) {
+        if let Some(&(threads, rss, [own, reaped])) = stats.get(&pid) {
             s.threads += threads;
             s.rss += rss;
+            s.pss += pss_bytes(pid).unwrap_or(rss);
+            let own_ns = threads_ns(pid).unwrap_or((own as f64 * tick_ns) as u64);
+            s.cpu_ns += own_ns + (reaped as f64 * tick_ns) as u64;
             s.processes += 1;
         }
     }
     s
+}
+
+/// The summed time on a CPU of a process's live threads, ns (`schedstat`'s first field).
+fn threads_ns(pid: u32) -> Option<u64> {
+    let mut total = 0;
+    for task in fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        let mut path = task.path();
+        path.push("schedstat");
+        // a thread that ended since the listing counts no more
+        if let Ok(text) = fs::read_to_string(&path) {
+            total += text.split(' ').next()?.trim().parse::<u64>().ok()?;
+        }
+    }
+    Some(total)
+}
+
+/// A process's PSS (`Pss:` of `/proc/PID/smaps_rollup`), bytes.
+fn pss_bytes(pid: u32) -> Option<u64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let kb: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Pss:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// Clock ticks per second (`/proc/PID/stat`'s unit of CPU time).
+pub fn ticks_per_second() -> f64 {
+    rustix::param::clock_ticks_per_second() as f64
 }
 
 /// CPU time and context switches of every waited-for child so far (and their reaped children).
@@ -147,6 +208,14 @@ mod tests {
     fn samples_our_own_tree() {
         let s = sample_tree(std::process::id());
         assert!(s.processes >= 1 && s.threads >= 1 && s.rss > 0, "{s:?}");
+        assert!(s.pss > 0 && s.pss <= s.rss + 4096, "{s:?}");
+        // burn a little CPU: the next sample has more, to well under a tick
+        let t = std::time::Instant::now();
+        while t.elapsed() < std::time::Duration::from_millis(3) {
+            std::hint::black_box(0u64);
+        }
+        let later = sample_tree(std::process::id());
+        assert!(later.cpu_ns >= s.cpu_ns + 2_000_000, "{s:?} then {later:?}");
         assert!(machine().cores >= 1);
     }
 }

@@ -64,6 +64,7 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         stop_on_failure: a.stop_on_failure,
         stop_timeout: a.stop_timeout,
         threads: a.threads.map_or(Plan::default().threads, usize::from),
+        source_addrs: a.source_addrs.clone().map_or_else(Vec::new, |s| s.0),
     };
     if a.print_locustfile {
         let workload = workload.unwrap_or_else(|| {
@@ -384,7 +385,7 @@ fn report(out: &mut dyn Write, summary: &Summary, entries: &[Entry]) {
     if let Some(service) = &stats.service_total {
         let _ = writeln!(
             out,
-            "open model: latency counts from intended send times; service time (from the actual send) p50 {} ms, p99 {} ms; {} sends fell behind schedule",
+            "open model: latency counts from intended send times; service time (from the actual send) p50 {} ms, p99 {} ms; {} sends left more than 1 ms late with their connection free (the generator's own lag)",
             service.percentile_ms(0.5).map_or("N/A".into(), |v| format!("{v:.3}")),
             service.percentile_ms(0.99).map_or("N/A".into(), |v| format!("{v:.3}")),
             stats.late_sends

@@ -114,7 +114,19 @@ fn compare_quick_end_to_end() {
             .find(|r| r.name == model)
             .unwrap_or_else(|| panic!("{model} missing"));
         match &row.outcome {
-            Outcome::Ran { client, server } => {
+            Outcome::Ran {
+                client,
+                server,
+                capacity,
+                ..
+            } => {
+                let c = capacity
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{model}: no capacity"));
+                assert!(
+                    c.rps > 0.0 && c.p99_ms <= 100.0 && c.curve.len() >= 3,
+                    "{model}: {c:?}"
+                );
                 assert!(
                     client.requests > 0 && client.peak_rps > 0.0 && client.avg_ms > 0.0,
                     "{model}: {client:?}"
@@ -123,8 +135,12 @@ fn compare_quick_end_to_end() {
                     .as_ref()
                     .expect("server figures for a swarmlab model");
                 assert!(
-                    server.cpu_s > 0.0 && server.peak_rss_mib > 0.0 && server.peak_processes >= 1,
-                    "{model}"
+                    server.cpu_s > 0.0
+                        && server.peak_rss_mib > 0.0
+                        && server.peak_pss_mib > 0.0
+                        && server.peak_pss_mib <= server.peak_rss_mib + 0.01
+                        && server.peak_processes >= 1,
+                    "{model}: {server:?}"
                 );
                 assert!(server.clean_exit, "{model} did not exit cleanly");
             }
@@ -159,6 +175,35 @@ fn compare_quick_end_to_end() {
         }
     }
     assert!(value["machine"]["cores"].is_number() && value["settings"]["users"] == 1000);
+    // capacity: the documented shape, and the order physics gives even on a loaded machine
+    // (single serves one connection at a time; epoll all of them from one loop)
+    for row in value["rows"].as_array().unwrap() {
+        let c = &row["outcome"]["capacity"];
+        assert!(c["rps"].is_number() && c["p99_ms"].is_number(), "{c}");
+        assert!(
+            ["server", "generator", "failures", "connections"]
+                .contains(&c["limited_by"].as_str().unwrap_or("")),
+            "{c}"
+        );
+    }
+    let capacity = |name: &str| match &results
+        .rows
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap()
+        .outcome
+    {
+        Outcome::Ran {
+            capacity: Some(c), ..
+        } => c.rps,
+        _ => panic!("{name} has no capacity"),
+    };
+    assert!(
+        capacity("single") < capacity("epoll"),
+        "single {} vs epoll {}",
+        capacity("single"),
+        capacity("epoll")
+    );
 
     // report.md: the assignment's sentence per model; Korean from the same measured results
     let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
@@ -171,6 +216,14 @@ fn compare_quick_end_to_end() {
             })
             .collect()
     };
+    assert!(
+        md.contains("## Capacity: the most each design sustains"),
+        "{md}"
+    );
+    assert!(
+        stdout.contains("capacity (the most req/s with p99 <= 100 ms"),
+        "{stdout}"
+    );
     let en = sentences(&md);
     assert_eq!(en.len(), swarmlab_server_models().len(), "{md}");
     assert!(en.iter().all(|s| english_sentence(s)), "{en:#?}");
@@ -205,6 +258,67 @@ fn compare_quick_end_to_end() {
             "{model}: {history}"
         );
     }
+}
+
+/// `sleep` (100 ms of waiting per request): every event loop holds all its waiting requests
+/// at once and gets at least 10x the capacity of `single`, which serves them one at a time.
+#[test]
+fn on_sleep_every_event_loop_beats_single_tenfold() {
+    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("compare-sleep-{}", std::process::id()));
+    let loops = ["select", "poll", "epoll", "uring", "tokio"];
+    let models = format!("single,{}", loops.join(","));
+    let out = swarmlab(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--workload",
+        "sleep",
+        "--models",
+        &models,
+        "-u",
+        "100",
+        "--max-time",
+        "2s",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Results =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    let capacity = |name: &str| match &results
+        .rows
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap()
+        .outcome
+    {
+        Outcome::Ran {
+            capacity: Some(c), ..
+        } => (**c).clone(),
+        Outcome::Skipped { reason } => panic!("{name} did not run: {reason}"),
+        _ => panic!("{name} has no capacity"),
+    };
+    let single = capacity("single");
+    for name in loops {
+        let c = capacity(name);
+        assert!(
+            c.rps >= 10.0 * single.rps && c.rps >= 100.0,
+            "{name}: {} req/s against single's {}: {stdout}",
+            c.rps,
+            single.rps
+        );
+    }
+    // the sleep objective adds the request's own 100 ms
+    assert_eq!(results.settings.slo_p99_ms, 200.0);
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(md.contains("## Capacity"), "{md}");
 }
 
 /// The live page of `compare`: it names the model that runs now, then serves the finished

@@ -559,6 +559,55 @@ fn prefork_workers_die_with_a_killed_parent() {
 }
 
 /// Resident memory of a process and its children, KiB.
+/// At its thread cap, `thread` stops accepting: the next client waits in the backlog (no
+/// crash, no reset) and is served as soon as a connection ends.
+#[test]
+fn thread_at_its_cap_keeps_new_clients_waiting_then_serves_them() {
+    let Some(mut srv) = Server::try_start("thread", &["--max-threads", "3"]) else {
+        return;
+    };
+    let mut held: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = srv.connect();
+            s.write_all(GET).unwrap();
+            assert_eq!(read_response(&mut s).unwrap().status, 200);
+            s
+        })
+        .collect();
+    let mut waiting = srv.connect();
+    waiting.write_all(GET).unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let early = waiting.read(&mut byte);
+    assert!(
+        early.as_ref().is_err_and(|e| matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        )),
+        "the fourth client is answered at once ({early:?}): no cap"
+    );
+    drop(held.pop()); // one connection ends: its thread ends
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = waiting.read(&mut byte);
+    assert_eq!(byte[0], b'H', "then the waiting client is served");
+    let mut r = [0u8; 64];
+    let n = waiting.read(&mut r).unwrap_or(0);
+    rest.extend_from_slice(&r[..n]);
+    assert!(
+        String::from_utf8_lossy(&rest).starts_with("TTP/1.1 200"),
+        "{rest:?}"
+    );
+    drop(held);
+    assert!(srv.alive());
+    let status = srv.stop();
+    assert!(status.success(), "{status}");
+}
+
 fn tree_rss_kib(pid: i32) -> u64 {
     std::iter::once(pid)
         .chain(children_of(pid))

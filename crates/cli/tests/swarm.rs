@@ -280,3 +280,72 @@ fn web_mode_warns_when_reachable_from_other_machines_without_a_login() {
     );
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+/// `--source-addrs`: users connect from the given loopback addresses in turn (how 100,000
+/// connections get past one address's ~28,000 ephemeral ports); a bad list is one line.
+#[test]
+fn source_addrs_spread_users_over_local_addresses() {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peers = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let seen = std::sync::Arc::clone(&peers);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            if let Ok(peer) = s.peer_addr() {
+                seen.lock().unwrap().insert(peer.ip());
+            }
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0
+                        || s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                            .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let out = swarm(&[
+        "-H",
+        &format!("http://127.0.0.1:{port}"),
+        "-u",
+        "6",
+        "-r",
+        "100",
+        "-t",
+        "1s",
+        "--source-addrs",
+        "127.0.0.2-127.0.0.4",
+        "--only-summary",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let peers: Vec<String> = peers
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|ip| ip.to_string())
+        .collect();
+    assert_eq!(peers, ["127.0.0.2", "127.0.0.3", "127.0.0.4"]);
+    let e = one_line_usage_error(&swarm(&[
+        "-H",
+        "http://127.0.0.1:1",
+        "--source-addrs",
+        "127.0.0.9-127.0.0.1",
+    ]));
+    assert!(e.contains("first to last"), "{e}");
+    let e = one_line_usage_error(&swarm(&[
+        "-H",
+        "http://127.0.0.1:1",
+        "--source-addrs",
+        "here",
+    ]));
+    assert!(e.contains("IPv4"), "{e}");
+}

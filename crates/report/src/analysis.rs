@@ -159,17 +159,17 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
                 cheap.0, cheap.2.cpu_us_per_request, dear.0, dear.2.cpu_us_per_request
             ),
         });
-        let (small, big) = extremes(&costed, |r| r.2.peak_rss_mib);
+        let (small, big) = extremes(&costed, |r| r.2.peak_pss_mib);
         out.push(match lang {
             Lang::En => format!(
-                "Memory: **{}** peaked at {:.1} MiB ({} threads, {} processes), **{}** at {:.1} MiB ({} threads, {} processes).",
-                big.0, big.2.peak_rss_mib, big.2.peak_threads, big.2.peak_processes,
-                small.0, small.2.peak_rss_mib, small.2.peak_threads, small.2.peak_processes
+                "Memory (PSS): **{}** peaked at {:.1} MiB ({} threads, {} processes), **{}** at {:.1} MiB ({} threads, {} processes).",
+                big.0, big.2.peak_pss_mib, big.2.peak_threads, big.2.peak_processes,
+                small.0, small.2.peak_pss_mib, small.2.peak_threads, small.2.peak_processes
             ),
             Lang::Ko => format!(
-                "메모리: **{}**(은)는 최대 {:.1} MiB(스레드 {}개, 프로세스 {}개), **{}**(은)는 {:.1} MiB(스레드 {}개, 프로세스 {}개)였다.",
-                big.0, big.2.peak_rss_mib, big.2.peak_threads, big.2.peak_processes,
-                small.0, small.2.peak_rss_mib, small.2.peak_threads, small.2.peak_processes
+                "메모리(PSS): **{}**(은)는 최대 {:.1} MiB(스레드 {}개, 프로세스 {}개), **{}**(은)는 {:.1} MiB(스레드 {}개, 프로세스 {}개)였다.",
+                big.0, big.2.peak_pss_mib, big.2.peak_threads, big.2.peak_processes,
+                small.0, small.2.peak_pss_mib, small.2.peak_threads, small.2.peak_processes
             ),
         });
     }
@@ -179,14 +179,27 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
             out.push(why);
         }
     }
-    out.push(conclusion(lang, &ranked));
+    out.push(
+        crate::sections::capacity_conclusion(lang, r).unwrap_or_else(|| conclusion(lang, &ranked)),
+    );
     // The generator.
     let saturated: Vec<&str> = ranked
         .iter()
         .filter(|(_, c, _)| c.saturated.is_some())
         .map(|(m, _, _)| m.name.as_str())
         .collect();
-    out.push(if saturated.is_empty() {
+    let bounds: Vec<&str> = r
+        .by_capacity()
+        .into_iter()
+        .filter(|(_, c)| c.limited_by == crate::LimitedBy::Generator)
+        .map(|(m, _)| m.name.as_str())
+        .collect();
+    out.push(if saturated.is_empty() && !bounds.is_empty() {
+        match lang {
+            Lang::En => format!("In the assignment's run the load generator was never saturated (it watches its own CPU and send lag), so those figures measure the servers; in the capacity search it gave out before {}, whose capacities are therefore lower bounds.", bounds.join(", ")),
+            Lang::Ko => format!("과제 실행에서 부하 생성기는 한 번도 포화되지 않았으므로(자신의 CPU와 전송 지연을 감시한다) 그 수치는 서버를 측정한 것이다. 수용량 탐색에서는 {}보다 먼저 한계에 닿았으므로 이들의 수용량은 하한값이다.", bounds.join(", ")),
+        }
+    } else if saturated.is_empty() {
         lang.pick(
             "The load generator was never saturated (it watches its own CPU and send lag), so these figures measure the servers, not the client.",
             "부하 생성기는 한 번도 포화되지 않았다(자신의 CPU와 전송 지연을 감시한다). 따라서 이 수치는 클라이언트가 아니라 서버를 측정한 것이다.",
@@ -204,7 +217,7 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
 /// Share of the best peak throughput within which designs count as having kept up equally.
 const TIED: f64 = 0.9;
 
-/// The verdict. When several designs kept up within 10 % of the best throughput, throughput
+/// The verdict from the assignment's run alone (no capacity search). When several designs kept up within 10 % of the best throughput, throughput
 /// no longer tells them apart; the one that needed the least server CPU per request wins.
 fn conclusion(lang: Lang, ranked: &[(&crate::ModelResult, &Client, Option<&Server>)]) -> String {
     let (best, bc, _) = ranked[0];
@@ -221,12 +234,12 @@ fn conclusion(lang: Lang, ranked: &[(&crate::ModelResult, &Client, Option<&Serve
         let (win, worst) = extremes(&costed, |r| r.2.cpu_us_per_request);
         return match lang {
             Lang::En => format!(
-                "**Verdict:** {} designs kept up within 10 % of the best throughput ({}), so throughput does not separate them; among them **{}** needed the least server CPU per request ({:.1} µs, against {:.1} µs for **{}**) with a p99 of {} ms and {:.1} MiB: under this load it is the most efficient design here.",
-                tied.len(), names.join(", "), win.0.name, win.2.cpu_us_per_request, worst.2.cpu_us_per_request, worst.0.name, ms(win.1.p99_ms), win.2.peak_rss_mib
+                "**Verdict:** {} designs kept up within 10 % of the best throughput ({}), so throughput does not separate them; among them **{}** needed the least server CPU per request ({:.1} µs, against {:.1} µs for **{}**) with a p99 of {} ms and {:.1} MiB (PSS): under this load it is the most efficient design here.",
+                tied.len(), names.join(", "), win.0.name, win.2.cpu_us_per_request, worst.2.cpu_us_per_request, worst.0.name, ms(win.1.p99_ms), win.2.peak_pss_mib
             ),
             Lang::Ko => format!(
-                "**결론:** {}개 설계({})가 최고 처리량의 10 % 이내를 유지해 처리량으로는 구별되지 않는다. 그중 **{}**(이)가 요청당 서버 CPU를 가장 적게 썼다({:.1} µs, **{}**(은)는 {:.1} µs). p99 {}ms, 메모리 {:.1} MiB로, 이 부하에서 가장 효율적인 설계이다.",
-                tied.len(), names.join(", "), win.0.name, win.2.cpu_us_per_request, worst.0.name, worst.2.cpu_us_per_request, ms(win.1.p99_ms), win.2.peak_rss_mib
+                "**결론:** {}개 설계({})가 최고 처리량의 10 % 이내를 유지해 처리량으로는 구별되지 않는다. 그중 **{}**(이)가 요청당 서버 CPU를 가장 적게 썼다({:.1} µs, **{}**(은)는 {:.1} µs). p99 {}ms, 메모리 {:.1} MiB(PSS)로, 이 부하에서 가장 효율적인 설계이다.",
+                tied.len(), names.join(", "), win.0.name, win.2.cpu_us_per_request, worst.0.name, worst.2.cpu_us_per_request, ms(win.1.p99_ms), win.2.peak_pss_mib
             ),
         };
     }
@@ -275,20 +288,20 @@ fn design_note(lang: Lang, name: &str, c: &Client, s: &Server) -> Option<String>
             s.peak_processes, s.cpu_us_per_request
         ),
         ("thread", Lang::En) => format!(
-            "**thread** holds a thread per client: up to {} threads, {:.1} MiB, and {} involuntary context switches.",
-            s.peak_threads, s.peak_rss_mib, int(s.involuntary_switches as f64)
+            "**thread** holds a thread per client: up to {} threads, {:.1} MiB (PSS), and {} involuntary context switches.",
+            s.peak_threads, s.peak_pss_mib, int(s.involuntary_switches as f64)
         ),
         ("thread", Lang::Ko) => format!(
-            "**thread**는 클라이언트마다 스레드를 둔다: 스레드 최대 {}개, {:.1} MiB, 비자발적 문맥 교환 {}회.",
-            s.peak_threads, s.peak_rss_mib, int(s.involuntary_switches as f64)
+            "**thread**는 클라이언트마다 스레드를 둔다: 스레드 최대 {}개, {:.1} MiB(PSS), 비자발적 문맥 교환 {}회.",
+            s.peak_threads, s.peak_pss_mib, int(s.involuntary_switches as f64)
         ),
         ("select", Lang::En) => format!(
-            "**select** serves every client from {} thread(s) in {:.1} MiB, waking only for ready sockets — but it rescans every descriptor on each wakeup.",
-            s.peak_threads, s.peak_rss_mib
+            "**select** serves every client from {} thread(s) in {:.1} MiB (PSS), waking only for ready sockets — but it rescans every descriptor on each wakeup.",
+            s.peak_threads, s.peak_pss_mib
         ),
         ("select", Lang::Ko) => format!(
-            "**select**는 스레드 {}개, {:.1} MiB로 모든 클라이언트를 처리하며 준비된 소켓에만 깨어난다. 다만 깨어날 때마다 모든 디스크립터를 다시 검사한다.",
-            s.peak_threads, s.peak_rss_mib
+            "**select**는 스레드 {}개, {:.1} MiB(PSS)로 모든 클라이언트를 처리하며 준비된 소켓에만 깨어난다. 다만 깨어날 때마다 모든 디스크립터를 다시 검사한다.",
+            s.peak_threads, s.peak_pss_mib
         ),
         _ => return None,
     })

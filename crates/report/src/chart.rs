@@ -1,6 +1,7 @@
 //! Inline SVG charts drawn with plotters: line charts over time (or over throughput) and
 //! horizontal-free simple bar charts. Deterministic: the same data gives the same SVG.
 
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::prelude::*;
 
 /// One line of a line chart.
@@ -9,6 +10,126 @@ pub struct Line<'a> {
     pub label: &'a str,
     /// (x, y) points.
     pub points: Vec<(f64, f64)>,
+}
+
+/// A line of [`xy_chart`]: its own colour index, and dashed (a baseline) or solid.
+pub struct Styled {
+    /// Legend label.
+    pub label: String,
+    /// (x, y) points.
+    pub points: Vec<(f64, f64)>,
+    /// Index into the palette (a model and its baseline share a colour).
+    pub color: usize,
+    /// Drawn dashed.
+    pub dashed: bool,
+}
+
+/// A line chart with optional logarithmic axes, dashed lines and point markers, as an `<svg>`
+/// element: capacity curves (offered against achieved, p99 against offered) and scaling
+/// (against the number of connections).
+pub fn xy_chart(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    lines: &[Styled],
+    log_x: bool,
+    log_y: bool,
+) -> String {
+    let all = || lines.iter().flat_map(|l| l.points.iter());
+    let (xmin, xmax) = bounds(all().map(|p| p.0), log_x);
+    let (ymin, ymax) = bounds(all().map(|p| p.1), log_y);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 320)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        macro_rules! build {
+            ($x:expr, $y:expr) => {
+                draw(
+                    ChartBuilder::on(&root)
+                        .caption(title, ("sans-serif", 18))
+                        .margin(10)
+                        .x_label_area_size(32)
+                        .y_label_area_size(64)
+                        .build_cartesian_2d($x, $y),
+                    x_desc,
+                    y_desc,
+                    lines,
+                )
+            };
+        }
+        match (log_x, log_y) {
+            (false, false) => build!(xmin..xmax, ymin..ymax),
+            (true, false) => build!((xmin..xmax).log_scale(), ymin..ymax),
+            (false, true) => build!(xmin..xmax, (ymin..ymax).log_scale()),
+            (true, true) => build!((xmin..xmax).log_scale(), (ymin..ymax).log_scale()),
+        }
+        let _ = root.present();
+    }
+    svg
+}
+
+/// An axis' range: from 0 (or, logarithmic, the smallest positive value) to a little above the
+/// largest.
+fn bounds(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::MAX, 0.0f64);
+    for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if log {
+        let lo = if lo == f64::MAX { 1.0 } else { lo };
+        (lo / 1.5, hi.max(lo * 10.0) * 1.5)
+    } else {
+        (0.0, hi.max(1e-3) * 1.1)
+    }
+}
+
+fn draw<'a, 'b: 'a, X, Y>(
+    chart: Result<
+        ChartContext<'a, SVGBackend<'b>, Cartesian2d<X, Y>>,
+        DrawingAreaErrorKind<std::io::Error>,
+    >,
+    x_desc: &str,
+    y_desc: &str,
+    lines: &[Styled],
+) where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let Ok(mut c) = chart else {
+        return;
+    };
+    let _ = c.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw();
+    for line in lines {
+        let color = COLORS[line.color % COLORS.len()];
+        let style = color.stroke_width(2);
+        let points: Vec<(f64, f64)> = line.points.clone();
+        let drawn = if line.dashed {
+            c.draw_series(DashedLineSeries::new(points.clone(), 6, 4, style))
+        } else {
+            c.draw_series(LineSeries::new(points.clone(), style))
+        };
+        if let Ok(s) = drawn {
+            let dashed = line.dashed;
+            s.label(line.label.as_str()).legend(move |(x, y)| {
+                if dashed {
+                    PathElement::new(vec![(x, y), (x + 6, y)], style)
+                } else {
+                    PathElement::new(vec![(x, y), (x + 20, y)], style)
+                }
+            });
+        }
+        let _ = c.draw_series(
+            points
+                .iter()
+                .map(|&p| Circle::new(p, 3, if line.dashed { style } else { color.filled() })),
+        );
+    }
+    let _ = c
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw();
 }
 
 const COLORS: [RGBColor; 10] = [

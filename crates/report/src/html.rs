@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::chart::{bar_chart, line_chart, Line};
+use crate::chart::{bar_chart, line_chart, xy_chart, Line, Styled};
 use crate::lang::Lang;
 use crate::markdown::render_markdown;
 use crate::results::Results;
@@ -60,15 +60,16 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
             bars(|_, s| Some(s?.cpu_us_per_request)),
         ),
         (
-            lang.pick("Server peak RSS", "서버 최대 RSS"),
+            lang.pick("Server peak memory (PSS)", "서버 최대 메모리(PSS)"),
             "MiB",
-            bars(|_, s| Some(s?.peak_rss_mib)),
+            bars(|_, s| Some(s?.peak_pss_mib)),
         ),
     ] {
         if !data.is_empty() {
             let _ = write!(h, "<figure>{}</figure>", bar_chart(title, unit, &data));
         }
     }
+    capacity_charts(&mut h, r, lang);
     let curve: Vec<Line<'_>> = ranked
         .iter()
         .map(|(m, c, _)| Line {
@@ -150,6 +151,201 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
     h
 }
 
+/// The capacity bars and curves (the baseline's dashed beside them), the scaling charts, and a
+/// bar chart per extra workload.
+fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
+    let ranked = r.by_capacity();
+    if ranked.is_empty() {
+        return;
+    }
+    let slo = crate::lang::ms(r.settings.slo_p99_ms);
+    let _ = write!(h, "<h2>{}</h2>", lang.pick("Capacity", "수용량"));
+    let capacity_bars: Vec<(String, f64)> = ranked
+        .iter()
+        .map(|(m, c)| {
+            let bound = if c.limited_by == crate::LimitedBy::Generator {
+                " ≥"
+            } else {
+                ""
+            };
+            (format!("{}{bound}", m.name), c.rps)
+        })
+        .collect();
+    let _ = write!(
+        h,
+        "<figure>{}</figure>",
+        bar_chart(
+            &match lang {
+                Lang::En =>
+                    format!("Capacity: req/s sustained with p99 ≤ {slo} ms (≥: a lower bound)"),
+                Lang::Ko => format!("수용량: p99 ≤ {slo}ms로 유지한 req/s (≥: 하한값)"),
+            },
+            "req/s",
+            &capacity_bars
+        )
+    );
+    // Every step of every search, sorted by the rate offered; the baseline's dashed.
+    let mut achieved = Vec::new();
+    let mut p99 = Vec::new();
+    for (i, (m, c)) in ranked.iter().enumerate() {
+        let mut steps = c.curve.clone();
+        steps.sort_by(|a, b| a.offered.total_cmp(&b.offered));
+        achieved.push(Styled {
+            label: m.name.clone(),
+            points: steps.iter().map(|s| (s.offered, s.achieved)).collect(),
+            color: i,
+            dashed: false,
+        });
+        p99.push(Styled {
+            label: m.name.clone(),
+            points: steps.iter().map(|s| (s.offered, s.p99_ms)).collect(),
+            color: i,
+            dashed: false,
+        });
+        if let Some((_, old)) = r
+            .baseline
+            .as_ref()
+            .and_then(|b| b.rows.iter().find(|(n, _)| *n == m.name))
+        {
+            let mut steps = old.curve.clone();
+            steps.sort_by(|a, b| a.offered.total_cmp(&b.offered));
+            let label = format!("{} ({})", m.name, lang.pick("baseline", "기준"));
+            achieved.push(Styled {
+                label: label.clone(),
+                points: steps.iter().map(|s| (s.offered, s.achieved)).collect(),
+                color: i,
+                dashed: true,
+            });
+            p99.push(Styled {
+                label,
+                points: steps.iter().map(|s| (s.offered, s.p99_ms)).collect(),
+                color: i,
+                dashed: true,
+            });
+        }
+    }
+    let _ = write!(
+        h,
+        "<figure>{}</figure><figure>{}</figure>",
+        xy_chart(
+            lang.pick(
+                "Achieved against offered (each step of the search)",
+                "제시한 요청률 대비 처리한 요청률(탐색의 각 단계)"
+            ),
+            lang.pick("offered req/s", "제시 req/s"),
+            lang.pick("achieved req/s", "처리 req/s"),
+            &achieved,
+            true,
+            true
+        ),
+        xy_chart(
+            &match lang {
+                Lang::En => format!("p99 against offered (the objective: {slo} ms)"),
+                Lang::Ko => format!("제시한 요청률 대비 p99(목표: {slo}ms)"),
+            },
+            lang.pick("offered req/s", "제시 req/s"),
+            "p99 ms",
+            &p99,
+            true,
+            true
+        )
+    );
+    // Scaling.
+    let scaled: Vec<_> = r
+        .rows
+        .iter()
+        .filter_map(|m| match &m.outcome {
+            crate::Outcome::Ran { scaling, .. } if !scaling.is_empty() => Some((m, scaling)),
+            _ => None,
+        })
+        .collect();
+    if !scaled.is_empty() {
+        let line = |f: fn(&crate::ScalePoint) -> Option<f64>| -> Vec<Styled> {
+            scaled
+                .iter()
+                .enumerate()
+                .map(|(i, (m, pts))| Styled {
+                    label: m.name.clone(),
+                    points: pts
+                        .iter()
+                        .filter_map(|p| Some((p.connections as f64, f(p)?)))
+                        .collect(),
+                    color: i,
+                    dashed: false,
+                })
+                .collect()
+        };
+        let conns = lang.pick("connections", "연결 수");
+        for (title, unit, lines) in [
+            (
+                lang.pick("Capacity against connections", "연결 수에 따른 수용량"),
+                "req/s",
+                line(|p| Some(p.capacity.rps)),
+            ),
+            (
+                lang.pick(
+                    "Server memory (PSS) against connections",
+                    "연결 수에 따른 서버 메모리(PSS)",
+                ),
+                "MiB",
+                line(|p| Some(p.pss_mib)),
+            ),
+            (
+                lang.pick(
+                    "Server CPU per request at capacity, against connections",
+                    "연결 수에 따른 수용량에서의 요청당 서버 CPU",
+                ),
+                "µs",
+                line(|p| p.capacity.cpu_us_per_request),
+            ),
+        ] {
+            let _ = write!(
+                h,
+                "<figure>{}</figure>",
+                xy_chart(title, conns, unit, &lines, true, true)
+            );
+        }
+    }
+    for w in &r.workloads {
+        let mut data: Vec<(String, f64)> = w
+            .rows
+            .iter()
+            .filter_map(|row| {
+                let c = row.capacity.as_ref()?;
+                let bound = if c.limited_by == crate::LimitedBy::Generator {
+                    " ≥"
+                } else {
+                    ""
+                };
+                Some((format!("{}{bound}", row.name), c.rps))
+            })
+            .collect();
+        data.sort_by(|a, b| b.1.total_cmp(&a.1));
+        if !data.is_empty() {
+            let _ = write!(
+                h,
+                "<figure>{}</figure>",
+                bar_chart(
+                    &match lang {
+                        Lang::En => format!(
+                            "{}: capacity with p99 ≤ {} ms",
+                            w.workload,
+                            crate::lang::ms(w.slo_p99_ms)
+                        ),
+                        Lang::Ko => format!(
+                            "{}: p99 ≤ {}ms 수용량",
+                            w.workload,
+                            crate::lang::ms(w.slo_p99_ms)
+                        ),
+                    },
+                    "req/s",
+                    &data
+                )
+            );
+        }
+    }
+}
+
 /// Just enough Markdown for our own report: headings, tables, lists, paragraphs, bold, code.
 fn markdown_to_html(md: &str) -> String {
     let mut h = String::new();
@@ -164,7 +360,9 @@ fn markdown_to_html(md: &str) -> String {
             h.push_str("</ul>");
             in_list = false;
         }
-        if let Some(t) = line.strip_prefix("## ") {
+        if let Some(t) = line.strip_prefix("### ") {
+            let _ = write!(h, "<h3>{}</h3>", inline(t));
+        } else if let Some(t) = line.strip_prefix("## ") {
             let _ = write!(h, "<h2>{}</h2>", inline(t));
         } else if let Some(t) = line.strip_prefix("# ") {
             let _ = write!(h, "<h1>{}</h1>", inline(t));

@@ -4,14 +4,20 @@
 #![deny(missing_docs)]
 
 pub mod analysis;
+pub mod capacity;
 pub mod chart;
 pub mod html;
 pub mod lang;
 pub mod markdown;
 pub mod results;
+pub mod sections;
 
+pub use capacity::{Capacity, LimitedBy};
 pub use lang::Lang;
-pub use results::{Client, Machine, ModelResult, Outcome, Results, Sample, Server, Settings};
+pub use results::{
+    Baseline, CapacityRow, Client, Machine, ModelResult, Outcome, Results, Sample, ScalePoint,
+    Server, Settings, WorkloadRun,
+};
 
 /// `results.json`.
 pub fn render_json(results: &Results) -> String {

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use crate::analysis::{assignment_sentence, verdict};
 use crate::lang::{int, ms, Lang};
 use crate::results::{Outcome, Results};
+use crate::sections;
 
 /// The Markdown report.
 pub fn render_markdown(r: &Results, lang: Lang) -> String {
@@ -57,8 +58,8 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
     );
     let _ = writeln!(s, "## {}\n", lang.pick("Results", "결과"));
     let head = match lang {
-        Lang::En => "| Rank | Model | Peak RPS (best 10 s) | RPS | Requests | Failures | Requests until first failure | Avg ms | p50 ms | p95 ms | p99 ms | Max ms | Server CPU µs/request | Peak RSS MiB | Threads | Processes | Context switches (vol/invol) | Clean exit |",
-        Lang::Ko => "| 순위 | 모델 | 최고 RPS(10초) | RPS | 요청 수 | 실패 수 | 첫 실패까지 요청 수 | 평균 ms | p50 ms | p95 ms | p99 ms | 최대 ms | 요청당 서버 CPU µs | 최대 RSS MiB | 스레드 | 프로세스 | 문맥 교환(자발/비자발) | 정상 종료 |",
+        Lang::En => "| Rank | Model | Peak RPS (best 10 s) | RPS | Requests | Failures | Requests until first failure | Avg ms | p50 ms | p95 ms | p99 ms | Max ms | Server CPU µs/request | Peak PSS MiB (RSS) | Threads | Processes | Context switches (vol/invol) | Clean exit |",
+        Lang::Ko => "| 순위 | 모델 | 최고 RPS(10초) | RPS | 요청 수 | 실패 수 | 첫 실패까지 요청 수 | 평균 ms | p50 ms | p95 ms | p99 ms | 최대 ms | 요청당 서버 CPU µs | 최대 PSS MiB (RSS) | 스레드 | 프로세스 | 문맥 교환(자발/비자발) | 정상 종료 |",
     };
     let _ = writeln!(s, "{head}");
     let _ = writeln!(s, "|{}", "---|".repeat(head.matches('|').count() - 1));
@@ -73,8 +74,9 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
             .map_or_else(|| "-".to_string(), |n| int(n as f64));
         let server = match srv {
             Some(v) => format!(
-                "{:.1} | {:.1} | {} | {} | {}/{} | {}",
+                "{:.1} | {:.1} ({:.1}) | {} | {} | {}/{} | {}",
                 v.cpu_us_per_request,
+                v.peak_pss_mib,
                 v.peak_rss_mib,
                 v.peak_threads,
                 v.peak_processes,
@@ -126,9 +128,20 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
         let _ = writeln!(s, "\n⚠ {}", lang.pick("the load generator was saturated for this row: it measures the client, not the server.", "이 행을 측정하는 동안 부하 생성기가 포화되었다: 서버가 아니라 클라이언트를 측정한 값이다."));
     }
     let _ = writeln!(s, "\n{}", lang.pick(
-        "Latencies are measured by the client from send to complete response (HdrHistogram, 3 significant digits). Server CPU is user + system time of the server's process tree, children included (rusage after it exits); RSS is sampled from /proc once a second and summed over processes, so pages that forked processes share are counted once per process (fork's and prefork's figures overstate their memory).",
-        "지연 시간은 클라이언트가 요청 전송부터 응답 완료까지 측정했다(HdrHistogram, 유효숫자 3자리). 서버 CPU는 자식 프로세스를 포함한 서버 프로세스 트리의 user + system 시간(종료 후 rusage)이고, RSS는 /proc에서 1초마다 측정해 프로세스별로 합산했다. 따라서 fork된 프로세스들이 공유하는 페이지는 프로세스마다 다시 계산된다(fork와 prefork의 수치는 실제 메모리보다 크다).",
+        "Latencies are measured by the client from send to complete response (HdrHistogram, 3 significant digits). Server CPU is user + system time of the server's process tree, children included (rusage after it exits). Memory is sampled from /proc once a second and summed over the tree's processes: PSS (from smaps_rollup) splits each shared page among the processes sharing it, so it is the memory the tree really holds; RSS, in brackets, counts a page shared by forked processes once per process (it overstates fork's and prefork's memory).",
+        "지연 시간은 클라이언트가 요청 전송부터 응답 완료까지 측정했다(HdrHistogram, 유효숫자 3자리). 서버 CPU는 자식 프로세스를 포함한 서버 프로세스 트리의 user + system 시간(종료 후 rusage)이다. 메모리는 /proc에서 1초마다 측정해 트리의 프로세스에 걸쳐 합산했다: PSS(smaps_rollup)는 공유 페이지를 공유하는 프로세스들에 나누어 계산하므로 트리가 실제로 차지하는 메모리이고, 괄호 안의 RSS는 fork된 프로세스들이 공유하는 페이지를 프로세스마다 다시 센다(fork와 prefork의 메모리를 부풀린다).",
     ));
+    for section in [
+        sections::capacity_section(lang, r),
+        sections::scaling_section(lang, r),
+        sections::workloads_section(lang, r),
+        sections::baseline_section(lang, r),
+    ] {
+        if !section.is_empty() {
+            let _ = write!(s, "\n{}", section.trim_end());
+            let _ = writeln!(s);
+        }
+    }
     let _ = writeln!(
         s,
         "\n## {}\n",

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::capacity::Capacity;
+
 /// One compare run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Results {
@@ -11,6 +13,50 @@ pub struct Results {
     pub settings: Settings,
     /// One row per model or external target, in run order.
     pub rows: Vec<ModelResult>,
+    /// `--workload all`: each other workload's capacity per model (the main workload's is in
+    /// `rows`).
+    #[serde(default)]
+    pub workloads: Vec<WorkloadRun>,
+    /// `--baseline`: the earlier run's capacities, to compare with.
+    #[serde(default)]
+    pub baseline: Option<Baseline>,
+}
+
+/// Capacities of one more workload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadRun {
+    /// Its name (close, sleep, cpu, ...).
+    pub workload: String,
+    /// The request each user sends.
+    pub request: String,
+    /// The latency objective it was held to, ms (the SLO plus the request's own service time).
+    pub slo_p99_ms: f64,
+    /// One row per model.
+    pub rows: Vec<CapacityRow>,
+}
+
+/// One model's capacity under one workload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapacityRow {
+    /// The model.
+    pub name: String,
+    /// Its capacity, or `None` if it could not run.
+    pub capacity: Option<Capacity>,
+    /// Why it did not run.
+    pub skipped: Option<String>,
+}
+
+/// The capacities of an earlier run (`--baseline OLD/results.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Where the file was.
+    pub file: String,
+    /// When that run started, UTC.
+    pub started: String,
+    /// Its machine.
+    pub cpu: String,
+    /// Each model's capacity then.
+    pub rows: Vec<(String, Capacity)>,
 }
 
 /// The machine.
@@ -47,6 +93,15 @@ pub struct Settings {
     pub pinned: bool,
     /// Started, UTC.
     pub started: String,
+    /// Capacity: the latency objective, p99 at most this, ms (0: no capacity search).
+    #[serde(default)]
+    pub slo_p99_ms: f64,
+    /// Capacity: connections the open model spreads its requests over.
+    #[serde(default)]
+    pub capacity_connections: usize,
+    /// Cores the server could use (every core but the generator's).
+    #[serde(default)]
+    pub server_cores: usize,
 }
 
 /// One model's (or external target's) row.
@@ -70,6 +125,12 @@ pub enum Outcome {
         client: Box<Client>,
         /// What the server cost (`None` for an external target without a pid).
         server: Option<Server>,
+        /// The highest throughput it sustained within the latency objective.
+        #[serde(default)]
+        capacity: Option<Box<Capacity>>,
+        /// `--scaling`: capacity and memory at 10, 100, 1,000 and 10,000 connections.
+        #[serde(default)]
+        scaling: Vec<ScalePoint>,
     },
     /// It could not run here.
     Skipped {
@@ -128,6 +189,19 @@ pub struct Sample {
     pub p95_ms: Option<f64>,
 }
 
+/// Capacity and memory at one number of connections.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScalePoint {
+    /// Open connections.
+    pub connections: usize,
+    /// The capacity with that many connections.
+    pub capacity: Capacity,
+    /// The server's memory with them open: PSS summed over its processes, MiB.
+    pub pss_mib: f64,
+    /// The same as RSS (shared pages counted once per process), MiB.
+    pub rss_mib: f64,
+}
+
 /// What the server's process tree cost, from /proc and rusage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Server {
@@ -135,8 +209,13 @@ pub struct Server {
     pub cpu_s: f64,
     /// `cpu_s` per completed request, µs.
     pub cpu_us_per_request: f64,
-    /// Peak of the summed RSS of every process in the tree, MiB.
+    /// Peak of the summed RSS of every process in the tree, MiB (pages shared by forked
+    /// processes count once per process).
     pub peak_rss_mib: f64,
+    /// Peak of the summed PSS (`/proc/PID/smaps_rollup`: shared pages split among their
+    /// sharers), MiB: the memory the tree really holds.
+    #[serde(default)]
+    pub peak_pss_mib: f64,
     /// Voluntary context switches (children included).
     pub voluntary_switches: u64,
     /// Involuntary context switches (children included).
@@ -153,9 +232,25 @@ impl Results {
     /// Rows that ran, with their client figures.
     pub fn ran(&self) -> impl Iterator<Item = (&ModelResult, &Client, Option<&Server>)> {
         self.rows.iter().filter_map(|r| match &r.outcome {
-            Outcome::Ran { client, server } => Some((r, &**client, server.as_ref())),
+            Outcome::Ran { client, server, .. } => Some((r, &**client, server.as_ref())),
             Outcome::Skipped { .. } => None,
         })
+    }
+
+    /// Rows with a capacity, highest first.
+    pub fn by_capacity(&self) -> Vec<(&ModelResult, &Capacity)> {
+        let mut v: Vec<_> = self
+            .rows
+            .iter()
+            .filter_map(|r| match &r.outcome {
+                Outcome::Ran {
+                    capacity: Some(c), ..
+                } => Some((r, &**c)),
+                _ => None,
+            })
+            .collect();
+        v.sort_by(|a, b| b.1.rps.total_cmp(&a.1.rps));
+        v
     }
 
     /// Ran rows ordered best first: by peak RPS, then fewer failures.

@@ -3,9 +3,11 @@
 
 use std::path::PathBuf;
 
+use swarmlab_report::capacity::{Spread, Step};
 use swarmlab_report::{
-    analysis, html, markdown, render_json, Client, Lang, Machine, ModelResult, Outcome, Results,
-    Sample, Server, Settings,
+    analysis, html, markdown, render_json, Baseline, Capacity, CapacityRow, Client, Lang,
+    LimitedBy, Machine, ModelResult, Outcome, Results, Sample, ScalePoint, Server, Settings,
+    WorkloadRun,
 };
 
 fn timeline(peak: f64, p95: f64) -> Vec<Sample> {
@@ -68,12 +70,16 @@ fn ran(
                 cpu_s: cpu_us * requests as f64 / 1e6,
                 cpu_us_per_request: cpu_us,
                 peak_rss_mib: rss,
+                // forked processes share most of their pages: PSS splits them
+                peak_pss_mib: if procs > 1 { rss / 4.0 } else { rss * 0.9 },
                 voluntary_switches: requests / 3,
                 involuntary_switches: requests / 50,
                 peak_threads: threads,
                 peak_processes: procs,
                 clean_exit: true,
             }),
+            capacity: None,
+            scaling: Vec::new(),
         },
     }
 }
@@ -101,6 +107,9 @@ pub fn fixture() -> Results {
             max_time_s: 12.0,
             pinned: true,
             started: "2026-11-23T00:00:00Z".into(),
+            slo_p99_ms: 0.0,
+            capacity_connections: 0,
+            server_cores: 1,
         },
         rows: vec![
             ran("single", 765.7, 83.0, 2300.0, Some(18367), 35.0, 2.5, 1, 1),
@@ -116,7 +125,252 @@ pub fn fixture() -> Results {
             },
             nginx,
         ],
+        workloads: Vec::new(),
+        baseline: None,
     }
+}
+
+/// A search's result: `steps` as (offered, achieved, p99 ms); the last passing step is the
+/// capacity.
+fn searched(
+    steps: &[(f64, f64, f64)],
+    limited_by: LimitedBy,
+    cpu_us: f64,
+    spread: f64,
+) -> Capacity {
+    let curve: Vec<Step> = steps
+        .iter()
+        .map(|&(offered, achieved, p99_ms)| Step {
+            offered,
+            achieved,
+            p99_ms,
+            failure_ratio: 0.0,
+            cpu_us_per_request: Some(cpu_us),
+            generator_busy: limited_by == LimitedBy::Generator && offered > 60_000.0,
+        })
+        .collect();
+    let best = curve
+        .iter()
+        .filter(|s| s.p99_ms <= 250.0 && s.achieved >= 0.9 * s.offered)
+        .max_by(|a, b| a.achieved.total_cmp(&b.achieved))
+        .expect("a passing step");
+    Capacity {
+        rps: best.achieved,
+        p99_ms: best.p99_ms,
+        limited_by,
+        cpu_us_per_request: Some(cpu_us),
+        curve: curve.clone(),
+        spread: Some(Spread {
+            rps: spread,
+            p99: 0.2,
+            cpu: 0.05,
+        }),
+    }
+}
+
+/// The fixture after the capacity search, `--scaling`, `--workload all` and `--baseline`.
+pub fn with_capacity() -> Results {
+    let mut r = fixture();
+    r.settings.slo_p99_ms = 100.0;
+    r.settings.capacity_connections = 100;
+    let caps = [
+        (
+            "single",
+            searched(
+                &[
+                    (2000.0, 2000.0, 3.0),
+                    (4000.0, 3100.0, 900.0),
+                    (3000.0, 2900.0, 60.0),
+                ],
+                LimitedBy::Server,
+                35.0,
+                0.04,
+            ),
+        ),
+        (
+            "fork",
+            searched(
+                &[
+                    (2000.0, 2000.0, 4.0),
+                    (4000.0, 4000.0, 30.0),
+                    (8000.0, 5000.0, 700.0),
+                    (6000.0, 5100.0, 300.0),
+                    (5000.0, 4900.0, 80.0),
+                ],
+                LimitedBy::Server,
+                180.0,
+                0.06,
+            ),
+        ),
+        (
+            "thread",
+            searched(
+                &[
+                    (2000.0, 2000.0, 1.0),
+                    (8000.0, 8000.0, 2.0),
+                    (32000.0, 32000.0, 9.0),
+                    (64000.0, 61000.0, 95.0),
+                ],
+                LimitedBy::Generator,
+                22.0,
+                0.02,
+            ),
+        ),
+        (
+            "select",
+            searched(
+                &[
+                    (2000.0, 2000.0, 0.5),
+                    (8000.0, 8000.0, 0.6),
+                    (32000.0, 32000.0, 0.9),
+                    (64000.0, 64000.0, 1.5),
+                ],
+                LimitedBy::Generator,
+                14.0,
+                0.03,
+            ),
+        ),
+    ];
+    for row in &mut r.rows {
+        let Outcome::Ran {
+            capacity, scaling, ..
+        } = &mut row.outcome
+        else {
+            continue;
+        };
+        if let Some((_, c)) = caps.iter().find(|(n, _)| *n == row.name) {
+            *capacity = Some(Box::new(c.clone()));
+            *scaling = [10usize, 100, 1000, 10_000]
+                .iter()
+                .map(|&n| {
+                    let mut c = c.clone();
+                    let (mem_per_conn, cpu_growth) = match row.name.as_str() {
+                        "thread" => (0.07, 1.3),
+                        "select" => (0.002, 1.0 + n as f64 / 2000.0),
+                        _ => (0.01, 1.1),
+                    };
+                    c.cpu_us_per_request = c.cpu_us_per_request.map(|v| v * cpu_growth);
+                    c.rps /= cpu_growth;
+                    ScalePoint {
+                        connections: n,
+                        capacity: c,
+                        pss_mib: 2.0 + mem_per_conn * n as f64,
+                        rss_mib: 2.5 + mem_per_conn * n as f64,
+                    }
+                })
+                .collect();
+        }
+    }
+    let row = |name: &str, c: Capacity| CapacityRow {
+        name: name.into(),
+        capacity: Some(c),
+        skipped: None,
+    };
+    let sleep = |rps: f64, limited_by| searched(&[(rps, rps, 150.0)], limited_by, 60.0, 0.01);
+    r.workloads = vec![
+        WorkloadRun {
+            workload: "close".into(),
+            request: "GET / (Connection: close)".into(),
+            slo_p99_ms: 100.0,
+            rows: vec![
+                row(
+                    "single",
+                    searched(&[(9000.0, 9000.0, 20.0)], LimitedBy::Server, 40.0, 0.05),
+                ),
+                row(
+                    "fork",
+                    searched(&[(3000.0, 3000.0, 40.0)], LimitedBy::Server, 210.0, 0.05),
+                ),
+                row(
+                    "thread",
+                    searched(&[(11000.0, 11000.0, 30.0)], LimitedBy::Server, 55.0, 0.05),
+                ),
+                row(
+                    "select",
+                    searched(&[(16000.0, 16000.0, 10.0)], LimitedBy::Server, 31.0, 0.05),
+                ),
+            ],
+        },
+        WorkloadRun {
+            workload: "sleep".into(),
+            request: "GET /sleep?ms=100".into(),
+            slo_p99_ms: 200.0,
+            rows: vec![
+                // met the objective at no rate tried
+                row(
+                    "single",
+                    Capacity {
+                        rps: 0.0,
+                        p99_ms: 306.0,
+                        limited_by: LimitedBy::Server,
+                        cpu_us_per_request: None,
+                        curve: vec![Step {
+                            offered: 500.0,
+                            achieved: 8.6,
+                            p99_ms: 306.0,
+                            failure_ratio: 0.0,
+                            cpu_us_per_request: None,
+                            generator_busy: false,
+                        }],
+                        spread: None,
+                    },
+                ),
+                row("fork", sleep(990.0, LimitedBy::Connections)),
+                row("thread", sleep(995.0, LimitedBy::Connections)),
+                row("select", sleep(992.0, LimitedBy::Connections)),
+            ],
+        },
+        WorkloadRun {
+            workload: "cpu".into(),
+            request: "GET /cpu?us=1000".into(),
+            slo_p99_ms: 101.0,
+            rows: vec![
+                row(
+                    "single",
+                    searched(&[(700.0, 700.0, 60.0)], LimitedBy::Server, 1010.0, 0.05),
+                ),
+                row(
+                    "fork",
+                    searched(&[(650.0, 650.0, 80.0)], LimitedBy::Server, 1090.0, 0.05),
+                ),
+                row(
+                    "thread",
+                    searched(&[(820.0, 820.0, 40.0)], LimitedBy::Server, 1040.0, 0.05),
+                ),
+                row(
+                    "select",
+                    searched(&[(830.0, 830.0, 30.0)], LimitedBy::Server, 1020.0, 0.05),
+                ),
+                CapacityRow {
+                    name: "uring".into(),
+                    capacity: None,
+                    skipped: Some("io_uring is not available on this kernel".into()),
+                },
+            ],
+        },
+    ];
+    r.baseline = Some(Baseline {
+        file: "old/results.json".into(),
+        started: "2026-11-20T00:00:00Z".into(),
+        cpu: "Test CPU @ 2.80GHz".into(),
+        rows: vec![
+            // single got 30 % better (real), fork moved 3 % (within its spread)
+            (
+                "single".into(),
+                searched(
+                    &[(2000.0, 2000.0, 5.0), (2200.0, 2200.0, 80.0)],
+                    LimitedBy::Server,
+                    45.0,
+                    0.04,
+                ),
+            ),
+            (
+                "fork".into(),
+                searched(&[(4900.0, 4750.0, 70.0)], LimitedBy::Server, 175.0, 0.06),
+            ),
+        ],
+    });
+    r
 }
 
 fn golden(name: &str, actual: &str) {
@@ -225,5 +479,113 @@ fn verdict_weighs_cpu_when_throughput_ties() {
         text.contains("3 designs kept up within 10 % of the best throughput (nginx, select, thread)")
             && text.contains("among them **select** needed the least server CPU per request (14.0 µs, against 22.0 µs for **thread**)"),
         "{text}"
+    );
+}
+
+#[test]
+fn capacity_report_matches_golden() {
+    let r = with_capacity();
+    golden(
+        "report.capacity.en.md",
+        &markdown::render_markdown(&r, Lang::En),
+    );
+    golden(
+        "report.capacity.ko.md",
+        &markdown::render_markdown(&r, Lang::Ko),
+    );
+    let text = render_json(&r);
+    golden("results.capacity.json", &text);
+    let back: Results = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        render_json(&back),
+        text,
+        "results.json reads back to the same document"
+    );
+    let page = html::render_html(&r, Lang::En);
+    golden("index.capacity.en.html", &page);
+    // + capacity bars, two curve charts, three scaling charts, a bar chart per extra workload
+    assert_eq!(page.matches("<svg").count(), 5 + 1 + 3 * 5 + 1 + 2 + 3 + 3);
+    assert!(
+        page.contains("single (baseline)"),
+        "the baseline's curve is overlaid"
+    );
+    assert_eq!(html::network_loads(&page), Vec::<&str>::new());
+}
+
+#[test]
+fn capacity_json_has_the_documented_shape() {
+    let v: serde_json::Value = serde_json::from_str(&render_json(&with_capacity())).unwrap();
+    let c = &v["rows"][0]["outcome"]["capacity"];
+    assert_eq!(c["rps"], 2900.0);
+    assert_eq!(c["p99_ms"], 60.0);
+    assert_eq!(c["limited_by"], "server");
+    assert_eq!(
+        v["rows"][2]["outcome"]["capacity"]["limited_by"],
+        "generator"
+    );
+}
+
+#[test]
+fn capacity_verdict_cites_bounds_ties_and_the_slowest() {
+    let r = with_capacity();
+    let md = markdown::render_markdown(&r, Lang::En);
+    // thread and select are both lower bounds: not told apart, CPU decides between them
+    assert!(md.contains("| 1 | select | ≥ 64,000 |"), "{md}");
+    assert!(
+        md.contains("**Verdict:** 2 designs share the top capacity within what one run can tell apart (select, thread); among them **select** needed the least server CPU per request at its capacity (14.0 µs, against 22.0 µs for **thread**)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("**single** sustained the least: 2,900 req/s, 22.1× below the best"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Lower bounds: **select** (≥ 64,000), **thread** (≥ 61,000)"),
+        "{md}"
+    );
+}
+
+#[test]
+fn workload_matrix_names_winners_and_reasons() {
+    let md = markdown::render_markdown(&with_capacity(), Lang::En);
+    assert!(
+        md.contains("| sleep | **thread**, **select**, **fork** | 995 |"),
+        "the three event-loop-or-thread designs hit the same ceiling: {md}"
+    );
+    assert!(md.contains("serves them together (995 req/s), while **single**, which serves them one after another, met the objective at no rate tried"), "{md}");
+    assert!(md.contains("No rate tried met p99 ≤ 200 ms for **single** (offered 500 req/s, it completed 8.6 req/s with p99 306 ms)"), "{md}");
+    assert!(
+        md.contains("ceiling of 100 connections / 100 ms = 1,000 req/s"),
+        "{md}"
+    );
+    assert!(
+        md.contains("it had 1 core(s) (every core but the load generator's), at most 1,000 req/s"),
+        "{md}"
+    );
+    assert!(md.contains("**select** spent the least server CPU per request (31.0 µs, accept and close included), **fork** the most (210.0 µs)"), "{md}");
+    assert!(md.contains("| uring | - | - | not run | - |"), "{md}");
+}
+
+#[test]
+fn scaling_shows_memory_per_connection_and_cpu_growth() {
+    let md = markdown::render_markdown(&with_capacity(), Lang::En);
+    assert!(md.contains("**thread** 71.7 KiB (2.7 → 702.0 MiB)"), "{md}");
+    assert!(md.contains("**select** ×6.0 (14.1 → 84.0 µs)"), "{md}");
+}
+
+#[test]
+fn baseline_marks_real_changes_only_beyond_the_spread() {
+    let md = markdown::render_markdown(&with_capacity(), Lang::En);
+    assert!(
+        md.contains("| single | 2,200 → 2,900 (+32 %, **real**)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| fork | 4,750 → 4,900 (+3 %, within the spread of 10 %)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| select | not in the baseline → ≥ 64,000"),
+        "{md}"
     );
 }

@@ -166,6 +166,9 @@ pub struct Config {
     /// How long a response may wait for the client to read any of it before the connection is
     /// dropped (the client stopped reading). By default, 30 s.
     pub write_timeout: Duration,
+    /// `thread`: the most connection threads at once (beyond, new connections wait in the
+    /// backlog). By default (`None`), what `vm.max_map_count` allows.
+    pub max_threads: Option<usize>,
 }
 
 impl Default for Config {
@@ -175,6 +178,7 @@ impl Default for Config {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             drain_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(30),
+            max_threads: None,
         }
     }
 }

@@ -57,17 +57,34 @@ pub fn thread_count() -> Option<usize> {
         .find_map(|l| l.strip_prefix("Threads:")?.trim().parse().ok())
 }
 
-/// Raises the soft `RLIMIT_NOFILE` to the hard limit: 10,000 clients need 10,000 fds.
-pub fn raise_fd_limit() {
-    use rustix::process::{getrlimit, setrlimit, Resource};
+/// Raises `RLIMIT_NOFILE` as far as this process may: 100,000 clients need 100,000 fds on
+/// each side. A privileged process lifts the hard limit too, up to `fs.nr_open`; any other
+/// raises the soft limit to the hard one. Returns the soft limit now.
+pub fn raise_fd_limit() -> u64 {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
     let limit = getrlimit(Resource::Nofile);
+    let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        .min(1 << 20);
+    if limit.maximum.is_some_and(|max| max < nr_open) {
+        let wanted = Rlimit {
+            current: Some(nr_open),
+            maximum: Some(nr_open),
+        };
+        if setrlimit(Resource::Nofile, wanted).is_ok() {
+            return nr_open;
+        }
+    }
     if limit.current < limit.maximum {
-        let raised = rustix::process::Rlimit {
+        let raised = Rlimit {
             current: limit.maximum,
             ..limit
         };
         let _ = setrlimit(Resource::Nofile, raised);
     }
+    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
 }
 
 /// Waits until one of `fds` is readable (or hung up), or until `deadline`. Returns the index

@@ -3,7 +3,7 @@
 //!
 //! The handle sends commands (start, change users and spawn rate, change the open model's rate,
 //! stop, reset statistics, quit); the controller carries them out on its 20 ms tick: it paces
-//! ramps, publishes per-class user targets that the workers obey (see [`crate::control`]),
+//! ramps, publishes per-class user targets that the workers obey (see `control.rs`),
 //! merges the workers' per-second deltas into [`Stats`], keeps a bounded per-second history,
 //! ends runs on their run time or first failure, and watches its own CPU and send lag so it can
 //! say when the figures measure the generator instead of the server. Readers (the CLI's tables
@@ -47,6 +47,9 @@ pub struct Plan {
     pub stop_timeout: Duration,
     /// Worker threads. By default, the cores this process may run on.
     pub threads: usize,
+    /// Local addresses to connect from, users spread over them in turn (one address has about
+    /// 28,000 ephemeral ports per destination). By default, none: the kernel picks.
+    pub source_addrs: Vec<std::net::IpAddr>,
 }
 
 impl Default for Plan {
@@ -62,6 +65,7 @@ impl Default for Plan {
             stop_on_failure: false,
             stop_timeout: Duration::ZERO,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            source_addrs: Vec::new(),
         }
     }
 }
@@ -227,11 +231,16 @@ impl History {
 /// What the handle asks of the controller.
 enum Command {
     Start(Box<Start>),
-    Users { users: usize, spawn_rate: f64 },
+    Users {
+        users: usize,
+        spawn_rate: f64,
+    },
     ClassUsers(Vec<usize>),
     Rate(Option<f64>),
     Stop(Ended),
     Reset,
+    /// Hand over every partial second now, then answer.
+    Flush(Sender<()>),
     Quit,
 }
 
@@ -244,6 +253,8 @@ struct Inner {
     delta_subscribers: Mutex<Vec<Sender<Arc<Delta>>>>,
     controller: Mutex<Option<JoinHandle<Summary>>>,
     summary: Mutex<Option<Summary>>,
+    /// What the workers publish (requests in flight).
+    shared: Arc<Shared>,
 }
 
 /// A handle to a running engine: steer it, read it, wait for it. Cheap to clone; every clone
@@ -279,6 +290,7 @@ impl Swarm {
             delta_subscribers: Mutex::new(Vec::new()),
             controller: Mutex::new(None),
             summary: Mutex::new(None),
+            shared: Arc::clone(&shared),
         });
         let (tx, deltas) = mpsc::channel();
         let workers: Vec<_> = (0..threads)
@@ -379,6 +391,22 @@ impl Swarm {
         let (tx, rx) = mpsc::channel();
         lock(&self.inner.subscribers).push(tx);
         rx
+    }
+
+    /// Makes every worker hand over what it measured so far (not at the end of its second) and
+    /// waits until it is merged, so that [`Swarm::view`] then covers every request completed
+    /// before the call (bounded: at most about 200 ms). For measuring windows shorter than a
+    /// second, as a capacity search does.
+    pub fn flush(&self) {
+        let (tx, rx) = mpsc::channel();
+        self.send(Command::Flush(tx));
+        let _ = rx.recv_timeout(Duration::from_secs(2));
+    }
+
+    /// Requests sent and not yet answered (as the workers last published it: each does so
+    /// every turn of its loop).
+    pub fn in_flight(&self) -> usize {
+        self.inner.shared.control.in_flight()
     }
 
     /// Every worker delta of the current run from now on, as the controller merges it: one per
@@ -543,6 +571,11 @@ impl Controller {
                     .first_failure
                     .store(u64::MAX, Ordering::Relaxed);
                 (self.last_requests, self.last_late) = (0, 0);
+            }
+            Command::Flush(done) => {
+                let asked = self.shared.control.flush_gen.fetch_add(1, Ordering::AcqRel) + 1;
+                self.await_flush(asked, now + Duration::from_millis(200));
+                let _ = done.send(());
             }
             Command::Quit => unreachable!("handled by the loop"),
         }
@@ -989,6 +1022,7 @@ struct SelfCheck {
     last_cpu: Duration,
     last_wall: Instant,
     busy_seconds: u32,
+    late_seconds: u32,
 }
 
 impl SelfCheck {
@@ -999,6 +1033,7 @@ impl SelfCheck {
             last_cpu: process_cpu(),
             last_wall: Instant::now(),
             busy_seconds: 0,
+            late_seconds: 0,
         }
     }
 
@@ -1012,10 +1047,13 @@ impl SelfCheck {
         share
     }
 
-    /// Saturated after two busy seconds in a row above 90 % CPU, or when more than 1 % of a
-    /// second's sends were behind schedule.
+    /// Saturated after two seconds in a row above 90 % CPU, or two in a row in which more than
+    /// 1 % of the sends were behind schedule (one such second is a hiccup: connecting, a page
+    /// fault, the scheduler).
     fn verdict(&mut self, cpu: f64, late: u64, sends: u64) -> Option<String> {
         self.busy_seconds = if cpu > 0.9 { self.busy_seconds + 1 } else { 0 };
+        let behind = sends > 100 && late * 100 > sends;
+        self.late_seconds = if behind { self.late_seconds + 1 } else { 0 };
         if self.busy_seconds >= 2 {
             return Some(format!(
                 "{SATURATED} (generator CPU {:.0} % of {} core(s))",
@@ -1023,7 +1061,7 @@ impl SelfCheck {
                 self.capacity
             ));
         }
-        if sends > 100 && late * 100 > sends {
+        if self.late_seconds >= 2 {
             return Some(format!(
                 "{SATURATED} ({late} of {sends} sends in one second fell behind schedule)"
             ));
@@ -1048,6 +1086,7 @@ mod tests {
             last_cpu: Duration::ZERO,
             last_wall: Instant::now(),
             busy_seconds: 0,
+            late_seconds: 0,
         };
         assert_eq!(
             c.verdict(0.95, 0, 1000),
@@ -1063,7 +1102,16 @@ mod tests {
             ..c
         };
         assert_eq!(c.verdict(0.1, 10, 1000), None, "1 % late is tolerated");
-        let why = c.verdict(0.1, 50, 1000).expect("5 % of sends late");
+        assert_eq!(
+            c.verdict(0.1, 50, 1000),
+            None,
+            "one late second is a hiccup"
+        );
+        assert_eq!(c.verdict(0.1, 0, 1000), None);
+        assert_eq!(c.verdict(0.1, 50, 1000), None);
+        let why = c
+            .verdict(0.1, 50, 1000)
+            .expect("5 % of sends late, twice in a row");
         assert!(why.contains("50 of 1000 sends"), "{why}");
     }
 

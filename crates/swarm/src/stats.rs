@@ -172,7 +172,8 @@ pub struct Delta {
     pub service: Vec<EntryStats>,
     /// Failures by (entry, error string).
     pub errors: BTreeMap<(usize, String), ErrorRow>,
-    /// Open model: sends more than 1 ms behind their intended time.
+    /// Open model: sends more than 1 ms behind their intended time while their connection was
+    /// free (the generator's own lag).
     pub late_sends: u64,
     /// Unix time (fractional) of the last completed request in this delta.
     pub last_request: f64,
@@ -233,7 +234,8 @@ pub struct Stats {
     pub service_total: Option<EntryStats>,
     /// Failures by (entry, error string).
     pub errors: BTreeMap<(usize, String), ErrorRow>,
-    /// Open model: sends that fell behind schedule.
+    /// Open model: sends the generator itself got out more than 1 ms after their intended time
+    /// (the user was free to send; a send held back by a busy connection does not count).
     pub late_sends: u64,
     /// Unix time the test started.
     pub start_time: f64,

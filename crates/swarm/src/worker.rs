@@ -90,12 +90,94 @@ struct User {
     intended: Instant,
     /// When the request actually went out (its connect included).
     sent: Instant,
+    /// Open model: the next send was due before the last response came back, so it goes out
+    /// late because the connection was busy (the server's doing), not the generator's.
+    backlogged: bool,
     /// Open model: this user's next send, as a count of its own sends since `epoch`.
     seq: u64,
     /// Open model: the schedule `seq` counts in (it restarts when the rate changes).
     epoch: u64,
     /// Global user number.
     number: usize,
+}
+
+/// A non-blocking connect to `addr`, from `source` if given (its port picked at connect time,
+/// `IP_BIND_ADDRESS_NO_PORT`, so each source address has a full ephemeral range per
+/// destination).
+fn connect(addr: std::net::SocketAddr, source: Option<std::net::IpAddr>) -> io::Result<TcpStream> {
+    let Some(ip) = source else {
+        return TcpStream::connect(addr);
+    };
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_nonblocking(true)?;
+    let _ = nix::sys::socket::setsockopt(
+        &socket,
+        nix::sys::socket::sockopt::IpBindAddressNoPort,
+        &true,
+    );
+    socket.bind(&std::net::SocketAddr::new(ip, 0).into())?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(TcpStream::from_std(socket.into()))
+}
+
+/// The alarm's token (users' tokens are their slots).
+const ALARM: Token = Token(usize::MAX);
+
+/// A timerfd in the worker's poll set: a wake-up at a precise time.
+struct Alarm {
+    fd: std::os::fd::OwnedFd,
+    /// When it is set to go off.
+    at: Option<Instant>,
+}
+
+impl Alarm {
+    fn new(poll: &Poll) -> io::Result<Alarm> {
+        use rustix::time::{timerfd_create, TimerfdClockId, TimerfdFlags};
+        let fd = timerfd_create(
+            TimerfdClockId::Monotonic,
+            TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
+        )?;
+        use std::os::fd::AsRawFd;
+        poll.registry().register(
+            &mut mio::unix::SourceFd(&fd.as_raw_fd()),
+            ALARM,
+            Interest::READABLE,
+        )?;
+        Ok(Alarm { fd, at: None })
+    }
+
+    /// Sets it to go off at `at` (unless it already is); whether it is set. Setting it clears
+    /// an earlier expiry, so it needs no read.
+    fn set(&mut self, at: Instant, now: Instant) -> bool {
+        use rustix::time::{timerfd_settime, Itimerspec, TimerfdTimerFlags, Timespec};
+        if self.at == Some(at) {
+            return true;
+        }
+        let d = at
+            .saturating_duration_since(now)
+            .max(Duration::from_micros(1));
+        let spec = Itimerspec {
+            it_interval: Timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: Timespec {
+                tv_sec: d.as_secs() as _,
+                tv_nsec: d.subsec_nanos() as _,
+            },
+        };
+        let ok = timerfd_settime(&self.fd, TimerfdTimerFlags::empty(), &spec).is_ok();
+        self.at = ok.then_some(at);
+        ok
+    }
 }
 
 /// The steps `running` names in a class of `workload`.
@@ -135,6 +217,9 @@ pub(crate) struct Worker {
     /// Retired users' slots, to reuse.
     free: Vec<usize>,
     poll: Poll,
+    /// Open model: wakes the loop at a send's intended time to the microsecond (`epoll_wait`
+    /// counts whole milliseconds, which made sends up to a millisecond late).
+    alarm: Option<Alarm>,
     users: Vec<User>,
     /// Per user: when to start its next task, or when its connect or request times out.
     timers: Timers<usize>,
@@ -166,6 +251,7 @@ impl Worker {
             open_gen: 0,
             flush_gen: 0,
             free: Vec::new(),
+            alarm: None,
             poll: Poll::new()?,
             users: Vec::new(),
             timers: Timers::new(),
@@ -197,17 +283,28 @@ impl Worker {
                 .timers
                 .next_deadline()
                 .map_or(now + TICK, |t| t.min(now + TICK));
-            if let Err(e) = self
-                .poll
-                .poll(&mut events, Some(next.saturating_duration_since(now)))
-            {
+            let mut wait = next.saturating_duration_since(now);
+            if self.open.rate.is_some() && !wait.is_zero() && wait < TICK {
+                if self.alarm.is_none() {
+                    self.alarm = Alarm::new(&self.poll).ok();
+                }
+                if let Some(alarm) = self.alarm.as_mut() {
+                    if alarm.set(next, now) {
+                        // the alarm wakes the loop; the timeout is the fallback
+                        wait += Duration::from_millis(1);
+                    }
+                }
+            }
+            if let Err(e) = self.poll.poll(&mut events, Some(wait)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     panic!("epoll_wait failed: {e}");
                 }
             }
             let now = Instant::now();
             for ev in events.iter() {
-                self.on_event(ev.token().0, now);
+                if ev.token() != ALARM {
+                    self.on_event(ev.token().0, now);
+                }
             }
             self.fire_timers(now);
             self.start_ready();
@@ -348,6 +445,7 @@ impl Worker {
             reader: Reader::new(false),
             intended: now,
             sent: now,
+            backlogged: false,
             seq: 0,
             epoch: self.open_gen,
             number: self.id + idx * self.threads,
@@ -579,7 +677,8 @@ impl Worker {
         u.sent = now;
         if !open {
             u.intended = now;
-        } else if now.saturating_duration_since(u.intended) > LATE {
+        } else if !u.backlogged && now.saturating_duration_since(u.intended) > LATE {
+            // free at its intended time, yet sent late: the generator fell behind
             self.delta.late_sends += 1;
         }
         self.in_flight += 1;
@@ -592,7 +691,11 @@ impl Worker {
             self.users[idx].state = St::Sending;
             return self.send(idx, now);
         }
-        match TcpStream::connect(addr) {
+        let source = match self.shared.plan.source_addrs.as_slice() {
+            [] => None,
+            addrs => Some(addrs[self.users[idx].number % addrs.len()]),
+        };
+        match connect(addr, source) {
             Ok(mut sock) => {
                 let token = Token(idx);
                 if let Err(e) = self.poll.registry().register(
@@ -832,6 +935,7 @@ impl Worker {
         let k = u.number as u64 + users * u.seq;
         let at = self.open.t0 + crate::engine::intended_offset(k, rate, self.open.ramp);
         u.intended = at;
+        u.backlogged = at <= now;
         if at <= now {
             self.set_timer(idx, None);
             self.ready.push(idx);
