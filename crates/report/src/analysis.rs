@@ -162,9 +162,11 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
         let (small, big) = extremes(&costed, |r| r.2.peak_pss_mib);
         out.push(match lang {
             Lang::En => format!(
-                "Memory (PSS): **{}** peaked at {:.1} MiB ({} threads, {} processes), **{}** at {:.1} MiB ({} threads, {} processes).",
-                big.0, big.2.peak_pss_mib, big.2.peak_threads, big.2.peak_processes,
-                small.0, small.2.peak_pss_mib, small.2.peak_threads, small.2.peak_processes
+                "Memory (PSS): **{}** peaked at {:.1} MiB ({}, {}), **{}** at {:.1} MiB ({}, {}).",
+                big.0, big.2.peak_pss_mib, counted(big.2.peak_threads, "thread"),
+                counted(big.2.peak_processes, "process"),
+                small.0, small.2.peak_pss_mib, counted(small.2.peak_threads, "thread"),
+                counted(small.2.peak_processes, "process")
             ),
             Lang::Ko => format!(
                 "메모리(PSS): **{}**(은)는 최대 {:.1} MiB(스레드 {}개, 프로세스 {}개), **{}**(은)는 {:.1} MiB(스레드 {}개, 프로세스 {}개)였다.",
@@ -296,8 +298,8 @@ fn design_note(lang: Lang, name: &str, c: &Client, s: &Server) -> Option<String>
             s.peak_threads, s.peak_pss_mib, int(s.involuntary_switches as f64)
         ),
         ("select", Lang::En) => format!(
-            "**select** serves every client from {} thread(s) in {:.1} MiB (PSS), waking only for ready sockets — but it rescans every descriptor on each wakeup.",
-            s.peak_threads, s.peak_pss_mib
+            "**select** serves every client from {} in {:.1} MiB (PSS), waking only for ready sockets — but it rescans every descriptor on each wakeup.",
+            counted(s.peak_threads, "thread"), s.peak_pss_mib
         ),
         ("select", Lang::Ko) => format!(
             "**select**는 스레드 {}개, {:.1} MiB(PSS)로 모든 클라이언트를 처리하며 준비된 소켓에만 깨어난다. 다만 깨어날 때마다 모든 디스크립터를 다시 검사한다.",
@@ -305,4 +307,14 @@ fn design_note(lang: Lang, name: &str, c: &Client, s: &Server) -> Option<String>
         ),
         _ => return None,
     })
+}
+
+/// "1 thread", "2 threads", "1 process", "3 processes".
+fn counted(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    match (n, noun.ends_with('s')) {
+        (1, _) => format!("{n} {noun}"),
+        (_, true) => format!("{n} {noun}es"),
+        _ => format!("{n} {noun}s"),
+    }
 }

@@ -3,6 +3,7 @@
 
 use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One line of a line chart.
 pub struct Line<'a> {
@@ -185,40 +186,86 @@ pub fn line_chart(title: &str, x_desc: &str, y_desc: &str, lines: &[Line<'_>]) -
     svg
 }
 
-/// A bar chart (one bar per label) as an `<svg>` element.
-pub fn bar_chart(title: &str, y_desc: &str, bars: &[(String, f64)]) -> String {
+/// One bar of a [`bar_chart`]: the model's name (under the bar) and its value (above it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    /// The name drawn under the bar.
+    pub label: String,
+    /// The bar's height, drawn above it.
+    pub value: f64,
+    /// The value is a lower bound (the generator gave out first, or nothing failed): drawn "≥ v".
+    pub at_least: bool,
+}
+
+impl Bar {
+    /// An exact value (not a lower bound).
+    pub fn new(label: impl Into<String>, value: f64) -> Self {
+        Bar {
+            label: label.into(),
+            value,
+            at_least: false,
+        }
+    }
+}
+
+/// A bar chart (one bar per label, the label on the axis under it) as an `<svg>` element.
+pub fn bar_chart(title: &str, y_desc: &str, bars: &[Bar]) -> String {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 280)).into_drawing_area();
         let _ = root.fill(&WHITE);
-        let ymax = bars.iter().map(|b| b.1).fold(0.0f64, f64::max).max(1e-3) * 1.15;
-        let n = bars.len().max(1) as f64;
+        let ymax = bars
+            .iter()
+            .map(|b| b.value)
+            .fold(0.0f64, f64::max)
+            .max(1e-3)
+            * 1.15;
+        let n = bars.len().max(1) as u32;
         let Ok(mut c) = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(10)
-            .x_label_area_size(32)
+            .x_label_area_size(28)
             .y_label_area_size(64)
-            .build_cartesian_2d(0.0..n, 0.0..ymax)
+            // plotters' integer range is inclusive: 0..n-1 gives n segments.
+            .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..ymax)
         else {
             return String::new();
+        };
+        let name = |v: &SegmentValue<u32>| match v {
+            SegmentValue::CenterOf(i) => bars
+                .get(*i as usize)
+                .map(|b| b.label.clone())
+                .unwrap_or_default(),
+            _ => String::new(),
         };
         let _ = c
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(0)
+            .x_labels(bars.len().max(1))
+            .x_label_formatter(&name)
+            .x_label_style(("sans-serif", 13))
             .y_desc(y_desc)
             .draw();
-        for (i, (label, v)) in bars.iter().enumerate() {
-            let x = i as f64;
+        for (i, bar) in bars.iter().enumerate() {
+            let x = i as u32;
             let color = COLORS[i % COLORS.len()];
-            let _ = c.draw_series(std::iter::once(Rectangle::new(
-                [(x + 0.15, 0.0), (x + 0.85, *v)],
+            let mut rect = Rectangle::new(
+                [
+                    (SegmentValue::Exact(x), 0.0),
+                    (SegmentValue::Exact(x + 1), bar.value),
+                ],
                 color.filled(),
-            )));
+            );
+            rect.set_margin(0, 0, 8, 8);
+            let _ = c.draw_series(std::iter::once(rect));
+            let bound = if bar.at_least { "≥ " } else { "" };
             let _ = c.draw_series(std::iter::once(Text::new(
-                format!("{label}: {}", short(*v)),
-                (x + 0.15, *v + ymax * 0.03),
-                ("sans-serif", 13),
+                format!("{bound}{}", short(bar.value)),
+                (SegmentValue::CenterOf(x), bar.value + ymax * 0.03),
+                ("sans-serif", 13)
+                    .into_font()
+                    .into_text_style(&root)
+                    .pos(Pos::new(HPos::Center, VPos::Bottom)),
             )));
         }
         let _ = root.present();
@@ -233,5 +280,30 @@ fn short(v: f64) -> String {
         format!("{v:.1}")
     } else {
         format!("{v:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bar_chart_names_each_bar_once_and_marks_lower_bounds() {
+        let one = bar_chart("t", "req/s", &[Bar::new("epoll", 1234.0)]);
+        assert!(one.contains(">epoll<") || one.contains("epoll\n"), "{one}");
+        assert!(one.contains("1234"));
+        let bars = [
+            Bar::new("select", 9600.0),
+            Bar {
+                label: "thread".into(),
+                value: 8800.0,
+                at_least: true,
+            },
+        ];
+        let svg = bar_chart("t", "req/s", &bars);
+        for label in ["select", "thread", "9600", "≥ 8800"] {
+            assert_eq!(svg.matches(label).count(), 1, "{label} in {svg}");
+        }
+        assert!(!bar_chart("t", "req/s", &[]).is_empty());
     }
 }

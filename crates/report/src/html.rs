@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::chart::{bar_chart, line_chart, xy_chart, Line, Styled};
+use crate::chart::{bar_chart, line_chart, xy_chart, Bar, Line, Styled};
 use crate::lang::Lang;
 use crate::markdown::render_markdown;
 use crate::results::Results;
@@ -19,22 +19,22 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
     );
     h.push_str(&markdown_to_html(&render_markdown(r, lang)));
     let ranked = r.ranking();
-    let bars =
-        |f: fn(&crate::Client, Option<&crate::Server>) -> Option<f64>| -> Vec<(String, f64)> {
-            ranked
-                .iter()
-                .filter_map(|(m, c, s)| Some((m.name.clone(), f(c, *s)?)))
-                .collect()
-        };
-    // A model that never failed shows all its requests, and says so.
-    let until_failure: Vec<(String, f64)> = ranked
+    let bars = |f: fn(&crate::Client, Option<&crate::Server>) -> Option<f64>| -> Vec<Bar> {
+        ranked
+            .iter()
+            .filter_map(|(m, c, s)| Some(Bar::new(m.name.clone(), f(c, *s)?)))
+            .collect()
+    };
+    // A model that never failed shows all its requests as a lower bound, and the title says so.
+    let until_failure: Vec<Bar> = ranked
         .iter()
         .map(|(m, c, _)| match c.before_first_failure {
-            Some(n) => (m.name.clone(), n as f64),
-            None => (
-                format!("{} ({})", m.name, lang.pick("no failure", "실패 없음")),
-                c.requests as f64,
-            ),
+            Some(n) => Bar::new(m.name.clone(), n as f64),
+            None => Bar {
+                label: m.name.clone(),
+                value: c.requests as f64,
+                at_least: true,
+            },
         })
         .collect();
     let _ = write!(h, "<h2>{}</h2>", lang.pick("Comparison", "비교"));
@@ -50,7 +50,10 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
             bars(|c, _| Some(c.avg_ms)),
         ),
         (
-            lang.pick("Requests until the first failure", "첫 실패까지 요청 수"),
+            lang.pick(
+                "Requests until the first failure (≥: none failed, all requests)",
+                "첫 실패까지 요청 수 (≥: 실패 없음, 전체 요청 수)",
+            ),
             lang.pick("requests", "요청"),
             until_failure,
         ),
@@ -160,15 +163,12 @@ fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
     }
     let slo = crate::lang::ms(r.settings.slo_p99_ms);
     let _ = write!(h, "<h2>{}</h2>", lang.pick("Capacity", "수용량"));
-    let capacity_bars: Vec<(String, f64)> = ranked
+    let capacity_bars: Vec<Bar> = ranked
         .iter()
-        .map(|(m, c)| {
-            let bound = if c.limited_by == crate::LimitedBy::Generator {
-                " ≥"
-            } else {
-                ""
-            };
-            (format!("{}{bound}", m.name), c.rps)
+        .map(|(m, c)| Bar {
+            label: m.name.clone(),
+            value: c.rps,
+            at_least: c.limited_by == crate::LimitedBy::Generator,
         })
         .collect();
     let _ = write!(
@@ -307,20 +307,19 @@ fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
         }
     }
     for w in &r.workloads {
-        let mut data: Vec<(String, f64)> = w
+        let mut data: Vec<Bar> = w
             .rows
             .iter()
             .filter_map(|row| {
                 let c = row.capacity.as_ref()?;
-                let bound = if c.limited_by == crate::LimitedBy::Generator {
-                    " ≥"
-                } else {
-                    ""
-                };
-                Some((format!("{}{bound}", row.name), c.rps))
+                Some(Bar {
+                    label: row.name.clone(),
+                    value: c.rps,
+                    at_least: c.limited_by == crate::LimitedBy::Generator,
+                })
             })
             .collect();
-        data.sort_by(|a, b| b.1.total_cmp(&a.1));
+        data.sort_by(|a, b| b.value.total_cmp(&a.value));
         if !data.is_empty() {
             let _ = write!(
                 h,
