@@ -171,6 +171,26 @@ fn wait_listening(addr: SocketAddr) {
     );
 }
 
+/// A stock `locust --master` with its web UI (no run until `POST /swarm`), on free loopback
+/// ports: the master, its worker port and the UI's address, once the UI listens.
+fn web_master(locust: &Path, lf: &Path, host: &str) -> (Proc, u16, SocketAddr) {
+    let (port, web) = (free_port(), free_port());
+    let master = Proc::spawn(
+        Command::new(locust)
+            .arg("-f")
+            .arg(lf)
+            .args(["--master", "-H", host, "--web-host", "127.0.0.1"])
+            .args(["--web-port", &web.to_string()])
+            .args(["--master-bind-host", "127.0.0.1"])
+            .args(["--master-bind-port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let ui: SocketAddr = format!("127.0.0.1:{web}").parse().unwrap();
+    wait_listening(ui);
+    (master, port, ui)
+}
+
 #[test]
 fn two_workers_under_a_headless_master_agree_with_it() {
     let Some(locust) = peer("locust") else { return };
@@ -245,31 +265,7 @@ fn workers_follow_start_stop_and_start_from_the_masters_web_api() {
     let srv = Server::start("epoll", &[]);
     let dir = tempdir("webapi");
     let lf = locustfile(&dir, &srv.url());
-    let (port, web) = (free_port(), free_port());
-    let master = Proc::spawn(
-        Command::new(&locust)
-            .arg("-f")
-            .arg(&lf)
-            .args([
-                "--master",
-                "-H",
-                &srv.url(),
-                "--web-host",
-                "127.0.0.1",
-                "--web-port",
-                &web.to_string(),
-            ])
-            .args([
-                "--master-bind-host",
-                "127.0.0.1",
-                "--master-bind-port",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    let ui: SocketAddr = format!("127.0.0.1:{web}").parse().unwrap();
-    wait_listening(ui);
+    let (master, port, ui) = web_master(&locust, &lf, &srv.url());
     let w = worker(port, &[]);
     eventually("the worker to connect", Duration::from_secs(30), || {
         stats(ui)["workers"]
@@ -407,31 +403,7 @@ fn a_killed_worker_is_marked_missing_and_the_run_goes_on() {
     let srv = Server::start("epoll", &[]);
     let dir = tempdir("killed");
     let lf = locustfile(&dir, &srv.url());
-    let (port, web) = (free_port(), free_port());
-    let _master = Proc::spawn(
-        Command::new(&locust)
-            .arg("-f")
-            .arg(&lf)
-            .args([
-                "--master",
-                "-H",
-                &srv.url(),
-                "--web-host",
-                "127.0.0.1",
-                "--web-port",
-                &web.to_string(),
-            ])
-            .args([
-                "--master-bind-host",
-                "127.0.0.1",
-                "--master-bind-port",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    let ui: SocketAddr = format!("127.0.0.1:{web}").parse().unwrap();
-    wait_listening(ui);
+    let (_master, port, ui) = web_master(&locust, &lf, &srv.url());
     let (a, b) = (
         worker(port, &["--wait-time", "constant(0.01)"]),
         worker(port, &["--wait-time", "constant(0.01)"]),
@@ -474,31 +446,7 @@ fn a_worker_quits_on_its_own_when_the_master_dies() {
     let srv = Server::start("epoll", &[]);
     let dir = tempdir("masterdies");
     let lf = locustfile(&dir, &srv.url());
-    let (port, web) = (free_port(), free_port());
-    let master = Proc::spawn(
-        Command::new(&locust)
-            .arg("-f")
-            .arg(&lf)
-            .args([
-                "--master",
-                "-H",
-                &srv.url(),
-                "--web-host",
-                "127.0.0.1",
-                "--web-port",
-                &web.to_string(),
-            ])
-            .args([
-                "--master-bind-host",
-                "127.0.0.1",
-                "--master-bind-port",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    let ui: SocketAddr = format!("127.0.0.1:{web}").parse().unwrap();
-    wait_listening(ui);
+    let (master, port, ui) = web_master(&locust, &lf, &srv.url());
     let w = worker(
         port,
         &[
