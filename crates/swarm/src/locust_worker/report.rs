@@ -10,23 +10,9 @@ use std::fmt::Write;
 use rmpv::Value;
 use sha2::{Digest, Sha256};
 
+use crate::output::json::locust_bucket;
 use crate::scenario::Entry;
 use crate::stats::{Delta, ErrorRow};
-
-/// Locust's `bucket_response_time`: 1 ms steps below 100 ms, 10 ms below 1 s, 100 ms below
-/// 10 s, then 1 s; Python's round, i.e. half to even (145 -> 140, 155 -> 160).
-pub fn bucket(ms: f64) -> u64 {
-    let to = |step: f64| ((ms / step).round_ties_even() * step) as u64;
-    if ms < 100.0 {
-        ms.round_ties_even() as u64
-    } else if ms < 1000.0 {
-        to(10.0)
-    } else if ms < 10_000.0 {
-        to(100.0)
-    } else {
-        to(1000.0)
-    }
-}
 
 /// Python's `repr()` of a string (how Locust's error keys quote the error).
 pub fn py_repr(s: &str) -> String {
@@ -100,7 +86,7 @@ impl LocustEntry {
         for v in e.hist.iter_recorded() {
             // the bucket's lowest value: exact for what was recorded at a bucket's edge
             let ms = e.hist.lowest_equivalent(v.value_iterated_to()) as f64 / 1000.0;
-            *self.buckets.entry(bucket(ms)).or_default() += v.count_at_value();
+            *self.buckets.entry(locust_bucket(ms)).or_default() += v.count_at_value();
         }
         *self.reqs_per_sec.entry(second).or_default() += e.num_requests;
         if e.num_failures > 0 {
@@ -248,29 +234,6 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn buckets_round_as_python_does() {
-        // the values Locust's own notes verify against its bucket function
-        let cases = [
-            (0.5, 0),
-            (1.5, 2),
-            (2.5, 2),
-            (145.0, 140),
-            (155.0, 160),
-            (1050.0, 1000),
-            (1150.0, 1200),
-            (10500.0, 10000),
-            (58760.0, 59000),
-            (147.0, 150),
-            (3432.0, 3400),
-            (99.4, 99),
-            (0.04, 0),
-        ];
-        for (ms, want) in cases {
-            assert_eq!(bucket(ms), want, "{ms} ms");
-        }
-    }
 
     #[test]
     fn python_reprs_and_locust_keys() {

@@ -70,23 +70,20 @@ fn entry_json(name: &str, method: &str, e: &EntryStats, start: f64, last: Option
     })
 }
 
-/// Locust's `bucket_response_time`: 1 ms steps below 100 ms, 10 below 1 s, 100 below 10 s,
-/// then 1000; Python's round-half-to-even.
+/// Locust's `bucket_response_time`: 1 ms steps below 100 ms, 10 ms below 1 s, 100 ms below
+/// 10 s, then 1 s; Python's round, i.e. half to even (145 -> 140, 155 -> 160). Used for
+/// `--json`'s `response_times` and for the stats a Locust worker sends its master.
 pub fn locust_bucket(ms: f64) -> u64 {
-    let (step, v) = match ms {
-        m if m < 100.0 => (1.0, m),
-        m if m < 1000.0 => (10.0, m),
-        m if m < 10_000.0 => (100.0, m),
-        m => (1000.0, m),
-    };
-    let q = v / step;
-    let r = q.round();
-    let r = if (q - q.trunc() - 0.5).abs() < 1e-12 {
-        2.0 * (q / 2.0).round()
+    let to = |step: f64| ((ms / step).round_ties_even() * step) as u64;
+    if ms < 100.0 {
+        ms.round_ties_even() as u64
+    } else if ms < 1000.0 {
+        to(10.0)
+    } else if ms < 10_000.0 {
+        to(100.0)
     } else {
-        r
-    };
-    (r * step) as u64
+        to(1000.0)
+    }
 }
 
 #[cfg(test)]
@@ -105,6 +102,8 @@ mod tests {
             (58760.0, 59000),
             (147.0, 150),
             (3432.0, 3400),
+            (99.4, 99),
+            (0.04, 0),
         ];
         for (ms, want) in cases {
             assert_eq!(super::locust_bucket(ms), want, "{ms}");
