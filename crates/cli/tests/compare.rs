@@ -3,6 +3,8 @@
 //! the pure renderer on the measured results) in Korean, and the HTML has its charts and loads
 //! nothing from the network.
 
+mod common;
+
 use std::process::Command;
 
 use swarmlab_report::{Lang, Outcome, Results};
@@ -391,7 +393,7 @@ fn compare_shows_the_running_model_then_the_report() {
 /// compare before anything runs.
 #[test]
 fn compare_loads_models_with_a_locustfile() {
-    if !python3() {
+    if common::peer("python3").is_none() {
         return;
     }
     let lf = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/locustfiles/weights.py");
@@ -426,21 +428,6 @@ fn compare_loads_models_with_a_locustfile() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert_eq!(stderr.trim(), "swarmlab: error: bad.py:5: a loop in a task is not supported here; write the requests out one after another, or give the task a weight");
-}
-
-fn python3() -> bool {
-    let ok = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("SWARMLAB_REQUIRE_PEERS").as_deref() != Ok("1"),
-            "python3 missing"
-        );
-        eprintln!("SKIPPED: python3 is not on PATH");
-    }
-    ok
 }
 
 #[test]
