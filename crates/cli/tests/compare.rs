@@ -16,6 +16,18 @@ fn swarmlab(args: &[&str]) -> std::process::Output {
         .expect("run swarmlab")
 }
 
+/// Runs swarmlab, fails the test with its output unless it exits 0, and returns its stdout.
+fn swarmlab_ok(args: &[&str]) -> String {
+    let out = swarmlab(args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// "RPS was 765.7; a failure occurred after 18367 requests; the average response time was 83 ms."
 /// or "Over 19221 requests in total, RPS was 768.0 and the average response time was 90 ms."
 fn english_sentence(s: &str) -> bool {
@@ -91,19 +103,13 @@ fn sentence_matchers_accept_the_assignments_examples() {
 fn compare_quick_end_to_end() {
     let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("compare-{}", std::process::id()));
-    let out = swarmlab(&[
+    let stdout = swarmlab_ok(&[
         "compare",
         "--quick",
         "--no-web",
         "--out",
         out_dir.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 
     // results.json: every landed model, numeric figures
     let json = std::fs::read_to_string(out_dir.join("results.json")).unwrap();
@@ -270,7 +276,7 @@ fn on_sleep_every_event_loop_beats_single_tenfold() {
         .join(format!("compare-sleep-{}", std::process::id()));
     let loops = ["select", "poll", "epoll", "uring", "tokio"];
     let models = format!("single,{}", loops.join(","));
-    let out = swarmlab(&[
+    let stdout = swarmlab_ok(&[
         "compare",
         "--quick",
         "--no-web",
@@ -285,12 +291,6 @@ fn on_sleep_every_event_loop_beats_single_tenfold() {
         "--out",
         out_dir.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let results: Results =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
             .unwrap();
@@ -399,7 +399,7 @@ fn compare_loads_models_with_a_locustfile() {
     let lf = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/locustfiles/weights.py");
     let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("compare-lf-{}", std::process::id()));
-    let out = swarmlab(&[
+    swarmlab_ok(&[
         "compare",
         "--quick",
         "--no-web",
@@ -412,11 +412,6 @@ fn compare_loads_models_with_a_locustfile() {
         "--out",
         out_dir.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let stats = std::fs::read_to_string(out_dir.join("epoll_stats.csv")).unwrap();
     assert!(
         stats.contains("\nGET,/,") && stats.contains("\nGET,/echo,"),
