@@ -448,3 +448,102 @@ fn swarmlab_server_models() -> Vec<String> {
         .filter_map(|l| l.split_whitespace().next().map(String::from))
         .collect()
 }
+
+/// The shape of `results.json` from `--quick --models single,epoll`: every key path
+/// (`rows[].outcome.client.requests`, array elements merged) with the JSON types seen there,
+/// against `tests/golden/results-keys.txt`. A renamed, added or dropped key fails; so does a
+/// value of another type (`null` is allowed only where the golden says so). `UPDATE_GOLDEN=1`
+/// rewrites the golden from this run (keeping the golden's nullable types).
+#[test]
+fn results_json_keeps_its_keys() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("compare-keys-{}", std::process::id()));
+    let stdout = swarmlab_ok(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--models",
+        "single,epoll",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    type Shape = BTreeMap<String, BTreeSet<&'static str>>;
+    fn walk(v: &serde_json::Value, at: &str, shape: &mut Shape) {
+        use serde_json::Value;
+        let kind = match v {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(items) => {
+                for item in items {
+                    walk(item, &format!("{at}[]"), shape);
+                }
+                "array"
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    let path = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    };
+                    walk(item, &path, shape);
+                }
+                "object"
+            }
+        };
+        if !at.is_empty() {
+            shape.entry(at.to_string()).or_default().insert(kind);
+        }
+    }
+    let mut seen = Shape::new();
+    walk(&value, "", &mut seen);
+    let golden_file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/results-keys.txt");
+    let golden_text = std::fs::read_to_string(&golden_file).unwrap_or_default();
+    let golden: BTreeMap<String, BTreeSet<String>> = golden_text
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(p, t)| (p.to_string(), t.split('|').map(String::from).collect()))
+        .collect();
+    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+        let mut text = String::new();
+        let paths: BTreeSet<&String> = seen.keys().chain(golden.keys()).collect();
+        for p in paths {
+            let mut types: BTreeSet<String> = golden.get(p).cloned().unwrap_or_default();
+            types.extend(seen.get(p).into_iter().flatten().map(|t| t.to_string()));
+            text += &format!("{p}: {}\n", types.into_iter().collect::<Vec<_>>().join("|"));
+        }
+        std::fs::create_dir_all(golden_file.parent().unwrap()).unwrap();
+        std::fs::write(&golden_file, text).unwrap();
+        return;
+    }
+    assert!(!golden.is_empty(), "no golden at {}", golden_file.display());
+    for (path, types) in &seen {
+        let allowed = golden
+            .get(path)
+            .unwrap_or_else(|| panic!("results.json has a key the golden lacks: {path}"));
+        for t in types {
+            assert!(
+                allowed.contains(*t),
+                "{path} is {t}, the golden allows {allowed:?}"
+            );
+        }
+    }
+    for path in golden.keys() {
+        // a key below a null, or below an array that was empty here, cannot be seen
+        let hidden = seen.iter().any(|(p, t)| {
+            path.starts_with(&format!("{p}.")) && t.contains("null")
+                || path.starts_with(&format!("{p}[]")) && !seen.contains_key(&format!("{p}[]"))
+        });
+        assert!(
+            seen.contains_key(path) || hidden,
+            "results.json lost a key: {path}\n{stdout}"
+        );
+    }
+}
