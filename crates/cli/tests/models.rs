@@ -315,6 +315,37 @@ suite! {
         assert!(sent < 64 * 1024 * 1024, "{}: took {sent} bytes without reading", srv.model);
     }
 
+    // Issue 18: 20 clients ask for 64 MiB each and read almost nothing (a 4 KiB receive
+    // buffer). The server holds a bounded window of each response, never the response: its
+    // whole process tree stays under 128 MiB, and a design that serves many at once still
+    // answers another client meanwhile (single, prefork and pool serve one (or N) at a time:
+    // for them, staying up is the point).
+    slow_readers_of_large_responses(srv) {
+        let readers: Vec<TcpStream> = (0..20)
+            .map(|_| {
+                let s = common::connect_with_receive_buffer(srv.addr, 4096);
+                (&s).write_all(b"GET /bytes?n=67108864 HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+                s
+            })
+            .collect();
+        let mut most = 0;
+        for _ in 0..8 {
+            std::thread::sleep(Duration::from_millis(150));
+            most = most.max(tree_rss_kib(srv.pid()));
+        }
+        if !matches!(srv.model, "single" | "prefork" | "pool") {
+            let r = srv.request(GET);
+            assert_eq!(r.status, 200, "{}: another client is not served", srv.model);
+        }
+        most = most.max(tree_rss_kib(srv.pid()));
+        assert!(
+            most < 128 * 1024,
+            "{}: {most} KiB resident with 20 slow readers of 64 MiB",
+            srv.model
+        );
+        drop(readers);
+    }
+
     idle_timeout(srv, "--idle-timeout", "0.5") {
         let mut s = srv.connect();
         s.write_all(GET).unwrap();

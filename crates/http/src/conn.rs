@@ -4,6 +4,11 @@
 //! appends the responses of every complete request (in request order, so pipelining works) to
 //! the model's output buffer and says what the model must do next. The model writes that buffer
 //! out before it reads again, so one slow reader cannot make the server buffer without bound.
+//!
+//! The output is bounded whatever the response: `advance` appends at most about
+//! [`OUT_WINDOW`] of it and then asks for a flush ([`Progress::Flush`]). A body larger than
+//! that (a 64 MiB `/bytes`) is a source the connection pulls from window by window as the
+//! model drains the buffer, never a buffer of its own size.
 
 use std::time::{Duration, Instant};
 
@@ -11,11 +16,17 @@ use crate::body::BodyDecoder;
 use crate::config::Config;
 use crate::error::RequestError;
 use crate::head::{self, Head, Method};
-use crate::response::Reply;
+use crate::response::{Body, Reply};
 use crate::routes::route;
 
-/// Above this much unwritten output, `advance` stops and asks for a flush.
-const OUT_HIGH_WATER: usize = 256 * 1024;
+/// The most output `advance` appends before it asks for a flush: responses stop there, and a
+/// body is written in pieces that end there. The most output a connection holds is this plus
+/// one response's header section.
+pub const OUT_WINDOW: usize = 256 * 1024;
+
+/// Input buffer capacity a connection keeps between requests; a larger buffer (after a big
+/// request body) is given back once it has been served.
+const KEEP_INPUT: usize = 64 * 1024;
 
 /// What the model does after [`Conn::advance`]. In every case it first writes out what was
 /// appended to the output buffer.
@@ -23,7 +34,8 @@ const OUT_HIGH_WATER: usize = 256 * 1024;
 pub enum Progress {
     /// Read more input, then call `advance` again.
     NeedInput,
-    /// Output is piling up: write it all, then call `advance` again before reading.
+    /// The output window is full (many pipelined responses, or part of a large body): write
+    /// it all, then call `advance` again before reading.
     Flush,
     /// A response is due later (the `/sleep` route): wait this long, without reading, then
     /// call `advance` again. Blocking models sleep; event loops arm a timer.
@@ -51,6 +63,8 @@ enum State {
         keep_alive: bool,
         minor: u8,
     },
+    /// Writing a response's body from `at` on, a window at a time; `close` after it.
+    Streaming { body: Body, at: usize, close: bool },
     /// Done: no more requests on this connection.
     Closed,
 }
@@ -107,6 +121,12 @@ impl Conn {
                 State::Head => {
                     if self.pos == self.buf.len() {
                         self.started = None;
+                        self.pos = 0;
+                        if self.buf.capacity() > KEEP_INPUT {
+                            self.buf = Vec::new();
+                        } else {
+                            self.buf.clear();
+                        }
                         return Progress::NeedInput;
                     }
                     let head = match head::parse(&self.buf[self.pos..], &self.cfg) {
@@ -177,23 +197,58 @@ impl Conn {
                         return Progress::Wait(until - now);
                     }
                     let close = !keep_alive || self.closing;
-                    reply.encode(out, is_head, close, minor == 0 && !close);
+                    reply.encode_head(out, close, minor == 0 && !close);
                     self.last = now;
-                    if close {
-                        self.state = State::Closed;
-                        return Progress::Close;
+                    if !is_head {
+                        // the usual small body goes out with its head; a larger one a window
+                        // at a time
+                        let room = OUT_WINDOW.saturating_sub(out.len());
+                        let at = reply.body.write_part(0, room, out);
+                        if at < reply.body.len() {
+                            self.state = State::Streaming {
+                                body: reply.body,
+                                at,
+                                close,
+                            };
+                            return Progress::Flush;
+                        }
                     }
-                    if out.len() >= OUT_HIGH_WATER {
+                    if let Some(p) = self.finished(close, out) {
+                        return p;
+                    }
+                }
+                State::Streaming {
+                    body,
+                    mut at,
+                    close,
+                } => {
+                    at += body.write_part(at, OUT_WINDOW.saturating_sub(out.len()), out);
+                    if at < body.len() {
+                        self.state = State::Streaming { body, at, close };
                         return Progress::Flush;
+                    }
+                    if let Some(p) = self.finished(close, out) {
+                        return p;
                     }
                 }
             }
         }
     }
 
+    /// A response was written whole: close after it, stop for a flush, or (`None`) go on with
+    /// the next request.
+    fn finished(&mut self, close: bool, out: &[u8]) -> Option<Progress> {
+        if close {
+            self.state = State::Closed;
+            return Some(Progress::Close);
+        }
+        (out.len() >= OUT_WINDOW).then_some(Progress::Flush)
+    }
+
     /// When the model should call [`Conn::on_timeout`] unless input arrives first: the header
     /// deadline while a header section is arriving, the idle timeout otherwise. `None` while a
-    /// delayed response is pending or after close.
+    /// delayed response is pending, while a body is being written (the model's write deadline
+    /// bounds that), or after close.
     pub fn deadline(&self) -> Option<Instant> {
         let idle = self.last + self.cfg.idle_timeout;
         match self.state {
@@ -202,7 +257,7 @@ impl Conn {
                 None => idle,
             }),
             State::Body { .. } => Some(idle),
-            State::Delayed { .. } | State::Closed => None,
+            State::Delayed { .. } | State::Streaming { .. } | State::Closed => None,
         }
     }
 
@@ -504,19 +559,69 @@ mod tests {
         assert_eq!(statuses(&out), [100, 200]);
     }
 
+    /// Drains `conn` window by window as a model would; returns everything written and the
+    /// largest the output ever got.
+    fn drain(conn: &mut Conn) -> (Vec<u8>, usize, Progress) {
+        let (mut wire, mut out, mut most) = (Vec::new(), Vec::new(), 0);
+        loop {
+            let p = conn.advance(&mut out, Instant::now());
+            most = most.max(out.len());
+            wire.append(&mut out);
+            if p != Progress::Flush {
+                return (wire, most, p);
+            }
+        }
+    }
+
     #[test]
     fn big_pipelines_flush_before_going_on() {
         let one = b"GET /bytes?n=200000 HTTP/1.1\r\nHost: x\r\n\r\n";
         let mut conn = Conn::new(Config::default());
-        let mut out = Vec::new();
         conn.feed(&one.repeat(4), Instant::now());
-        for _ in 0..2 {
-            assert_eq!(conn.advance(&mut out, Instant::now()), Progress::Flush);
-            assert_eq!(statuses(&out), [200, 200], "stops at the high-water mark");
-            out.clear();
-        }
-        assert_eq!(conn.advance(&mut out, Instant::now()), KEEP);
-        assert!(out.is_empty());
+        let mut out = Vec::new();
+        assert_eq!(conn.advance(&mut out, Instant::now()), Progress::Flush);
+        assert!(out.len() <= OUT_WINDOW + 200, "{}", out.len());
+        let (rest, most, progress) = drain(&mut conn);
+        assert_eq!(progress, KEEP);
+        assert!(most <= OUT_WINDOW + 200, "{most}");
+        out.extend_from_slice(&rest);
+        assert_eq!(statuses(&out), [200, 200, 200, 200]);
+        assert_eq!(out.iter().filter(|&&b| b == b'x').count(), 800_000);
+    }
+
+    /// Issue 18: a 64 MiB answer is written a window at a time; the connection never holds
+    /// more than one window of it, and the bytes that come out are the whole body.
+    #[test]
+    fn a_large_body_is_written_in_bounded_windows() {
+        let mut conn = Conn::new(Config::default());
+        conn.feed(
+            b"GET /bytes?n=67108864 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            Instant::now(),
+        );
+        let (wire, most, progress) = drain(&mut conn);
+        assert_eq!(progress, CLOSE, "closes after the last window");
+        assert!(most <= OUT_WINDOW + 200, "held {most} bytes at once");
+        let body_at = wire.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert!(String::from_utf8_lossy(&wire[..body_at]).contains("Content-Length: 67108864\r\n"));
+        assert_eq!(wire.len() - body_at, 64 << 20);
+        assert!(wire[body_at..].iter().all(|&b| b == b'x'));
+
+        // an echo is a body like any other, and HEAD writes none
+        let mut conn = Conn::new(Config::default());
+        let body = vec![b'~'; 1 << 20];
+        let mut req = format!(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        req.extend_from_slice(&body);
+        req.extend_from_slice(b"HEAD /bytes?n=67108864 HTTP/1.1\r\nHost: x\r\n\r\n");
+        conn.feed(&req, Instant::now());
+        let (wire, most, progress) = drain(&mut conn);
+        assert_eq!(progress, KEEP);
+        assert!(most <= OUT_WINDOW + 200, "held {most} bytes at once");
+        assert!(wire.ends_with(b"\r\n\r\n"), "HEAD: no body");
+        assert_eq!(wire.iter().filter(|&&b| b == b'~').count(), 1 << 20);
     }
 
     #[test]

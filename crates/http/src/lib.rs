@@ -30,9 +30,9 @@ mod routes;
 mod timers;
 
 pub use config::Config;
-pub use conn::{Conn, Progress};
+pub use conn::{Conn, Progress, OUT_WINDOW};
 pub use error::RequestError;
 pub use head::{parse as parse_head, Framing, Head, Method};
-pub use response::{Reply, Status};
+pub use response::{Body, Reply, Status};
 pub use routes::route;
 pub use timers::Timers;

@@ -55,12 +55,32 @@ pub enum Body {
 }
 
 impl Body {
-    fn len(&self) -> usize {
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
         match self {
             Body::Static(b) => b.len(),
             Body::Owned(b) => b.len(),
             Body::Fill(n) => *n,
         }
+    }
+
+    /// Whether it has no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends the bytes from `at` on to `out`, at most `max` of them; returns how many. The
+    /// body is a source the connection pulls from window by window, so a 64 MiB `/bytes`
+    /// answer never needs more than one window of output buffer.
+    #[inline]
+    pub fn write_part(&self, at: usize, max: usize, out: &mut Vec<u8>) -> usize {
+        let n = self.len().saturating_sub(at).min(max);
+        match self {
+            Body::Static(b) => out.extend_from_slice(&b[at..at + n]),
+            Body::Owned(b) => out.extend_from_slice(&b[at..at + n]),
+            Body::Fill(_) => out.resize(out.len() + n, b'x'),
+        }
+        n
     }
 }
 
@@ -91,11 +111,24 @@ impl Reply {
         }
     }
 
-    /// Appends this reply's bytes to `out`. `head` leaves the body out; `close` says
-    /// `Connection: close`, `keep_alive_1_0` says `Connection: keep-alive` to an HTTP/1.0 client.
+    /// Appends this reply's bytes to `out`, the whole body included. `head` leaves the body
+    /// out; `close` says `Connection: close`, `keep_alive_1_0` says `Connection: keep-alive` to
+    /// an HTTP/1.0 client.
     pub fn encode(&self, out: &mut Vec<u8>, head: bool, close: bool, keep_alive_1_0: bool) {
+        if !head {
+            out.reserve(160 + self.body.len());
+        }
+        self.encode_head(out, close, keep_alive_1_0);
+        if !head {
+            self.body.write_part(0, usize::MAX, out);
+        }
+    }
+
+    /// Appends the status line and header section (ending in the empty line) to `out`; the
+    /// body is written separately, with [`Body::write_part`].
+    pub fn encode_head(&self, out: &mut Vec<u8>, close: bool, keep_alive_1_0: bool) {
         let len = self.body.len();
-        out.reserve(160 + if head { 0 } else { len });
+        out.reserve(160);
         out.extend_from_slice(b"HTTP/1.1 ");
         out.extend_from_slice(itoa(u64::from(self.status.0)).as_bytes());
         out.push(b' ');
@@ -116,13 +149,6 @@ impl Reply {
             out.extend_from_slice(b"\r\nConnection: keep-alive");
         }
         out.extend_from_slice(b"\r\n\r\n");
-        if !head {
-            match &self.body {
-                Body::Static(b) => out.extend_from_slice(b),
-                Body::Owned(b) => out.extend_from_slice(b),
-                Body::Fill(n) => out.resize(out.len() + n, b'x'),
-            }
-        }
     }
 }
 

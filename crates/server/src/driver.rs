@@ -14,9 +14,12 @@
 //! - on shutdown ([`Driver::shutdown`]) an idle connection closes at once; one with a request
 //!   under way finishes that response, with `Connection: close`.
 //!
-//! Input is read only when all output is written (backpressure: a client that sends without
-//! reading cannot make the server buffer without bound), and not while a delayed (`/sleep`)
-//! reply is pending. Timeouts need no call of their own: a loop wakes at [`Driver::deadline`]
+//! Output is bounded: [`Conn`] appends at most a window ([`swarmlab_http::OUT_WINDOW`],
+//! 256 KiB) before it asks for a flush, and a large body is pulled from its source a window
+//! at a time as the socket drains, so a client that asks for 64 MiB and reads slowly costs the
+//! server one window, not 64 MiB. Input is read only when all output is written (backpressure:
+//! a client that sends without reading cannot make the server buffer without bound either),
+//! and not while a delayed (`/sleep`) reply is pending. Timeouts need no call of their own: a loop wakes at [`Driver::deadline`]
 //! and calls [`Driver::next`], which notices what expired.
 
 use std::time::{Duration, Instant};
@@ -29,6 +32,9 @@ use crate::Config;
 pub const LINGER: Duration = Duration::from_secs(2);
 /// Most input a lingering close discards before it gives up and closes.
 pub const LINGER_BYTES: usize = 1024 * 1024;
+/// Output buffer capacity an idle connection keeps; a larger one (after a large response) is
+/// given back while the connection waits for its next request.
+const KEEP_OUTPUT: usize = 64 * 1024;
 
 /// What the loop does next for a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,7 +153,12 @@ impl Driver {
             let progress = self.conn.advance(&mut self.out, now);
             self.write_by = now + self.write_timeout;
             match progress {
-                Progress::NeedInput if self.out.is_empty() => return Step::Recv,
+                Progress::NeedInput if self.out.is_empty() => {
+                    if self.out.capacity() > KEEP_OUTPUT {
+                        self.out = Vec::new();
+                    }
+                    return Step::Recv;
+                }
                 Progress::NeedInput | Progress::Flush => {}
                 Progress::Wait(d) => self.wake = Some(now + d),
                 // A close with a response to deliver lingers; an idle timeout closes quietly.
@@ -309,6 +320,29 @@ mod tests {
         assert_eq!(write_all(&mut d, t0, usize::MAX).1, Step::ShutdownWrite);
         d.eof();
         assert_eq!(d.next(t0), Step::Close);
+    }
+
+    #[test]
+    fn a_large_response_is_held_one_window_at_a_time() {
+        let t0 = Instant::now();
+        let mut d = driver(t0);
+        d.received(b"GET /bytes?n=67108864 HTTP/1.1\r\nHost: x\r\n\r\n", t0);
+        let (mut total, mut most) = (0, 0);
+        loop {
+            match d.next(t0) {
+                Step::Send => {
+                    most = most.max(d.out.capacity());
+                    let n = d.output().len().min(4096); // a slow socket
+                    total += n;
+                    d.sent(n, t0);
+                }
+                Step::Recv => break,
+                step => panic!("{step:?}"),
+            }
+        }
+        assert!(total > 64 << 20, "the whole response went out: {total}");
+        assert!(most <= 2 * swarmlab_http::OUT_WINDOW, "held {most} bytes");
+        assert!(d.out.capacity() <= KEEP_OUTPUT, "given back when idle");
     }
 
     #[test]

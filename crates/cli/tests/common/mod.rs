@@ -204,6 +204,23 @@ pub fn assert_closed(s: &mut TcpStream) {
     }
 }
 
+/// A connection whose receive buffer is set to `bytes` before it connects (so the window it
+/// advertises stays that small): a client that reads slowly holds little in its kernel.
+pub fn connect_with_receive_buffer(addr: SocketAddr, bytes: usize) -> TcpStream {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )
+    .unwrap();
+    socket.set_recv_buffer_size(bytes).unwrap();
+    socket.connect(&addr.into()).expect("connect");
+    let s: TcpStream = socket.into();
+    s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    s.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    s
+}
+
 /// Whether a peer program is required (CI) rather than optional (a developer's machine).
 pub fn peers_required() -> bool {
     std::env::var("SWARMLAB_REQUIRE_PEERS").is_ok_and(|v| v == "1")
