@@ -294,6 +294,11 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
+    /// Serve the listening TCP socket inherited on this file descriptor instead of binding
+    /// --bind (inetd's wait mode, systemd's socket activation; `compare` hands each server the
+    /// socket it bound, as stdin: --listen-fd 0).
+    #[arg(long, value_name = "FD", conflicts_with = "bind")]
+    pub listen_fd: Option<i32>,
     /// Processes, threads or event loops, for models that have more than one [default: cores].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub workers: Option<u16>,

@@ -83,3 +83,70 @@ fn address_in_use_is_one_line() {
     );
     assert!(srv.stop().success());
 }
+
+/// `--bind` says where it listens, for a person (nothing parses it back: compare and the tests
+/// hand the server a socket they bound, `--listen-fd`).
+#[test]
+fn serve_announces_its_address_model_and_pid() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args(["serve", "--model", "epoll", "--bind", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let addr = line
+        .strip_prefix("listening on http://127.0.0.1:")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|port| port.parse::<u16>().ok());
+    assert!(addr.is_some_and(|p| p > 0), "{line:?}");
+    assert!(
+        line.contains(&format!("(model epoll, pid {})", child.id())),
+        "{line:?}"
+    );
+}
+
+/// `--listen-fd` takes only what it says: an open, listening TCP socket.
+#[test]
+fn listen_fd_refuses_what_is_not_a_listening_socket() {
+    let err = one_line_error(&swarmlab(&[
+        "serve",
+        "--model",
+        "single",
+        "--listen-fd",
+        "97",
+    ]));
+    assert!(err.contains("--listen-fd 97: descriptor 97 is not open"), "{err}");
+    // stdin as a pipe: open, but not a socket
+    let out = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args(["serve", "--model", "single", "--listen-fd", "0"])
+        .stdin(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let err = one_line_error(&out);
+    assert!(err.contains("descriptor 0 is not a listening TCP socket"), "{err}");
+    // a TCP socket that is connected, not listening
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args(["serve", "--model", "single", "--listen-fd", "0"])
+        .stdin(std::os::fd::OwnedFd::from(stream))
+        .output()
+        .unwrap();
+    let err = one_line_error(&out);
+    assert!(err.contains("not a listening TCP socket"), "{err}");
+    one_line_error(&swarmlab(&[
+        "serve",
+        "--model",
+        "single",
+        "--listen-fd",
+        "0",
+        "--bind",
+        "127.0.0.1:0",
+    ]));
+}

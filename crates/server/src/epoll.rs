@@ -24,9 +24,10 @@ use crate::sys::{borrow_fd, timespec};
 use crate::{Config, Stop};
 
 /// Runs `cfg.workers` epoll loops over one listener until shutdown.
-pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Result<()> {
+pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()> {
+    let stop = stop.clone();
     crate::on_workers("epoll", listener, cfg, move |listener, cfg| {
-        Loop::new(EpollSelector::new()?, &cfg).run(listener.try_clone()?, stop)
+        Loop::new(EpollSelector::new()?, &cfg).run(listener.try_clone()?, &stop)
     })
 }
 

@@ -227,15 +227,16 @@ where
     Ok(())
 }
 
-/// Serves `listener` with `model` until SIGINT or SIGTERM, then drains and returns.
+/// Serves `listener` with `model` until `stop` is triggered, then drains and returns. Signals
+/// are the caller's: the binary connects SIGINT and SIGTERM to `stop` ([`Stop::on_signals`]),
+/// a test triggers it itself.
 ///
 /// Sets `TCP_NODELAY` on the listener, which every accepted connection inherits (Linux copies
 /// it in the accept): a response written in two parts is not held back by Nagle's algorithm,
 /// and no model pays a `setsockopt` per connection.
-pub fn serve(model: Model, listener: TcpListener, cfg: &Config) -> io::Result<()> {
+pub fn serve(model: Model, listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()> {
     sys::raise_fd_limit();
     socket2::SockRef::from(&listener).set_tcp_nodelay(true)?;
-    let stop = Stop::install()?;
     match model {
         Model::Single => single::serve(listener, cfg, stop),
         Model::Fork => fork::serve(listener, cfg, stop),

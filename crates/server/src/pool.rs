@@ -19,19 +19,20 @@ use crate::log::warn_limited;
 use crate::{sys, Config, Stop};
 
 /// Runs `cfg.workers` accepting threads until shutdown, then waits (bounded) for them.
-pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Result<()> {
+pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = Arc::new(listener);
     let alive = Arc::new(AtomicUsize::new(0));
     for _ in 0..cfg.workers.max(1) {
         let (listener, alive, cfg) = (Arc::clone(&listener), Arc::clone(&alive), *cfg);
+        let stop = stop.clone();
         alive.fetch_add(1, Ordering::SeqCst);
         std::thread::Builder::new()
             .stack_size(STACK)
             .spawn(move || {
                 loop {
-                    match accept(&listener, stop) {
-                        Ok(Some(stream)) => serve_conn(stream, &cfg, stop, Some(&listener)),
+                    match accept(&listener, &stop) {
+                        Ok(Some(stream)) => serve_conn(stream, &cfg, &stop, Some(&listener)),
                         Ok(None) => break,
                         Err(e) => {
                             warn_limited!("pool: accept failed ({e}); this thread stops");

@@ -196,22 +196,50 @@ impl FdSets {
 
 /// Borrows a raw fd that the caller owns and keeps open while the borrow lives.
 pub fn borrow_fd<'a>(fd: RawFd) -> BorrowedFd<'a> {
-    // SAFETY: only the readiness selectors call this, for fds of streams and listeners that the
+    // SAFETY: two callers. The readiness selectors, for fds of streams and listeners that the
     // readiness loop owns; a selector removes an fd before its stream is dropped, and the
-    // borrows live only for one wait call.
+    // borrows live only for one wait call. And `inherited_listener`, for an fd it has just
+    // checked is open and that nothing else in the process refers to, while it inspects it.
     unsafe { BorrowedFd::borrow_raw(fd) }
 }
 
 /// The stop signal's fd, registered with the current tokio runtime (readable once shutdown
-/// began).
-pub fn async_stop_fd(
-    stop: &'static crate::Stop,
-) -> io::Result<tokio::io::unix::AsyncFd<BorrowedFd<'static>>> {
-    // SAFETY: the fd is the stop pipe's read end, owned by the process-wide `Stop` in a static
-    // `OnceLock`: it is open for the rest of the process and never closed or replaced, so it
-    // stays valid and the same for the whole life of the `AsyncFd`.
+/// began). The `AsyncFd` owns a clone of `stop`.
+pub fn async_stop_fd(stop: &crate::Stop) -> io::Result<tokio::io::unix::AsyncFd<crate::Stop>> {
+    // SAFETY: the registered fd is the stop pipe's read end, owned by the `Stop` clone that
+    // the `AsyncFd` itself holds: it stays open, and the same fd, for the whole life of the
+    // registration, and nothing else closes it (`Stop` never closes or replaces its pipe).
     let registered = unsafe {
-        tokio::io::unix::AsyncFd::register_with_interest(stop.fd(), tokio::io::Interest::READABLE)
+        tokio::io::unix::AsyncFd::register_with_interest(
+            stop.clone(),
+            tokio::io::Interest::READABLE,
+        )
     };
     Ok(registered?)
+}
+
+/// Takes the listening TCP socket this process inherited as `fd` (inetd's `wait` mode, systemd's
+/// socket activation, or `compare`, which binds the address itself and hands the socket to the
+/// server it starts). Fails, without taking it, unless `fd` is open and a listening TCP socket.
+pub fn inherited_listener(fd: RawFd) -> io::Result<std::net::TcpListener> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open; it touches no memory.
+    if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+        return Err(io::Error::other(format!(
+            "descriptor {fd} is not open (nothing was passed on it)"
+        )));
+    }
+    let borrowed = borrow_fd(fd);
+    let sock = socket2::SockRef::from(&borrowed);
+    let tcp = matches!(sock.domain(), Ok(socket2::Domain::IPV4 | socket2::Domain::IPV6))
+        && sock.r#type().is_ok_and(|t| t == socket2::Type::STREAM);
+    if !tcp || !sock.is_listener().unwrap_or(false) {
+        return Err(io::Error::other(format!(
+            "descriptor {fd} is not a listening TCP socket"
+        )));
+    }
+    // SAFETY: the descriptor is open (checked above) and was handed to this process to own:
+    // it is taken once, at start, and nothing else in the process refers to it.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    Ok(owned.into())
 }

@@ -20,7 +20,7 @@ use crate::log::warn_limited;
 use crate::{Config, Stop};
 
 /// Accepts until shutdown, spawning a thread per connection; then waits (bounded) for them.
-pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Result<()> {
+pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let active = Arc::new(AtomicUsize::new(0));
     let (most, maps) = thread_cap();
@@ -47,13 +47,13 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Re
         let Some(stream) = accept(&listener, stop)? else {
             break;
         };
-        let cfg = *cfg;
+        let (cfg, stop) = (*cfg, stop.clone());
         let active2 = Arc::clone(&active);
         active.fetch_add(1, Ordering::SeqCst);
         let spawned = std::thread::Builder::new()
             .stack_size(STACK)
             .spawn(move || {
-                serve_conn(stream, &cfg, stop, None);
+                serve_conn(stream, &cfg, &stop, None);
                 active2.fetch_sub(1, Ordering::SeqCst);
             });
         if let Err(e) = spawned {

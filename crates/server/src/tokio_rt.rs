@@ -26,7 +26,7 @@ use crate::log::warn_limited;
 use crate::{Config, Stop};
 
 /// Runs the tokio server until shutdown, then drains (bounded).
-pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Result<()> {
+pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.workers.max(1))
@@ -43,7 +43,7 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Re
 async fn accept_loop(
     listener: TcpListener,
     cfg: Config,
-    stop: &'static Stop,
+    stop: &Stop,
     active: Arc<AtomicUsize>,
 ) -> io::Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;

@@ -172,10 +172,11 @@ impl BufRing {
 }
 
 /// Runs `cfg.workers` io_uring loops over one listener until shutdown.
-pub fn serve(listener: TcpListener, cfg: &Config, stop: &'static Stop) -> io::Result<()> {
+pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()> {
     available().map_err(io::Error::other)?;
+    let stop = stop.clone();
     crate::on_workers("uring", listener, cfg, move |listener, cfg| {
-        Loop::new(listener, cfg, BUF_COUNT, BUF_SIZE)?.run(stop)
+        Loop::new(listener, cfg, BUF_COUNT, BUF_SIZE)?.run(stop.clone())
     })
 }
 
@@ -242,7 +243,8 @@ impl<'a> Loop<'a> {
     fn push(&mut self, entry: squeue::Entry) {
         loop {
             // SAFETY: every entry this loop builds points at memory that outlives the
-            // operation: the listener (borrowed for the loop's life), the stop pipe (static),
+            // operation: the listener (borrowed for the loop's life), the stop pipe (owned by
+            // `run` until the loop returns),
             // the provided buffers (never freed), and a slot's driver output, a heap buffer
             // that the driver neither frees nor changes until the send's completion is
             // reported with `sent` (a slot is dropped only when no operation refers to it).
@@ -264,7 +266,8 @@ impl<'a> Loop<'a> {
         self.push(entry.user_data(ACCEPT));
     }
 
-    fn run(mut self, stop: &'static Stop) -> io::Result<()> {
+    /// Serves until `stop` (held for the loop's life: a poll on its fd is in the ring).
+    fn run(mut self, stop: Stop) -> io::Result<()> {
         self.arm_accept();
         let stop_fd = types::Fd(stop.fd().as_raw_fd());
         self.push(
@@ -549,7 +552,7 @@ mod tests {
         let listener: &'static TcpListener =
             Box::leak(Box::new(TcpListener::bind("127.0.0.1:0").unwrap()));
         let addr = listener.local_addr().unwrap();
-        let stop = Stop::install().unwrap();
+        let stop = Stop::new().unwrap();
         std::thread::spawn(move || {
             let cfg = Config {
                 workers: 1,

@@ -1,9 +1,9 @@
-//! Shared by the integration tests: a `swarmlab serve` child process on a free loopback port,
-//! and a raw-socket HTTP/1.1 response reader.
+//! Shared by the integration tests: a `swarmlab serve` child process on a free loopback port
+//! (bound here, inherited by the server), and a raw-socket HTTP/1.1 response reader.
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -30,24 +30,19 @@ impl Server {
         Some(Server::start(model, extra))
     }
 
+    /// Binds a free loopback port here and hands the listening socket to `swarmlab serve` as
+    /// its stdin (`--listen-fd 0`): the address is known before the server starts, and nothing
+    /// is read back from its output.
     pub fn start(model: &'static str, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
-            .args(["serve", "--model", model, "--bind", "127.0.0.1:0"])
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let addr = listener.local_addr().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+            .args(["serve", "--model", model, "--listen-fd", "0"])
             .args(extra)
-            .stdout(Stdio::piped())
+            .stdin(std::os::fd::OwnedFd::from(listener))
+            .stdout(Stdio::null())
             .spawn()
             .expect("spawn swarmlab serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .strip_prefix("listening on http://")
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
-        assert!(line.contains(&format!("(model {model}, pid ")), "{line}");
         Server {
             child: Some(child),
             addr,
