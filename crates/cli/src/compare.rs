@@ -162,7 +162,7 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
             if file.extension().is_some_and(|e| e == "py") {
                 swarmlab_swarm::locustfile::load(&name, &opts).map_err(anyhow::Error::from)
             } else {
-                Workload::load(&name, Some(&placeholder), WaitTime::Constant(1.0))
+                swarmlab_swarm::scenario::load(&name, Some(&placeholder), WaitTime::Constant(1.0))
                     .map_err(anyhow::Error::from)
             }
         })
@@ -250,7 +250,7 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
         wait_time: "constant(1)".into(),
         max_time_s: max_time.as_secs_f64(),
         pinned,
-        started: swarmlab_swarm::output::utc(swarmlab_swarm::engine::unix_now() as u64),
+        started: swarmlab_swarm::output::utc(swarmlab_swarm::unix_now() as u64),
         slo_p99_ms: cap.map_or(0.0, |c| c.params(main_kind, c.connections).slo_p99_ms),
         capacity_connections: cap.map_or(0, |c| c.connections),
         server_cores: if pinned {

@@ -39,7 +39,7 @@ impl CsvFiles {
 
     /// Appends this second's history rows and rewrites `_stats.csv`.
     pub fn second(&mut self, stats: &Stats, entries: &[Entry], users: usize) {
-        let now = swarmlab_swarm::engine::unix_now() as u64;
+        let now = swarmlab_swarm::unix_now() as u64;
         let _ = self
             .history
             .write_all(csv::history_rows(stats, entries, users, now, self.full_history).as_bytes());

@@ -267,7 +267,7 @@ pub fn load_users(a: &SwarmArgs, file: &Path, host: Option<&Target>) -> Result<W
             "user classes, --tags and --exclude-tags apply to a locustfile (.py), not to {name}"
         )));
     }
-    Workload::load(&name, host, a.wait_time).map_err(|e| Failure::usage(e.into()))
+    swarmlab_swarm::scenario::load(&name, host, a.wait_time).map_err(|e| Failure::usage(e.into()))
 }
 
 /// Calls `observer` every second of whatever engine `current` returns (it may appear late, as

@@ -121,7 +121,10 @@ fn listen_fd_refuses_what_is_not_a_listening_socket() {
         "--listen-fd",
         "97",
     ]));
-    assert!(err.contains("--listen-fd 97: descriptor 97 is not open"), "{err}");
+    assert!(
+        err.contains("--listen-fd 97: descriptor 97 is not open"),
+        "{err}"
+    );
     // stdin as a pipe: open, but not a socket
     let out = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
         .args(["serve", "--model", "single", "--listen-fd", "0"])
@@ -129,7 +132,10 @@ fn listen_fd_refuses_what_is_not_a_listening_socket() {
         .output()
         .unwrap();
     let err = one_line_error(&out);
-    assert!(err.contains("descriptor 0 is not a listening TCP socket"), "{err}");
+    assert!(
+        err.contains("descriptor 0 is not a listening TCP socket"),
+        "{err}"
+    );
     // a TCP socket that is connected, not listening
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();

@@ -231,8 +231,10 @@ pub fn inherited_listener(fd: RawFd) -> io::Result<std::net::TcpListener> {
     }
     let borrowed = borrow_fd(fd);
     let sock = socket2::SockRef::from(&borrowed);
-    let tcp = matches!(sock.domain(), Ok(socket2::Domain::IPV4 | socket2::Domain::IPV6))
-        && sock.r#type().is_ok_and(|t| t == socket2::Type::STREAM);
+    let tcp = matches!(
+        sock.domain(),
+        Ok(socket2::Domain::IPV4 | socket2::Domain::IPV6)
+    ) && sock.r#type().is_ok_and(|t| t == socket2::Type::STREAM);
     if !tcp || !sock.is_listener().unwrap_or(false) {
         return Err(io::Error::other(format!(
             "descriptor {fd} is not a listening TCP socket"

@@ -40,15 +40,17 @@ fn runs_and_stops(model: Model) {
         let stop = stop.clone();
         std::thread::spawn(move || serve(model, listener, &cfg, &stop))
     };
-    let hello = get(addr, b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let hello = get(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
     assert!(
         hello.starts_with("HTTP/1.1 200 OK\r\n") && hello.ends_with("Hello, World!"),
         "{model}: {hello:?}"
     );
     // a request in flight when the signal comes is answered, with Connection: close
-    let in_flight = std::thread::spawn(move || {
-        get(addr, b"GET /sleep?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n")
-    });
+    let in_flight =
+        std::thread::spawn(move || get(addr, b"GET /sleep?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n"));
     std::thread::sleep(Duration::from_millis(100));
     stop.trigger();
     let answer = in_flight.join().unwrap();

@@ -2,6 +2,7 @@
 //! is the hot path (see `bench/swarm-vs-wrk.sh`): it keeps no copy of bodies, only counts them,
 //! and buffers bytes only while a header section is incomplete.
 
+use std::fmt::Write;
 use std::io;
 
 /// A complete response.
@@ -322,6 +323,36 @@ fn reason(status: u16) -> &'static str {
         505 => "HTTP Version Not Supported",
         _ => "Unknown",
     }
+}
+
+/// Python's `repr()` of a string: how Locust quotes a message inside an error's text
+/// (`CatchResponseError('...')`) and inside its error keys.
+pub fn py_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! What the engine's controller thread and its worker threads share: the targets the workers
-//! obey and the counters they report through. The controller writes the targets; workers read
+//! obey, the open model's schedule (and its maths), and the counters they report through. The controller writes the targets; workers read
 //! them once per loop turn (a few relaxed loads) and report measurements by channel, never
 //! through here. Nothing outside the engine touches this: the CLI, the web UI and the Locust
 //! worker steer through [`crate::Swarm`], which sends the controller commands.
@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::engine::Plan;
-use crate::scenario::Workload;
+use crate::plan::Plan;
+use crate::workload::Workload;
 
 /// The open model's schedule: request `k` is due at `t0 + intended_offset(k, rate, ramp)`.
 #[derive(Clone, Copy, Debug)]
@@ -130,5 +130,38 @@ impl Control {
             .iter()
             .map(|n| n.load(Ordering::Relaxed))
             .sum()
+    }
+}
+
+/// Open model: when send number `k` (0-based, across all users) is due after time zero, for
+/// `rate` requests/s reached linearly over `ramp`.
+pub fn intended_offset(k: u64, rate: f64, ramp: Duration) -> Duration {
+    let k = k as f64;
+    let ramp_s = ramp.as_secs_f64();
+    let during_ramp = rate * ramp_s / 2.0; // sends due while ramping
+    let secs = if ramp_s > 0.0 && k < during_ramp {
+        (2.0 * k * ramp_s / rate).sqrt()
+    } else {
+        (k - during_ramp) / rate + ramp_s
+    };
+    Duration::from_secs_f64(secs.max(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_schedule_is_even_and_ramps() {
+        let at = |k| intended_offset(k, 1000.0, Duration::ZERO).as_secs_f64();
+        assert!((at(0) - 0.0).abs() < 1e-9 && (at(1000) - 1.0).abs() < 1e-9);
+        // ramp 0 -> 1000/s over 2 s: 1000 sends during the ramp, the 1000th at t = 2 s
+        let ramp = |k| intended_offset(k, 1000.0, Duration::from_secs(2)).as_secs_f64();
+        assert!((ramp(1000) - 2.0).abs() < 1e-9);
+        assert!((ramp(2000) - 3.0).abs() < 1e-9);
+        assert!(
+            (ramp(250) - 1.0).abs() < 1e-9,
+            "a quarter of the ramp's sends by half its time"
+        );
     }
 }

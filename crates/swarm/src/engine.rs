@@ -12,63 +12,20 @@
 //!
 //! [`run`] is the headless run (`swarmlab swarm --headless`, `compare`) on top of the handle.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use crate::clock::unix_now;
 use crate::control::{OpenSchedule, Shared};
-use crate::scenario::{Entry, Workload};
+use crate::history::{History, HistoryRow};
+use crate::plan::Plan;
+use crate::selfcheck::SelfCheck;
 use crate::stats::{quantile_ms, Delta, Stats};
 use crate::worker::Worker;
-
-/// How a swarm runs.
-#[derive(Clone, Debug)]
-pub struct Plan {
-    /// Peak concurrent users (connections). By default, 1.
-    pub users: usize,
-    /// Users started per second (closed model). By default, 1.
-    pub spawn_rate: f64,
-    /// Stop after this long. By default, `None`: until interrupted.
-    pub run_time: Option<Duration>,
-    /// Open model: requests per second at intended send times. By default, `None` (closed).
-    pub rate: Option<f64>,
-    /// Open model: ramp the rate from 0 over this long. By default, zero.
-    pub rate_ramp: Duration,
-    /// Per-request timeout, from the send. By default, 10 s.
-    pub timeout: Duration,
-    /// Connect timeout. By default, 5 s.
-    pub connect_timeout: Duration,
-    /// Stop at the first failed request. By default, off.
-    pub stop_on_failure: bool,
-    /// At the end, let in-flight requests finish for up to this long. By default, zero.
-    pub stop_timeout: Duration,
-    /// Worker threads. By default, the cores this process may run on.
-    pub threads: usize,
-    /// Local addresses to connect from, users spread over them in turn (one address has about
-    /// 28,000 ephemeral ports per destination). By default, none: the kernel picks.
-    pub source_addrs: Vec<std::net::IpAddr>,
-}
-
-impl Default for Plan {
-    fn default() -> Plan {
-        Plan {
-            users: 1,
-            spawn_rate: 1.0,
-            run_time: None,
-            rate: None,
-            rate_ramp: Duration::ZERO,
-            timeout: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(5),
-            stop_on_failure: false,
-            stop_timeout: Duration::ZERO,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            source_addrs: Vec::new(),
-        }
-    }
-}
+use crate::workload::{Entry, Workload};
 
 /// A run's state, with Locust's names.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -178,54 +135,6 @@ pub enum Event {
     State(State),
     /// The engine quit: nothing more will come.
     Quit,
-}
-
-/// The per-second history, bounded: the last hour second by second, older rows thinned to
-/// one a minute, and beyond a week of those the oldest half thinned again. Memory stays flat
-/// however long the run.
-#[derive(Clone, Debug, Default)]
-pub struct History {
-    recent: VecDeque<HistoryRow>,
-    older: Vec<HistoryRow>,
-}
-
-const RECENT_ROWS: usize = 3600;
-const OLDER_ROWS: usize = 7 * 24 * 60;
-
-impl History {
-    /// Appends a row.
-    pub fn push(&mut self, row: HistoryRow) {
-        self.recent.push_back(row);
-        while self.recent.len() > RECENT_ROWS {
-            let old = self.recent.pop_front().expect("not empty");
-            if self
-                .older
-                .last()
-                .is_none_or(|l| old.time / 60 != l.time / 60)
-            {
-                self.older.push(old);
-            }
-        }
-        if self.older.len() > OLDER_ROWS {
-            let keep: Vec<HistoryRow> = self.older.iter().step_by(2).cloned().collect();
-            self.older = keep;
-        }
-    }
-
-    /// Every row kept, oldest first.
-    pub fn rows(&self) -> Vec<HistoryRow> {
-        self.older.iter().chain(&self.recent).cloned().collect()
-    }
-
-    /// Rows kept.
-    pub fn len(&self) -> usize {
-        self.older.len() + self.recent.len()
-    }
-
-    /// Whether no row is kept.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// What the handle asks of the controller.
@@ -926,28 +835,6 @@ pub struct Status {
     pub saturated: Option<String>,
 }
 
-/// One row per second of history: what the charts and `_stats_history.csv` show.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct HistoryRow {
-    /// Unix seconds.
-    pub time: u64,
-    /// Users running.
-    pub users: usize,
-    /// Current (10 s window) requests/s.
-    pub rps: f64,
-    /// Current failures/s.
-    pub fps: f64,
-    /// Current-window median, ms.
-    pub p50_ms: Option<f64>,
-    /// Current-window 95th percentile, ms.
-    pub p95_ms: Option<f64>,
-    /// Current-window 99th percentile, ms.
-    pub p99_ms: Option<f64>,
-    /// Requests completed during the unix second `time - 2` (complete by now: workers hand
-    /// over each second within about one second).
-    pub completed_2s_ago: u64,
-}
-
 /// Gets the statistics as the run goes.
 pub trait Observer {
     /// Called about once per second with everything merged so far.
@@ -989,143 +876,4 @@ pub struct Summary {
     pub saturated: Option<String>,
     /// Why the run ended.
     pub ended: Ended,
-}
-
-/// The warning printed when the generator, not the server, limits the figures.
-pub const SATURATED: &str =
-    "load generator saturated: these figures measure the client, not the server";
-
-/// Unix time now, fractional seconds.
-pub fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// Open model: when send number `k` (0-based, across all users) is due after time zero, for
-/// `rate` requests/s reached linearly over `ramp`.
-pub fn intended_offset(k: u64, rate: f64, ramp: Duration) -> Duration {
-    let k = k as f64;
-    let ramp_s = ramp.as_secs_f64();
-    let during_ramp = rate * ramp_s / 2.0; // sends due while ramping
-    let secs = if ramp_s > 0.0 && k < during_ramp {
-        (2.0 * k * ramp_s / rate).sqrt()
-    } else {
-        (k - during_ramp) / rate + ramp_s
-    };
-    Duration::from_secs_f64(secs.max(0.0))
-}
-
-/// The generator watching itself: its own CPU time against the cores its threads can use.
-struct SelfCheck {
-    capacity: f64,
-    last_cpu: Duration,
-    last_wall: Instant,
-    busy_seconds: u32,
-    late_seconds: u32,
-}
-
-impl SelfCheck {
-    fn new(threads: usize) -> SelfCheck {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        SelfCheck {
-            capacity: threads.min(cores) as f64,
-            last_cpu: process_cpu(),
-            last_wall: Instant::now(),
-            busy_seconds: 0,
-            late_seconds: 0,
-        }
-    }
-
-    /// CPU share since the last sample.
-    fn sample(&mut self) -> f64 {
-        let (cpu, wall) = (process_cpu(), Instant::now());
-        let share = (cpu - self.last_cpu).as_secs_f64()
-            / (wall - self.last_wall).as_secs_f64().max(1e-6)
-            / self.capacity;
-        (self.last_cpu, self.last_wall) = (cpu, wall);
-        share
-    }
-
-    /// Saturated after two seconds in a row above 90 % CPU, or two in a row in which more than
-    /// 1 % of the sends were behind schedule (one such second is a hiccup: connecting, a page
-    /// fault, the scheduler).
-    fn verdict(&mut self, cpu: f64, late: u64, sends: u64) -> Option<String> {
-        self.busy_seconds = if cpu > 0.9 { self.busy_seconds + 1 } else { 0 };
-        let behind = sends > 100 && late * 100 > sends;
-        self.late_seconds = if behind { self.late_seconds + 1 } else { 0 };
-        if self.busy_seconds >= 2 {
-            return Some(format!(
-                "{SATURATED} (generator CPU {:.0} % of {} core(s))",
-                cpu * 100.0,
-                self.capacity
-            ));
-        }
-        if self.late_seconds >= 2 {
-            return Some(format!(
-                "{SATURATED} ({late} of {sends} sends in one second fell behind schedule)"
-            ));
-        }
-        None
-    }
-}
-
-fn process_cpu() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn self_check_needs_two_busy_seconds_or_late_sends() {
-        let mut c = SelfCheck {
-            capacity: 1.0,
-            last_cpu: Duration::ZERO,
-            last_wall: Instant::now(),
-            busy_seconds: 0,
-            late_seconds: 0,
-        };
-        assert_eq!(
-            c.verdict(0.95, 0, 1000),
-            None,
-            "one busy second is not saturation"
-        );
-        assert_eq!(c.verdict(0.50, 0, 1000), None);
-        assert_eq!(c.verdict(0.95, 0, 1000), None);
-        let why = c.verdict(0.97, 0, 1000).expect("two busy seconds in a row");
-        assert!(why.starts_with(SATURATED) && why.contains("97 %"), "{why}");
-        let mut c = SelfCheck {
-            busy_seconds: 0,
-            ..c
-        };
-        assert_eq!(c.verdict(0.1, 10, 1000), None, "1 % late is tolerated");
-        assert_eq!(
-            c.verdict(0.1, 50, 1000),
-            None,
-            "one late second is a hiccup"
-        );
-        assert_eq!(c.verdict(0.1, 0, 1000), None);
-        assert_eq!(c.verdict(0.1, 50, 1000), None);
-        let why = c
-            .verdict(0.1, 50, 1000)
-            .expect("5 % of sends late, twice in a row");
-        assert!(why.contains("50 of 1000 sends"), "{why}");
-    }
-
-    #[test]
-    fn open_schedule_is_even_and_ramps() {
-        let at = |k| intended_offset(k, 1000.0, Duration::ZERO).as_secs_f64();
-        assert!((at(0) - 0.0).abs() < 1e-9 && (at(1000) - 1.0).abs() < 1e-9);
-        // ramp 0 -> 1000/s over 2 s: 1000 sends during the ramp, the 1000th at t = 2 s
-        let ramp = |k| intended_offset(k, 1000.0, Duration::from_secs(2)).as_secs_f64();
-        assert!((ramp(1000) - 2.0).abs() < 1e-9);
-        assert!((ramp(2000) - 3.0).abs() < 1e-9);
-        assert!(
-            (ramp(250) - 1.0).abs() < 1e-9,
-            "a quarter of the ramp's sends by half its time"
-        );
-    }
 }

@@ -10,26 +10,34 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod clock;
 mod control;
 pub mod engine;
+pub mod history;
 pub mod locust_worker;
 pub mod locustfile;
 pub mod output;
+pub mod plan;
 pub mod program;
 pub mod scenario;
+mod selfcheck;
 pub mod stats;
 pub mod target;
 pub mod timespan;
 pub mod wait;
 pub mod web;
 mod worker;
+pub mod workload;
 
-pub use engine::{
-    drive, run, Ended, Event, History, HistoryRow, Observer, Plan, Start, State, Status, Summary,
-    Swarm, View, SATURATED,
-};
-pub use scenario::{BadScenario, Entry, RequestParts, Workload};
+pub use clock::unix_now;
+pub use engine::{drive, run, Ended, Event, Observer, Start, State, Status, Summary, Swarm, View};
+pub use history::{History, HistoryRow};
+pub use plan::Plan;
+pub use program::RequestParts;
+pub use scenario::BadScenario;
+pub use selfcheck::SATURATED;
 pub use stats::{EntryStats, Stats};
 pub use target::Target;
 pub use timespan::parse_timespan;
 pub use wait::WaitTime;
+pub use workload::{Entry, Workload};

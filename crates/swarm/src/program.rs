@@ -5,10 +5,46 @@
 //! `FastHttpUser` differ), by a list of expected statuses (a scenario's `expect_status`), or by
 //! a `catch_response` block's if/elif/else rules on the status and the body.
 //!
-//! The scenario file and the locustfile reader both build these; the worker threads run them.
+//! The scenario file and the locustfile reader both build these (into a `Workload`); the worker
+//! threads run them.
 
-use crate::scenario::RequestParts;
+use crate::client::{py_repr, status_error_string};
 use crate::wait::WaitTime;
+
+/// What a request is made of, before it is encoded for a host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestParts {
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// The path with its query, starting with `/`.
+    pub path: String,
+    /// Header fields, in order (`Host` and `Content-Length` are added when encoding).
+    pub headers: Vec<(String, String)>,
+    /// The body, if any.
+    pub body: Option<Vec<u8>>,
+}
+
+impl RequestParts {
+    /// The request's bytes for `authority` (the `Host` header value).
+    pub fn encode(&self, authority: &str) -> Vec<u8> {
+        let mut req = format!(
+            "{} {} HTTP/1.1\r\nHost: {authority}\r\n",
+            self.method, self.path
+        );
+        for (k, v) in &self.headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let Some(b) = &self.body {
+            req.push_str(&format!("Content-Length: {}\r\n", b.len()));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        if let Some(b) = &self.body {
+            bytes.extend_from_slice(b);
+        }
+        bytes
+    }
+}
 
 /// Whose default rule judges a status when nothing else does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,10 +182,7 @@ impl Step {
                             .replace("{status_code}", &status.to_string())
                             .replace("{{", "{")
                             .replace("}}", "}");
-                        return Some(format!(
-                            "CatchResponseError({})",
-                            crate::locust_worker::report::py_repr(&msg)
-                        ));
+                        return Some(format!("CatchResponseError({})", py_repr(&msg)));
                     }
                     Action::Nothing => break,
                 }
@@ -161,7 +194,7 @@ impl Step {
             }),
             Verdict::Client(Client::Http) => (400..600)
                 .contains(&status)
-                .then(|| crate::client::status_error_string(status, name)),
+                .then(|| status_error_string(status, name)),
             Verdict::Client(Client::FastHttp) => (!FAST_VALID.contains(&status))
                 .then(|| format!("LocustBadStatusCode(code={status})")),
         }

@@ -28,8 +28,8 @@ use swarmlab_http::Timers;
 use crate::client::{io_error_string, Reader, Response};
 use crate::control::{OpenSchedule, Shared};
 use crate::program::{Step, TaskRun};
-use crate::scenario::Workload;
 use crate::stats::Delta;
+use crate::workload::Workload;
 
 /// Longest the loop sleeps before looking at the controls again.
 const TICK: Duration = Duration::from_millis(20);
@@ -237,7 +237,7 @@ pub(crate) struct Worker {
 
 impl Worker {
     pub(crate) fn new(id: usize, threads: usize, shared: Arc<Shared>) -> io::Result<Worker> {
-        let base_unix = crate::engine::unix_now();
+        let base_unix = crate::clock::unix_now();
         let workload = shared.workload();
         let open = shared.control.open();
         let n = workload.entries.len();
@@ -933,7 +933,7 @@ impl Worker {
             (u.epoch, u.seq) = (self.open_gen, 0);
         }
         let k = u.number as u64 + users * u.seq;
-        let at = self.open.t0 + crate::engine::intended_offset(k, rate, self.open.ramp);
+        let at = self.open.t0 + crate::control::intended_offset(k, rate, self.open.ramp);
         u.intended = at;
         u.backlogged = at <= now;
         if at <= now {

@@ -212,7 +212,7 @@ fn scenario_weights_split_the_tasks() {
         "[[user]]\nname = \"u\"\nhost = \"http://{}\"\n[[user.task]]\npath = \"/a\"\nweight = 3\n[[user.task]]\npath = \"/b\"\n",
         srv.addr
     );
-    let w = Workload::parse(&text, "t.toml", None, WaitTime::default()).unwrap();
+    let w = swarmlab_swarm::scenario::parse(&text, "t.toml", None, WaitTime::default()).unwrap();
     let s = swarmlab_swarm::run(w, plan(4, 1.0), &AtomicBool::new(false), &mut ());
     let (a, b) = (
         s.stats.entries[0].num_requests as f64,

@@ -236,7 +236,7 @@ fn per_class_counts_run_only_those_classes() {
          [[user]]\nname = \"b\"\nhost = \"http://{0}\"\nwait_time = \"constant(0.02)\"\n[[user.task]]\npath = \"/b\"\n",
         srv.addr
     );
-    let w = Workload::parse(&text, "t.toml", None, WaitTime::default()).unwrap();
+    let w = swarmlab_swarm::scenario::parse(&text, "t.toml", None, WaitTime::default()).unwrap();
     let swarm = Swarm::new(w, plan());
     swarm.set_class_users(vec![0, 3]);
     eventually("3 connections", || srv.open.load(Ordering::SeqCst) == 3);

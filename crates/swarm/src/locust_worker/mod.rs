@@ -25,10 +25,11 @@ use std::time::{Duration, Instant};
 use rmpv::Value;
 use zeromq::{Socket, SocketRecv, SocketSend, ZmqMessage};
 
-use crate::engine::{Plan, Start, State, Swarm};
-use crate::scenario::Workload;
+use crate::engine::{Start, State, Swarm};
+use crate::plan::Plan;
 use crate::stats::Delta;
 use crate::target::Target;
+use crate::workload::Workload;
 use report::{map, Report};
 
 /// Locust's timings (`runners.py`).
@@ -141,7 +142,7 @@ pub fn run(
         plan,
         slot: Arc::clone(slot),
         deltas: None,
-        report: Report::new(crate::engine::unix_now()),
+        report: Report::new(crate::clock::unix_now()),
         state: WorkerState::Ready,
         classes: Value::Map(Vec::new()),
         user_count: 0,
@@ -547,7 +548,7 @@ impl Worker {
                     *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
                 }
             }
-            self.report = Report::new(crate::engine::unix_now());
+            self.report = Report::new(crate::clock::unix_now());
         }
         let swarm = self.swarm().expect("made above");
         let classes: Vec<String> =

@@ -10,38 +10,10 @@ use std::fmt::Write;
 use rmpv::Value;
 use sha2::{Digest, Sha256};
 
+use crate::client::py_repr;
 use crate::output::json::locust_bucket;
-use crate::scenario::Entry;
 use crate::stats::{Delta, ErrorRow};
-
-/// Python's `repr()` of a string (how Locust's error keys quote the error).
-pub fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
+use crate::workload::Entry;
 
 /// Locust's error key: `sha256(f"{method}.{name}.{error!r}")`, hex, so the master merges a
 /// swarmlab worker's and a Python worker's identical errors into one row.

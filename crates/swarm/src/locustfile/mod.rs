@@ -19,10 +19,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::program::RequestParts;
 use crate::program::{Action, Client, Cond, Rule, Step, Task, TaskRun, TaskSet, Verdict};
-use crate::scenario::{entry_index, Entry, RequestParts, UserClass, Workload};
 use crate::target::{BadTarget, Target};
 use crate::wait::WaitTime;
+use crate::workload::{entry_index, Entry, UserClass, Workload};
 
 const READER: &str = include_str!("reader.py");
 

@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use crate::output::{ms, rows};
-use crate::scenario::Entry;
 use crate::stats::{Stats, PERCENTILES};
+use crate::workload::Entry;
 
 /// Locust's name column at an 80-column terminal.
 const NAME: usize = 24;

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use crate::output::{rows, utc};
-use crate::scenario::Entry;
 use crate::stats::{quantile_ms, EntryStats, Stats, PERCENTILES};
+use crate::workload::Entry;
 
 /// `_stats.csv` header.
 pub const STATS_HEADER: &str = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%";

@@ -7,10 +7,11 @@ use std::fmt::Write;
 use swarmlab_report::chart::{line_chart, Line};
 use swarmlab_report::html::escape as esc;
 
-use crate::engine::{HistoryRow, Summary};
+use crate::engine::Summary;
+use crate::history::HistoryRow;
 use crate::output::{console::pct_label, ms, rows, utc};
-use crate::scenario::Entry;
 use crate::stats::PERCENTILES;
+use crate::workload::Entry;
 
 /// The whole report.
 pub fn report(summary: &Summary, entries: &[Entry], host: &str) -> String {

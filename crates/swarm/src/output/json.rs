@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::engine::Summary;
-use crate::scenario::Entry;
 use crate::stats::EntryStats;
+use crate::workload::Entry;
 
 /// The JSON document for a finished run.
 pub fn summary_json(summary: &Summary, entries: &[Entry]) -> Value {

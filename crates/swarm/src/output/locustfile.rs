@@ -10,8 +10,8 @@
 
 use std::fmt::Write;
 
-use crate::scenario::Workload;
 use crate::target::Target;
+use crate::workload::Workload;
 
 /// A workload this printer cannot write as a locustfile.
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +172,8 @@ host = "http://127.0.0.2:9000"
 path = "/bytes?n=10"
 "#;
         let host = Target::parse("http://127.0.0.1:8080").unwrap();
-        let w = Workload::parse(text, "s.toml", Some(&host), WaitTime::Constant(1.0)).unwrap();
+        let w =
+            crate::scenario::parse(text, "s.toml", Some(&host), WaitTime::Constant(1.0)).unwrap();
         let py = locustfile(&w, Some(&host)).unwrap();
         for want in [
             "class reader(FastHttpUser):\n    host = \"http://127.0.0.1:8080\"\n    weight = 3\n    wait_time = between(0.5, 1.5)\n",
@@ -183,7 +184,7 @@ path = "/bytes?n=10"
         ] {
             assert!(py.contains(want), "missing {want:?} in\n{py}");
         }
-        let bad = Workload::parse(
+        let bad = crate::scenario::parse(
             "[[user]]\nname = \"a b\"\n[[user.task]]\npath = \"/\"\n",
             "s.toml",
             Some(&host),

@@ -7,8 +7,8 @@ pub mod html;
 pub mod json;
 pub mod locustfile;
 
-use crate::scenario::Entry;
 use crate::stats::{EntryStats, Stats};
+use crate::workload::Entry;
 
 /// Rows in Locust's order: entries sorted by (name, method), then the total.
 pub fn rows<'a>(
@@ -72,8 +72,8 @@ pub fn utc(secs: u64) -> String {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use crate::scenario::Entry;
     use crate::stats::{Delta, Stats};
+    use crate::workload::Entry;
 
     /// Statistics of one `GET name` request at unix second 10 (failed if `error`).
     pub(crate) fn one_request(

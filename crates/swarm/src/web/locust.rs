@@ -71,7 +71,7 @@ pub fn request_stats(view: &View) -> Value {
         .collect();
     let (current_rps, current_fail_per_sec) = stats.current_rates(None);
     let (total_rps, total_fail_per_sec) = stats.total_rates(&stats.total);
-    let now = crate::engine::unix_now() as u64;
+    let now = crate::clock::unix_now() as u64;
     let window = stats.current_window(None, now);
     let pct = |q| quantile_ms(&window, q).map(r3);
     json!({

@@ -33,10 +33,11 @@ use tokio::sync::broadcast;
 use tokio_stream::StreamExt;
 use tower_http::validate_request::{ValidateRequest, ValidateRequestHeaderLayer};
 
-use crate::engine::{Event, Plan, Swarm};
+use crate::engine::{Event, Swarm};
 use crate::output::{csv, html};
-use crate::scenario::Workload;
+use crate::plan::Plan;
 use crate::wait::WaitTime;
+use crate::workload::Workload;
 
 const INDEX: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");

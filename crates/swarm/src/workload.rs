@@ -1,0 +1,245 @@
+//! The model every input builds: user classes with their task sets, and the statistics rows
+//! their requests are counted under. A scenario file (`scenario`), a locustfile (the locust
+//! crate's reader) and the command line's single request (`Workload::request`) all produce a
+//! [`Workload`]; the engine runs one. Requests are encoded to bytes here, once, so a running
+//! user never formats a request.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use crate::program::{Client, RequestParts, Step, Task, TaskRun, TaskSet, Verdict};
+use crate::target::Target;
+use crate::wait::WaitTime;
+
+/// A request name in the statistics: Locust groups by (method, name).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Entry {
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// The name (the path unless a task names itself).
+    pub name: String,
+}
+
+/// A user class, compiled.
+#[derive(Clone, Debug)]
+pub struct UserClass {
+    /// Its name.
+    pub name: String,
+    /// Relative weight among classes.
+    pub weight: u32,
+    /// Exactly this many users of the class, started first, whatever the weights (Locust's
+    /// `fixed_count`). By default, none.
+    pub fixed_count: Option<usize>,
+    /// Think time between tasks.
+    pub wait: WaitTime,
+    /// Where its users connect.
+    pub addr: SocketAddr,
+    /// Whether the class named its own host (else it has the run's default host, which a
+    /// Locust master's host replaces).
+    pub own_host: bool,
+    /// Its task sets: index 0 is the class's own; tasks may enter the others.
+    pub sets: Vec<TaskSet>,
+}
+
+impl UserClass {
+    /// Every step of every task set, mutably.
+    pub fn steps_mut(&mut self) -> impl Iterator<Item = &mut Step> {
+        self.sets.iter_mut().flat_map(TaskSet::steps_mut)
+    }
+}
+
+/// Everything the users will do.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    /// The user classes.
+    pub classes: Vec<UserClass>,
+    /// Statistics rows, indexed by [`Step::entry`].
+    pub entries: Vec<Entry>,
+}
+
+impl Workload {
+    /// Without `-f`: one class that GETs the host URL's path.
+    pub fn simple(host: &Target, wait: WaitTime) -> Workload {
+        Workload::request(host, "GET", &host.path, &BTreeMap::new(), None, wait)
+    }
+
+    /// One class whose one task sends one request (named by its path), judged as `HttpUser`
+    /// judges it.
+    pub fn request(
+        host: &Target,
+        method: &str,
+        path: &str,
+        headers: &BTreeMap<String, String>,
+        body: Option<&str>,
+        wait: WaitTime,
+    ) -> Workload {
+        let mut entries = Vec::new();
+        let step = compile_step(host, method, path, None, headers, body, None, &mut entries);
+        Workload {
+            classes: vec![UserClass {
+                name: "User".into(),
+                weight: 1,
+                fixed_count: None,
+                wait,
+                addr: host.addr,
+                own_host: false,
+                sets: vec![TaskSet::of("User", vec![one_step_task(step, 1)])],
+            }],
+            entries,
+        }
+    }
+
+    /// The same users against another host: every class, whatever host it had (the web UI's
+    /// host field overrides the classes' hosts, as in Locust).
+    pub fn retarget(&self, host: &Target) -> Workload {
+        let mut w = self.clone();
+        for class in &mut w.classes {
+            class.addr = host.addr;
+            for step in class.steps_mut() {
+                step.request = step.parts.encode(&host.authority);
+            }
+        }
+        w
+    }
+
+    /// The same users with `host` as the default host: classes that named their own keep it
+    /// (a Locust master's `spawn` sends its host this way).
+    pub fn with_default_host(&self, host: &Target) -> Workload {
+        let mut w = self.clone();
+        for class in w.classes.iter_mut().filter(|c| !c.own_host) {
+            class.addr = host.addr;
+            for step in class.steps_mut() {
+                step.request = step.parts.encode(&host.authority);
+            }
+        }
+        w
+    }
+
+    /// The same users with another think time, for every class.
+    pub fn with_wait(&self, wait: WaitTime) -> Workload {
+        let mut w = self.clone();
+        for class in &mut w.classes {
+            class.wait = wait;
+        }
+        w
+    }
+
+    /// How `users` users split over the classes: classes with a `fixed_count` get theirs first
+    /// (in order, as far as `users` goes), the rest go to the other classes by weight.
+    pub fn split(&self, users: usize) -> Vec<usize> {
+        let mut counts = vec![0; self.classes.len()];
+        let mut left = users;
+        for (i, c) in self.classes.iter().enumerate() {
+            if let Some(n) = c.fixed_count {
+                counts[i] = n.min(left);
+                left -= counts[i];
+            }
+        }
+        let weighted: Vec<usize> = (0..self.classes.len())
+            .filter(|&i| self.classes[i].fixed_count.is_none())
+            .collect();
+        if weighted.is_empty() {
+            return counts;
+        }
+        // Smooth weighted round robin (as class_of) is periodic with period `total`: whole
+        // rounds split exactly by weight, the remainder as the round robin goes.
+        let total: i64 = weighted
+            .iter()
+            .map(|&i| i64::from(self.classes[i].weight))
+            .sum();
+        let rounds = left / total as usize;
+        for &i in &weighted {
+            counts[i] += rounds * self.classes[i].weight as usize;
+        }
+        let mut current = vec![0i64; weighted.len()];
+        for _ in 0..left % total as usize {
+            for (k, &i) in weighted.iter().enumerate() {
+                current[k] += i64::from(self.classes[i].weight);
+            }
+            let pick = (0..current.len())
+                .max_by_key(|&k| (current[k], std::cmp::Reverse(k)))
+                .unwrap_or(0);
+            current[pick] -= total;
+            counts[weighted[pick]] += 1;
+        }
+        counts
+    }
+
+    /// The class of user number `i`: smooth weighted round robin (nginx's), so any prefix of
+    /// users is split by weight as evenly as integers allow.
+    pub fn class_of(&self, i: usize) -> usize {
+        let total: i64 = self.classes.iter().map(|c| i64::from(c.weight)).sum();
+        let slot = i as i64 % total;
+        let mut current = vec![0i64; self.classes.len()];
+        let mut pick = 0;
+        for _ in 0..=slot {
+            for (k, c) in self.classes.iter().enumerate() {
+                current[k] += i64::from(c.weight);
+            }
+            pick = (0..current.len())
+                .max_by_key(|&k| (current[k], std::cmp::Reverse(k)))
+                .unwrap_or(0);
+            current[pick] -= total;
+        }
+        pick
+    }
+}
+
+/// A task of one request.
+pub(crate) fn one_step_task(step: Step, weight: u32) -> Task {
+    Task {
+        name: format!("{} {}", step.parts.method, step.parts.path),
+        weight,
+        run: TaskRun::Steps {
+            steps: vec![step],
+            interrupt: false,
+        },
+    }
+}
+
+/// The entry (statistics row) `(method, name)`, added if new.
+pub fn entry_index(entries: &mut Vec<Entry>, method: &str, name: &str) -> usize {
+    let entry = Entry {
+        method: method.to_string(),
+        name: name.to_string(),
+    };
+    entries.iter().position(|e| *e == entry).unwrap_or_else(|| {
+        entries.push(entry);
+        entries.len() - 1
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn compile_step(
+    target: &Target,
+    method: &str,
+    path: &str,
+    name: Option<&str>,
+    headers: &BTreeMap<String, String>,
+    body: Option<&str>,
+    expect: Option<Vec<u16>>,
+    entries: &mut Vec<Entry>,
+) -> Step {
+    let entry = entry_index(entries, method, name.unwrap_or(path));
+    let parts = RequestParts {
+        method: method.to_string(),
+        path: path.to_string(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        body: body.map(|b| b.as_bytes().to_vec()),
+    };
+    Step {
+        entry,
+        request: parts.encode(&target.authority),
+        head: method == "HEAD",
+        parts,
+        verdict: match expect {
+            Some(codes) => Verdict::Codes(codes),
+            None => Verdict::Client(Client::Http),
+        },
+        rules: Vec::new(),
+        follow_redirects: false,
+    }
+}
