@@ -14,6 +14,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
+use swarmlab_locust::web::{self, App, WebOptions};
 use swarmlab_report::capacity::Params;
 use swarmlab_report::sections;
 use swarmlab_report::{
@@ -21,7 +22,6 @@ use swarmlab_report::{
     ScalePoint, Server, Settings, WorkloadRun,
 };
 use swarmlab_server::Model;
-use swarmlab_swarm::web::{self, App, WebOptions};
 use swarmlab_swarm::{Observer, Plan, Stats, Status, Summary, Swarm, Target, WaitTime, Workload};
 
 use crate::args::{CompareArgs, WorkloadKind};
@@ -153,14 +153,14 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
         .as_ref()
         .map(|file| {
             let placeholder = Target::parse("http://127.0.0.1:9").expect("a literal URL");
-            let opts = swarmlab_swarm::locustfile::Options {
+            let opts = swarmlab_locust::locustfile::Options {
                 host: Some(placeholder.clone()),
                 wait: WaitTime::Constant(1.0),
                 ..Default::default()
             };
             let name = file.to_string_lossy();
             if file.extension().is_some_and(|e| e == "py") {
-                swarmlab_swarm::locustfile::load(&name, &opts).map_err(anyhow::Error::from)
+                swarmlab_locust::locustfile::load(&name, &opts).map_err(anyhow::Error::from)
             } else {
                 swarmlab_swarm::scenario::load(&name, Some(&placeholder), WaitTime::Constant(1.0))
                     .map_err(anyhow::Error::from)

@@ -10,9 +10,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::Context;
-use swarmlab_swarm::locust_worker::{self, SwarmSlot, WorkerError, WorkerOptions};
+use swarmlab_locust::web::{self, App, FormDefaults, Template, WebOptions};
+use swarmlab_locust::worker::{self as locust_worker, SwarmSlot, WorkerError, WorkerOptions};
 use swarmlab_swarm::output::{console, html, json};
-use swarmlab_swarm::web::{self, App, FormDefaults, Template, WebOptions};
 use swarmlab_swarm::{
     Ended, Entry, Event, Observer, Plan, Start, State, Stats, Status, Summary, Swarm, Target,
     Workload,
@@ -71,7 +71,7 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
             let placeholder = Target::parse("http://127.0.0.1:8080").expect("a literal URL");
             Workload::simple(&placeholder, a.wait_time)
         });
-        let text = swarmlab_swarm::output::locustfile::locustfile(&workload, host.as_ref())
+        let text = swarmlab_locust::locustfile::write::locustfile(&workload, host.as_ref())
             .map_err(|e| Failure::usage(e.into()))?;
         print!("{text}");
         return Ok(0);
@@ -252,14 +252,14 @@ fn web_ui(
 pub fn load_users(a: &SwarmArgs, file: &Path, host: Option<&Target>) -> Result<Workload, Failure> {
     let name = file.to_string_lossy();
     if file.extension().is_some_and(|e| e == "py") {
-        let opts = swarmlab_swarm::locustfile::Options {
+        let opts = swarmlab_locust::locustfile::Options {
             host: host.cloned(),
             wait: a.wait_time,
             tags: a.tags.clone(),
             exclude_tags: a.exclude_tags.clone(),
             classes: a.classes.clone(),
         };
-        return swarmlab_swarm::locustfile::load(&name, &opts)
+        return swarmlab_locust::locustfile::load(&name, &opts)
             .map_err(|e| Failure::usage(e.into()));
     }
     if !a.classes.is_empty() || !a.tags.is_empty() || !a.exclude_tags.is_empty() {

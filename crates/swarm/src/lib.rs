@@ -7,6 +7,11 @@
 //! watches its own CPU and send lag so that a saturated generator says so. It is steered while
 //! it runs through one handle, [`Swarm`]: the CLI, the web UI and the Locust worker all hold
 //! it. Outputs ([`output`]) are pure functions of the merged statistics.
+//!
+//! Every input builds the same [`Workload`]: a scenario file ([`scenario`]), the command
+//! line's single request, or a locustfile. Locust's own faces over this engine (the
+//! locustfile reader, the web UI, the master/worker protocol) are the `swarmlab-locust` crate:
+//! nothing here knows a Locust file or wire format.
 #![deny(missing_docs)]
 
 pub mod client;
@@ -14,8 +19,6 @@ pub mod clock;
 mod control;
 pub mod engine;
 pub mod history;
-pub mod locust_worker;
-pub mod locustfile;
 pub mod output;
 pub mod plan;
 pub mod program;
@@ -25,7 +28,6 @@ pub mod stats;
 pub mod target;
 pub mod timespan;
 pub mod wait;
-pub mod web;
 mod worker;
 pub mod workload;
 

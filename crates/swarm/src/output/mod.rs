@@ -5,7 +5,6 @@ pub mod console;
 pub mod csv;
 pub mod html;
 pub mod json;
-pub mod locustfile;
 
 use crate::stats::{EntryStats, Stats};
 use crate::workload::Entry;

@@ -10,8 +10,8 @@
 
 use std::fmt::Write;
 
-use crate::target::Target;
-use crate::workload::Workload;
+use swarmlab_swarm::target::Target;
+use swarmlab_swarm::workload::Workload;
 
 /// A workload this printer cannot write as a locustfile.
 #[derive(Debug, thiserror::Error)]
@@ -54,11 +54,16 @@ pub fn locustfile(
             return Err(NotPrintable::NotAnIdentifier(class.name.clone()));
         }
         let set = &class.sets[0];
-        let flat: Option<Vec<(&crate::program::Task, &crate::program::Step)>> = set
+        let flat: Option<
+            Vec<(
+                &swarmlab_swarm::program::Task,
+                &swarmlab_swarm::program::Step,
+            )>,
+        > = set
             .tasks
             .iter()
             .map(|t| match &t.run {
-                crate::program::TaskRun::Steps {
+                swarmlab_swarm::program::TaskRun::Steps {
                     steps,
                     interrupt: false,
                 } if steps.len() == 1 => Some((t, &steps[0])),
@@ -112,10 +117,10 @@ pub fn locustfile(
                 let _ = write!(args, ", data={}", lit(&String::from_utf8_lossy(body)));
             }
             match &t.verdict {
-                crate::program::Verdict::Client(_) => {
+                swarmlab_swarm::program::Verdict::Client(_) => {
                     let _ = writeln!(py, "        self.client.request({args})");
                 }
-                crate::program::Verdict::Codes(codes) => {
+                swarmlab_swarm::program::Verdict::Codes(codes) => {
                     let list: Vec<String> = codes.iter().map(u16::to_string).collect();
                     let _ = writeln!(
                         py,
@@ -145,7 +150,7 @@ fn authority(request: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wait::WaitTime;
+    use swarmlab_swarm::wait::WaitTime;
 
     #[test]
     fn a_scenario_becomes_a_locustfile_with_the_same_classes() {
@@ -173,7 +178,8 @@ path = "/bytes?n=10"
 "#;
         let host = Target::parse("http://127.0.0.1:8080").unwrap();
         let w =
-            crate::scenario::parse(text, "s.toml", Some(&host), WaitTime::Constant(1.0)).unwrap();
+            swarmlab_swarm::scenario::parse(text, "s.toml", Some(&host), WaitTime::Constant(1.0))
+                .unwrap();
         let py = locustfile(&w, Some(&host)).unwrap();
         for want in [
             "class reader(FastHttpUser):\n    host = \"http://127.0.0.1:8080\"\n    weight = 3\n    wait_time = between(0.5, 1.5)\n",
@@ -184,7 +190,7 @@ path = "/bytes?n=10"
         ] {
             assert!(py.contains(want), "missing {want:?} in\n{py}");
         }
-        let bad = crate::scenario::parse(
+        let bad = swarmlab_swarm::scenario::parse(
             "[[user]]\nname = \"a b\"\n[[user.task]]\npath = \"/\"\n",
             "s.toml",
             Some(&host),

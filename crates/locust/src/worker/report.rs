@@ -10,10 +10,10 @@ use std::fmt::Write;
 use rmpv::Value;
 use sha2::{Digest, Sha256};
 
-use crate::client::py_repr;
-use crate::output::json::locust_bucket;
-use crate::stats::{Delta, ErrorRow};
-use crate::workload::Entry;
+use swarmlab_swarm::client::py_repr;
+use swarmlab_swarm::output::json::locust_bucket;
+use swarmlab_swarm::stats::{Delta, ErrorRow};
+use swarmlab_swarm::workload::Entry;
 
 /// Locust's error key: `sha256(f"{method}.{name}.{error!r}")`, hex, so the master merges a
 /// swarmlab worker's and a Python worker's identical errors into one row.
@@ -41,7 +41,7 @@ struct LocustEntry {
 }
 
 impl LocustEntry {
-    fn add(&mut self, e: &crate::stats::EntryStats, second: u64, last_request: f64) {
+    fn add(&mut self, e: &swarmlab_swarm::stats::EntryStats, second: u64, last_request: f64) {
         if e.num_requests == 0 {
             return;
         }

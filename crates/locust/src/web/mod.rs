@@ -33,11 +33,11 @@ use tokio::sync::broadcast;
 use tokio_stream::StreamExt;
 use tower_http::validate_request::{ValidateRequest, ValidateRequestHeaderLayer};
 
-use crate::engine::{Event, Swarm};
-use crate::output::{csv, html};
-use crate::plan::Plan;
-use crate::wait::WaitTime;
-use crate::workload::Workload;
+use swarmlab_swarm::engine::{Event, Swarm};
+use swarmlab_swarm::output::{csv, html};
+use swarmlab_swarm::plan::Plan;
+use swarmlab_swarm::wait::WaitTime;
+use swarmlab_swarm::workload::Workload;
 
 const INDEX: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -460,9 +460,12 @@ async fn swarm_start(
         Ok(p) => p,
         Err(message) => return reply(false, &message, &host),
     };
-    let running = app
-        .swarm()
-        .is_some_and(|s| matches!(s.state(), crate::State::Spawning | crate::State::Running));
+    let running = app.swarm().is_some_and(|s| {
+        matches!(
+            s.state(),
+            swarmlab_swarm::State::Spawning | swarmlab_swarm::State::Running
+        )
+    });
     let mut start = parsed.start;
     let run_time = start.run_time;
     if !running {
@@ -563,7 +566,7 @@ async fn history(AxumState(app): AxumState<Arc<App>>) -> Json<serde_json::Value>
 /// Locust's download names: `Locust_<YYYY-MM-DD-HHhMM>_<locustfile>_<host>_<kind>.csv`, made
 /// safe for a file name.
 fn download_name(app: &App, start_time: f64, kind: &str, ext: &str) -> String {
-    let stamp = crate::output::utc(start_time as u64);
+    let stamp = swarmlab_swarm::output::utc(start_time as u64);
     let stamp = format!("{}-{}h{}", &stamp[..10], &stamp[11..13], &stamp[14..16]);
     let d = lock(&app.defaults);
     let name = format!("Locust_{stamp}_{}_{}{kind}.{ext}", d.locustfile, d.host);
@@ -594,7 +597,7 @@ fn attachment(name: String, content_type: &'static str, body: String) -> impl In
 fn csv_download(
     app: &App,
     kind: &str,
-    make: impl FnOnce(&crate::engine::View) -> String,
+    make: impl FnOnce(&swarmlab_swarm::engine::View) -> String,
 ) -> axum::response::Response {
     let Some(swarm) = app.swarm() else {
         return (StatusCode::NOT_FOUND, "no run yet\n").into_response();

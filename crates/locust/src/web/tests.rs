@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::{Plan, Target};
+use swarmlab_swarm::{Plan, Target};
 
 /// Answers `ok` to every request, keep-alive, until the process ends.
 fn target() -> SocketAddr {
@@ -246,7 +246,8 @@ fn a_run_from_start_to_stop_with_locusts_shapes() {
     let csv = http(web.addr, "GET", "/stats/requests/csv", "", "");
     assert_eq!(csv.status, 200);
     assert!(
-        csv.body.starts_with(crate::output::csv::STATS_HEADER),
+        csv.body
+            .starts_with(swarmlab_swarm::output::csv::STATS_HEADER),
         "{}",
         csv.body
     );
@@ -263,11 +264,11 @@ fn a_run_from_start_to_stop_with_locusts_shapes() {
     let failures = http(web.addr, "GET", "/stats/failures/csv", "", "");
     assert!(failures
         .body
-        .starts_with(crate::output::csv::FAILURES_HEADER));
+        .starts_with(swarmlab_swarm::output::csv::FAILURES_HEADER));
     let exceptions = http(web.addr, "GET", "/exceptions/csv", "", "");
     assert!(exceptions
         .body
-        .starts_with(crate::output::csv::EXCEPTIONS_HEADER));
+        .starts_with(swarmlab_swarm::output::csv::EXCEPTIONS_HEADER));
     assert_eq!(
         json(&http(web.addr, "GET", "/exceptions", "", "")),
         json!({"exceptions": []})
@@ -301,7 +302,7 @@ fn a_run_from_start_to_stop_with_locusts_shapes() {
     let stop = json(&http(web.addr, "POST", "/stop", "", ""));
     assert_eq!(stop, json!({"success": true, "message": "Test stopped"}));
     eventually("stopped", || {
-        app.swarm().unwrap().state() == crate::State::Stopped
+        app.swarm().unwrap().state() == swarmlab_swarm::State::Stopped
     });
     assert_eq!(
         json(&http(web.addr, "GET", "/stats/requests", "", ""))["state"],

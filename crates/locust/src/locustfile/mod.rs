@@ -16,14 +16,16 @@
 //! Names in the statistics follow the class's client, as in Locust: `HttpUser` names a request
 //! by the path it sent (query, `params=` included), `FastHttpUser` by the URL as written.
 
+pub mod write;
+
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::program::RequestParts;
-use crate::program::{Action, Client, Cond, Rule, Step, Task, TaskRun, TaskSet, Verdict};
-use crate::target::{BadTarget, Target};
-use crate::wait::WaitTime;
-use crate::workload::{entry_index, Entry, UserClass, Workload};
+use swarmlab_swarm::program::RequestParts;
+use swarmlab_swarm::program::{Action, Client, Cond, Rule, Step, Task, TaskRun, TaskSet, Verdict};
+use swarmlab_swarm::target::{BadTarget, Target};
+use swarmlab_swarm::wait::WaitTime;
+use swarmlab_swarm::workload::{entry_index, Entry, UserClass, Workload};
 
 const READER: &str = include_str!("reader.py");
 

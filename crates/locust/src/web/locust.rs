@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::engine::{Start, View};
-use crate::output::rows;
-use crate::stats::quantile_ms;
-use crate::target::Target;
-use crate::wait::WaitTime;
+use swarmlab_swarm::engine::{Start, View};
+use swarmlab_swarm::output::rows;
+use swarmlab_swarm::stats::quantile_ms;
+use swarmlab_swarm::target::Target;
+use swarmlab_swarm::wait::WaitTime;
 
 /// Locust truncates the statistics and errors it returns to this many (its UI slows past it).
 const MAX_ROWS: usize = 500;
@@ -71,7 +71,7 @@ pub fn request_stats(view: &View) -> Value {
         .collect();
     let (current_rps, current_fail_per_sec) = stats.current_rates(None);
     let (total_rps, total_fail_per_sec) = stats.total_rates(&stats.total);
-    let now = crate::clock::unix_now() as u64;
+    let now = swarmlab_swarm::clock::unix_now() as u64;
     let window = stats.current_window(None, now);
     let pct = |q| quantile_ms(&window, q).map(r3);
     json!({
@@ -104,7 +104,12 @@ pub fn tasks(view: &View) -> Value {
     let classes = &view.workload.classes;
     let running: usize = view.status.class_users.iter().sum();
     // Locust's _get_task_ratio: shares of the parent's share in `total`, of 1 otherwise.
-    fn set_ratios(sets: &[crate::program::TaskSet], set: usize, parent: f64, total: bool) -> Value {
+    fn set_ratios(
+        sets: &[swarmlab_swarm::program::TaskSet],
+        set: usize,
+        parent: f64,
+        total: bool,
+    ) -> Value {
         let parent = if total { parent } else { 1.0 };
         let weights: u64 = sets[set].tasks.iter().map(|t| u64::from(t.weight)).sum();
         let mut tasks = serde_json::Map::new();
@@ -115,7 +120,7 @@ pub fn tasks(view: &View) -> Value {
                 .and_then(|v| v["ratio"].as_f64())
                 .unwrap_or(0.0);
             let mut entry = json!({ "ratio": old + ratio });
-            if let crate::program::TaskRun::Set(child) = t.run {
+            if let swarmlab_swarm::program::TaskRun::Set(child) = t.run {
                 entry["tasks"] = set_ratios(sets, child, ratio, total);
             }
             tasks.insert(t.name.clone(), entry);
@@ -197,7 +202,7 @@ pub fn parse_swarm_form(form: &HashMap<String, String>) -> Result<SwarmForm, Str
     };
     let run_time = match field("run_time") {
         None => None,
-        Some(t) => Some(crate::timespan::parse_timespan(t).map_err(|_| {
+        Some(t) => Some(swarmlab_swarm::timespan::parse_timespan(t).map_err(|_| {
             "Valid run_time formats are : 20, 20s, 3m, 2h, 1h20m, 3h30m10s, etc.".to_string()
         })?),
     }

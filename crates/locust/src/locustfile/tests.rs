@@ -2,7 +2,7 @@
 //! (skipped with the reason without it, a failure under SWARMLAB_REQUIRE_PEERS=1).
 
 use super::*;
-use crate::program::Cond;
+use swarmlab_swarm::program::Cond;
 
 fn python() -> bool {
     let ok = std::process::Command::new("python3")

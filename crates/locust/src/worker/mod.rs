@@ -25,12 +25,12 @@ use std::time::{Duration, Instant};
 use rmpv::Value;
 use zeromq::{Socket, SocketRecv, SocketSend, ZmqMessage};
 
-use crate::engine::{Start, State, Swarm};
-use crate::plan::Plan;
-use crate::stats::Delta;
-use crate::target::Target;
-use crate::workload::Workload;
 use report::{map, Report};
+use swarmlab_swarm::engine::{Start, State, Swarm};
+use swarmlab_swarm::plan::Plan;
+use swarmlab_swarm::stats::Delta;
+use swarmlab_swarm::target::Target;
+use swarmlab_swarm::workload::Workload;
 
 /// Locust's timings (`runners.py`).
 const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
@@ -142,7 +142,7 @@ pub fn run(
         plan,
         slot: Arc::clone(slot),
         deltas: None,
-        report: Report::new(crate::clock::unix_now()),
+        report: Report::new(swarmlab_swarm::clock::unix_now()),
         state: WorkerState::Ready,
         classes: Value::Map(Vec::new()),
         user_count: 0,
@@ -528,7 +528,7 @@ impl Worker {
                 }
                 (None, Some(h)) => {
                     let t = Target::parse(h).map_err(|e| WorkerError::BadHost(e.to_string()))?;
-                    Workload::simple(&t, crate::wait::WaitTime::default())
+                    Workload::simple(&t, swarmlab_swarm::wait::WaitTime::default())
                 }
                 (Some(base), None) => base.clone(),
                 (None, None) => return Err(WorkerError::NoHost),
@@ -548,7 +548,7 @@ impl Worker {
                     *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
                 }
             }
-            self.report = Report::new(crate::clock::unix_now());
+            self.report = Report::new(swarmlab_swarm::clock::unix_now());
         }
         let swarm = self.swarm().expect("made above");
         let classes: Vec<String> =
