@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use swarmlab_report::WorkloadKind;
 use swarmlab_server::Model;
 
 /// Which server architecture holds up under many clients, and why.
@@ -26,23 +27,6 @@ pub enum Command {
     Compare(CompareArgs),
 }
 
-/// What every user sends in `compare`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WorkloadKind {
-    /// GET / (Hello, World!).
-    Hello,
-    /// POST /echo with a small body.
-    Echo,
-    /// GET /sleep?ms=100 (I/O wait).
-    Sleep,
-    /// GET /cpu?us=1000 (CPU work).
-    Cpu,
-    /// GET / with Connection: close: a new connection per request, like the classic assignment.
-    Close,
-    /// hello, then the capacity of every model under close, sleep and cpu too.
-    All,
-}
-
 /// `swarmlab compare`.
 #[derive(Args, Debug)]
 pub struct CompareArgs {
@@ -50,7 +34,7 @@ pub struct CompareArgs {
     #[arg(long, default_value = "all")]
     pub models: String,
     /// What every user sends.
-    #[arg(long, value_enum, default_value = "hello")]
+    #[arg(long, default_value = "hello", value_parser = workload_kind())]
     pub workload: WorkloadKind,
     /// Peak users per model [default: 10000; --quick: 1000].
     #[arg(short = 'u', long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -267,6 +251,20 @@ fn non_negative(s: &str) -> Result<f64, String> {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
         _ => Err(format!("'{s}' is not a number of milliseconds >= 0")),
     }
+}
+
+/// `--workload`: one of the report's workload kinds, each listed with what it sends.
+fn workload_kind() -> impl clap::builder::TypedValueParser<Value = WorkloadKind> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        WorkloadKind::ALL
+            .iter()
+            .map(|k| PossibleValue::new(k.name()).help(k.about())),
+    )
+    .map(|name| {
+        name.parse::<WorkloadKind>()
+            .expect("one of the possible values")
+    })
 }
 
 fn positive(s: &str) -> Result<f64, String> {

@@ -2,7 +2,6 @@
 //! code: 0 success, 1 failure at run time, 2 bad usage (a bad flag, an address in use).
 
 mod args;
-mod capacity;
 mod compare;
 mod csv_files;
 mod procfs;

@@ -209,13 +209,19 @@ mod tests {
         let s = sample_tree(std::process::id());
         assert!(s.processes >= 1 && s.threads >= 1 && s.rss > 0, "{s:?}");
         assert!(s.pss > 0 && s.pss <= s.rss + 4096, "{s:?}");
-        // burn a little CPU: the next sample has more, to well under a tick
-        let t = std::time::Instant::now();
-        while t.elapsed() < std::time::Duration::from_millis(3) {
+        // Burn 30 ms of this thread's CPU time (its own clock: on a loaded machine 30 ms of
+        // wall time may be far less CPU). The tree's figure counts it, give or take the tick
+        // by which a running thread's schedstat lags (10 ms at HZ=100): 20 ms of it at least.
+        let thread_cpu = || {
+            let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+            t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+        };
+        let start = thread_cpu();
+        while thread_cpu() - start < 30_000_000 {
             std::hint::black_box(0u64);
         }
         let later = sample_tree(std::process::id());
-        assert!(later.cpu_ns >= s.cpu_ns + 2_000_000, "{s:?} then {later:?}");
+        assert!(later.cpu_ns >= s.cpu_ns + 20_000_000, "{s:?} then {later:?}");
         assert!(machine().cores >= 1);
     }
 }

@@ -119,7 +119,7 @@ fn compare_quick_end_to_end() {
         let row = results
             .rows
             .iter()
-            .find(|r| r.name == model)
+            .find(|r| r.design.name() == model)
             .unwrap_or_else(|| panic!("{model} missing"));
         match &row.outcome {
             Outcome::Ran {
@@ -197,7 +197,7 @@ fn compare_quick_end_to_end() {
     let capacity = |name: &str| match &results
         .rows
         .iter()
-        .find(|r| r.name == name)
+        .find(|r| r.design.name() == name)
         .unwrap()
         .outcome
     {
@@ -297,7 +297,7 @@ fn on_sleep_every_event_loop_beats_single_tenfold() {
     let capacity = |name: &str| match &results
         .rows
         .iter()
-        .find(|r| r.name == name)
+        .find(|r| r.design.name() == name)
         .unwrap()
         .outcome
     {
@@ -318,7 +318,7 @@ fn on_sleep_every_event_loop_beats_single_tenfold() {
         );
     }
     // the sleep objective adds the request's own 100 ms
-    assert_eq!(results.settings.slo_p99_ms, 200.0);
+    assert_eq!(results.settings.slo_p99_ms, Some(200.0));
     let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
     assert!(md.contains("## Capacity"), "{md}");
 }

@@ -3,7 +3,9 @@
 //! on; design explanations appear only next to the numbers that show them.
 
 use crate::lang::{int, ms, Lang};
-use crate::results::{Client, Results, Server};
+use swarmlab_server::Model;
+
+use crate::results::{Client, Design, Results, Server};
 
 /// The assignment's sentence for one model, in its exact format.
 pub fn assignment_sentence(lang: Lang, c: &Client) -> String {
@@ -33,28 +35,55 @@ pub fn assignment_sentence(lang: Lang, c: &Client) -> String {
     }
 }
 
-/// The "which design is most efficient and why" paragraphs.
+/// A ran row: the design, what its clients saw, what its server cost (if known).
+type Ran<'a> = (&'a crate::ModelResult, &'a Client, Option<&'a Server>);
+
+/// The "which design is most efficient and why" paragraphs: throughput, failures, tail
+/// latency, server cost and memory, what each design's numbers show about it, the verdict, and
+/// whether the generator kept up.
 pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
     let ranked = r.ranking();
-    let Some(&(best, bc, _)) = ranked.first() else {
+    if ranked.is_empty() {
         return vec![lang
             .pick(
                 "No model ran, so there is nothing to compare.",
                 "실행된 모델이 없어 비교할 수 없다.",
             )
             .into()];
-    };
-    let mut out = Vec::new();
-    // Throughput.
+    }
+    let mut out = vec![throughput(lang, &ranked)];
+    out.extend(failures(lang, &ranked));
+    out.extend(tail_latency(lang, &ranked));
+    let costed: Vec<(&Design, &Client, &Server)> = ranked
+        .iter()
+        .filter_map(|(m, c, s)| Some((&m.design, *c, (*s)?)))
+        .collect();
+    out.extend(server_cost(lang, &costed));
+    // Why, per design, next to its own numbers.
+    out.extend(
+        costed
+            .iter()
+            .filter_map(|(d, c, s)| design_note(lang, d.model()?, c, s)),
+    );
+    out.push(
+        crate::sections::capacity_conclusion(lang, r).unwrap_or_else(|| conclusion(lang, &ranked)),
+    );
+    out.push(generator(lang, r, &ranked));
+    out
+}
+
+/// Throughput: the best, the runner-up, the least.
+fn throughput(lang: Lang, ranked: &[Ran<'_>]) -> String {
+    let (best, bc, _) = ranked[0];
     let mut s = match lang {
         Lang::En => format!(
             "**{}** sustained the highest throughput: {} req/s over its best 10 s",
-            best.name,
+            best.design,
             int(bc.peak_rps)
         ),
         Lang::Ko => format!(
             "**{}**(이)가 가장 높은 처리량을 유지했다: 가장 좋은 10초 동안 {} req/s",
-            best.name,
+            best.design,
             int(bc.peak_rps)
         ),
     };
@@ -63,12 +92,12 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
         s += &match lang {
             Lang::En => format!(
                 ", {ratio:.1}× the runner-up **{}** ({} req/s)",
-                second.name,
+                second.design,
                 int(sc.peak_rps)
             ),
             Lang::Ko => format!(
                 "로, 2위 **{}**({} req/s)의 {ratio:.1}배이다",
-                second.name,
+                second.design,
                 int(sc.peak_rps)
             ),
         };
@@ -77,29 +106,37 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
         s += &match lang {
             Lang::En => format!(
                 "; **{}** managed the least ({} req/s)",
-                last.name,
+                last.design,
                 int(lc.peak_rps)
             ),
             Lang::Ko => format!(
                 ". 가장 낮은 것은 **{}**({} req/s)이다",
-                last.name,
+                last.design,
                 int(lc.peak_rps)
             ),
         };
     }
     s.push('.');
-    out.push(s);
-    // Failures.
+    s
+}
+
+/// Which designs failed (after how many requests, with what) and which finished clean.
+fn failures(lang: Lang, ranked: &[Ran<'_>]) -> Vec<String> {
+    let mut out = Vec::new();
     let failed: Vec<String> = ranked
         .iter()
         .filter_map(|(m, c, _)| {
             let n = c.before_first_failure?;
             let kind = c.failure_kinds.first().map_or("?", |(k, _)| k.as_str());
             Some(match lang {
-                Lang::En => format!("**{}** after {} requests (`{kind}`)", m.name, int(n as f64)),
+                Lang::En => format!(
+                    "**{}** after {} requests (`{kind}`)",
+                    m.design,
+                    int(n as f64)
+                ),
                 Lang::Ko => format!(
                     "**{}**(은)는 {}번의 요청 후(`{kind}`)",
-                    m.name,
+                    m.design,
                     int(n as f64)
                 ),
             })
@@ -108,7 +145,7 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
     let clean: Vec<&str> = ranked
         .iter()
         .filter(|(_, c, _)| c.failures == 0)
-        .map(|(m, _, _)| m.name.as_str())
+        .map(|(m, _, _)| m.design.name())
         .collect();
     if !failed.is_empty() {
         out.push(match lang {
@@ -122,32 +159,36 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
             Lang::Ko => format!("실패 없이 끝난 모델: {}.", clean.join(", ")),
         });
     }
-    // Tail latency.
-    if ranked.len() > 1 {
-        let (lo, hi) = extremes(&ranked, |r| r.1.p99_ms);
-        out.push(match lang {
+    out
+}
+
+/// The lowest and the highest p99.
+fn tail_latency(lang: Lang, ranked: &[Ran<'_>]) -> Option<String> {
+    (ranked.len() > 1).then(|| {
+        let (lo, hi) = extremes(ranked, |r| r.1.p99_ms);
+        match lang {
             Lang::En => format!(
                 "Tail latency: **{}** had the lowest p99 ({} ms), **{}** the highest ({} ms).",
-                lo.0.name,
+                lo.0.design,
                 ms(lo.1.p99_ms),
-                hi.0.name,
+                hi.0.design,
                 ms(hi.1.p99_ms)
             ),
             Lang::Ko => {
                 format!(
                 "꼬리 지연: p99가 가장 낮은 것은 **{}**({}ms), 가장 높은 것은 **{}**({}ms)이다.",
-                lo.0.name, ms(lo.1.p99_ms), hi.0.name, ms(hi.1.p99_ms)
+                lo.0.design, ms(lo.1.p99_ms), hi.0.design, ms(hi.1.p99_ms)
             )
             }
-        });
-    }
-    // Server cost.
-    let costed: Vec<(&str, &Client, &Server)> = ranked
-        .iter()
-        .filter_map(|(m, c, s)| Some((m.name.as_str(), *c, (*s)?)))
-        .collect();
+        }
+    })
+}
+
+/// Server CPU per request and memory, cheapest and dearest.
+fn server_cost(lang: Lang, costed: &[(&Design, &Client, &Server)]) -> Vec<String> {
+    let mut out = Vec::new();
     if costed.len() > 1 {
-        let (cheap, dear) = extremes(&costed, |r| r.2.cpu_us_per_request);
+        let (cheap, dear) = extremes(costed, |r| r.2.cpu_us_per_request);
         let ratio = dear.2.cpu_us_per_request / cheap.2.cpu_us_per_request.max(1e-9);
         out.push(match lang {
             Lang::En => format!(
@@ -159,7 +200,7 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
                 cheap.0, cheap.2.cpu_us_per_request, dear.0, dear.2.cpu_us_per_request
             ),
         });
-        let (small, big) = extremes(&costed, |r| r.2.peak_pss_mib);
+        let (small, big) = extremes(costed, |r| r.2.peak_pss_mib);
         out.push(match lang {
             Lang::En => format!(
                 "Memory (PSS): **{}** peaked at {:.1} MiB ({}, {}), **{}** at {:.1} MiB ({}, {}).",
@@ -175,28 +216,23 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
             ),
         });
     }
-    // Why, per design, next to its own numbers.
-    for (name, c, s) in &costed {
-        if let Some(why) = design_note(lang, name, c, s) {
-            out.push(why);
-        }
-    }
-    out.push(
-        crate::sections::capacity_conclusion(lang, r).unwrap_or_else(|| conclusion(lang, &ranked)),
-    );
-    // The generator.
+    out
+}
+
+/// Whether the load generator kept up, in the assignment's run and in the capacity search.
+fn generator(lang: Lang, r: &Results, ranked: &[Ran<'_>]) -> String {
     let saturated: Vec<&str> = ranked
         .iter()
         .filter(|(_, c, _)| c.saturated.is_some())
-        .map(|(m, _, _)| m.name.as_str())
+        .map(|(m, _, _)| m.design.name())
         .collect();
     let bounds: Vec<&str> = r
         .by_capacity()
         .into_iter()
         .filter(|(_, c)| c.limited_by == crate::LimitedBy::Generator)
-        .map(|(m, _)| m.name.as_str())
+        .map(|(m, _)| m.design.name())
         .collect();
-    out.push(if saturated.is_empty() && !bounds.is_empty() {
+    if saturated.is_empty() && !bounds.is_empty() {
         match lang {
             Lang::En => format!("In the assignment's run the load generator was never saturated (it watches its own CPU and send lag), so those figures measure the servers; in the capacity search it gave out before {}, whose capacities are therefore lower bounds.", bounds.join(", ")),
             Lang::Ko => format!("과제 실행에서 부하 생성기는 한 번도 포화되지 않았으므로(자신의 CPU와 전송 지연을 감시한다) 그 수치는 서버를 측정한 것이다. 수용량 탐색에서는 {}보다 먼저 한계에 닿았으므로 이들의 수용량은 하한값이다.", bounds.join(", ")),
@@ -212,8 +248,7 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
             Lang::En => format!("The load generator was saturated while measuring {}: those rows measure the client, not the server.", saturated.join(", ")),
             Lang::Ko => format!("{}(을)를 측정하는 동안 부하 생성기가 포화되었다: 해당 행은 서버가 아니라 클라이언트를 측정한 것이다.", saturated.join(", ")),
         }
-    });
-    out
+    }
 }
 
 /// Share of the best peak throughput within which designs count as having kept up equally.
@@ -221,7 +256,7 @@ const TIED: f64 = 0.9;
 
 /// The verdict from the assignment's run alone (no capacity search). When several designs kept up within 10 % of the best throughput, throughput
 /// no longer tells them apart; the one that needed the least server CPU per request wins.
-fn conclusion(lang: Lang, ranked: &[(&crate::ModelResult, &Client, Option<&Server>)]) -> String {
+fn conclusion(lang: Lang, ranked: &[Ran<'_>]) -> String {
     let (best, bc, _) = ranked[0];
     let tied: Vec<_> = ranked
         .iter()
@@ -232,27 +267,27 @@ fn conclusion(lang: Lang, ranked: &[(&crate::ModelResult, &Client, Option<&Serve
         .filter_map(|(m, c, s)| Some((*m, *c, (*s)?)))
         .collect();
     if tied.len() > 1 && costed.len() > 1 {
-        let names: Vec<&str> = tied.iter().map(|(m, _, _)| m.name.as_str()).collect();
+        let names: Vec<&str> = tied.iter().map(|(m, _, _)| m.design.name()).collect();
         let (win, worst) = extremes(&costed, |r| r.2.cpu_us_per_request);
         return match lang {
             Lang::En => format!(
                 "**Verdict:** {} designs kept up within 10 % of the best throughput ({}), so throughput does not separate them; among them **{}** needed the least server CPU per request ({:.1} µs, against {:.1} µs for **{}**) with a p99 of {} ms and {:.1} MiB (PSS): under this load it is the most efficient design here.",
-                tied.len(), names.join(", "), win.0.name, win.2.cpu_us_per_request, worst.2.cpu_us_per_request, worst.0.name, ms(win.1.p99_ms), win.2.peak_pss_mib
+                tied.len(), names.join(", "), win.0.design, win.2.cpu_us_per_request, worst.2.cpu_us_per_request, worst.0.design, ms(win.1.p99_ms), win.2.peak_pss_mib
             ),
             Lang::Ko => format!(
                 "**결론:** {}개 설계({})가 최고 처리량의 10 % 이내를 유지해 처리량으로는 구별되지 않는다. 그중 **{}**(이)가 요청당 서버 CPU를 가장 적게 썼다({:.1} µs, **{}**(은)는 {:.1} µs). p99 {}ms, 메모리 {:.1} MiB(PSS)로, 이 부하에서 가장 효율적인 설계이다.",
-                tied.len(), names.join(", "), win.0.name, win.2.cpu_us_per_request, worst.0.name, worst.2.cpu_us_per_request, ms(win.1.p99_ms), win.2.peak_pss_mib
+                tied.len(), names.join(", "), win.0.design, win.2.cpu_us_per_request, worst.0.design, worst.2.cpu_us_per_request, ms(win.1.p99_ms), win.2.peak_pss_mib
             ),
         };
     }
     match lang {
         Lang::En => format!(
             "**Verdict:** under this load **{}** is the most efficient design here: the highest peak throughput ({} req/s), {} % ahead of the next, with a p99 of {} ms.",
-            best.name, int(bc.peak_rps), ranked.get(1).map_or(100.0, |n| ((bc.peak_rps / n.1.peak_rps.max(1e-9)) - 1.0) * 100.0).round(), ms(bc.p99_ms)
+            best.design, int(bc.peak_rps), ranked.get(1).map_or(100.0, |n| ((bc.peak_rps / n.1.peak_rps.max(1e-9)) - 1.0) * 100.0).round(), ms(bc.p99_ms)
         ),
         Lang::Ko => format!(
             "**결론:** 이 부하에서 가장 효율적인 설계는 **{}**이다: 가장 높은 처리량({} req/s)으로 다음보다 {} % 앞서며, p99는 {}ms이다.",
-            best.name, int(bc.peak_rps), ranked.get(1).map_or(100.0, |n| ((bc.peak_rps / n.1.peak_rps.max(1e-9)) - 1.0) * 100.0).round(), ms(bc.p99_ms)
+            best.design, int(bc.peak_rps), ranked.get(1).map_or(100.0, |n| ((bc.peak_rps / n.1.peak_rps.max(1e-9)) - 1.0) * 100.0).round(), ms(bc.p99_ms)
         ),
     }
 }
@@ -271,37 +306,37 @@ fn extremes<T>(rows: &[T], key: impl Fn(&T) -> f64) -> (&T, &T) {
 }
 
 /// The design fact a model's numbers show, if that model is one we can explain.
-fn design_note(lang: Lang, name: &str, c: &Client, s: &Server) -> Option<String> {
-    Some(match (name, lang) {
-        ("single", Lang::En) => format!(
+fn design_note(lang: Lang, model: Model, c: &Client, s: &Server) -> Option<String> {
+    Some(match (model, lang) {
+        (Model::Single, Lang::En) => format!(
             "**single** serves one connection at a time, so every other client waits in the listen backlog: its p99 was {} ms against a median of {} ms.",
             ms(c.p99_ms), ms(c.p50_ms)
         ),
-        ("single", Lang::Ko) => format!(
+        (Model::Single, Lang::Ko) => format!(
             "**single**는 한 번에 하나의 연결만 처리하므로 나머지 클라이언트는 listen backlog에서 기다린다: p99가 {}ms로 중앙값 {}ms보다 훨씬 길다.",
             ms(c.p99_ms), ms(c.p50_ms)
         ),
-        ("fork", Lang::En) => format!(
+        (Model::Fork, Lang::En) => format!(
             "**fork** creates a process per connection: it ran up to {} processes and spent {:.1} µs of CPU per request, process creation included.",
             s.peak_processes, s.cpu_us_per_request
         ),
-        ("fork", Lang::Ko) => format!(
+        (Model::Fork, Lang::Ko) => format!(
             "**fork**는 연결마다 프로세스를 만든다: 프로세스가 최대 {}개였고, 프로세스 생성을 포함해 요청당 {:.1} µs의 CPU를 썼다.",
             s.peak_processes, s.cpu_us_per_request
         ),
-        ("thread", Lang::En) => format!(
+        (Model::Thread, Lang::En) => format!(
             "**thread** holds a thread per client: up to {} threads, {:.1} MiB (PSS), and {} involuntary context switches.",
             s.peak_threads, s.peak_pss_mib, int(s.involuntary_switches as f64)
         ),
-        ("thread", Lang::Ko) => format!(
+        (Model::Thread, Lang::Ko) => format!(
             "**thread**는 클라이언트마다 스레드를 둔다: 스레드 최대 {}개, {:.1} MiB(PSS), 비자발적 문맥 교환 {}회.",
             s.peak_threads, s.peak_pss_mib, int(s.involuntary_switches as f64)
         ),
-        ("select", Lang::En) => format!(
+        (Model::Select, Lang::En) => format!(
             "**select** serves every client from {} in {:.1} MiB (PSS), waking only for ready sockets — but it rescans every descriptor on each wakeup.",
             counted(s.peak_threads, "thread"), s.peak_pss_mib
         ),
-        ("select", Lang::Ko) => format!(
+        (Model::Select, Lang::Ko) => format!(
             "**select**는 스레드 {}개, {:.1} MiB(PSS)로 모든 클라이언트를 처리하며 준비된 소켓에만 깨어난다. 다만 깨어날 때마다 모든 디스크립터를 다시 검사한다.",
             s.peak_threads, s.peak_pss_mib
         ),

@@ -22,16 +22,16 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
     let bars = |f: fn(&crate::Client, Option<&crate::Server>) -> Option<f64>| -> Vec<Bar> {
         ranked
             .iter()
-            .filter_map(|(m, c, s)| Some(Bar::new(m.name.clone(), f(c, *s)?)))
+            .filter_map(|(m, c, s)| Some(Bar::new(m.design.name().to_string(), f(c, *s)?)))
             .collect()
     };
     // A model that never failed shows all its requests as a lower bound, and the title says so.
     let until_failure: Vec<Bar> = ranked
         .iter()
         .map(|(m, c, _)| match c.before_first_failure {
-            Some(n) => Bar::new(m.name.clone(), n as f64),
+            Some(n) => Bar::new(m.design.name().to_string(), n as f64),
             None => Bar {
-                label: m.name.clone(),
+                label: m.design.name().to_string(),
                 value: c.requests as f64,
                 at_least: true,
             },
@@ -76,7 +76,7 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
     let curve: Vec<Line<'_>> = ranked
         .iter()
         .map(|(m, c, _)| Line {
-            label: m.name.as_str(),
+            label: m.design.name(),
             points: c
                 .timeline
                 .iter()
@@ -104,7 +104,7 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
         lang.pick("Each model over time", "모델별 시간 추이")
     );
     for (m, c, _) in &ranked {
-        let _ = write!(h, "<h3>{}</h3>", escape(&m.name));
+        let _ = write!(h, "<h3>{}</h3>", escape(m.design.name()));
         let series = |f: fn(&crate::Sample) -> Option<f64>| -> Vec<(f64, f64)> {
             c.timeline
                 .iter()
@@ -158,15 +158,15 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
 /// bar chart per extra workload.
 fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
     let ranked = r.by_capacity();
-    if ranked.is_empty() {
+    let (false, Some(slo)) = (ranked.is_empty(), r.settings.slo_p99_ms) else {
         return;
-    }
-    let slo = crate::lang::ms(r.settings.slo_p99_ms);
+    };
+    let slo = crate::lang::ms(slo);
     let _ = write!(h, "<h2>{}</h2>", lang.pick("Capacity", "수용량"));
     let capacity_bars: Vec<Bar> = ranked
         .iter()
         .map(|(m, c)| Bar {
-            label: m.name.clone(),
+            label: m.design.name().to_string(),
             value: c.rps,
             at_least: c.limited_by == crate::LimitedBy::Generator,
         })
@@ -191,13 +191,13 @@ fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
         let mut steps = c.curve.clone();
         steps.sort_by(|a, b| a.offered.total_cmp(&b.offered));
         achieved.push(Styled {
-            label: m.name.clone(),
+            label: m.design.name().to_string(),
             points: steps.iter().map(|s| (s.offered, s.achieved)).collect(),
             color: i,
             dashed: false,
         });
         p99.push(Styled {
-            label: m.name.clone(),
+            label: m.design.name().to_string(),
             points: steps.iter().map(|s| (s.offered, s.p99_ms)).collect(),
             color: i,
             dashed: false,
@@ -205,11 +205,11 @@ fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
         if let Some((_, old)) = r
             .baseline
             .as_ref()
-            .and_then(|b| b.rows.iter().find(|(n, _)| *n == m.name))
+            .and_then(|b| b.rows.iter().find(|(n, _)| *n == m.design))
         {
             let mut steps = old.curve.clone();
             steps.sort_by(|a, b| a.offered.total_cmp(&b.offered));
-            let label = format!("{} ({})", m.name, lang.pick("baseline", "기준"));
+            let label = format!("{} ({})", m.design, lang.pick("baseline", "기준"));
             achieved.push(Styled {
                 label: label.clone(),
                 points: steps.iter().map(|s| (s.offered, s.achieved)).collect(),
@@ -265,7 +265,7 @@ fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
                 .iter()
                 .enumerate()
                 .map(|(i, (m, pts))| Styled {
-                    label: m.name.clone(),
+                    label: m.design.name().to_string(),
                     points: pts
                         .iter()
                         .filter_map(|p| Some((p.connections as f64, f(p)?)))
@@ -313,7 +313,7 @@ fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
             .filter_map(|row| {
                 let c = row.capacity.as_ref()?;
                 Some(Bar {
-                    label: row.name.clone(),
+                    label: row.design.name().to_string(),
                     value: c.rps,
                     at_least: c.limited_by == crate::LimitedBy::Generator,
                 })

@@ -15,8 +15,8 @@ pub mod sections;
 pub use capacity::{Capacity, LimitedBy};
 pub use lang::Lang;
 pub use results::{
-    Baseline, CapacityRow, Client, Machine, ModelResult, Outcome, Results, Sample, ScalePoint,
-    Server, Settings, WorkloadRun,
+    Baseline, CapacityRow, Client, Design, Machine, ModelResult, Outcome, Results, Sample,
+    ScalePoint, Server, Settings, UnknownWorkload, Workload, WorkloadKind, WorkloadRun,
 };
 
 /// `results.json`.

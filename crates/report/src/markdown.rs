@@ -64,10 +64,10 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
     let _ = writeln!(s, "{head}");
     let _ = writeln!(s, "|{}", "---|".repeat(head.matches('|').count() - 1));
     for (rank, (m, c, srv)) in r.ranking().into_iter().enumerate() {
-        let name = if m.external {
-            format!("{} ({})", m.name, lang.pick("external", "외부"))
+        let name = if m.design.is_external() {
+            format!("{} ({})", m.design, lang.pick("external", "외부"))
         } else {
-            m.name.clone()
+            m.design.name().to_string()
         };
         let until = c
             .before_first_failure
@@ -110,7 +110,7 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
         .rows
         .iter()
         .filter_map(|m| match &m.outcome {
-            Outcome::Skipped { reason } => Some((m.name.as_str(), reason.as_str())),
+            Outcome::Skipped { reason } => Some((m.design.name(), reason.as_str())),
             Outcome::Ran { .. } => None,
         })
         .collect();
@@ -151,7 +151,7 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
         )
     );
     for (m, c, _) in r.ran() {
-        let _ = writeln!(s, "- **{}**: {}", m.name, assignment_sentence(lang, c));
+        let _ = writeln!(s, "- **{}**: {}", m.design, assignment_sentence(lang, c));
     }
     let _ = writeln!(
         s,

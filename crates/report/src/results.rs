@@ -1,8 +1,246 @@
-//! Everything `compare` measured, as one serializable value.
+//! Everything `compare` measured, as one serializable value. Rows name their design as a
+//! [`Design`] (a swarmlab [`Model`] or an external server), workloads as a [`WorkloadKind`],
+//! and a run without a capacity search has no objective (`None`); they become words only
+//! when rendered. The JSON keeps the shapes it always had (`name` and `external`, workload
+//! names as strings, `0` for no objective), so older `results.json` files still load.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use swarmlab_server::Model;
 
 use crate::capacity::Capacity;
+
+/// Whose row it is: one of swarmlab's models, or a server from outside (`--target`), by the
+/// name it was given.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Design {
+    /// A swarmlab model.
+    Model(Model),
+    /// An external server.
+    External(String),
+}
+
+impl Design {
+    /// The name a report shows.
+    pub fn name(&self) -> &str {
+        match self {
+            Design::Model(m) => m.name(),
+            Design::External(n) => n,
+        }
+    }
+
+    /// The model, if it is one of swarmlab's.
+    pub fn model(&self) -> Option<Model> {
+        match self {
+            Design::Model(m) => Some(*m),
+            Design::External(_) => None,
+        }
+    }
+
+    /// Whether it is an external server.
+    pub fn is_external(&self) -> bool {
+        matches!(self, Design::External(_))
+    }
+
+    /// The design a bare name stands for (a row of an earlier run's file): the model of that
+    /// name, else an external server (compare refuses external names that are models').
+    pub fn from_name(name: &str) -> Design {
+        name.parse()
+            .map_or_else(|_| Design::External(name.to_string()), Design::Model)
+    }
+}
+
+impl fmt::Display for Design {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Design {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Design {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Design, D::Error> {
+        Ok(Design::from_name(&String::deserialize(d)?))
+    }
+}
+
+/// What every user sends in a built-in workload (`--workload`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkloadKind {
+    /// GET / (Hello, World!).
+    Hello,
+    /// POST /echo with a small body.
+    Echo,
+    /// GET /sleep?ms=100 (I/O wait).
+    Sleep,
+    /// GET /cpu?us=1000 (CPU work).
+    Cpu,
+    /// GET / with Connection: close: a new connection per request, like the classic assignment.
+    Close,
+    /// hello, then the capacity of every model under close, sleep and cpu too.
+    All,
+}
+
+impl WorkloadKind {
+    /// Every kind, in the order `--help` lists them.
+    pub const ALL: &'static [WorkloadKind] = &[
+        WorkloadKind::Hello,
+        WorkloadKind::Echo,
+        WorkloadKind::Sleep,
+        WorkloadKind::Cpu,
+        WorkloadKind::Close,
+        WorkloadKind::All,
+    ];
+
+    /// The name on the command line and in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Hello => "hello",
+            WorkloadKind::Echo => "echo",
+            WorkloadKind::Sleep => "sleep",
+            WorkloadKind::Cpu => "cpu",
+            WorkloadKind::Close => "close",
+            WorkloadKind::All => "all",
+        }
+    }
+
+    /// What it sends, in a line (for `--help`).
+    pub fn about(self) -> &'static str {
+        match self {
+            WorkloadKind::Hello => "GET / (Hello, World!)",
+            WorkloadKind::Echo => "POST /echo with a small body",
+            WorkloadKind::Sleep => "GET /sleep?ms=100 (I/O wait)",
+            WorkloadKind::Cpu => "GET /cpu?us=1000 (CPU work)",
+            WorkloadKind::Close => {
+                "GET / with Connection: close: a new connection per request, like the classic assignment"
+            }
+            WorkloadKind::All => "hello, then the capacity of every model under close, sleep and cpu too",
+        }
+    }
+
+    /// The workload of the main run: `all` runs hello first.
+    pub fn main(self) -> WorkloadKind {
+        match self {
+            WorkloadKind::All => WorkloadKind::Hello,
+            k => k,
+        }
+    }
+}
+
+impl fmt::Display for WorkloadKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A workload name that is not one of [`WorkloadKind::ALL`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct UnknownWorkload(pub String);
+
+impl fmt::Display for UnknownWorkload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = WorkloadKind::ALL.iter().map(|k| k.name()).collect();
+        write!(
+            f,
+            "unknown workload '{}' (workloads: {})",
+            self.0,
+            names.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownWorkload {}
+
+impl FromStr for WorkloadKind {
+    type Err = UnknownWorkload;
+    fn from_str(s: &str) -> Result<WorkloadKind, UnknownWorkload> {
+        WorkloadKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| UnknownWorkload(s.to_string()))
+    }
+}
+
+/// What the users of a compare run did: a built-in workload, or the users of a file
+/// (`--locustfile`). In the JSON: the kind's name, or `users of FILE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// A built-in workload.
+    Builtin(WorkloadKind),
+    /// The users of this locustfile or scenario file.
+    Users(String),
+}
+
+impl Workload {
+    /// The kind of the main run (a file's users: `None`).
+    pub fn main_kind(&self) -> Option<WorkloadKind> {
+        match self {
+            Workload::Builtin(k) => Some(k.main()),
+            Workload::Users(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Workload::Builtin(k) => f.write_str(k.name()),
+            Workload::Users(file) => write!(f, "users of {file}"),
+        }
+    }
+}
+
+impl Serialize for Workload {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Workload {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Workload, D::Error> {
+        let s = String::deserialize(d)?;
+        if let Some(file) = s.strip_prefix("users of ") {
+            return Ok(Workload::Users(file.to_string()));
+        }
+        s.parse()
+            .map(Workload::Builtin)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// `Option<f64>` / `Option<usize>` written as `0` for `None`, as results.json always had it
+/// (`slo_p99_ms: 0` meant "no capacity search"); `0` reads back as `None`.
+mod zero_is_none {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T, S>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error>
+    where
+        T: Serialize + Default,
+        S: Serializer,
+    {
+        match v {
+            Some(v) => v.serialize(s),
+            None => T::default().serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+    where
+        T: Deserialize<'de> + Default + PartialEq,
+        D: Deserializer<'de>,
+    {
+        let v = Option::<T>::deserialize(d)?;
+        Ok(v.filter(|v| *v != T::default()))
+    }
+}
 
 /// One compare run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,8 +263,8 @@ pub struct Results {
 /// Capacities of one more workload.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadRun {
-    /// Its name (close, sleep, cpu, ...).
-    pub workload: String,
+    /// Which built-in workload (close, sleep, cpu).
+    pub workload: WorkloadKind,
     /// The request each user sends.
     pub request: String,
     /// The latency objective it was held to, ms (the SLO plus the request's own service time).
@@ -38,8 +276,9 @@ pub struct WorkloadRun {
 /// One model's capacity under one workload.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CapacityRow {
-    /// The model.
-    pub name: String,
+    /// The model (or external server).
+    #[serde(rename = "name")]
+    pub design: Design,
     /// Its capacity, or `None` if it could not run.
     pub capacity: Option<Capacity>,
     /// Why it did not run.
@@ -56,7 +295,7 @@ pub struct Baseline {
     /// Its machine.
     pub cpu: String,
     /// Each model's capacity then.
-    pub rows: Vec<(String, Capacity)>,
+    pub rows: Vec<(Design, Capacity)>,
 }
 
 /// The machine.
@@ -77,8 +316,8 @@ pub struct Machine {
 /// The settings every model ran under.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
-    /// The workload name (hello, echo, sleep, cpu, close).
-    pub workload: String,
+    /// The workload (hello, echo, sleep, cpu, close, all, or a file's users).
+    pub workload: Workload,
     /// The request each user sends, e.g. `GET /`.
     pub request: String,
     /// Peak users.
@@ -93,26 +332,59 @@ pub struct Settings {
     pub pinned: bool,
     /// Started, UTC.
     pub started: String,
-    /// Capacity: the latency objective, p99 at most this, ms (0: no capacity search).
-    #[serde(default)]
-    pub slo_p99_ms: f64,
-    /// Capacity: connections the open model spreads its requests over.
-    #[serde(default)]
-    pub capacity_connections: usize,
+    /// Capacity: the latency objective of the main workload, p99 at most this, ms; `None`: no
+    /// capacity search.
+    #[serde(default, with = "zero_is_none")]
+    pub slo_p99_ms: Option<f64>,
+    /// Capacity: connections the open model spreads its requests over; `None`: no search.
+    #[serde(default, with = "zero_is_none")]
+    pub capacity_connections: Option<usize>,
     /// Cores the server could use (every core but the generator's).
     #[serde(default)]
     pub server_cores: usize,
 }
 
-/// One model's (or external target's) row.
+/// One model's (or external target's) row. In the JSON: `name`, `external`, `outcome`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "RawRow", try_from = "RawRow")]
 pub struct ModelResult {
-    /// Model name (or the target's name).
-    pub name: String,
-    /// External target (`--target`) rather than a swarmlab model.
-    pub external: bool,
+    /// The model, or the external target.
+    pub design: Design,
     /// Ran, or why not.
     pub outcome: Outcome,
+}
+
+/// [`ModelResult`] as the JSON has it.
+#[derive(Serialize, Deserialize)]
+struct RawRow {
+    name: String,
+    external: bool,
+    outcome: Outcome,
+}
+
+impl From<ModelResult> for RawRow {
+    fn from(r: ModelResult) -> RawRow {
+        RawRow {
+            name: r.design.name().to_string(),
+            external: r.design.is_external(),
+            outcome: r.outcome,
+        }
+    }
+}
+
+impl TryFrom<RawRow> for ModelResult {
+    type Error = swarmlab_server::UnknownModel;
+    fn try_from(r: RawRow) -> Result<ModelResult, Self::Error> {
+        let design = if r.external {
+            Design::External(r.name)
+        } else {
+            Design::Model(r.name.parse()?)
+        };
+        Ok(ModelResult {
+            design,
+            outcome: r.outcome,
+        })
+    }
 }
 
 /// Whether a row ran.

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use swarmlab_report::capacity::{Spread, Step};
 use swarmlab_report::{
-    analysis, html, markdown, render_json, Baseline, Capacity, CapacityRow, Client, Lang,
+    analysis, html, markdown, render_json, Baseline, Capacity, CapacityRow, Client, Design, Lang,
     LimitedBy, Machine, ModelResult, Outcome, Results, Sample, ScalePoint, Server, Settings,
-    WorkloadRun,
+    Workload, WorkloadKind, WorkloadRun,
 };
+use swarmlab_server::Model;
 
 fn timeline(peak: f64, p95: f64) -> Vec<Sample> {
     (0..12)
@@ -39,8 +40,7 @@ fn ran(
 ) -> ModelResult {
     let requests = (peak * 11.0) as u64;
     ModelResult {
-        name: name.into(),
-        external: false,
+        design: Design::from_name(name),
         outcome: Outcome::Ran {
             client: Box::new(Client {
                 requests,
@@ -86,7 +86,7 @@ fn ran(
 
 pub fn fixture() -> Results {
     let mut nginx = ran("nginx", 9900.0, 0.4, 3.0, None, 9.0, 4.0, 1, 2);
-    nginx.external = true;
+    nginx.design = Design::External("nginx".into());
     if let Outcome::Ran { server, .. } = &mut nginx.outcome {
         *server = None;
     }
@@ -99,7 +99,7 @@ pub fn fixture() -> Results {
             swarmlab: "0.1.0".into(),
         },
         settings: Settings {
-            workload: "hello".into(),
+            workload: Workload::Builtin(WorkloadKind::Hello),
             request: "GET /".into(),
             users: 1000,
             spawn_rate: 100.0,
@@ -107,8 +107,8 @@ pub fn fixture() -> Results {
             max_time_s: 12.0,
             pinned: true,
             started: "2026-11-23T00:00:00Z".into(),
-            slo_p99_ms: 0.0,
-            capacity_connections: 0,
+            slo_p99_ms: None,
+            capacity_connections: None,
             server_cores: 1,
         },
         rows: vec![
@@ -117,8 +117,7 @@ pub fn fixture() -> Results {
             ran("thread", 8800.0, 1.6, 12.0, None, 22.0, 160.0, 1001, 1),
             ran("select", 9600.0, 0.9, 6.0, None, 14.0, 3.5, 1, 1),
             ModelResult {
-                name: "uring".into(),
-                external: false,
+                design: Design::Model(Model::Uring),
                 outcome: Outcome::Skipped {
                     reason: "io_uring is not available on this kernel".into(),
                 },
@@ -171,8 +170,8 @@ fn searched(
 /// The fixture after the capacity search, `--scaling`, `--workload all` and `--baseline`.
 pub fn with_capacity() -> Results {
     let mut r = fixture();
-    r.settings.slo_p99_ms = 100.0;
-    r.settings.capacity_connections = 100;
+    r.settings.slo_p99_ms = Some(100.0);
+    r.settings.capacity_connections = Some(100);
     let caps = [
         (
             "single",
@@ -238,13 +237,13 @@ pub fn with_capacity() -> Results {
         else {
             continue;
         };
-        if let Some((_, c)) = caps.iter().find(|(n, _)| *n == row.name) {
+        if let Some((_, c)) = caps.iter().find(|(n, _)| *n == row.design.name()) {
             *capacity = Some(Box::new(c.clone()));
             *scaling = [10usize, 100, 1000, 10_000]
                 .iter()
                 .map(|&n| {
                     let mut c = c.clone();
-                    let (mem_per_conn, cpu_growth) = match row.name.as_str() {
+                    let (mem_per_conn, cpu_growth) = match row.design.name() {
                         "thread" => (0.07, 1.3),
                         "select" => (0.002, 1.0 + n as f64 / 2000.0),
                         _ => (0.01, 1.1),
@@ -262,14 +261,14 @@ pub fn with_capacity() -> Results {
         }
     }
     let row = |name: &str, c: Capacity| CapacityRow {
-        name: name.into(),
+        design: Design::from_name(name),
         capacity: Some(c),
         skipped: None,
     };
     let sleep = |rps: f64, limited_by| searched(&[(rps, rps, 150.0)], limited_by, 60.0, 0.01);
     r.workloads = vec![
         WorkloadRun {
-            workload: "close".into(),
+            workload: WorkloadKind::Close,
             request: "GET / (Connection: close)".into(),
             slo_p99_ms: 100.0,
             rows: vec![
@@ -292,7 +291,7 @@ pub fn with_capacity() -> Results {
             ],
         },
         WorkloadRun {
-            workload: "sleep".into(),
+            workload: WorkloadKind::Sleep,
             request: "GET /sleep?ms=100".into(),
             slo_p99_ms: 200.0,
             rows: vec![
@@ -321,7 +320,7 @@ pub fn with_capacity() -> Results {
             ],
         },
         WorkloadRun {
-            workload: "cpu".into(),
+            workload: WorkloadKind::Cpu,
             request: "GET /cpu?us=1000".into(),
             slo_p99_ms: 101.0,
             rows: vec![
@@ -342,7 +341,7 @@ pub fn with_capacity() -> Results {
                     searched(&[(830.0, 830.0, 30.0)], LimitedBy::Server, 1020.0, 0.05),
                 ),
                 CapacityRow {
-                    name: "uring".into(),
+                    design: Design::Model(Model::Uring),
                     capacity: None,
                     skipped: Some("io_uring is not available on this kernel".into()),
                 },
@@ -356,7 +355,7 @@ pub fn with_capacity() -> Results {
         rows: vec![
             // single got 30 % better (real), fork moved 3 % (within its spread)
             (
-                "single".into(),
+                Design::Model(Model::Single),
                 searched(
                     &[(2000.0, 2000.0, 5.0), (2200.0, 2200.0, 80.0)],
                     LimitedBy::Server,
@@ -365,7 +364,7 @@ pub fn with_capacity() -> Results {
                 ),
             ),
             (
-                "fork".into(),
+                Design::Model(Model::Fork),
                 searched(&[(4900.0, 4750.0, 70.0)], LimitedBy::Server, 175.0, 0.06),
             ),
         ],
@@ -377,7 +376,8 @@ fn golden(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+    // exactly "1": UPDATE_GOLDEN=0 (or empty) must not quietly accept whatever came out
+    if std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
         std::fs::write(&path, actual).unwrap();
         return;
     }

@@ -245,3 +245,23 @@ pub fn inherited_listener(fd: RawFd) -> io::Result<std::net::TcpListener> {
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
     Ok(owned.into())
 }
+
+/// Makes the process `command` starts run on `cpus` from its first instruction, so every
+/// thread and process it starts inherits them (`compare` pins each server this way).
+pub fn pin_on_exec(command: &mut std::process::Command, cpus: &[usize]) -> io::Result<()> {
+    let mut set = nix::sched::CpuSet::new();
+    for &c in cpus {
+        set.set(c)
+            .map_err(|_| io::Error::other(format!("CPU {c} is out of range")))?;
+    }
+    // SAFETY: the closure runs in the child between fork and exec, where only
+    // async-signal-safe work is allowed: it makes one system call (sched_setaffinity) on a
+    // CpuSet copied in before the fork, and allocates nothing.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(command, move || {
+            nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+                .map_err(io::Error::from)
+        });
+    }
+    Ok(())
+}

@@ -34,7 +34,10 @@ impl Server {
     /// its stdin (`--listen-fd 0`): the address is known before the server starts, and nothing
     /// is read back from its output.
     pub fn start(model: &'static str, extra: &[&str]) -> Server {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        // serve's own backlog (std's 128 overflows when hundreds of clients connect at once)
+        let listener =
+            swarmlab_server::bind(([127, 0, 0, 1], 0).into(), swarmlab_server::DEFAULT_BACKLOG)
+                .expect("bind a free port");
         let addr = listener.local_addr().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
             .args(["serve", "--model", model, "--listen-fd", "0"])

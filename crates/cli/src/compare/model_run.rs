@@ -1,0 +1,368 @@
+//! One design's part of a comparison: a target in, its row out. A swarmlab model gets a
+//! fresh server for each phase (the assignment's run; the capacity searches; the `cpu`
+//! workload on every core but the generator's), so no phase measures another's leftovers; an
+//! external server is measured where it runs. The assignment's run is the classic one: the
+//! users ramp until the first failure or the run time, second by second into Locust's CSVs.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use swarmlab_report::{
+    Capacity, CapacityRow, Client, Design, ModelResult, Outcome, Sample, ScalePoint, Server,
+    WorkloadKind,
+};
+use swarmlab_server::Model;
+use swarmlab_swarm::{Plan as LoadPlan, Summary, Swarm, Target as Url, Workload};
+
+use super::capacity::{loopback_sources, mib, Searches};
+use super::live::{Progress, Watcher};
+use super::plan::{Plan, SearchPlan};
+use super::server::{answers_http, ServerCommand, ServerProcess};
+use super::targets::Target;
+use super::workloads::users_for;
+use crate::csv_files::CsvFiles;
+use crate::procfs::{self, TreeSample};
+
+/// What every design's run shares.
+pub struct Ctx<'a> {
+    pub plan: &'a Plan,
+    /// This executable (it serves the models).
+    pub exe: &'a Path,
+    /// A locustfile's users (`--locustfile`), else the built-in workload's.
+    pub users: Option<&'a Workload>,
+    /// Ctrl-C.
+    pub stop: &'a AtomicBool,
+}
+
+/// A design's row of the main table, and its row in each of `--workload all`'s others.
+pub struct Row {
+    pub main: ModelResult,
+    pub extras: Vec<CapacityRow>,
+}
+
+impl Row {
+    /// A design that could not run: why, in every table.
+    pub fn skipped(ctx: &Ctx<'_>, design: Design, why: &str) -> Row {
+        Row {
+            extras: ctx
+                .plan
+                .extras()
+                .iter()
+                .map(|_| CapacityRow {
+                    design: design.clone(),
+                    capacity: None,
+                    skipped: Some(why.to_string()),
+                })
+                .collect(),
+            main: ModelResult {
+                design,
+                outcome: Outcome::Skipped {
+                    reason: why.to_string(),
+                },
+            },
+        }
+    }
+}
+
+/// Runs one target's phases.
+pub fn run(ctx: &Ctx<'_>, target: &Target, progress: &Progress<'_>) -> Row {
+    match target {
+        Target::Model(m) => run_model(ctx, *m, progress),
+        Target::External { name, url, pid } => run_external(ctx, name, url, *pid, progress),
+    }
+}
+
+/// A swarmlab model: the assignment's run on one server, the searches on fresh ones.
+fn run_model(ctx: &Ctx<'_>, model: Model, progress: &Progress<'_>) -> Row {
+    let design = Design::Model(model);
+    let cpus = ctx.plan.server_cpus.as_deref();
+    let server = match ServerProcess::start(&ServerCommand::model(ctx.exe, model, cpus)) {
+        Ok(s) => s,
+        Err(e) => return Row::skipped(ctx, design, &format!("{e:#}")),
+    };
+    let before = procfs::children_usage();
+    let url = Url::parse(&server.url()).expect("a loopback URL");
+    let sample = || server.sample();
+    let (summary, tree) = match assignment_run(ctx, &design, &url, Some(&sample), progress) {
+        Ok(v) => v,
+        Err(e) => return Row::skipped(ctx, design, &format!("{e:#}")),
+    };
+    progress.say("stopping the server");
+    let clean_exit = server.stop();
+    let after = procfs::children_usage();
+    let client = client_figures(&summary);
+    let cpu_s = after.cpu_s - before.cpu_s;
+    let mut server = Server {
+        cpu_s,
+        cpu_us_per_request: cpu_s * 1e6 / (client.requests.max(1) as f64),
+        peak_rss_mib: mib(tree.rss),
+        peak_pss_mib: mib(tree.pss),
+        voluntary_switches: after.voluntary - before.voluntary,
+        involuntary_switches: after.involuntary - before.involuntary,
+        peak_threads: tree.threads,
+        peak_processes: tree.processes,
+        clean_exit,
+    };
+    let (capacity, scaling, extras) = match ctx.plan.search.filter(|_| !interrupted(ctx)) {
+        Some(search) => {
+            let found = model_searches(ctx, model, search, progress);
+            server.clean_exit &= found.clean_exit;
+            (found.capacity, found.scaling, found.extras)
+        }
+        None => (None, Vec::new(), interrupted_rows(ctx, &design)),
+    };
+    Row {
+        main: ran(design, client, Some(server), capacity, scaling),
+        extras,
+    }
+}
+
+/// What the searches on a model's fresh servers found.
+struct Found {
+    capacity: Option<Capacity>,
+    scaling: Vec<ScalePoint>,
+    extras: Vec<CapacityRow>,
+    clean_exit: bool,
+}
+
+/// A fresh server for the main workload's searches and the extras on its cores, and one
+/// more, on every core but the generator's, for the `cpu` workload.
+fn model_searches(
+    ctx: &Ctx<'_>,
+    model: Model,
+    search: SearchPlan,
+    progress: &Progress<'_>,
+) -> Found {
+    let design = Design::Model(model);
+    let extras = ctx.plan.extras();
+    let mut found = Found {
+        capacity: None,
+        scaling: Vec::new(),
+        extras: interrupted_rows(ctx, &design),
+        clean_exit: true,
+    };
+    for wide in [false, true] {
+        let picked: Vec<usize> = (0..extras.len())
+            .filter(|&i| (extras[i].kind == WorkloadKind::Cpu) == wide)
+            .collect();
+        if wide && picked.is_empty() {
+            continue;
+        }
+        let cpus = if wide {
+            ctx.plan.wide_cpus.as_deref()
+        } else {
+            ctx.plan.server_cpus.as_deref()
+        };
+        let server = match ServerProcess::start(&ServerCommand::model(ctx.exe, model, cpus)) {
+            Ok(s) => s,
+            Err(e) => {
+                for i in picked {
+                    found.extras[i].skipped = Some(format!("{e:#}"));
+                }
+                continue;
+            }
+        };
+        let url = Url::parse(&server.url()).expect("a loopback URL");
+        let sample = || server.sample();
+        let searches = Searches {
+            plan: ctx.plan,
+            search,
+            design: &design,
+            users: ctx.users,
+            target: &url,
+            sample: Some(&sample),
+            stop: ctx.stop,
+            progress,
+        };
+        if !wide {
+            found.capacity = searches.main();
+            found.scaling = searches.scaling();
+        }
+        for i in picked {
+            found.extras[i] = searches.extra(&extras[i]);
+        }
+        found.clean_exit &= server.stop();
+    }
+    found
+}
+
+/// An external server (`--target NAME=URL[@PID]`): measured where it runs, its server figures
+/// only with a pid; it is not restarted, so its capacity is searched right after the run.
+fn run_external(
+    ctx: &Ctx<'_>,
+    name: &str,
+    url: &str,
+    pid: Option<u32>,
+    progress: &Progress<'_>,
+) -> Row {
+    let design = Design::External(name.to_string());
+    let url = Url::parse(url).expect("checked by the plan");
+    let sample_pid = pid.map(|pid| move || procfs::sample_tree(pid));
+    let sample = sample_pid.as_ref().map(|f| f as &dyn Fn() -> TreeSample);
+    let cpu_before = pid.and_then(procfs::process_cpu_s);
+    let (summary, tree) = match assignment_run(ctx, &design, &url, sample, progress) {
+        Ok(v) => v,
+        Err(e) => return Row::skipped(ctx, design, &format!("{e:#}")),
+    };
+    let client = client_figures(&summary);
+    let server = match (cpu_before, pid.and_then(procfs::process_cpu_s)) {
+        (Some(b), Some(e)) => Some(Server {
+            cpu_s: e - b,
+            cpu_us_per_request: (e - b) * 1e6 / (client.requests.max(1) as f64),
+            peak_rss_mib: mib(tree.rss),
+            peak_pss_mib: mib(tree.pss),
+            voluntary_switches: 0,
+            involuntary_switches: 0,
+            peak_threads: tree.threads,
+            peak_processes: tree.processes,
+            clean_exit: true,
+        }),
+        _ => None,
+    };
+    let (capacity, scaling, extras) = match ctx.plan.search.filter(|_| !interrupted(ctx)) {
+        Some(search) => {
+            let searches = Searches {
+                plan: ctx.plan,
+                search,
+                design: &design,
+                users: ctx.users,
+                target: &url,
+                sample,
+                stop: ctx.stop,
+                progress,
+            };
+            let extras = ctx
+                .plan
+                .extras()
+                .iter()
+                .map(|w| searches.extra(w))
+                .collect();
+            (searches.main(), searches.scaling(), extras)
+        }
+        None => (None, Vec::new(), interrupted_rows(ctx, &design)),
+    };
+    Row {
+        main: ran(design, client, server, capacity, scaling),
+        extras,
+    }
+}
+
+fn interrupted(ctx: &Ctx<'_>) -> bool {
+    ctx.stop.load(Ordering::Relaxed)
+}
+
+/// The extra workloads' rows of a design whose searches did not run.
+fn interrupted_rows(ctx: &Ctx<'_>, design: &Design) -> Vec<CapacityRow> {
+    Row::skipped(ctx, design.clone(), "interrupted before it ran").extras
+}
+
+fn ran(
+    design: Design,
+    client: Client,
+    server: Option<Server>,
+    capacity: Option<Capacity>,
+    scaling: Vec<ScalePoint>,
+) -> ModelResult {
+    ModelResult {
+        design,
+        outcome: Outcome::Ran {
+            client: Box::new(client),
+            server,
+            capacity: capacity.map(Box::new),
+            scaling,
+        },
+    }
+}
+
+/// The swarm against `url` as the assignment loads it, sampling the server's tree (if any)
+/// once a second into the peak it returns.
+fn assignment_run(
+    ctx: &Ctx<'_>,
+    design: &Design,
+    url: &Url,
+    sample: Option<&dyn Fn() -> TreeSample>,
+    progress: &Progress<'_>,
+) -> anyhow::Result<(Summary, TreeSample)> {
+    if !answers_http(url.addr) {
+        anyhow::bail!("{} does not answer HTTP", url.addr);
+    }
+    let plan = ctx.plan;
+    let workload = users_for(plan.main().kind, ctx.users, url);
+    let load = LoadPlan {
+        users: plan.users,
+        spawn_rate: plan.spawn_rate,
+        run_time: Some(plan.max_time),
+        stop_on_failure: true,
+        threads: plan.generator_threads,
+        // one loopback source address has about 28,000 ports per destination
+        source_addrs: loopback_sources(plan.users),
+        ..LoadPlan::default()
+    };
+    let mut watcher = Watcher {
+        sample: sample.map(|s| Box::new(s) as Box<dyn Fn() -> TreeSample>),
+        peak: TreeSample::default(),
+        started: Instant::now(),
+        entries: workload.entries.clone(),
+        csvs: CsvFiles::create(&plan.out.join(design.name()), false)?,
+        progress,
+    };
+    let swarm = Swarm::new(workload, load.clone());
+    progress.show(&swarm);
+    let summary = swarmlab_swarm::drive(&swarm, &load, ctx.stop, &mut watcher);
+    watcher.csvs.finish(&summary.stats, &watcher.entries)?;
+    Ok((summary, watcher.peak))
+}
+
+/// The clients' figures from a swarm summary.
+fn client_figures(s: &Summary) -> Client {
+    let t = &s.stats.total;
+    let per_second: Vec<u64> = s.history.iter().map(|h| h.completed_2s_ago).collect();
+    let window = per_second.len().clamp(1, 10);
+    let peak = per_second
+        .windows(window)
+        .map(|w| w.iter().sum::<u64>())
+        .max()
+        .unwrap_or(0) as f64
+        / window as f64;
+    let mut kinds: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for ((_, error), row) in &s.stats.errors {
+        *kinds.entry(error.clone()).or_default() += row.occurrences;
+    }
+    let mut failure_kinds: Vec<(String, u64)> = kinds.into_iter().collect();
+    failure_kinds.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let t0 = s.history.first().map_or(0, |h| h.time);
+    let whole_run_rps = t.num_requests as f64 / s.duration.as_secs_f64().max(1e-3);
+    Client {
+        requests: t.num_requests,
+        failures: t.num_failures,
+        before_first_failure: s.before_first_failure,
+        rps: whole_run_rps,
+        // a run shorter than the window still has a peak: its whole-run rate at least
+        peak_rps: peak.max(if per_second.len() < 10 {
+            whole_run_rps
+        } else {
+            0.0
+        }),
+        avg_ms: t.avg_ms(),
+        p50_ms: t.percentile_ms(0.5).unwrap_or(0.0),
+        p95_ms: t.percentile_ms(0.95).unwrap_or(0.0),
+        p99_ms: t.percentile_ms(0.99).unwrap_or(0.0),
+        max_ms: t.max_ms(),
+        duration_s: s.duration.as_secs_f64(),
+        users: s.peak_users,
+        failure_kinds,
+        saturated: s.saturated.clone(),
+        timeline: s
+            .history
+            .iter()
+            .map(|h| Sample {
+                t: (h.time - t0) as f64,
+                users: h.users,
+                rps: h.rps,
+                p50_ms: h.p50_ms,
+                p95_ms: h.p95_ms,
+            })
+            .collect(),
+    }
+}

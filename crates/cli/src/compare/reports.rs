@@ -1,0 +1,139 @@
+//! What a comparison leaves behind: `index.html`, `report.md` and `results.json` (rendered by
+//! swarmlab-report), a line per design as it finishes, the rankings on the console at the end,
+//! and `--baseline`'s earlier results read back.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use swarmlab_report::sections;
+use swarmlab_report::{Baseline, Lang, ModelResult, Outcome, Results};
+
+use crate::Failure;
+
+/// Writes the three reports into `out`.
+pub fn write(results: &Results, out: &Path, lang: Lang) -> Result<(), Failure> {
+    for (file, text) in [
+        (
+            "index.html",
+            swarmlab_report::html::render_html(results, lang),
+        ),
+        (
+            "report.md",
+            swarmlab_report::markdown::render_markdown(results, lang),
+        ),
+        ("results.json", swarmlab_report::render_json(results)),
+    ] {
+        let path = out.join(file);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// One design's figures in a line, as it finishes.
+pub fn describe(row: &ModelResult) -> String {
+    match &row.outcome {
+        Outcome::Ran {
+            client,
+            server,
+            capacity,
+            ..
+        } => format!(
+            "{}: peak {:.1} req/s, {} requests, {} failures{}, p99 {:.2} ms{}{}{}",
+            row.design,
+            client.peak_rps,
+            client.requests,
+            client.failures,
+            client
+                .before_first_failure
+                .map_or(String::new(), |n| format!(" (first after {n})")),
+            client.p99_ms,
+            server.as_ref().map_or(String::new(), |s| format!(
+                ", server {:.1} µs CPU/request, {:.1} MiB PSS, exit {}",
+                s.cpu_us_per_request,
+                s.peak_pss_mib,
+                if s.clean_exit { "clean" } else { "NOT clean" }
+            )),
+            capacity.as_ref().map_or(String::new(), |c| format!(
+                "; capacity {} req/s (p99 {:.2} ms, limited by {})",
+                sections::shown(c),
+                c.p99_ms,
+                sections::limited_by(Lang::En, c.limited_by)
+            )),
+            client
+                .saturated
+                .as_ref()
+                .map_or(String::new(), |w| format!(" [{w}]")),
+        ),
+        Outcome::Skipped { reason } => format!("{}: not run: {reason}", row.design),
+    }
+}
+
+/// The rankings, how long it took, and where the reports are.
+pub fn print_summary(results: &Results, took: Duration, out: &Path) {
+    let by_capacity = results.by_capacity();
+    if let (false, Some(slo)) = (by_capacity.is_empty(), results.settings.slo_p99_ms) {
+        println!(
+            "\ncapacity (the most req/s with p99 <= {slo} ms and failures < 1 %; >= is a lower bound):"
+        );
+        for (i, (m, c)) in by_capacity.iter().enumerate() {
+            println!(
+                "  {}. {:<8} {:>12} req/s  p99 {:.2} ms  limited by {}",
+                i + 1,
+                m.design.name(),
+                sections::shown(c),
+                c.p99_ms,
+                sections::limited_by(Lang::En, c.limited_by)
+            );
+        }
+    }
+    println!("\nthe assignment's run (peak RPS over the best 10 s):");
+    for (i, (m, c, _)) in results.ranking().iter().enumerate() {
+        println!(
+            "  {}. {:<8} {:>10.1} req/s  p99 {:.2} ms  failures {}",
+            i + 1,
+            m.design.name(),
+            c.peak_rps,
+            c.p99_ms,
+            c.failures
+        );
+    }
+    let took = took.as_secs();
+    println!("took {} min {:02} s", took / 60, took % 60);
+    let out = out.display();
+    println!("reports: {out}/index.html, {out}/report.md, {out}/results.json");
+}
+
+/// `--baseline`: the capacities of an earlier results.json.
+pub fn read_baseline(file: &Path) -> anyhow::Result<Baseline> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the baseline {}", file.display()))?;
+    let old: Results = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "the baseline {} is not a compare results.json",
+            file.display()
+        )
+    })?;
+    let rows: Vec<_> = old
+        .rows
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Ran {
+                capacity: Some(c), ..
+            } => Some((r.design.clone(), (**c).clone())),
+            _ => None,
+        })
+        .collect();
+    if rows.is_empty() {
+        anyhow::bail!(
+            "the baseline {} has no capacities to compare with (it was run without the capacity search)",
+            file.display()
+        );
+    }
+    Ok(Baseline {
+        file: file.display().to_string(),
+        started: old.settings.started,
+        cpu: old.machine.cpu,
+        rows,
+    })
+}

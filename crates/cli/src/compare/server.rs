@@ -1,0 +1,344 @@
+//! One server as a child process, for one phase of a comparison: started from any command,
+//! told its address by the comparison (never read back from its output), waited for until it
+//! answers HTTP, pinned, its process tree measured, and stopped with SIGTERM, then SIGKILL
+//! after a bound. Dropping it kills what is left, so no phase leaves a server behind.
+//!
+//! The address goes one of two ways, both decided here before the server starts:
+//! [`Listen::Inherit`]: the comparison binds a loopback socket and hands it over as the
+//! server's stdin (`swarmlab serve --listen-fd 0`), so there is no race for the port;
+//! [`Listen::Port`]: the comparison picks a free port and passes it as `{port}` in the
+//! command and `PORT` in its environment, for servers that bind their own socket.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use swarmlab_server::{Model, DEFAULT_BACKLOG};
+
+use crate::procfs::{self, TreeSample};
+
+/// How long a server may take to answer its first request.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long SIGTERM has before SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How a started server learns its address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listen {
+    /// A listening socket bound here, as the server's stdin.
+    Inherit,
+    /// A free port chosen here: `{port}` in the arguments, `PORT` in the environment. (Only
+    /// this module's tests start servers this way so far; a server of the user's own, which
+    /// binds its own socket, will.)
+    #[cfg_attr(not(test), allow(dead_code))]
+    Port,
+}
+
+/// How to start one server.
+#[derive(Clone, Debug)]
+pub struct ServerCommand {
+    /// The row's name, for what the server says on stderr.
+    pub name: String,
+    /// The program and its arguments (`{port}` is replaced with [`Listen::Port`]).
+    pub argv: Vec<String>,
+    /// How it learns its address.
+    pub listen: Listen,
+    /// The cores it runs on (`None`: not pinned).
+    pub cpus: Option<Vec<usize>>,
+}
+
+impl ServerCommand {
+    /// `swarmlab serve --model M` (this executable), with workers as `serve` would start them
+    /// on this machine unpinned: the pinned core set does not shrink a pool of blocking threads.
+    pub fn model(exe: &Path, model: Model, cpus: Option<&[usize]>) -> ServerCommand {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        ServerCommand {
+            name: model.name().to_string(),
+            argv: [
+                exe.to_string_lossy().as_ref(),
+                "serve",
+                "--model",
+                model.name(),
+                "--listen-fd",
+                "0",
+                "--workers",
+                &workers.to_string(),
+            ]
+            .map(String::from)
+            .to_vec(),
+            listen: Listen::Inherit,
+            cpus: cpus.map(<[usize]>::to_vec),
+        }
+    }
+}
+
+/// A running server.
+pub struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts `cmd` and waits until it answers HTTP on its address. An exit, or no answer
+    /// within [`START_TIMEOUT`], is an error that says why (its last line on stderr, if any).
+    pub fn start(cmd: &ServerCommand) -> anyhow::Result<ServerProcess> {
+        // with serve's own backlog: std's 128 would overflow under a 10,000-user ramp
+        let listener = swarmlab_server::bind(([127, 0, 0, 1], 0).into(), DEFAULT_BACKLOG)
+            .context("cannot bind a loopback port")?;
+        let addr = listener.local_addr()?;
+        let port = addr.port().to_string();
+        let (program, args) = cmd.argv.split_first().context("an empty server command")?;
+        let mut command = Command::new(program);
+        command
+            .args(args.iter().map(|a| a.replace("{port}", &port)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        match cmd.listen {
+            Listen::Inherit => {
+                command.stdin(std::os::fd::OwnedFd::from(listener));
+            }
+            Listen::Port => {
+                drop(listener); // the server binds it itself
+                command.stdin(Stdio::null()).env("PORT", &port);
+            }
+        }
+        if let Some(cpus) = &cmd.cpus {
+            swarmlab_server::sys::pin_on_exec(&mut command, cpus)?;
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot start {program}"))?;
+        let said = forward_stderr(&mut child, &cmd.name);
+        let mut server = ServerProcess { child, addr };
+        match server.wait_until_answering() {
+            Ok(()) => {
+                said.0.lock().unwrap_or_else(|e| e.into_inner()).up = true;
+                Ok(server)
+            }
+            Err(e) => {
+                server.kill();
+                // what it said before it went (its stderr ends when it does, unless a process
+                // it started still holds it: then what came so far)
+                let _ = said.1.recv_timeout(Duration::from_secs(1));
+                let said = said.0.lock().unwrap_or_else(|e| e.into_inner());
+                match said.lines.last() {
+                    Some(line) => Err(anyhow!("{}", line.trim_start_matches("swarmlab: error: "))),
+                    None => Err(e),
+                }
+            }
+        }
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Its pid (the root of its process tree).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its process tree now: memory, threads, processes, CPU so far.
+    pub fn sample(&self) -> TreeSample {
+        procfs::sample_tree(self.pid())
+    }
+
+    /// SIGTERM, then a bounded wait, then SIGKILL; whether it exited 0 on its own.
+    pub fn stop(mut self) -> bool {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return status.success(),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => {
+                    self.kill();
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn wait_until_answering(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Err(anyhow!("the server exited ({status}) before it answered"));
+            }
+            if answers_http(self.addr) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(anyhow!("{} does not answer HTTP", self.addr));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill();
+        }
+    }
+}
+
+/// Whether `addr` answers a `GET /` with an HTTP/1.x status line.
+pub fn answers_http(addr: SocketAddr) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut first = [0u8; 12];
+    s.write_all(b"GET / HTTP/1.1\r\nHost: compare\r\nConnection: close\r\n\r\n")
+        .is_ok()
+        && s.read_exact(&mut first).is_ok()
+        && first.starts_with(b"HTTP/1.")
+}
+
+/// What a server said on stderr: kept until it is up (the reason it did not start, if it did
+/// not), then passed on to ours under its name.
+#[derive(Default)]
+struct Said {
+    up: bool,
+    lines: Vec<String>,
+}
+
+/// Reads the child's stderr as it comes, so a full pipe never blocks the server; the
+/// receiver hears when it has ended.
+fn forward_stderr(child: &mut Child, name: &str) -> (Arc<Mutex<Said>>, mpsc::Receiver<()>) {
+    let said = Arc::new(Mutex::new(Said::default()));
+    let (ended, on_end) = mpsc::channel();
+    if let Some(err) = child.stderr.take() {
+        let (said, name) = (Arc::clone(&said), name.to_string());
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let mut s = said.lock().unwrap_or_else(|e| e.into_inner());
+                if s.up {
+                    eprintln!(
+                        "  [{name} server] {}",
+                        line.trim_start_matches("swarmlab: ")
+                    );
+                } else {
+                    s.lines.push(line);
+                }
+            }
+            let _ = ended.send(());
+        });
+    }
+    (said, on_end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The swarmlab binary beside this test binary (target/debug/deps/..): `cargo test`
+    /// builds it for the integration tests. `None` (said) when it is not there.
+    fn exe() -> Option<std::path::PathBuf> {
+        let mut p = std::env::current_exe().unwrap();
+        p.pop();
+        p.pop();
+        p.push("swarmlab");
+        if p.exists() {
+            return Some(p);
+        }
+        assert!(
+            std::env::var("SWARMLAB_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "{} is not built",
+            p.display()
+        );
+        eprintln!(
+            "SKIPPED: {} is not built (cargo test builds it)",
+            p.display()
+        );
+        None
+    }
+
+    #[test]
+    fn a_model_gets_its_socket_and_stops_cleanly() {
+        let Some(exe) = exe() else {
+            return;
+        };
+        let server = ServerProcess::start(&ServerCommand::model(&exe, Model::Epoll, None)).unwrap();
+        assert!(answers_http(server.addr));
+        let tree = server.sample();
+        assert!(tree.processes >= 1 && tree.rss > 0, "{tree:?}");
+        assert!(server.stop(), "exit 0 after SIGTERM");
+    }
+
+    #[test]
+    fn any_command_can_be_told_its_port() {
+        let Some(exe) = exe() else {
+            return;
+        };
+        // a server that binds its own socket, from {port} and from $PORT
+        for argv in [
+            vec![
+                exe.display().to_string(),
+                "serve".into(),
+                "-m".into(),
+                "poll".into(),
+                "--bind".into(),
+                "127.0.0.1:{port}".into(),
+            ],
+            vec![
+                "sh".into(),
+                "-c".into(),
+                format!(
+                    "exec {} serve -m poll --bind 127.0.0.1:$PORT",
+                    exe.display()
+                ),
+            ],
+        ] {
+            let cmd = ServerCommand {
+                name: "own".into(),
+                argv,
+                listen: Listen::Port,
+                cpus: None,
+            };
+            let server = ServerProcess::start(&cmd).unwrap();
+            assert!(answers_http(server.addr));
+            assert!(server.stop());
+        }
+    }
+
+    #[test]
+    fn a_server_that_does_not_come_up_says_why_and_is_gone() {
+        let cmd = ServerCommand {
+            name: "broken".into(),
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                "echo 'cannot bind: no' >&2; exit 3".into(),
+            ],
+            listen: Listen::Port,
+            cpus: None,
+        };
+        let err = ServerProcess::start(&cmd).err().expect("it did not start");
+        assert_eq!(err.to_string(), "cannot bind: no");
+        let silent = ServerCommand {
+            argv: vec!["sh".into(), "-c".into(), "exit 0".into()],
+            ..cmd
+        };
+        let err = ServerProcess::start(&silent).err().unwrap().to_string();
+        assert!(
+            err.contains("exited") && err.contains("before it answered"),
+            "{err}"
+        );
+    }
+}
