@@ -221,7 +221,10 @@ mod tests {
             std::hint::black_box(0u64);
         }
         let later = sample_tree(std::process::id());
-        assert!(later.cpu_ns >= s.cpu_ns + 20_000_000, "{s:?} then {later:?}");
+        assert!(
+            later.cpu_ns >= s.cpu_ns + 20_000_000,
+            "{s:?} then {later:?}"
+        );
         assert!(machine().cores >= 1);
     }
 }

@@ -19,6 +19,26 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
     );
     h.push_str(&markdown_to_html(&render_markdown(r, lang)));
     let ranked = r.ranking();
+    comparison_bars(&mut h, &ranked, lang);
+    capacity_charts(&mut h, r, lang);
+    scaling_charts(&mut h, r, lang);
+    workload_bars(&mut h, r, lang);
+    latency_curve(&mut h, &ranked, lang);
+    per_model_charts(&mut h, &ranked, lang);
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// The ran rows, best first, with what their clients saw and their server cost.
+type Ranked<'a> = [(
+    &'a crate::ModelResult,
+    &'a crate::Client,
+    Option<&'a crate::Server>,
+)];
+
+/// The assignment's run side by side: peak RPS, average response time, requests until the
+/// first failure, server CPU per request, server memory.
+fn comparison_bars(h: &mut String, ranked: &Ranked<'_>, lang: Lang) {
     let bars = |f: fn(&crate::Client, Option<&crate::Server>) -> Option<f64>| -> Vec<Bar> {
         ranked
             .iter()
@@ -72,7 +92,10 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
             let _ = write!(h, "<figure>{}</figure>", bar_chart(title, unit, &data));
         }
     }
-    capacity_charts(&mut h, r, lang);
+}
+
+/// Latency against throughput, every model's 10-second windows.
+fn latency_curve(h: &mut String, ranked: &Ranked<'_>, lang: Lang) {
     let curve: Vec<Line<'_>> = ranked
         .iter()
         .map(|(m, c, _)| Line {
@@ -98,12 +121,16 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
             &curve
         )
     );
+}
+
+/// Locust's three charts (requests per second, response times, users) for every model.
+fn per_model_charts(h: &mut String, ranked: &Ranked<'_>, lang: Lang) {
     let _ = write!(
         h,
         "<h2>{}</h2>",
         lang.pick("Each model over time", "모델별 시간 추이")
     );
-    for (m, c, _) in &ranked {
+    for (m, c, _) in ranked {
         let _ = write!(h, "<h3>{}</h3>", escape(m.design.name()));
         let series = |f: fn(&crate::Sample) -> Option<f64>| -> Vec<(f64, f64)> {
             c.timeline
@@ -150,12 +177,9 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
             let _ = write!(h, "<figure>{svg}</figure>");
         }
     }
-    h.push_str("</body></html>\n");
-    h
 }
 
-/// The capacity bars and curves (the baseline's dashed beside them), the scaling charts, and a
-/// bar chart per extra workload.
+/// The capacity bars, and every search's curves (the baseline's dashed beside them).
 fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
     let ranked = r.by_capacity();
     let (false, Some(slo)) = (ranked.is_empty(), r.settings.slo_p99_ms) else {
@@ -250,7 +274,10 @@ fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
             true
         )
     );
-    // Scaling.
+}
+
+/// `--scaling`: capacity, memory and CPU per request against connections.
+fn scaling_charts(h: &mut String, r: &Results, lang: Lang) {
     let scaled: Vec<_> = r
         .rows
         .iter()
@@ -306,6 +333,10 @@ fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
             );
         }
     }
+}
+
+/// `--workload all`: a capacity bar chart per other workload.
+fn workload_bars(h: &mut String, r: &Results, lang: Lang) {
     for w in &r.workloads {
         let mut data: Vec<Bar> = w
             .rows

@@ -18,6 +18,47 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
             "swarmlab compare: 어떤 서버 구조가 버티는가?"
         )
     );
+    setup(&mut s, r, lang);
+    results_table(&mut s, r, lang);
+    table_notes(&mut s, r, lang);
+    for section in [
+        sections::capacity_section(lang, r),
+        sections::scaling_section(lang, r),
+        sections::workloads_section(lang, r),
+        sections::baseline_section(lang, r),
+    ] {
+        if !section.is_empty() {
+            let _ = write!(s, "\n{}", section.trim_end());
+            let _ = writeln!(s);
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n## {}\n",
+        lang.pick(
+            "Each model, in the assignment's words",
+            "모델별 결과(과제 형식)"
+        )
+    );
+    for (m, c, _) in r.ran() {
+        let _ = writeln!(s, "- **{}**: {}", m.design, assignment_sentence(lang, c));
+    }
+    let _ = writeln!(
+        s,
+        "\n## {}\n",
+        lang.pick(
+            "Which design is most efficient, and why",
+            "어떤 설계가 가장 효율적인가, 그리고 그 이유"
+        )
+    );
+    for p in verdict(lang, r) {
+        let _ = writeln!(s, "{p}\n");
+    }
+    s
+}
+
+/// The machine and the load.
+fn setup(s: &mut String, r: &Results, lang: Lang) {
     let m = &r.machine;
     let st = &r.settings;
     let _ = writeln!(
@@ -56,6 +97,10 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
             )
         }
     );
+}
+
+/// The assignment's run, one row per design, best first.
+fn results_table(s: &mut String, r: &Results, lang: Lang) {
     let _ = writeln!(s, "## {}\n", lang.pick("Results", "결과"));
     let head = match lang {
         Lang::En => "| Rank | Model | Peak RPS (best 10 s) | RPS | Requests | Failures | Requests until first failure | Avg ms | p50 ms | p95 ms | p99 ms | Max ms | Server CPU µs/request | Peak PSS MiB (RSS) | Threads | Processes | Context switches (vol/invol) | Clean exit |",
@@ -106,6 +151,10 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
             ms(c.max_ms),
         );
     }
+}
+
+/// Who did not run and why, the saturation mark, and how each figure was measured.
+fn table_notes(s: &mut String, r: &Results, lang: Lang) {
     let skipped: Vec<_> = r
         .rows
         .iter()
@@ -131,38 +180,4 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
         "Latencies are measured by the client from send to complete response (HdrHistogram, 3 significant digits). Server CPU is user + system time of the server's process tree, children included (rusage after it exits). Memory is sampled from /proc once a second and summed over the tree's processes: PSS (from smaps_rollup) splits each shared page among the processes sharing it, so it is the memory the tree really holds; RSS, in brackets, counts a page shared by forked processes once per process (it overstates fork's and prefork's memory).",
         "지연 시간은 클라이언트가 요청 전송부터 응답 완료까지 측정했다(HdrHistogram, 유효숫자 3자리). 서버 CPU는 자식 프로세스를 포함한 서버 프로세스 트리의 user + system 시간(종료 후 rusage)이다. 메모리는 /proc에서 1초마다 측정해 트리의 프로세스에 걸쳐 합산했다: PSS(smaps_rollup)는 공유 페이지를 공유하는 프로세스들에 나누어 계산하므로 트리가 실제로 차지하는 메모리이고, 괄호 안의 RSS는 fork된 프로세스들이 공유하는 페이지를 프로세스마다 다시 센다(fork와 prefork의 메모리를 부풀린다).",
     ));
-    for section in [
-        sections::capacity_section(lang, r),
-        sections::scaling_section(lang, r),
-        sections::workloads_section(lang, r),
-        sections::baseline_section(lang, r),
-    ] {
-        if !section.is_empty() {
-            let _ = write!(s, "\n{}", section.trim_end());
-            let _ = writeln!(s);
-        }
-    }
-    let _ = writeln!(
-        s,
-        "\n## {}\n",
-        lang.pick(
-            "Each model, in the assignment's words",
-            "모델별 결과(과제 형식)"
-        )
-    );
-    for (m, c, _) in r.ran() {
-        let _ = writeln!(s, "- **{}**: {}", m.design, assignment_sentence(lang, c));
-    }
-    let _ = writeln!(
-        s,
-        "\n## {}\n",
-        lang.pick(
-            "Which design is most efficient, and why",
-            "어떤 설계가 가장 효율적인가, 그리고 그 이유"
-        )
-    );
-    for p in verdict(lang, r) {
-        let _ = writeln!(s, "{p}\n");
-    }
-    s
 }

@@ -79,33 +79,46 @@ pub fn capacity_section(lang: Lang, r: &Results) -> String {
 /// What the capacities say: the best, how far the rest are, which are lower bounds.
 pub fn capacity_verdict(lang: Lang, r: &Results) -> Vec<String> {
     let ranked = r.by_capacity();
-    let (Some(&(best, bc)), Some(slo)) = (ranked.first(), r.settings.slo_p99_ms) else {
+    let (Some(&(_, bc)), Some(slo)) = (ranked.first(), r.settings.slo_p99_ms) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
     let slo = ms(slo);
     let top: Vec<_> = ranked.iter().filter(|(_, c)| !apart(bc, c)).collect();
-    let names = |v: &[&(&crate::ModelResult, &Capacity)]| {
-        v.iter()
-            .map(|(m, c)| format!("**{}** ({})", m.design, shown(c)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let mut out = vec![the_most(lang, &ranked, &top, &slo)];
+    out.extend(the_least(lang, &ranked));
+    out.extend(lower_bounds(lang, r, &ranked));
+    out
+}
+
+/// A design's capacity, as ranked.
+type Ranked<'a> = (&'a crate::ModelResult, &'a Capacity);
+
+/// `**epoll** (81,000), **uring** (≥ 90,000)`.
+fn names(v: &[&Ranked<'_>]) -> String {
+    v.iter()
+        .map(|(m, c)| format!("**{}** ({})", m.design, shown(c)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The best, or the designs at the top that this run does not tell apart.
+fn the_most(lang: Lang, ranked: &[Ranked<'_>], top: &[&Ranked<'_>], slo: &str) -> String {
+    let (best, bc) = ranked[0];
     if top.len() > 1 {
-        out.push(match lang {
+        match lang {
             Lang::En => format!(
                 "At the top, {} are not told apart by this run (within 10 %, the measured spread, or lower bounds): each sustained at least {} req/s with p99 ≤ {slo} ms.",
-                names(&top),
+                names(top),
                 int(top.iter().map(|(_, c)| c.rps).fold(f64::MAX, f64::min))
             ),
             Lang::Ko => format!(
                 "최상위의 {}(은)는 이번 실행으로는 구별되지 않는다(10 % 이내, 측정 편차 이내, 또는 하한값). 모두 p99 ≤ {slo}ms로 최소 {} req/s를 유지했다.",
-                names(&top),
+                names(top),
                 int(top.iter().map(|(_, c)| c.rps).fold(f64::MAX, f64::min))
             ),
-        });
+        }
     } else {
-        out.push(match lang {
+        match lang {
             Lang::En => format!(
                 "**{}** sustained the most: {} req/s with p99 ≤ {slo} ms (p99 {} ms there).",
                 best.design,
@@ -118,55 +131,61 @@ pub fn capacity_verdict(lang: Lang, r: &Results) -> Vec<String> {
                 shown(bc),
                 ms(bc.p99_ms)
             ),
-        });
-    }
-    if let Some(&(last, lc)) = ranked.last().filter(|_| ranked.len() > 1) {
-        // (a design that met the objective at no rate is described after the table)
-        if apart(bc, lc) && lc.rps > 0.0 {
-            let ratio = bc.rps / lc.rps.max(1e-9);
-            out.push(match lang {
-                Lang::En => format!(
-                    "**{}** sustained the least: {} req/s, {ratio:.1}× below the best{}.",
-                    last.design,
-                    shown(lc),
-                    if lc.limited_by == LimitedBy::Server {
-                        String::new()
-                    } else {
-                        format!(", limited by {}", limited_by(lang, lc.limited_by))
-                    }
-                ),
-                Lang::Ko => format!(
-                    "가장 적게 버틴 것은 **{}**: {} req/s로 최고의 1/{ratio:.1}{}.",
-                    last.design,
-                    shown(lc),
-                    if lc.limited_by == LimitedBy::Server {
-                        String::new()
-                    } else {
-                        format!(", 한계 요인: {}", limited_by(lang, lc.limited_by))
-                    }
-                ),
-            });
         }
     }
+}
+
+/// The design that sustained the least, when it is told apart from the best (one that met
+/// the objective at no rate is described after the table).
+fn the_least(lang: Lang, ranked: &[Ranked<'_>]) -> Option<String> {
+    let bc = ranked[0].1;
+    let &(last, lc) = ranked.last().filter(|_| ranked.len() > 1)?;
+    if !apart(bc, lc) || lc.rps <= 0.0 {
+        return None;
+    }
+    let ratio = bc.rps / lc.rps.max(1e-9);
+    Some(match lang {
+        Lang::En => format!(
+            "**{}** sustained the least: {} req/s, {ratio:.1}× below the best{}.",
+            last.design,
+            shown(lc),
+            if lc.limited_by == LimitedBy::Server {
+                String::new()
+            } else {
+                format!(", limited by {}", limited_by(lang, lc.limited_by))
+            }
+        ),
+        Lang::Ko => format!(
+            "가장 적게 버틴 것은 **{}**: {} req/s로 최고의 1/{ratio:.1}{}.",
+            last.design,
+            shown(lc),
+            if lc.limited_by == LimitedBy::Server {
+                String::new()
+            } else {
+                format!(", 한계 요인: {}", limited_by(lang, lc.limited_by))
+            }
+        ),
+    })
+}
+
+/// The capacities that are lower bounds: the generator gave out first.
+fn lower_bounds(lang: Lang, r: &Results, ranked: &[Ranked<'_>]) -> Option<String> {
     let bounds: Vec<_> = ranked
         .iter()
         .filter(|(_, c)| c.limited_by == LimitedBy::Generator)
         .collect();
-    if !bounds.is_empty() {
-        out.push(match lang {
-            Lang::En => format!(
-                "Lower bounds: {}. The load generator (on its own core{}) was saturated before these servers were: they go at least this far, and this machine cannot say how much further.",
-                names(&bounds),
-                if r.settings.pinned { "" } else { "s, shared with the server" }
-            ),
-            Lang::Ko => format!(
-                "하한값: {}. 부하 생성기(전용 코어{})가 이 서버들보다 먼저 포화되었다: 최소한 이만큼은 버티며, 이 머신으로는 얼마나 더 버티는지 알 수 없다.",
-                names(&bounds),
-                if r.settings.pinned { "" } else { ", 서버와 공유" }
-            ),
-        });
-    }
-    out
+    (!bounds.is_empty()).then(|| match lang {
+        Lang::En => format!(
+            "Lower bounds: {}. The load generator (on its own core{}) was saturated before these servers were: they go at least this far, and this machine cannot say how much further.",
+            names(&bounds),
+            if r.settings.pinned { "" } else { "s, shared with the server" }
+        ),
+        Lang::Ko => format!(
+            "하한값: {}. 부하 생성기(전용 코어{})가 이 서버들보다 먼저 포화되었다: 최소한 이만큼은 버티며, 이 머신으로는 얼마나 더 버티는지 알 수 없다.",
+            names(&bounds),
+            if r.settings.pinned { "" } else { ", 서버와 공유" }
+        ),
+    })
 }
 
 /// The final verdict by capacity: the best design, or, when the top ones are not told apart,

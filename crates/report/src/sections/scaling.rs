@@ -40,8 +40,19 @@ pub fn scaling_section(lang: Lang, r: &Results) -> String {
             "열린 연결 수마다 수용량을 다시 찾았다. 각 칸: 수용량 req/s · 서버 메모리(PSS, MiB) · 그 수용량에서 요청당 서버 CPU µs."
         )
     );
+    s += &table(lang, &rows, &counts);
+    s += &growth(lang, &rows);
+    s
+}
+
+/// A design's scaling points.
+type Rows<'a> = [(&'a crate::ModelResult, &'a Vec<crate::ScalePoint>)];
+
+/// One row per design, one column per connection count.
+fn table(lang: Lang, rows: &Rows<'_>, counts: &[usize]) -> String {
+    let mut s = String::new();
     let _ = write!(s, "| {} |", lang.pick("Model", "모델"));
-    for n in &counts {
+    for n in counts {
         let _ = write!(
             s,
             " {} {} |",
@@ -51,9 +62,9 @@ pub fn scaling_section(lang: Lang, r: &Results) -> String {
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "|{}", "---|".repeat(counts.len() + 1));
-    for (m, points) in &rows {
+    for (m, points) in rows {
         let _ = write!(s, "| {} |", m.design);
-        for n in &counts {
+        for n in counts {
             match points.iter().find(|p| p.connections == *n) {
                 Some(p) => {
                     let _ = write!(
@@ -72,10 +83,15 @@ pub fn scaling_section(lang: Lang, r: &Results) -> String {
         let _ = writeln!(s);
     }
     let _ = writeln!(s);
-    // Memory per added connection and CPU growth, fewest to most connections.
+    s
+}
+
+/// Memory per added connection and CPU growth, fewest to most connections.
+fn growth(lang: Lang, rows: &Rows<'_>) -> String {
+    let mut s = String::new();
     let mut memory = Vec::new();
     let mut cpu = Vec::new();
-    for (m, points) in &rows {
+    for (m, points) in rows {
         let (Some(a), Some(b)) = (points.first(), points.last()) else {
             continue;
         };
