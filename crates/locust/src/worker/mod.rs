@@ -275,6 +275,27 @@ fn get<'a>(data: &'a Value, key: &str) -> Option<&'a Value> {
         .map(|(_, v)| v)
 }
 
+/// The state of the conversation with the master.
+struct Conversation {
+    /// Where the link's reader forwards frames.
+    tx: tokio::sync::mpsc::UnboundedSender<Inbound>,
+    link: Option<Link>,
+    /// The master acknowledged this worker's `client_ready`.
+    acked: bool,
+    ready_sent_at: Option<Instant>,
+    tries: u32,
+    last_master_heartbeat: Option<Instant>,
+    /// A stop's timeout runs until then; then `client_ready` again.
+    ready_due: Option<Instant>,
+    bad_frames: u64,
+}
+
+/// Whether the session goes on.
+enum Flow {
+    Go,
+    Done(Result<(), WorkerError>),
+}
+
 impl Worker {
     fn swarm(&self) -> Option<Swarm> {
         self.slot.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -291,6 +312,9 @@ impl Worker {
         ZmqMessage::from(bytes)
     }
 
+    /// The conversation with the master, until it says `quit` (`Ok`), it is lost, or `stop`
+    /// is set: (re)connect, announce this worker until acknowledged, answer what arrives,
+    /// heartbeat every second and report every three.
     async fn session(
         &mut self,
         stop: &AtomicBool,
@@ -301,57 +325,28 @@ impl Worker {
             "worker {} connecting to the Locust master at {}",
             self.node_id, self.endpoint
         ));
-        let mut link: Option<Link> = None;
-        let mut acked = false;
-        let mut ready_sent_at: Option<Instant> = None;
-        let mut tries = 0u32;
-        let mut last_master_heartbeat: Option<Instant> = None;
-        let mut ready_due: Option<Instant> = None;
+        let mut c = Conversation {
+            tx,
+            link: None,
+            acked: false,
+            ready_sent_at: None,
+            tries: 0,
+            last_master_heartbeat: None,
+            ready_due: None,
+            bad_frames: 0,
+        };
         let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
         let mut reports = tokio::time::interval(REPORT_INTERVAL);
         for t in [&mut heartbeat, &mut reports] {
             t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         }
-        let mut bad_frames = 0u64;
         loop {
             let mut out: Vec<(&str, Value)> = Vec::new();
-            if link.is_none() {
-                // (Re)connect: the master may not be up yet, or may have restarted.
-                match open(&self.endpoint, &self.node_id, tx.clone()).await {
-                    Ok(l) => {
-                        link = Some(l);
-                        acked = false;
-                        ready_sent_at = None;
-                    }
-                    Err(e) => {
-                        tries += 1;
-                        if tries >= CONNECT_RETRIES && last_master_heartbeat.is_none() {
-                            return Err(WorkerError::NoAck {
-                                endpoint: self.endpoint.clone(),
-                                tries,
-                            });
-                        }
-                        if tries == 1 {
-                            log(&format!("{e}; trying again every 5 s"));
-                        }
-                    }
-                }
+            if c.link.is_none() {
+                self.connect(&mut c, log).await?;
             }
-            if link.is_some()
-                && !acked
-                && ready_sent_at.is_none_or(|t| t.elapsed() >= CONNECT_RETRY)
-            {
-                if tries >= CONNECT_RETRIES && last_master_heartbeat.is_none() {
-                    return Err(WorkerError::NoAck {
-                        endpoint: self.endpoint.clone(),
-                        tries,
-                    });
-                }
-                tries += 1;
-                ready_sent_at = Some(Instant::now());
-                out.push(("client_ready", Value::from(-1)));
-            }
-            if let Some(t) = last_master_heartbeat {
+            self.announce(&mut c, &mut out)?;
+            if let Some(t) = c.last_master_heartbeat {
                 if t.elapsed() > self.opts.heartbeat_timeout {
                     return Err(WorkerError::MasterLost {
                         endpoint: self.endpoint.clone(),
@@ -360,119 +355,221 @@ impl Worker {
                 }
             }
             if out.is_empty() {
-                tokio::select! {
-                    msg = inbox.recv(), if link.is_some() => {
-                        let frame = match msg {
-                            Some(Ok(frame)) => frame,
-                            Some(Err(e)) => {
-                                log(&format!("lost the connection to the master ({e}); connecting again"));
-                                link = None;
-                                continue;
-                            }
-                            None => return Err(WorkerError::Transport("the receiver ended".into())),
-                        };
-                        let msg = match decode(&frame) {
-                            Ok(m) => m,
-                            Err(e) => {
-                                bad_frames += 1;
-                                if bad_frames <= 3 {
-                                    log(&format!("ignored a message from the master that does not decode ({e})"));
-                                }
-                                continue;
-                            }
-                        };
-                        match msg.kind.as_str() {
-                            "ack" => {
-                                if !acked {
-                                    let index = get(&msg.data, "index").and_then(Value::as_u64);
-                                    log(&format!("connected to the master (worker index {})", index.map_or("?".into(), |i| i.to_string())));
-                                }
-                                acked = true;
-                                tries = 0;
-                            }
-                            "heartbeat" => last_master_heartbeat = Some(Instant::now()),
-                            "spawn" => {
-                                if let Some(reply) = self.spawn(&msg.data, log)? {
-                                    out.push(("spawning", Value::Nil));
-                                    out.push(("spawning_complete", reply));
-                                }
-                            }
-                            "stop" => {
-                                // Everything measured before the stop is reported before
-                                // client_stopped: the master's count is then complete.
-                                self.stop_users();
-                                self.settle().await;
-                                out.push(("stats", self.take_report()));
-                                out.push(("client_stopped", Value::Nil));
-                                ready_due = Some(Instant::now() + self.stop_timeout);
-                                log("the master stopped the test");
-                            }
-                            "quit" => {
-                                self.finish();
-                                let stats = self.take_report();
-                                if let Some(l) = &mut link {
-                                    for (kind, data) in [("stats", stats), ("quit", Value::Nil)] {
-                                        let _ = l.send.send(self.encode(kind, data)).await;
-                                    }
-                                }
-                                tokio::time::sleep(LINGER).await;
-                                log("the master quit: this worker quits too");
-                                return Ok(());
-                            }
-                            "reconnect" => {
-                                log("the master asked this worker to reconnect");
-                                link = open(&self.endpoint, &self.node_id, tx.clone()).await.ok();
-                            }
-                            "spawning_complete" | "update_user_class" => {}
-                            other => log(&format!("ignored a '{other}' message from the master")),
+                let flow = tokio::select! {
+                    msg = inbox.recv(), if c.link.is_some() => match msg {
+                        Some(Ok(frame)) => self.on_frame(&mut c, &frame, &mut out, log).await?,
+                        Some(Err(e)) => {
+                            log(&format!("lost the connection to the master ({e}); connecting again"));
+                            c.link = None;
+                            Flow::Go
                         }
-                    }
-                    _ = heartbeat.tick() => {
-                        if stop.load(Ordering::Relaxed) {
-                            self.finish();
-                            let stats = self.take_report();
-                            if let Some(l) = &mut link {
-                                let _ = l.send.send(self.encode("stats", stats)).await;
-                                let _ = l.send.send(self.encode("quit", Value::Nil)).await;
-                            }
-                            tokio::time::sleep(LINGER).await;
-                            return Err(WorkerError::Interrupted);
-                        }
-                        self.drain_deltas();
-                        if let Some(due) = ready_due {
-                            if Instant::now() >= due {
-                                ready_due = None;
-                                out.push(("client_ready", Value::from(-1)));
-                            }
-                        }
-                        if acked {
-                            out.push(("heartbeat", map(vec![
-                                ("state", Value::from(self.state.name())),
-                                ("current_cpu_usage", Value::from(self.cpu.percent())),
-                                ("current_memory_usage", Value::from(rss_bytes())),
-                            ])));
-                        }
-                    }
+                        None => return Err(WorkerError::Transport("the receiver ended".into())),
+                    },
+                    _ = heartbeat.tick() => self.on_heartbeat(&mut c, stop, &mut out).await,
                     _ = reports.tick() => {
-                        if acked && ready_due.is_none() {
+                        if c.acked && c.ready_due.is_none() {
                             self.drain_deltas();
                             out.push(("stats", self.take_report()));
                         }
+                        Flow::Go
                     }
+                };
+                if let Flow::Done(result) = flow {
+                    return result;
                 }
             }
-            if let Some(l) = &mut link {
-                for (kind, data) in out {
-                    if let Err(e) = l.send.send(self.encode(kind, data)).await {
-                        log(&format!("cannot reach the master ({e}); connecting again"));
-                        link = None;
-                        break;
-                    }
-                }
-            }
-            if link.is_none() {
+            self.send_all(&mut c, out, log).await;
+            if c.link.is_none() {
                 // not connected: try again in a moment (the heartbeat timeout still counts)
                 tokio::time::sleep(CONNECT_RETRY.min(Duration::from_secs(1))).await;
+            }
+        }
+    }
+
+    /// (Re)connects: the master may not be up yet, or may have restarted. Gives up after
+    /// [`CONNECT_RETRIES`] tries if no master was ever heard.
+    async fn connect(
+        &self,
+        c: &mut Conversation,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<(), WorkerError> {
+        match open(&self.endpoint, &self.node_id, c.tx.clone()).await {
+            Ok(l) => {
+                c.link = Some(l);
+                c.acked = false;
+                c.ready_sent_at = None;
+            }
+            Err(e) => {
+                c.tries += 1;
+                if c.tries >= CONNECT_RETRIES && c.last_master_heartbeat.is_none() {
+                    return Err(self.no_ack(c));
+                }
+                if c.tries == 1 {
+                    log(&format!("{e}; trying again every 5 s"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `client_ready`, every [`CONNECT_RETRY`] until the master acknowledges it.
+    fn announce(
+        &self,
+        c: &mut Conversation,
+        out: &mut Vec<(&str, Value)>,
+    ) -> Result<(), WorkerError> {
+        if c.link.is_some()
+            && !c.acked
+            && c.ready_sent_at.is_none_or(|t| t.elapsed() >= CONNECT_RETRY)
+        {
+            if c.tries >= CONNECT_RETRIES && c.last_master_heartbeat.is_none() {
+                return Err(self.no_ack(c));
+            }
+            c.tries += 1;
+            c.ready_sent_at = Some(Instant::now());
+            out.push(("client_ready", Value::from(-1)));
+        }
+        Ok(())
+    }
+
+    fn no_ack(&self, c: &Conversation) -> WorkerError {
+        WorkerError::NoAck {
+            endpoint: self.endpoint.clone(),
+            tries: c.tries,
+        }
+    }
+
+    /// One frame from the master: decoded, answered (into `out`), or reported and skipped.
+    async fn on_frame(
+        &mut self,
+        c: &mut Conversation,
+        frame: &[u8],
+        out: &mut Vec<(&'static str, Value)>,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<Flow, WorkerError> {
+        let msg = match decode(frame) {
+            Ok(m) => m,
+            Err(e) => {
+                c.bad_frames += 1;
+                if c.bad_frames <= 3 {
+                    log(&format!(
+                        "ignored a message from the master that does not decode ({e})"
+                    ));
+                }
+                return Ok(Flow::Go);
+            }
+        };
+        match msg.kind.as_str() {
+            "ack" => {
+                if !c.acked {
+                    let index = get(&msg.data, "index").and_then(Value::as_u64);
+                    log(&format!(
+                        "connected to the master (worker index {})",
+                        index.map_or("?".into(), |i| i.to_string())
+                    ));
+                }
+                c.acked = true;
+                c.tries = 0;
+            }
+            "heartbeat" => c.last_master_heartbeat = Some(Instant::now()),
+            "spawn" => {
+                if let Some(reply) = self.spawn(&msg.data, log)? {
+                    out.push(("spawning", Value::Nil));
+                    out.push(("spawning_complete", reply));
+                }
+            }
+            "stop" => {
+                // Everything measured before the stop is reported before client_stopped: the
+                // master's count is then complete.
+                self.stop_users();
+                self.settle().await;
+                out.push(("stats", self.take_report()));
+                out.push(("client_stopped", Value::Nil));
+                c.ready_due = Some(Instant::now() + self.stop_timeout);
+                log("the master stopped the test");
+            }
+            "quit" => {
+                self.quit(c).await;
+                log("the master quit: this worker quits too");
+                return Ok(Flow::Done(Ok(())));
+            }
+            "reconnect" => {
+                log("the master asked this worker to reconnect");
+                c.link = open(&self.endpoint, &self.node_id, c.tx.clone()).await.ok();
+            }
+            "spawning_complete" | "update_user_class" => {}
+            other => log(&format!("ignored a '{other}' message from the master")),
+        }
+        Ok(Flow::Go)
+    }
+
+    /// Every second: quit if told to (Ctrl-C), hand the deltas to the report, say ready again
+    /// once a stop's timeout has passed, and heartbeat.
+    async fn on_heartbeat(
+        &mut self,
+        c: &mut Conversation,
+        stop: &AtomicBool,
+        out: &mut Vec<(&'static str, Value)>,
+    ) -> Flow {
+        if stop.load(Ordering::Relaxed) {
+            self.quit(c).await;
+            return Flow::Done(Err(WorkerError::Interrupted));
+        }
+        self.drain_deltas();
+        if c.ready_due.is_some_and(|due| Instant::now() >= due) {
+            c.ready_due = None;
+            out.push(("client_ready", Value::from(-1)));
+        }
+        if c.acked {
+            out.push((
+                "heartbeat",
+                map(vec![
+                    ("state", Value::from(self.state.name())),
+                    ("current_cpu_usage", Value::from(self.cpu.percent())),
+                    ("current_memory_usage", Value::from(rss_bytes())),
+                ]),
+            ));
+        }
+        Flow::Go
+    }
+
+    /// The last words: what was measured until now at once (a quitting Locust master waits
+    /// only 0.5 s for final reports), then the users stop, then what they finished meanwhile,
+    /// then `quit`; then a moment for the queue to leave.
+    async fn quit(&mut self, c: &mut Conversation) {
+        if let Some(s) = self.swarm() {
+            s.flush();
+        }
+        self.drain_deltas();
+        let now = self.take_report();
+        self.send_now(c, "stats", now).await;
+        self.finish();
+        let rest = self.take_report();
+        self.send_now(c, "stats", rest).await;
+        self.send_now(c, "quit", Value::Nil).await;
+        tokio::time::sleep(LINGER).await;
+    }
+
+    async fn send_now(&self, c: &mut Conversation, kind: &str, data: Value) {
+        if let Some(l) = &mut c.link {
+            let _ = l.send.send(self.encode(kind, data)).await;
+        }
+    }
+
+    /// Sends `out` in order; a failed send drops the link (the loop connects again).
+    async fn send_all(
+        &self,
+        c: &mut Conversation,
+        out: Vec<(&str, Value)>,
+        log: &mut dyn FnMut(&str),
+    ) {
+        if let Some(l) = &mut c.link {
+            for (kind, data) in out {
+                if let Err(e) = l.send.send(self.encode(kind, data)).await {
+                    log(&format!("cannot reach the master ({e}); connecting again"));
+                    c.link = None;
+                    break;
+                }
             }
         }
     }
