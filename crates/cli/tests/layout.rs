@@ -1,0 +1,239 @@
+//! The workspace's module graph has no cycle: no module imports one that imports it back.
+//!
+//! Read from the sources: in every crate, the top-level modules (a file or a folder under
+//! `src/`) and what each one's non-test code names through `crate::` (names re-exported at the
+//! crate's root count as the module they come from); inside every folder module, its files
+//! and what each names of its siblings through `super::`. A cycle in any of these graphs
+//! fails, with the modules in it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Module name -> the modules it names.
+type Graph = BTreeMap<String, BTreeSet<String>>;
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(rust_files(&p));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The code that is not a unit test or a comment.
+fn code(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = match text.find("#[cfg(test)]\nmod tests") {
+        Some(i) => &text[..i],
+        None => &text[..],
+    };
+    text.lines()
+        .map(|l| l.split_once("//").map_or(l, |(code, _)| code))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first path segment of everything named after `prefix` (`crate::`, `super::`), groups
+/// (`crate::{a, b::c}`) included.
+fn named_after(code: &str, prefix: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    for (i, _) in code.match_indices(prefix) {
+        let rest = &code[i + prefix.len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let (mut depth, mut part, mut parts) = (1, String::new(), Vec::new());
+            for c in group.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 1 => parts.push(std::mem::take(&mut part)),
+                    _ => {}
+                }
+                if depth == 0 {
+                    break;
+                }
+                if depth == 1 && c != ',' {
+                    part.push(c);
+                }
+            }
+            parts.push(part);
+            out.extend(parts.iter().map(|p| ident(p.trim())));
+        } else {
+            out.insert(ident(rest));
+        }
+    }
+    out.remove("");
+    out
+}
+
+/// Names the root re-exports (`pub use engine::{Swarm, Plan}`) -> their module.
+fn reexports(root: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for stmt in root.split(';') {
+        let Some(rest) = stmt.trim().strip_prefix("pub use ") else {
+            continue;
+        };
+        let Some((module, names)) = rest.split_once("::") else {
+            continue;
+        };
+        for name in names.trim_matches(|c| "{} \n".contains(c)).split(',') {
+            let name = name.split(" as ").last().unwrap_or("").trim();
+            if !name.is_empty() {
+                out.insert(name.to_string(), module.trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The cycles of `g` (strongly connected components of more than one module).
+fn cycles(g: &Graph) -> Vec<Vec<String>> {
+    // Kosaraju: order by finish time, then collect on the reversed graph.
+    fn visit(g: &Graph, n: &str, seen: &mut BTreeSet<String>, order: &mut Vec<String>) {
+        if seen.insert(n.to_string()) {
+            for m in g.get(n).into_iter().flatten() {
+                visit(g, m, seen, order);
+            }
+            order.push(n.to_string());
+        }
+    }
+    let (mut seen, mut order) = (BTreeSet::new(), Vec::new());
+    for n in g.keys() {
+        visit(g, n, &mut seen, &mut order);
+    }
+    let mut reversed: Graph = g.keys().map(|k| (k.clone(), BTreeSet::new())).collect();
+    for (a, bs) in g {
+        for b in bs {
+            reversed.entry(b.clone()).or_default().insert(a.clone());
+        }
+    }
+    let mut done = BTreeSet::new();
+    let mut out = Vec::new();
+    for n in order.iter().rev() {
+        let mut component = Vec::new();
+        visit(&reversed, n, &mut done, &mut component);
+        if component.len() > 1 {
+            component.sort();
+            out.push(component);
+        }
+    }
+    out
+}
+
+/// The top-level modules of one crate and what they name.
+fn crate_graph(src: &Path) -> Graph {
+    let root_file = ["lib.rs", "main.rs"]
+        .iter()
+        .map(|f| src.join(f))
+        .find(|p| p.exists())
+        .unwrap();
+    let re = reexports(&code(&root_file));
+    let module_of = |p: &Path| -> Option<String> {
+        let rel = p.strip_prefix(src).ok()?;
+        let first = rel.components().next()?.as_os_str().to_str()?;
+        let name = first.strip_suffix(".rs").unwrap_or(first);
+        (!matches!(name, "lib" | "main")).then(|| name.to_string())
+    };
+    let files = rust_files(src);
+    let modules: BTreeSet<String> = files.iter().filter_map(|p| module_of(p)).collect();
+    let mut g: Graph = modules
+        .iter()
+        .map(|m| (m.clone(), BTreeSet::new()))
+        .collect();
+    for f in &files {
+        let Some(m) = module_of(f) else { continue };
+        for name in named_after(&code(f), "crate::") {
+            let target = re.get(&name).cloned().unwrap_or(name);
+            if target != m && modules.contains(&target) {
+                g.get_mut(&m).unwrap().insert(target);
+            }
+        }
+    }
+    g
+}
+
+/// Inside a folder module: its files and which siblings each names through `super::`.
+fn folder_graph(dir: &Path) -> Graph {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs") && !p.ends_with("mod.rs"))
+        .collect();
+    let stem = |p: &Path| p.file_stem().unwrap().to_string_lossy().into_owned();
+    let siblings: BTreeSet<String> = files.iter().map(|p| stem(p)).collect();
+    let mut g: Graph = siblings
+        .iter()
+        .map(|s| (s.clone(), BTreeSet::new()))
+        .collect();
+    for f in &files {
+        for name in named_after(&code(f), "super::") {
+            if name != stem(f) && siblings.contains(&name) {
+                g.get_mut(&stem(f)).unwrap().insert(name);
+            }
+        }
+    }
+    g
+}
+
+#[test]
+fn no_module_imports_one_that_imports_it_back() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut checked = 0;
+    let mut found = Vec::new();
+    for krate in std::fs::read_dir(&crates).unwrap().flatten() {
+        let src = krate.path().join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        let name = krate.file_name().to_string_lossy().into_owned();
+        let g = crate_graph(&src);
+        checked += g.len();
+        for c in cycles(&g) {
+            found.push(format!("crates/{name}: {}", c.join(" <-> ")));
+        }
+        for f in rust_files(&src) {
+            if f.ends_with("mod.rs") {
+                let dir = f.parent().unwrap();
+                for c in cycles(&folder_graph(dir)) {
+                    found.push(format!("{}: {}", dir.display(), c.join(" <-> ")));
+                }
+            }
+        }
+    }
+    assert!(checked > 40, "read only {checked} modules");
+    assert!(found.is_empty(), "import cycles:\n{}", found.join("\n"));
+}
+
+/// The reader itself, on a made-up graph and made-up code: it finds what it is for.
+#[test]
+fn the_reader_sees_groups_reexports_and_cycles() {
+    let names = named_after(
+        "use crate::a::X;\nuse crate::{b::Y, c, d::{e, f}};\nlet v = crate::G;",
+        "crate::",
+    );
+    assert_eq!(names, ["G", "a", "b", "c", "d"].map(String::from).into());
+    let re = reexports("pub use engine::{Swarm, Plan as P};\npub use stats::Stats;");
+    assert_eq!(re["Swarm"], "engine");
+    assert_eq!(re["P"], "engine");
+    assert_eq!(re["Stats"], "stats");
+    let g: Graph = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec!["a"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+    .collect();
+    assert_eq!(cycles(&g), [["a", "b", "c"].map(String::from).to_vec()]);
+}
