@@ -30,42 +30,8 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         .map(Target::parse)
         .transpose()
         .map_err(|e| Failure::usage(e.into()))?;
-    if a.scenario.is_none()
-        && (!a.classes.is_empty() || !a.tags.is_empty() || !a.exclude_tags.is_empty())
-    {
-        return Err(Failure::usage(anyhow::anyhow!(
-            "user classes, --tags and --exclude-tags pick from a locustfile: give one with -f"
-        )));
-    }
-    let workload = match (&a.scenario, &host) {
-        (Some(file), _) => Some(load_users(a, file, host.as_ref())?),
-        (None, Some(host)) => Some(Workload::simple(host, a.wait_time)),
-        (None, None) if a.print_locustfile => None,
-        (None, None) if a.headless || a.autostart => {
-            return Err(Failure::usage(anyhow::anyhow!(
-                "-H/--host is required without -f/--scenario{}",
-                if a.headless {
-                    ""
-                } else {
-                    " when --autostart starts the test"
-                }
-            )))
-        }
-        (None, None) => None,
-    };
-    let plan = Plan {
-        users: a.users as usize,
-        spawn_rate: a.spawn_rate,
-        run_time: a.run_time,
-        rate: a.rate,
-        rate_ramp: a.rate_ramp.unwrap_or_default(),
-        timeout: a.timeout,
-        connect_timeout: a.connect_timeout,
-        stop_on_failure: a.stop_on_failure,
-        stop_timeout: a.stop_timeout,
-        threads: a.threads.map_or(Plan::default().threads, usize::from),
-        source_addrs: a.source_addrs.clone().map_or_else(Vec::new, |s| s.0),
-    };
+    let workload = workload_of(a, host.as_ref())?;
+    let plan = plan_of(a);
     if a.print_locustfile {
         let workload = workload.unwrap_or_else(|| {
             let placeholder = Target::parse("http://127.0.0.1:8080").expect("a literal URL");
@@ -141,8 +107,65 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
     }
     let entries = std::mem::take(&mut observer.entries);
     report(&mut out, &summary, &entries);
+    write_files(a, &summary, &entries, csv_files, html_file)?;
+    Ok(exit_code(a, &summary, &mut out))
+}
+
+/// The users: a locustfile's or scenario's (`-f`), else one that GETs `-H`; `None` when the
+/// web UI (or `--print-locustfile`) will be told the host later.
+fn workload_of(a: &SwarmArgs, host: Option<&Target>) -> Result<Option<Workload>, Failure> {
+    if a.scenario.is_none()
+        && (!a.classes.is_empty() || !a.tags.is_empty() || !a.exclude_tags.is_empty())
+    {
+        return Err(Failure::usage(anyhow::anyhow!(
+            "user classes, --tags and --exclude-tags pick from a locustfile: give one with -f"
+        )));
+    }
+    Ok(match (&a.scenario, host) {
+        (Some(file), _) => Some(load_users(a, file, host)?),
+        (None, Some(host)) => Some(Workload::simple(host, a.wait_time)),
+        (None, None) if a.print_locustfile => None,
+        (None, None) if a.headless || a.autostart => {
+            return Err(Failure::usage(anyhow::anyhow!(
+                "-H/--host is required without -f/--scenario{}",
+                if a.headless {
+                    ""
+                } else {
+                    " when --autostart starts the test"
+                }
+            )))
+        }
+        (None, None) => None,
+    })
+}
+
+/// The engine-wide options from the flags.
+fn plan_of(a: &SwarmArgs) -> Plan {
+    Plan {
+        users: a.users as usize,
+        spawn_rate: a.spawn_rate,
+        run_time: a.run_time,
+        rate: a.rate,
+        rate_ramp: a.rate_ramp.unwrap_or_default(),
+        timeout: a.timeout,
+        connect_timeout: a.connect_timeout,
+        stop_on_failure: a.stop_on_failure,
+        stop_timeout: a.stop_timeout,
+        threads: a.threads.map_or(Plan::default().threads, usize::from),
+        source_addrs: a.source_addrs.clone().map_or_else(Vec::new, |s| s.0),
+    }
+}
+
+/// The files asked for: the CSVs' last rows, `--html`, `--json` (on stdout).
+fn write_files(
+    a: &SwarmArgs,
+    summary: &Summary,
+    entries: &[Entry],
+    csv_files: Option<CsvFiles>,
+    html_file: Option<PathBuf>,
+) -> Result<(), Failure> {
     if let Some(files) = csv_files {
-        files.finish(&summary.stats, &entries)?;
+        files.finish(&summary.stats, entries)?;
     }
     if let Some(path) = html_file {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -150,17 +173,17 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         }
         fs::write(
             &path,
-            html::report(&summary, &entries, &a.host.clone().unwrap_or_default()),
+            html::report(summary, entries, &a.host.clone().unwrap_or_default()),
         )
         .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if a.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&json::summary_json(&summary, &entries)).expect("json")
+            serde_json::to_string_pretty(&json::summary_json(summary, entries)).expect("json")
         );
     }
-    Ok(exit_code(a, &summary, &mut out))
+    Ok(())
 }
 
 /// Serves the web UI until Ctrl-C (or `--autoquit` after an `--autostart` run): the engine is

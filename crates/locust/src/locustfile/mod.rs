@@ -228,20 +228,7 @@ fn build(parsed: Parsed, file: &str, opts: &Options) -> Result<Workload, BadLocu
         } else {
             Client::Http
         };
-        let (target, own_host) = match (&c.host, &opts.host) {
-            (Some(h), _) => (
-                Target::parse(h)
-                    .map_err(|e| value(format!("line {}: class {}: {e}", c.line, c.name)))?,
-                true,
-            ),
-            (None, Some(t)) => (t.clone(), false),
-            (None, None) => {
-                return Err(value(format!(
-                    "class {} (line {}) has no host and no -H/--host was given",
-                    c.name, c.line
-                )))
-            }
-        };
+        let (target, own_host) = class_target(c, opts).map_err(value)?;
         let mut ctx = Ctx {
             target: &target,
             client,
@@ -249,34 +236,7 @@ fn build(parsed: Parsed, file: &str, opts: &Options) -> Result<Workload, BadLocu
             problems: &mut problems,
             line: &line,
         };
-        let mut sets: Vec<TaskSet> = c
-            .sets
-            .iter()
-            .map(|s| TaskSet {
-                name: s.name.clone(),
-                sequential: s.sequential,
-                wait: s.wait.as_ref().map(wait),
-                on_start: s.on_start.iter().map(|st| ctx.step(st)).collect(),
-                on_stop: s.on_stop.iter().map(|st| ctx.step(st)).collect(),
-                tasks: s
-                    .tasks
-                    .iter()
-                    .filter(|t| t.set.is_some() || keep(&t.tags, opts))
-                    .map(|t| Task {
-                        name: t.name.clone(),
-                        weight: t.weight,
-                        run: match t.set {
-                            Some(child) => TaskRun::Set(child),
-                            None => TaskRun::Steps {
-                                steps: t.steps.iter().map(|st| ctx.step(st)).collect(),
-                                interrupt: t.interrupt,
-                            },
-                        },
-                    })
-                    .filter(|t| t.weight > 0)
-                    .collect(),
-            })
-            .collect();
+        let mut sets: Vec<TaskSet> = c.sets.iter().map(|s| ctx.task_set(s, opts)).collect();
         prune(&mut sets);
         if sets[0].tasks.is_empty() {
             if opts.tags.is_empty() && opts.exclude_tags.is_empty() {
@@ -307,6 +267,20 @@ fn build(parsed: Parsed, file: &str, opts: &Options) -> Result<Workload, BadLocu
         ));
     }
     Ok(Workload { classes, entries })
+}
+
+/// Where a class's users connect: its own `host`, else `-H`; and whether it named its own.
+fn class_target(c: &ClassJ, opts: &Options) -> Result<(Target, bool), String> {
+    match (&c.host, &opts.host) {
+        (Some(h), _) => Target::parse(h)
+            .map(|t| (t, true))
+            .map_err(|e| format!("line {}: class {}: {e}", c.line, c.name)),
+        (None, Some(t)) => Ok((t.clone(), false)),
+        (None, None) => Err(format!(
+            "class {} (line {}) has no host and no -H/--host was given",
+            c.name, c.line
+        )),
+    }
 }
 
 /// Locust's tag filter: with --tags a task needs one of them; with --exclude-tags it needs
@@ -352,6 +326,35 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A task set with its requests compiled, its tasks filtered by the tags (a nested set
+    /// stays: `prune` drops it once it is empty), and tasks of weight 0 left out.
+    fn task_set(&mut self, s: &SetJ, opts: &Options) -> TaskSet {
+        TaskSet {
+            name: s.name.clone(),
+            sequential: s.sequential,
+            wait: s.wait.as_ref().map(wait),
+            on_start: s.on_start.iter().map(|st| self.step(st)).collect(),
+            on_stop: s.on_stop.iter().map(|st| self.step(st)).collect(),
+            tasks: s
+                .tasks
+                .iter()
+                .filter(|t| t.set.is_some() || keep(&t.tags, opts))
+                .map(|t| Task {
+                    name: t.name.clone(),
+                    weight: t.weight,
+                    run: match t.set {
+                        Some(child) => TaskRun::Set(child),
+                        None => TaskRun::Steps {
+                            steps: t.steps.iter().map(|st| self.step(st)).collect(),
+                            interrupt: t.interrupt,
+                        },
+                    },
+                })
+                .filter(|t| t.weight > 0)
+                .collect(),
+        }
+    }
+
     fn step(&mut self, s: &StepJ) -> Step {
         let base = self.target.path.trim_end_matches('/');
         let path = match s.url.strip_prefix("http://") {
