@@ -59,4 +59,5 @@ print(f"pairs more than 20 % apart in both runs: {agree + len(disagree)}; same o
 print(f"pairs more than 20 % apart in one run only: {unresolved}")
 print("issue 14, ranking of designs more than 20 % apart identical in both runs: "
       + ("met" if not disagree else "NOT met"))
+sys.exit(1 if disagree else 0)
 EOF

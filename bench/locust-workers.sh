@@ -80,4 +80,5 @@ ok = lambda x: "met" if x else "NOT met"
 print(f"issue 12: one swarmlab worker / one Python worker = {b / a:.1f}x ({ok(b >= 10 * a)}: >= 10x)")
 print(f"issue 12: master + 2 swarmlab workers / standalone = {c / d:.2f}x ({ok(c >= 0.9 * d)}: >= 0.9x)")
 print(f"issue 12: master CPU {max(bc, cc):.1f} % of a core at most ({ok(max(bc, cc) < 20)}: < 20 %)")
+sys.exit(0 if b >= 10 * a and c >= 0.9 * d and max(bc, cc) < 20 else 1)
 PY

@@ -46,4 +46,5 @@ print(f"  at {m} min: RSS {r10:.1f} MiB, {d['user_count']} users, {d['current_rp
 ratio = r10 / r1
 print(f"issue 11, memory: RSS at {m} min / at 1 min = {ratio:.3f} "
       f"({'met' if ratio <= 1.10 else 'NOT met'}: <= 1.10)")
+sys.exit(0 if ratio <= 1.10 else 1)
 PY
