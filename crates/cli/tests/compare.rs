@@ -269,7 +269,7 @@ fn compare_quick_end_to_end() {
 }
 
 /// `sleep` (100 ms of waiting per request): every event loop holds all its waiting requests
-/// at once and gets at least 10x the capacity of `single`, which serves them one at a time.
+/// at once and gets at least 10x what `single`, which serves them one at a time, completes.
 #[test]
 fn on_sleep_every_event_loop_beats_single_tenfold() {
     let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -307,14 +307,22 @@ fn on_sleep_every_event_loop_beats_single_tenfold() {
         Outcome::Skipped { reason } => panic!("{name} did not run: {reason}"),
         _ => panic!("{name} has no capacity"),
     };
+    // what single really completed: its capacity, or, when no rate met the objective (its
+    // capacity is then 0, and "10 x 0" would prove nothing), the most it got through in any
+    // step of its search
     let single = capacity("single");
+    let single_did = single
+        .curve
+        .iter()
+        .map(|s| s.achieved)
+        .fold(single.rps, f64::max);
+    assert!(single_did > 0.0, "single completed nothing: {single:?}");
     for name in loops {
         let c = capacity(name);
         assert!(
-            c.rps >= 10.0 * single.rps && c.rps >= 100.0,
-            "{name}: {} req/s against single's {}: {stdout}",
+            c.rps >= 10.0 * single_did,
+            "{name}: {} req/s against the {single_did} req/s single got through: {stdout}",
             c.rps,
-            single.rps
         );
     }
     // the sleep objective adds the request's own 100 ms

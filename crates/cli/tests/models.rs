@@ -255,8 +255,9 @@ suite! {
 
     header_deadline(srv, "--header-timeout", "0.5") {
         let mut s = srv.connect();
-        s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n").unwrap();
+        // from before the first byte: the server's deadline cannot start earlier
         let t = Instant::now();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n").unwrap();
         let r = read_response(&mut s).unwrap();
         assert_eq!(r.status, 408);
         assert!(t.elapsed() >= Duration::from_millis(400), "{:?}", t.elapsed());
@@ -346,14 +347,85 @@ suite! {
         drop(readers);
     }
 
-    idle_timeout(srv, "--idle-timeout", "0.5") {
+    // Every model closes the same way (issue 18): a client that stops reading is dropped after
+    // the write timeout, so it cannot hold a thread, a process or a loop's memory: what was in
+    // the socket buffers arrives, then the end, far short of the 64 MiB asked for (and the
+    // suite's last request shows the server went on, `single` included).
+    write_timeout_drops_a_client_that_stops_reading(srv, "--write-timeout", "0.5") {
+        let mut s = common::connect_with_receive_buffer(srv.addr, 4096);
+        s.write_all(b"GET /bytes?n=67108864 HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        let (got, _) = read_to_end_or_reset(&mut s);
+        assert!(got > 0 && got < 32 << 20, "{}: {got} bytes before the end", srv.model);
+    }
+
+    // The lingering close after a last response is bounded in time (2 s): a client that goes
+    // on sending slowly gets its connection closed, and its writes fail, within seconds.
+    lingering_close_is_bounded_in_time(srv) {
         let mut s = srv.connect();
-        s.write_all(GET).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
         assert_eq!(read_response(&mut s).unwrap().status, 200);
         let t = Instant::now();
+        let (_, failed) = send_until_refused(&mut s, 64, Duration::from_millis(20));
+        assert!(failed < Duration::from_secs(8), "{}: still taking input after {failed:?}", srv.model);
+        assert!(t.elapsed() >= Duration::from_millis(500), "{}: no linger at all", srv.model);
+    }
+
+    // ... and in bytes (1 MiB): a client that floods it is cut off long before 2 s of
+    // loopback speed (gigabytes) went in: what it sent is 1 MiB plus the kernels' buffers.
+    lingering_close_is_bounded_in_bytes(srv) {
+        let mut s = srv.connect();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+        assert_eq!(read_response(&mut s).unwrap().status, 200);
+        let (sent, failed) = send_until_refused(&mut s, 64 * 1024, Duration::ZERO);
+        assert!(sent < 32 << 20, "{}: took {sent} bytes while lingering", srv.model);
+        assert!(failed < Duration::from_secs(8), "{}: {failed:?}", srv.model);
+    }
+
+    idle_timeout(srv, "--idle-timeout", "0.5") {
+        let mut s = srv.connect();
+        // from before the request: the connection's last activity (the response) is later
+        let t = Instant::now();
+        s.write_all(GET).unwrap();
+        assert_eq!(read_response(&mut s).unwrap().status, 200);
         assert_closed(&mut s);
         assert!(t.elapsed() >= Duration::from_millis(400), "{:?}", t.elapsed());
     }
+}
+
+/// Reads everything until EOF or a reset: (bytes, whether it was a reset).
+fn read_to_end_or_reset(s: &mut TcpStream) -> (usize, bool) {
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    loop {
+        match s.read(&mut chunk) {
+            Ok(0) => return (got, false),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (got, true),
+            Err(e) => panic!("after {got} bytes: {e}"),
+        }
+    }
+}
+
+/// Writes `chunk` bytes every `pause` until a write fails (the server closed); returns the
+/// bytes written and how long until then. Gives up (and says so) after 30 s.
+fn send_until_refused(s: &mut TcpStream, chunk: usize, pause: Duration) -> (usize, Duration) {
+    let data = vec![b'x'; chunk];
+    let t = Instant::now();
+    let mut sent = 0;
+    while t.elapsed() < Duration::from_secs(30) {
+        match s.write(&data) {
+            Ok(n) => sent += n,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::TimedOut
+                    || e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => return (sent, t.elapsed()),
+        }
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
+    }
+    (sent, t.elapsed())
 }
 
 /// Reads `s` to EOF, 32 KiB at a time with `pause` between reads, and checks that it held
@@ -470,6 +542,28 @@ macro_rules! per_model {
 }
 
 per_model!(drain, super::in_flight_drain);
+
+/// On shutdown an idle keep-alive connection is closed at once: the client sees the end
+/// without waiting for anything, and the server exits well inside its 5 s drain bound.
+fn idle_keep_alive_closes_on_shutdown(model: &'static str) {
+    let Some(srv) = Server::try_start(model, &[]) else {
+        return;
+    };
+    let mut s = srv.connect();
+    s.write_all(GET).unwrap();
+    assert_eq!(read_response(&mut s).unwrap().status, 200);
+    let t = Instant::now();
+    let stopper = std::thread::spawn(move || srv.stop());
+    assert_closed(&mut s);
+    let closed = t.elapsed();
+    assert!(stopper.join().unwrap().success(), "{model} did not exit 0");
+    assert!(
+        closed < Duration::from_secs(4),
+        "{model}: the idle connection closed after {closed:?}, as if it waited for the drain"
+    );
+}
+
+per_model!(idle_on_shutdown, super::idle_keep_alive_closes_on_shutdown);
 
 /// SIGTERM while 50 clients download 2 MB each, reading slowly: every response that started
 /// arrives whole, the rest get nothing (they were never accepted, or not yet answered), and the
@@ -719,8 +813,8 @@ fn raise_own_fd_limit(want: libc::rlim_t) {
     }
 }
 
-/// Event loops never block the loop: 200 concurrent `/sleep?ms=300` all complete within 1.5 s
-/// (on `single` the same takes a minute: that is the lesson).
+/// Event loops never block the loop: 200 concurrent `/sleep?ms=300` all complete within 6 s,
+/// where one after another they take a minute (as on `single`: that is the lesson).
 fn sleeps_do_not_block(model: &'static str) {
     let Some(srv) = Server::try_start(model, &[]) else {
         return;
@@ -753,8 +847,10 @@ fn sleeps_do_not_block(model: &'static str) {
         .count();
     let took = t.elapsed();
     assert_eq!(ok, N);
+    // one after another they take 60 s; together about 0.3 s, and a loaded machine adds
+    // seconds, never tens of them
     assert!(
-        took < Duration::from_millis(1500),
+        took < Duration::from_secs(6),
         "{model}: 200 sleeps of 300 ms took {took:?}"
     );
     assert!(srv.stop().success());

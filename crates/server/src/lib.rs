@@ -236,7 +236,7 @@ where
 /// and no model pays a `setsockopt` per connection.
 pub fn serve(model: Model, listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()> {
     sys::raise_fd_limit();
-    socket2::SockRef::from(&listener).set_tcp_nodelay(true)?;
+    prepare_listener(&listener)?;
     match model {
         Model::Single => single::serve(listener, cfg, stop),
         Model::Fork => fork::serve(listener, cfg, stop),
@@ -251,16 +251,23 @@ pub fn serve(model: Model, listener: TcpListener, cfg: &Config, stop: &Stop) -> 
     }
 }
 
+/// What every model's listener gets before it serves: `TCP_NODELAY`, inherited by each
+/// accepted connection.
+fn prepare_listener(listener: &TcpListener) -> io::Result<()> {
+    socket2::SockRef::from(listener).set_tcp_nodelay(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Through the same step `serve` takes (a listener fresh from `bind` has it off).
     #[test]
     fn accepted_connections_inherit_nodelay_from_the_listener() {
         let listener = bind("127.0.0.1:0".parse().unwrap(), 16).unwrap();
-        socket2::SockRef::from(&listener)
-            .set_tcp_nodelay(true)
-            .unwrap();
+        let _plain = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        assert!(!listener.accept().unwrap().0.nodelay().unwrap());
+        prepare_listener(&listener).unwrap();
         let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (accepted, _) = listener.accept().unwrap();
         assert!(accepted.nodelay().unwrap());

@@ -211,20 +211,28 @@ fn the_open_models_rate_changes_mid_run() {
         rate: Some(200.0),
         ..start(20, 1.0)
     });
+    // requests per second over a window, timed by the clock (a loaded machine may wake this
+    // thread late: the window is what it was, not what was asked)
+    let rate_over = |window: Duration| {
+        let (n0, t0) = (srv.requests.load(Ordering::SeqCst), Instant::now());
+        std::thread::sleep(window);
+        (srv.requests.load(Ordering::SeqCst) - n0) as f64 / t0.elapsed().as_secs_f64()
+    };
     std::thread::sleep(Duration::from_millis(500));
-    let a0 = srv.requests.load(Ordering::SeqCst);
-    std::thread::sleep(Duration::from_secs(2));
-    let slow = srv.requests.load(Ordering::SeqCst) - a0;
+    let slow = rate_over(Duration::from_secs(2));
     swarm.set_rate(Some(1000.0));
     std::thread::sleep(Duration::from_millis(500));
-    let b0 = srv.requests.load(Ordering::SeqCst);
-    std::thread::sleep(Duration::from_secs(2));
-    let fast = srv.requests.load(Ordering::SeqCst) - b0;
+    let fast = rate_over(Duration::from_secs(2));
     swarm.quit();
     swarm.wait();
-    // 400 and 2,000 requests in 2 s
-    assert!((300..=500).contains(&slow), "at 200/s: {slow} in 2 s");
-    assert!((1600..=2400).contains(&fast), "at 1000/s: {fast} in 2 s");
+    // on the schedule, give or take what a loaded machine delays (sends held back before a
+    // window are caught up in it): 15 % over at most, 40 % under
+    assert!((120.0..=230.0).contains(&slow), "at 200/s: {slow:.0}/s");
+    assert!((600.0..=1150.0).contains(&fast), "at 1000/s: {fast:.0}/s");
+    assert!(
+        fast / slow > 3.0,
+        "the rate changed: {slow:.0}/s then {fast:.0}/s"
+    );
 }
 
 #[test]

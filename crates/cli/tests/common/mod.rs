@@ -19,11 +19,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// `None` (with the reason printed) when this machine cannot run `model` (io_uring).
+    /// `None` (with the reason printed) when this machine cannot run `model` (io_uring); under
+    /// `SWARMLAB_REQUIRE_PEERS=1` that is a failure instead, as a missing peer is.
     pub fn try_start(model: &'static str, extra: &[&str]) -> Option<Server> {
         if model == "uring" {
             if let Err(why) = swarmlab_server::uring::available() {
-                eprintln!("SKIPPED: uring: {why}");
+                assert!(
+                    !peers_required(),
+                    "uring: {why}, and SWARMLAB_REQUIRE_PEERS=1"
+                );
+                eprintln!("SKIPPED: uring: {why} (SWARMLAB_REQUIRE_PEERS=1 makes this fail)");
                 return None;
             }
         }

@@ -133,18 +133,6 @@ mod tests {
     use crate::output::tests::one_request;
 
     #[test]
-    fn headers_are_locusts_byte_for_byte() {
-        // Copied from a real Locust 2.47.0 run (shared/reference/locust.md).
-        assert_eq!(STATS_HEADER, "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%");
-        assert_eq!(HISTORY_HEADER, "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,Total Average Content Size");
-        assert_eq!(
-            FAILURES_HEADER,
-            "Method,Name,Error,Occurrences,First Seen,Last Seen"
-        );
-        assert_eq!(EXCEPTIONS_HEADER, "Count,Message,Traceback,Nodes");
-    }
-
-    #[test]
     fn rows_have_as_many_columns_as_headers() {
         let (entries, stats) = one_request(
             "/a,b",
@@ -164,6 +152,18 @@ mod tests {
             }
             n
         };
+        // the headers (compared with a real Locust 2.47's files in the cli's peers test) have
+        // as many columns as the rows written under them
+        assert_eq!(
+            [
+                STATS_HEADER,
+                HISTORY_HEADER,
+                FAILURES_HEADER,
+                EXCEPTIONS_HEADER
+            ]
+            .map(cols),
+            [22, 24, 6, 4]
+        );
         let s = stats_csv(&stats, &entries);
         assert!(s.lines().all(|l| cols(l) == 22), "{s}");
         assert!(s.contains("GET,\"/a,b\",1,1,2,2,2,2,13,"), "{s}");
