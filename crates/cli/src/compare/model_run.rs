@@ -92,18 +92,16 @@ fn run_model(ctx: &Ctx<'_>, model: Model, progress: &Progress<'_>) -> Row {
     let clean_exit = server.stop();
     let after = procfs::children_usage();
     let client = client_figures(&summary);
-    let cpu_s = after.cpu_s - before.cpu_s;
-    let mut server = Server {
-        cpu_s,
-        cpu_us_per_request: cpu_s * 1e6 / (client.requests.max(1) as f64),
-        peak_rss_mib: mib(tree.rss),
-        peak_pss_mib: mib(tree.pss),
-        voluntary_switches: after.voluntary - before.voluntary,
-        involuntary_switches: after.involuntary - before.involuntary,
-        peak_threads: tree.threads,
-        peak_processes: tree.processes,
+    let mut server = server_figures(
+        after.cpu_s - before.cpu_s,
+        client.requests,
+        &tree,
+        (
+            after.voluntary - before.voluntary,
+            after.involuntary - before.involuntary,
+        ),
         clean_exit,
-    };
+    );
     let (capacity, scaling, extras) = match ctx.plan.search.filter(|_| !interrupted(ctx)) {
         Some(search) => {
             let found = model_searches(ctx, model, search, progress);
@@ -206,18 +204,9 @@ fn run_external(
         Err(e) => return Row::skipped(ctx, design, &format!("{e:#}")),
     };
     let client = client_figures(&summary);
+    // (its context switches are not ours to read, and it is not stopped: its exit is clean)
     let server = match (cpu_before, pid.and_then(procfs::process_cpu_s)) {
-        (Some(b), Some(e)) => Some(Server {
-            cpu_s: e - b,
-            cpu_us_per_request: (e - b) * 1e6 / (client.requests.max(1) as f64),
-            peak_rss_mib: mib(tree.rss),
-            peak_pss_mib: mib(tree.pss),
-            voluntary_switches: 0,
-            involuntary_switches: 0,
-            peak_threads: tree.threads,
-            peak_processes: tree.processes,
-            clean_exit: true,
-        }),
+        (Some(b), Some(e)) => Some(server_figures(e - b, client.requests, &tree, (0, 0), true)),
         _ => None,
     };
     let (capacity, scaling, extras) = match ctx.plan.search.filter(|_| !interrupted(ctx)) {
@@ -312,6 +301,28 @@ fn assignment_run(
     let summary = swarmlab_swarm::drive(&swarm, &load, ctx.stop, &mut watcher);
     watcher.csvs.finish(&summary.stats, &watcher.entries)?;
     Ok((summary, watcher.peak))
+}
+
+/// What a server's tree cost over a run of `requests`: `cpu_s` of CPU, its peak `tree`,
+/// (voluntary, involuntary) context switches, whether it exited 0.
+fn server_figures(
+    cpu_s: f64,
+    requests: u64,
+    tree: &TreeSample,
+    (voluntary, involuntary): (u64, u64),
+    clean_exit: bool,
+) -> Server {
+    Server {
+        cpu_s,
+        cpu_us_per_request: cpu_s * 1e6 / (requests.max(1) as f64),
+        peak_rss_mib: mib(tree.rss),
+        peak_pss_mib: mib(tree.pss),
+        voluntary_switches: voluntary,
+        involuntary_switches: involuntary,
+        peak_threads: tree.threads,
+        peak_processes: tree.processes,
+        clean_exit,
+    }
 }
 
 /// The clients' figures from a swarm summary.
