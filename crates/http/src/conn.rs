@@ -19,9 +19,10 @@ use crate::head::{self, Head, Method};
 use crate::response::{Body, Reply};
 use crate::routes::route;
 
-/// The most output `advance` appends before it asks for a flush: responses stop there, and a
-/// body is written in pieces that end there. The most output a connection holds is this plus
-/// one response's header section.
+/// The most output one `advance` appends before it asks for a flush: responses stop there, and
+/// a body is written in pieces that end there. A caller that writes everything out before it
+/// calls again (as swarmlab-server's driver does) holds at most this plus one response's header
+/// section.
 pub const OUT_WINDOW: usize = 256 * 1024;
 
 /// Input buffer capacity a connection keeps between requests; a larger buffer (after a big
@@ -110,8 +111,11 @@ impl Conn {
         self.last = now;
     }
 
-    /// Serves every complete request buffered so far, appending responses to `out`.
+    /// Serves every complete request buffered so far, appending responses to `out`: at most
+    /// about [`OUT_WINDOW`] bytes per call (then [`Progress::Flush`]), whatever `out` held
+    /// before, so every call makes progress.
     pub fn advance(&mut self, out: &mut Vec<u8>, now: Instant) -> Progress {
+        let base = out.len();
         loop {
             match std::mem::replace(&mut self.state, State::Head) {
                 State::Closed => {
@@ -202,7 +206,7 @@ impl Conn {
                     if !is_head {
                         // the usual small body goes out with its head; a larger one a window
                         // at a time
-                        let room = OUT_WINDOW.saturating_sub(out.len());
+                        let room = OUT_WINDOW.saturating_sub(out.len() - base);
                         let at = reply.body.write_part(0, room, out);
                         if at < reply.body.len() {
                             self.state = State::Streaming {
@@ -213,7 +217,7 @@ impl Conn {
                             return Progress::Flush;
                         }
                     }
-                    if let Some(p) = self.finished(close, out) {
+                    if let Some(p) = self.finished(close, out.len() - base) {
                         return p;
                     }
                 }
@@ -222,12 +226,12 @@ impl Conn {
                     mut at,
                     close,
                 } => {
-                    at += body.write_part(at, OUT_WINDOW.saturating_sub(out.len()), out);
+                    at += body.write_part(at, OUT_WINDOW.saturating_sub(out.len() - base), out);
                     if at < body.len() {
                         self.state = State::Streaming { body, at, close };
                         return Progress::Flush;
                     }
-                    if let Some(p) = self.finished(close, out) {
+                    if let Some(p) = self.finished(close, out.len() - base) {
                         return p;
                     }
                 }
@@ -235,14 +239,14 @@ impl Conn {
         }
     }
 
-    /// A response was written whole: close after it, stop for a flush, or (`None`) go on with
-    /// the next request.
-    fn finished(&mut self, close: bool, out: &[u8]) -> Option<Progress> {
+    /// A response was written whole (`appended` bytes so far in this call): close after it,
+    /// stop for a flush, or (`None`) go on with the next request.
+    fn finished(&mut self, close: bool, appended: usize) -> Option<Progress> {
         if close {
             self.state = State::Closed;
             return Some(Progress::Close);
         }
-        (out.len() >= OUT_WINDOW).then_some(Progress::Flush)
+        (appended >= OUT_WINDOW).then_some(Progress::Flush)
     }
 
     /// When the model should call [`Conn::on_timeout`] unless input arrives first: the header
@@ -587,6 +591,25 @@ mod tests {
         out.extend_from_slice(&rest);
         assert_eq!(statuses(&out), [200, 200, 200, 200]);
         assert_eq!(out.iter().filter(|&&b| b == b'x').count(), 800_000);
+    }
+
+    /// A caller that calls again without writing the output out (the fuzz target keeps it all)
+    /// still gets a window per call: every call makes progress, none loops forever.
+    #[test]
+    fn every_call_makes_progress_even_if_the_output_is_not_drained() {
+        let mut conn = Conn::new(Config::default());
+        conn.feed(
+            &b"GET /bytes?n=300000 HTTP/1.1\r\nHost: x\r\n\r\n".repeat(3),
+            Instant::now(),
+        );
+        let mut out = Vec::new();
+        let mut calls = 0;
+        while conn.advance(&mut out, Instant::now()) == Progress::Flush {
+            calls += 1;
+            assert!(calls < 100, "no progress: {} bytes", out.len());
+        }
+        assert_eq!(statuses(&out), [200, 200, 200]);
+        assert_eq!(out.iter().filter(|&&b| b == b'x').count(), 900_000);
     }
 
     /// Issue 18: a 64 MiB answer is written a window at a time; the connection never holds
