@@ -490,20 +490,7 @@ fn a_worker_quits_on_its_own_when_the_master_dies() {
 /// worker reports it, goes on, and quits when told.
 #[test]
 fn garbage_from_a_fake_master_does_not_crash_the_worker() {
-    use zeromq::Socket;
-    let _one = exclusive();
-    let port = free_port();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut router = zeromq::RouterSocket::new();
-        router
-            .bind(&format!("tcp://127.0.0.1:{port}"))
-            .await
-            .unwrap();
-        let w = worker(port, &["-H", "http://127.0.0.1:9"]);
+    with_fake_master(|mut router, w| async move {
         let (id, ready) = fake_recv(&mut router).await;
         assert_eq!(ready[0].as_str(), Some("client_ready"));
         assert_eq!(ready[1].as_i64(), Some(-1));
@@ -512,30 +499,16 @@ fn garbage_from_a_fake_master_does_not_crash_the_worker() {
             Some(&id[..]),
             "node id = identity"
         );
-        let encode = |v: rmpv::Value| {
-            let mut b = Vec::new();
-            rmpv::encode::write_value(&mut b, &v).unwrap();
-            b
-        };
         use rmpv::Value as V;
         for garbage in [
             b"\xc1\xc1 not msgpack".to_vec(),
-            encode(V::from(42)),
-            encode(V::Array(vec![V::from(7), V::Nil, V::from("x")])),
+            msgpack(V::from(42)),
+            msgpack(V::Array(vec![V::from(7), V::Nil, V::from("x")])),
             Vec::new(),
         ] {
             fake_send(&mut router, &id, garbage).await;
         }
-        fake_send(
-            &mut router,
-            &id,
-            encode(V::Array(vec![
-                V::from("ack"),
-                V::Map(vec![(V::from("index"), V::from(0))]),
-                V::from("master"),
-            ])),
-        )
-        .await;
+        fake_send(&mut router, &id, ack()).await;
         // the worker is alive and talking: a heartbeat with its state
         loop {
             let (_, msg) = fake_recv(&mut router).await;
@@ -553,31 +526,8 @@ fn garbage_from_a_fake_master_does_not_crash_the_worker() {
             }
         }
         // a spawn whose fields are all wrong is no crash either
-        fake_send(
-            &mut router,
-            &id,
-            encode(V::Array(vec![
-                V::from("spawn"),
-                V::from("not a map"),
-                V::from("master"),
-            ])),
-        )
-        .await;
-        fake_send(
-            &mut router,
-            &id,
-            encode(V::Array(vec![V::from("quit"), V::Nil, V::from("master")])),
-        )
-        .await;
-        // wait without blocking this runtime: its socket still has to send what was queued
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !exited(&w) {
-            assert!(Instant::now() < deadline, "the worker did not quit");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let out = w.finish(Duration::from_secs(5));
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        fake_send(&mut router, &id, message("spawn", V::from("not a map"))).await;
+        let stderr = quit_and_wait(&mut router, &id, w).await;
         assert!(stderr.contains("does not decode"), "{stderr}");
     });
 }
@@ -587,39 +537,15 @@ fn garbage_from_a_fake_master_does_not_crash_the_worker() {
 /// it, and still quits when told.
 #[test]
 fn reconnect_from_the_master_rebuilds_the_workers_socket() {
-    use zeromq::Socket;
-    let _one = exclusive();
-    let port = free_port();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut router = zeromq::RouterSocket::new();
-        router
-            .bind(&format!("tcp://127.0.0.1:{port}"))
-            .await
-            .unwrap();
-        let w = worker(port, &["-H", "http://127.0.0.1:9"]);
-        let encode = |v: rmpv::Value| {
-            let mut b = Vec::new();
-            rmpv::encode::write_value(&mut b, &v).unwrap();
-            b
-        };
-        use rmpv::Value as V;
-        let message = |kind: &str| encode(V::Array(vec![V::from(kind), V::Nil, V::from("master")]));
+    with_fake_master(|mut router, w| async move {
         let (id, ready) = fake_recv(&mut router).await;
         assert_eq!(ready[0].as_str(), Some("client_ready"));
-        let ack = encode(V::Array(vec![
-            V::from("ack"),
-            V::Map(vec![(V::from("index"), V::from(0))]),
-            V::from("master"),
-        ]));
-        fake_send(&mut router, &id, ack).await;
+        fake_send(&mut router, &id, ack()).await;
         assert_eq!(next_heartbeat(&mut router).await, id);
+        let port = w.port;
         let before = connections_to(w.pid(), port);
         assert_eq!(before.len(), 1, "one connection to the master: {before:?}");
-        fake_send(&mut router, &id, message("reconnect")).await;
+        fake_send(&mut router, &id, message("reconnect", rmpv::Value::Nil)).await;
         // heartbeats go on, from the same identity, over a new connection
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -633,20 +559,90 @@ fn reconnect_from_the_master_rebuilds_the_workers_socket() {
                 "no new connection: {before:?} then {now:?}"
             );
         }
-        fake_send(&mut router, &id, message("quit")).await;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !exited(&w) {
-            assert!(Instant::now() < deadline, "the worker did not quit");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let out = w.finish(Duration::from_secs(5));
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        let stderr = quit_and_wait(&mut router, &id, w).await;
         assert!(
             stderr.contains("asked this worker to reconnect"),
             "{stderr}"
         );
     });
+}
+
+/// A worker (`-H http://127.0.0.1:9`) of a fake master, a ROUTER of the test's own on a free
+/// port; `body` talks to it.
+fn with_fake_master<F, Fut>(body: F)
+where
+    F: FnOnce(zeromq::RouterSocket, FakeWorker) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use zeromq::Socket;
+    let _one = exclusive();
+    let port = free_port();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut router = zeromq::RouterSocket::new();
+        router
+            .bind(&format!("tcp://127.0.0.1:{port}"))
+            .await
+            .unwrap();
+        let w = FakeWorker {
+            proc: worker(port, &["-H", "http://127.0.0.1:9"]),
+            port,
+        };
+        body(router, w).await;
+    });
+}
+
+/// The worker of a fake master, and the master's port.
+struct FakeWorker {
+    proc: Proc,
+    port: u16,
+}
+
+impl FakeWorker {
+    fn pid(&self) -> i32 {
+        self.proc.pid()
+    }
+}
+
+fn msgpack(v: rmpv::Value) -> Vec<u8> {
+    let mut b = Vec::new();
+    rmpv::encode::write_value(&mut b, &v).unwrap();
+    b
+}
+
+/// A master's message: `[kind, data, "master"]`.
+fn message(kind: &str, data: rmpv::Value) -> Vec<u8> {
+    msgpack(rmpv::Value::Array(vec![
+        rmpv::Value::from(kind),
+        data,
+        rmpv::Value::from("master"),
+    ]))
+}
+
+/// The master's `ack` of worker index 0.
+fn ack() -> Vec<u8> {
+    message(
+        "ack",
+        rmpv::Value::Map(vec![(rmpv::Value::from("index"), rmpv::Value::from(0))]),
+    )
+}
+
+/// Sends `quit`, waits (without blocking the runtime: its socket still has to send what was
+/// queued) until the worker exits 0; returns what it said on stderr.
+async fn quit_and_wait(router: &mut zeromq::RouterSocket, id: &[u8], w: FakeWorker) -> String {
+    fake_send(router, id, message("quit", rmpv::Value::Nil)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !exited(&w.proc) {
+        assert!(Instant::now() < deadline, "the worker did not quit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = w.proc.finish(Duration::from_secs(5));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    stderr
 }
 
 /// The identity of the next heartbeat's sender (no `client_ready` may come meanwhile).

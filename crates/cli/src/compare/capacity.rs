@@ -185,18 +185,39 @@ pub fn loopback_sources(connections: usize) -> Vec<std::net::IpAddr> {
 
 /// The capacity searches against one running server.
 pub struct Searches<'a> {
-    pub plan: &'a Plan,
-    pub search: SearchPlan,
-    pub design: &'a Design,
+    plan: &'a Plan,
+    search: SearchPlan,
+    design: &'a Design,
     /// A locustfile's users, else the built-in workload's.
-    pub users: Option<&'a Workload>,
-    pub target: &'a Url,
-    pub sample: Option<&'a dyn Fn() -> TreeSample>,
-    pub stop: &'a AtomicBool,
-    pub progress: &'a Progress<'a>,
+    users: Option<&'a Workload>,
+    target: &'a Url,
+    sample: Option<&'a dyn Fn() -> TreeSample>,
+    stop: &'a AtomicBool,
+    progress: &'a Progress<'a>,
 }
 
-impl Searches<'_> {
+impl<'a> Searches<'a> {
+    /// The searches of `ctx`'s plan against the server at `target`.
+    pub fn new(
+        ctx: &'a super::model_run::Ctx<'a>,
+        search: SearchPlan,
+        design: &'a Design,
+        target: &'a Url,
+        sample: Option<&'a dyn Fn() -> TreeSample>,
+        progress: &'a Progress<'a>,
+    ) -> Searches<'a> {
+        Searches {
+            plan: ctx.plan,
+            search,
+            design,
+            users: ctx.users,
+            target,
+            sample,
+            stop: ctx.stop,
+            progress,
+        }
+    }
+
     fn one(&self, w: &WorkloadPlan, connections: usize) -> Option<Measured> {
         if self.stop.load(Ordering::Relaxed) {
             return None;

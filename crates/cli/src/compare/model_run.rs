@@ -163,16 +163,7 @@ fn model_searches(
         };
         let url = Url::parse(&server.url()).expect("a loopback URL");
         let sample = || server.sample();
-        let searches = Searches {
-            plan: ctx.plan,
-            search,
-            design: &design,
-            users: ctx.users,
-            target: &url,
-            sample: Some(&sample),
-            stop: ctx.stop,
-            progress,
-        };
+        let searches = Searches::new(ctx, search, &design, &url, Some(&sample), progress);
         if !wide {
             found.capacity = searches.main();
             found.scaling = searches.scaling();
@@ -211,16 +202,7 @@ fn run_external(
     };
     let (capacity, scaling, extras) = match ctx.plan.search.filter(|_| !interrupted(ctx)) {
         Some(search) => {
-            let searches = Searches {
-                plan: ctx.plan,
-                search,
-                design: &design,
-                users: ctx.users,
-                target: &url,
-                sample,
-                stop: ctx.stop,
-                progress,
-            };
+            let searches = Searches::new(ctx, search, &design, &url, sample, progress);
             let extras = ctx
                 .plan
                 .extras()
