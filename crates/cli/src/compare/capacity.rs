@@ -197,23 +197,22 @@ pub struct Searches<'a> {
 }
 
 impl<'a> Searches<'a> {
-    /// The searches of `ctx`'s plan against the server at `target`.
+    /// The searches `plan` asks for against the server at `target`.
     pub fn new(
-        ctx: &'a super::model_run::Ctx<'a>,
-        search: SearchPlan,
-        design: &'a Design,
-        target: &'a Url,
+        (plan, search): (&'a Plan, SearchPlan),
+        (design, target): (&'a Design, &'a Url),
+        users: Option<&'a Workload>,
         sample: Option<&'a dyn Fn() -> TreeSample>,
-        progress: &'a Progress<'a>,
+        (stop, progress): (&'a AtomicBool, &'a Progress<'a>),
     ) -> Searches<'a> {
         Searches {
-            plan: ctx.plan,
+            plan,
             search,
             design,
-            users: ctx.users,
+            users,
             target,
             sample,
-            stop: ctx.stop,
+            stop,
             progress,
         }
     }

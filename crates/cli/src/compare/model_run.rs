@@ -163,7 +163,13 @@ fn model_searches(
         };
         let url = Url::parse(&server.url()).expect("a loopback URL");
         let sample = || server.sample();
-        let searches = Searches::new(ctx, search, &design, &url, Some(&sample), progress);
+        let searches = Searches::new(
+            (ctx.plan, search),
+            (&design, &url),
+            ctx.users,
+            Some(&sample),
+            (ctx.stop, progress),
+        );
         if !wide {
             found.capacity = searches.main();
             found.scaling = searches.scaling();
@@ -202,7 +208,13 @@ fn run_external(
     };
     let (capacity, scaling, extras) = match ctx.plan.search.filter(|_| !interrupted(ctx)) {
         Some(search) => {
-            let searches = Searches::new(ctx, search, &design, &url, sample, progress);
+            let searches = Searches::new(
+                (ctx.plan, search),
+                (&design, &url),
+                ctx.users,
+                sample,
+                (ctx.stop, progress),
+            );
             let extras = ctx
                 .plan
                 .extras()
