@@ -9,6 +9,14 @@ use std::process::Command;
 
 use swarmlab_report::{Lang, Outcome, Results};
 
+/// One comparison at a time: each measures capacities on a 2-core machine, and two at once
+/// would measure each other (pool and single then show capacities of 0).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn swarmlab(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_swarmlab"))
         .args(args)
@@ -101,6 +109,7 @@ fn sentence_matchers_accept_the_assignments_examples() {
 
 #[test]
 fn compare_quick_end_to_end() {
+    let _one = exclusive();
     let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("compare-{}", std::process::id()));
     let stdout = swarmlab_ok(&[
@@ -272,6 +281,7 @@ fn compare_quick_end_to_end() {
 /// at once and gets at least 10x what `single`, which serves them one at a time, completes.
 #[test]
 fn on_sleep_every_event_loop_beats_single_tenfold() {
+    let _one = exclusive();
     let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("compare-sleep-{}", std::process::id()));
     let loops = ["select", "poll", "epoll", "uring", "tokio"];
@@ -335,6 +345,7 @@ fn on_sleep_every_event_loop_beats_single_tenfold() {
 /// report (kept up 30 s once someone opened the page; Ctrl-C ends that at once).
 #[test]
 fn compare_shows_the_running_model_then_the_report() {
+    let _one = exclusive();
     use std::io::{BufRead, BufReader, Read, Write};
     let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("compare-live-{}", std::process::id()));
@@ -401,6 +412,7 @@ fn compare_shows_the_running_model_then_the_report() {
 /// compare before anything runs.
 #[test]
 fn compare_loads_models_with_a_locustfile() {
+    let _one = exclusive();
     if common::peer("python3").is_none() {
         return;
     }
@@ -464,6 +476,7 @@ fn swarmlab_server_models() -> Vec<String> {
 /// rewrites the golden from this run (keeping the golden's nullable types).
 #[test]
 fn results_json_keeps_its_keys() {
+    let _one = exclusive();
     use std::collections::{BTreeMap, BTreeSet};
     let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("compare-keys-{}", std::process::id()));
