@@ -83,6 +83,9 @@ impl Server {
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub fn stop(mut self) -> ExitStatus {
         let mut child = self.child.take().unwrap();
+        // The address is known before the server starts, so a test can get here before the
+        // server has installed its handlers; SIGTERM then would kill it rather than stop it.
+        wait_until_catching_sigterm(&mut child);
         // SAFETY: kill(2) on our own child's pid.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let deadline = Instant::now() + IO_TIMEOUT;
@@ -104,6 +107,26 @@ impl Server {
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         self.child.as_mut().unwrap().try_wait().unwrap().is_none()
+    }
+}
+
+/// Waits (bounded) until `child` catches SIGTERM (`SigCgt` in /proc/PID/status), or has exited.
+fn wait_until_catching_sigterm(child: &mut Child) {
+    let deadline = Instant::now() + IO_TIMEOUT;
+    let status = format!("/proc/{}/status", child.id());
+    while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+        let caught = std::fs::read_to_string(&status)
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("SigCgt:"))
+                    .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            })
+            .is_some_and(|mask| mask & (1 << (libc::SIGTERM - 1)) != 0);
+        if caught {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
