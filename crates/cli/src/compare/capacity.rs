@@ -122,9 +122,17 @@ pub fn measure(
         }
         swarm.set_rate(Some(rate));
         std::thread::sleep(probe.settle);
-        let a = snapshot(&swarm, probe.sample);
+        let mut a = snapshot(&swarm, probe.sample);
         std::thread::sleep(probe.window);
-        let b = snapshot(&swarm, probe.sample);
+        let mut b = snapshot(&swarm, probe.sample);
+        if b.total.num_requests == a.total.num_requests {
+            // Nothing completed: a short window can fall inside one stall (connections
+            // retrying a SYN the backlog dropped wait a second). Once, a longer look: a server
+            // that answers nothing then is measured as answering nothing.
+            a = b;
+            std::thread::sleep(probe.window * 4);
+            b = snapshot(&swarm, probe.sample);
+        }
         let secs = (b.at - a.at).as_secs_f64().max(1e-3);
         let requests = b.total.num_requests.saturating_sub(a.total.num_requests);
         let failures = b.total.num_failures.saturating_sub(a.total.num_failures);
