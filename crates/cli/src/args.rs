@@ -199,6 +199,14 @@ pub struct SwarmArgs {
     /// Worker threads (event loops) [default: cores available].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
+    /// Locustfile: run it as Python (the Python path) even if the static reader takes it,
+    /// with this python3 [default: $VIRTUAL_ENV's, else python3 on PATH].
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    pub python: Option<PathBuf>,
+    /// The Python path: processes of users, each with an event loop of the engine's [default:
+    /// cores available].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub processes: Option<u16>,
     /// Connect from these local addresses, users spread over them in turn (each has about
     /// 28,000 ports per destination): A-B (a range) or A,B,C.
     #[arg(long, value_name = "ADDRS", value_parser = source_addrs)]

@@ -54,7 +54,7 @@ impl CsvFiles {
         for (kind, text) in [
             ("stats", csv::stats_csv(stats, entries)),
             ("failures", csv::failures_csv(stats, entries)),
-            ("exceptions", csv::exceptions_csv()),
+            ("exceptions", csv::exceptions_csv(stats)),
         ] {
             let path = Self::path(&self.prefix, kind);
             write_atomically(&path, &text)

@@ -30,8 +30,21 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         .map(Target::parse)
         .transpose()
         .map_err(|e| Failure::usage(e.into()))?;
-    let workload = workload_of(a, host.as_ref())?;
-    let plan = plan_of(a);
+    let mut workload = workload_of(a, host.as_ref())?;
+    let driver = workload.as_ref().and_then(|w| w.driver.clone());
+    let mut plan = plan_of(a, driver.is_some());
+    if driver.as_ref().is_some_and(|d| d.shape) {
+        if a.worker {
+            // under a Locust master, the master runs the shape (its own copy of the file)
+            let w = workload.as_mut().expect("a workload with a driver");
+            let mut d = (*driver.expect("checked")).clone();
+            d.shape = false;
+            w.driver = Some(Arc::new(d));
+        } else {
+            // the shape says how many users, from its first tick on (Locust ignores -u and -r)
+            plan.users = 0;
+        }
+    }
     if a.print_locustfile {
         let workload = workload.unwrap_or_else(|| {
             let placeholder = Target::parse("http://127.0.0.1:8080").expect("a literal URL");
@@ -83,16 +96,25 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         }
     } else if a.headless {
         let workload = workload.expect("headless runs have a workload");
+        let shaped = workload.driver.as_ref().is_some_and(|d| d.shape);
         let _ = writeln!(
             observer.out,
-            "swarming {} user(s) at {}/s{}{} with {} thread(s)",
-            plan.users,
-            plan.spawn_rate,
+            "swarming {}{}{} with {} {}",
+            if shaped {
+                "as the file's LoadTestShape says".to_string()
+            } else {
+                format!("{} user(s) at {}/s", plan.users, plan.spawn_rate)
+            },
             plan.rate
                 .map_or(String::new(), |r| format!(", open model at {r} req/s")),
             plan.run_time
                 .map_or(String::new(), |t| format!(" for {t:?}")),
-            plan.threads
+            plan.threads,
+            if workload.driver.is_some() {
+                "Python process(es)"
+            } else {
+                "thread(s)"
+            }
         );
         swarmlab_swarm::run(workload, plan, &stop, &mut observer)
     } else {
@@ -139,8 +161,10 @@ fn workload_of(a: &SwarmArgs, host: Option<&Target>) -> Result<Option<Workload>,
     })
 }
 
-/// The engine-wide options from the flags.
-fn plan_of(a: &SwarmArgs) -> Plan {
+/// The engine-wide options from the flags; a Python-path workload (`remote`) gets a worker
+/// thread per process of users (`--processes`).
+fn plan_of(a: &SwarmArgs, remote: bool) -> Plan {
+    let threads = if remote { a.processes } else { a.threads };
     Plan {
         users: a.users as usize,
         spawn_rate: a.spawn_rate,
@@ -151,7 +175,7 @@ fn plan_of(a: &SwarmArgs) -> Plan {
         connect_timeout: a.connect_timeout,
         stop_on_failure: a.stop_on_failure,
         stop_timeout: a.stop_timeout,
-        threads: a.threads.map_or(Plan::default().threads, usize::from),
+        threads: threads.map_or(Plan::default().threads, usize::from),
         source_addrs: a.source_addrs.clone().map_or_else(Vec::new, |s| s.0),
     }
 }
@@ -271,7 +295,8 @@ fn web_ui(
     Ok(Some(summary))
 }
 
-/// The users of `-f FILE`: a locustfile (`.py`, read as Locust would) or a scenario (`.toml`).
+/// The users of `-f FILE`: a locustfile (`.py`: compiled to the engine where the static
+/// reader takes it, else run as Python, said in one line) or a scenario (`.toml`).
 pub fn load_users(a: &SwarmArgs, file: &Path, host: Option<&Target>) -> Result<Workload, Failure> {
     let name = file.to_string_lossy();
     if file.extension().is_some_and(|e| e == "py") {
@@ -281,9 +306,23 @@ pub fn load_users(a: &SwarmArgs, file: &Path, host: Option<&Target>) -> Result<W
             tags: a.tags.clone(),
             exclude_tags: a.exclude_tags.clone(),
             classes: a.classes.clone(),
+            python: a.python.clone().filter(|p| !p.as_os_str().is_empty()),
+            force_python: a.python.is_some(),
         };
-        return swarmlab_locust::locustfile::load(&name, &opts)
-            .map_err(|e| Failure::usage(e.into()));
+        let loaded = swarmlab_locust::locustfile::load(&name, &opts)
+            .map_err(|e| Failure::usage(e.into()))?;
+        say_path(&name, &loaded.path);
+        if loaded.workload.driver.is_some() && a.rate.is_some() {
+            return Err(Failure::usage(anyhow::anyhow!(
+                "--rate (the open model) needs a locustfile the static reader takes: {name} runs as Python"
+            )));
+        }
+        return Ok(loaded.workload);
+    }
+    if a.python.is_some() {
+        return Err(Failure::usage(anyhow::anyhow!(
+            "--python runs a locustfile (.py) as Python, not {name}"
+        )));
     }
     if !a.classes.is_empty() || !a.tags.is_empty() || !a.exclude_tags.is_empty() {
         return Err(Failure::usage(anyhow::anyhow!(
@@ -291,6 +330,19 @@ pub fn load_users(a: &SwarmArgs, file: &Path, host: Option<&Target>) -> Result<W
         )));
     }
     swarmlab_swarm::scenario::load(&name, host, a.wait_time).map_err(|e| Failure::usage(e.into()))
+}
+
+/// Which way a locustfile runs, in one line on stderr.
+pub fn say_path(file: &str, path: &swarmlab_locust::locustfile::PathTaken) {
+    use swarmlab_locust::locustfile::PathTaken;
+    match path {
+        PathTaken::Static => eprintln!(
+            "swarmlab: {file}: the static path (compiled to swarmlab's engine)"
+        ),
+        PathTaken::Python(why) => eprintln!(
+            "swarmlab: {file}: the Python path (your python3 runs the users, swarmlab's engine the requests), for {why}"
+        ),
+    }
 }
 
 /// Calls `observer` every second of whatever engine `current` returns (it may appear late, as
@@ -314,12 +366,9 @@ fn follow(
             continue;
         };
         match events.recv_timeout(std::time::Duration::from_millis(100)) {
-            Ok(Event::Second(_)) => swarm.view(|v| {
-                if observer.entries != v.entries() {
-                    observer.entries = v.entries().to_vec();
-                }
-                observer.second(&v.stats, &v.status);
-            }),
+            Ok(Event::Second(_)) => {
+                swarm.view(|v| observer.second(&v.stats, v.entries(), &v.status))
+            }
             Ok(event) => {
                 if !go_on(Some(&event)) {
                     return;
@@ -387,7 +436,12 @@ fn report(out: &mut dyn Write, summary: &Summary, entries: &[Entry]) {
     if !stats.errors.is_empty() {
         let _ = writeln!(out, "{}", console::error_report(stats, entries));
     }
-    let (rps, _) = stats.total_rates(&stats.total);
+    if !stats.exceptions.is_empty() {
+        let _ = writeln!(out, "{}", console::exceptions_report(stats));
+    }
+    // requests over the run's length (Locust's total req/s divides by the span to the last
+    // request, which makes one request in a one-second run look like hundreds per second)
+    let rps = stats.total.num_requests as f64 / summary.duration.as_secs_f64().max(1e-3);
     let _ = writeln!(
         out,
         "ran {:.1} s, ended by {:?}: {} requests, {:.1} req/s, average {:.3} ms, {} failures",
@@ -439,7 +493,12 @@ fn exit_code(a: &SwarmArgs, summary: &Summary, out: &mut dyn Write) -> u8 {
             crossed = true;
         }
     }
-    if total.num_failures > 0 {
+    if let Some(why) = &summary.fatal {
+        let _ = writeln!(out, "error: {why}");
+        return 1;
+    }
+    // Locust: any failure or any exception of user code
+    if total.num_failures > 0 || !summary.stats.exceptions.is_empty() {
         a.exit_code_on_error
     } else if crossed {
         1
@@ -460,7 +519,10 @@ struct CliObserver<'a> {
 }
 
 impl Observer for CliObserver<'_> {
-    fn second(&mut self, stats: &Stats, status: &Status) {
+    fn second(&mut self, stats: &Stats, entries: &[Entry], status: &Status) {
+        if self.entries != entries {
+            self.entries = entries.to_vec(); // rows named as the run went (the Python path)
+        }
         self.seconds += 1;
         if let Some(csv) = &mut self.csv {
             csv.second(stats, &self.entries, status.users);

@@ -408,8 +408,8 @@ fn compare_shows_the_running_model_then_the_report() {
     assert!(child.wait().unwrap().success());
 }
 
-/// `--locustfile`: every model gets that file's users; a locustfile outside the subset stops
-/// compare before anything runs.
+/// `--locustfile`: every model gets that file's users; a locustfile that cannot be imported
+/// stops compare before anything runs, with the line that failed.
 #[test]
 fn compare_loads_models_with_a_locustfile() {
     let _one = exclusive();
@@ -438,11 +438,18 @@ fn compare_loads_models_with_a_locustfile() {
         "{stats}"
     );
     let bad = out_dir.join("bad.py");
-    std::fs::write(&bad, "from locust import HttpUser, task\nclass U(HttpUser):\n    @task\n    def t(self):\n        while True:\n            pass\n").unwrap();
+    std::fs::write(
+        &bad,
+        "from locust import HttpUser, task\nclass U(HttpUser):\n    wait_time = between(1, 2)\n",
+    )
+    .unwrap();
     let out = swarmlab(&["compare", "--no-web", "--locustfile", bad.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert_eq!(stderr.trim(), "swarmlab: error: bad.py:5: a loop in a task is not supported here; write the requests out one after another, or give the task a weight");
+    assert_eq!(
+        stderr.trim(),
+        "swarmlab: error: bad.py:3: NameError: name 'between' is not defined"
+    );
 }
 
 #[test]

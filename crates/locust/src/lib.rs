@@ -7,5 +7,6 @@
 #![deny(missing_docs)]
 
 pub mod locustfile;
+pub mod python;
 pub mod web;
 pub mod worker;

@@ -18,6 +18,8 @@ pub struct Response {
     pub body: Vec<u8>,
     /// The `Location` of a 3xx response.
     pub location: Option<String>,
+    /// Every header field, in order, if the reader was asked to keep them (else empty).
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +47,8 @@ pub struct Reader {
     keep: usize,
     body: Vec<u8>,
     location: Option<String>,
+    keep_headers: bool,
+    headers: Vec<(String, String)>,
 }
 
 /// A response this reader refuses.
@@ -68,6 +72,18 @@ impl Reader {
             keep: 0,
             body: Vec::new(),
             location: None,
+            keep_headers: false,
+            headers: Vec::new(),
+        }
+    }
+
+    /// A reader that keeps the header fields and up to `limit` bytes of the body (a response
+    /// handed to user code).
+    pub fn whole(head_request: bool, limit: usize) -> Reader {
+        Reader {
+            keep: limit,
+            keep_headers: true,
+            ..Reader::new(head_request)
         }
     }
 
@@ -115,6 +131,18 @@ impl Reader {
                     };
                     let status = resp.code.unwrap_or(0);
                     let minor = resp.version.unwrap_or(1);
+                    if self.keep_headers && !(100..200).contains(&status) {
+                        self.headers = resp
+                            .headers
+                            .iter()
+                            .map(|h| {
+                                (
+                                    h.name.to_string(),
+                                    String::from_utf8_lossy(h.value).into_owned(),
+                                )
+                            })
+                            .collect();
+                    }
                     let (mut length, mut chunked, mut close) = (None, false, minor == 0);
                     for h in resp.headers.iter() {
                         if h.name.eq_ignore_ascii_case("content-length") {
@@ -234,6 +262,7 @@ impl Reader {
                 close: true,
                 body: std::mem::take(&mut self.body),
                 location: self.location.take(),
+                headers: std::mem::take(&mut self.headers),
             }
         })
     }
@@ -261,6 +290,7 @@ impl Reader {
             close: self.close,
             body: std::mem::take(&mut self.body),
             location: self.location.take(),
+            headers: std::mem::take(&mut self.headers),
         }))
     }
 }

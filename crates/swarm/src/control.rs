@@ -4,12 +4,13 @@
 //! through here. Nothing outside the engine touches this: the CLI, the web UI and the Locust
 //! worker steer through [`crate::Swarm`], which sends the controller commands.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::plan::Plan;
-use crate::workload::Workload;
+use crate::workload::{Entry, Workload};
 
 /// The open model's schedule: request `k` is due at `t0 + intended_offset(k, rate, ramp)`.
 #[derive(Clone, Copy, Debug)]
@@ -27,7 +28,44 @@ pub(crate) struct Shared {
     pub plan: Plan,
     /// What users do; replaced only between runs, when no user exists.
     pub workload: RwLock<Arc<Workload>>,
+    /// The statistics rows' names: the workload's, then any a remote user names as it goes.
+    pub names: Mutex<Names>,
     pub control: Control,
+}
+
+/// The statistics rows' names, and each one's index.
+#[derive(Default)]
+pub(crate) struct Names {
+    pub list: Vec<Entry>,
+    index: HashMap<Entry, usize>,
+}
+
+impl Names {
+    pub fn of(entries: &[Entry]) -> Names {
+        let index = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.clone(), i))
+            .collect();
+        Names {
+            list: entries.to_vec(),
+            index,
+        }
+    }
+
+    /// The row of (`method`, `name`), added if new.
+    pub fn index_of(&mut self, method: &str, name: &str) -> usize {
+        let key = Entry {
+            method: method.to_string(),
+            name: name.to_string(),
+        };
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        self.list.push(key.clone());
+        self.index.insert(key, self.list.len() - 1);
+        self.list.len() - 1
+    }
 }
 
 pub(crate) struct Control {
@@ -58,12 +96,30 @@ pub(crate) struct Control {
     pub in_flight: Vec<AtomicUsize>,
     /// Users not yet retired per worker (those running their `on_stop` steps included).
     pub alive: Vec<AtomicUsize>,
+    /// User code asked to end the run (`runner.quit()`).
+    pub quit_run: AtomicBool,
+    /// Why the run cannot go on (a process of user code died), once it cannot.
+    pub fatal: Mutex<Option<String>>,
+    /// The LoadTestShape's latest answer, until the controller follows it.
+    pub shape: Mutex<Option<ShapeStep>>,
+    /// The processes running user code (the Python path), for the self-check.
+    pub pids: Mutex<Vec<u32>>,
+}
+
+/// What a LoadTestShape's `tick()` asked for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ShapeStep {
+    /// This many users, started (or stopped) at this rate.
+    Users(usize, f64),
+    /// `None`: the end of the run.
+    End,
 }
 
 impl Shared {
     pub fn new(workload: Workload, plan: Plan) -> Shared {
         let threads = plan.threads.max(1);
         Shared {
+            names: Mutex::new(Names::of(&workload.entries)),
             workload: RwLock::new(Arc::new(workload)),
             control: Control {
                 run: AtomicU64::new(0),
@@ -84,6 +140,10 @@ impl Shared {
                 first_failure: AtomicU64::new(u64::MAX),
                 in_flight: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
                 alive: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
+                quit_run: AtomicBool::new(false),
+                fatal: Mutex::new(None),
+                shape: Mutex::new(None),
+                pids: Mutex::new(Vec::new()),
             },
             plan,
         }
@@ -92,6 +152,11 @@ impl Shared {
     /// The workload of the current run.
     pub fn workload(&self) -> Arc<Workload> {
         Arc::clone(&self.workload.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The statistics rows' names.
+    pub fn names(&self) -> std::sync::MutexGuard<'_, Names> {
+        self.names.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -122,6 +187,32 @@ impl Control {
     /// Users not yet retired, across all workers.
     pub fn alive(&self) -> usize {
         self.alive.iter().map(|n| n.load(Ordering::Relaxed)).sum()
+    }
+
+    /// User code asked to end the run.
+    pub fn quit_asked(&self) {
+        self.quit_run.store(true, Ordering::Relaxed);
+    }
+
+    /// The run cannot go on: the first reason given is kept.
+    pub fn fatal(&self, why: String) {
+        let mut f = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
+        f.get_or_insert(why);
+    }
+
+    /// The shape's newest answer (an older one not yet followed is replaced).
+    pub fn shape_says(&self, step: ShapeStep) {
+        *self.shape.lock().unwrap_or_else(|e| e.into_inner()) = Some(step);
+    }
+
+    /// The shape's answer since the last call, if any.
+    pub fn take_shape(&self) -> Option<ShapeStep> {
+        self.shape.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Why the run cannot go on, if it cannot.
+    pub fn fatal_reason(&self) -> Option<String> {
+        self.fatal.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Requests in flight across all workers.

@@ -19,9 +19,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::clock::unix_now;
-use crate::control::{OpenSchedule, Shared};
+use crate::control::{OpenSchedule, ShapeStep, Shared};
 use crate::history::{History, HistoryRow};
 use crate::plan::Plan;
+use crate::remote_worker::RemoteWorker;
 use crate::selfcheck::SelfCheck;
 use crate::stats::{quantile_ms, Delta, Stats};
 use crate::worker::Worker;
@@ -94,8 +95,10 @@ pub struct View {
     pub status: Status,
     /// One row per second of the current run (older rows thinned, see [`History`]).
     pub history: History,
-    /// The current run's workload (its entries name the statistics rows).
+    /// The current run's workload.
     pub workload: Arc<Workload>,
+    /// The statistics rows' names (the workload's, then any its users named as they went).
+    pub names: Vec<Entry>,
     /// Most users at once in the current run.
     pub peak_users: usize,
     /// Requests before the first failure (`stop_on_failure`).
@@ -104,18 +107,22 @@ pub struct View {
     pub ended: Option<Ended>,
     /// The run's length so far (or in all, once ended).
     pub duration: Duration,
+    /// Why the run could not go on, if it could not.
+    pub fatal: Option<String>,
 }
 
 impl View {
     /// The statistics rows' names.
     pub fn entries(&self) -> &[Entry] {
-        &self.workload.entries
+        &self.names
     }
 
     /// A [`Summary`] of the run as it stands.
     pub fn summary(&self) -> Summary {
         Summary {
+            fatal: self.fatal.clone(),
             stats: self.stats.clone(),
+            entries: self.names.clone(),
             history: self.history.rows(),
             duration: self.duration,
             peak_users: self.peak_users,
@@ -189,11 +196,13 @@ impl Swarm {
                 stats: Stats::new(workload.entries.len(), unix_now(), open),
                 status: Status::default(),
                 history: History::default(),
+                names: workload.entries.clone(),
                 workload,
                 peak_users: 0,
                 before_first_failure: None,
                 ended: None,
                 duration: Duration::ZERO,
+                fatal: None,
             }),
             subscribers: Mutex::new(Vec::new()),
             delta_subscribers: Mutex::new(Vec::new()),
@@ -208,9 +217,19 @@ impl Swarm {
                 let tx = tx.clone();
                 std::thread::Builder::new()
                     .name(format!("swarm-{id}"))
-                    .spawn(move || match Worker::new(id, threads, shared) {
-                        Ok(w) => w.run(&tx),
-                        Err(e) => panic!("cannot start a worker: {e}"),
+                    .spawn(move || match shared.workload().driver.clone() {
+                        // remote users: a process of user code per worker; one that cannot
+                        // start ends the run with the reason
+                        Some(driver) => {
+                            match RemoteWorker::new(id, threads, Arc::clone(&shared), &driver) {
+                                Ok(w) => w.run(&tx),
+                                Err(e) => shared.control.fatal(e.to_string()),
+                            }
+                        }
+                        None => match Worker::new(id, threads, shared) {
+                            Ok(w) => w.run(&tx),
+                            Err(e) => panic!("cannot start a worker: {e}"),
+                        },
                     })
                     .expect("spawn a worker thread")
             })
@@ -357,19 +376,22 @@ struct Ramp {
 }
 
 impl Ramp {
-    /// Users wanted at `now`: the first step is immediate, then `rate` per second.
+    /// Users wanted at `now`, in Locust's steps: `max(1, floor(rate))` users at once, the
+    /// first step at once and one every `step / rate` s after it (`-u 10 -r 3`: 3, 6, 9, 10
+    /// at 0, 1, 2 and 3 s; `-r 0.5`: one user every 2 s).
     fn at(&self, now: Instant) -> usize {
-        let steps = (self.rate * now.saturating_duration_since(self.t0).as_secs_f64()).floor();
-        let steps = if steps.is_finite() {
-            steps as usize
+        let step = self.rate.floor().max(1.0);
+        let elapsed = now.saturating_duration_since(self.t0).as_secs_f64();
+        let steps = (elapsed * self.rate / step).floor();
+        let users = if steps.is_finite() {
+            ((steps + 1.0) * step).min(usize::MAX as f64) as usize
         } else {
             usize::MAX
         };
-        let steps = steps.saturating_add(1);
         if self.to >= self.from {
-            self.from.saturating_add(steps).min(self.to)
+            self.from.saturating_add(users).min(self.to)
         } else {
-            self.from.saturating_sub(steps).max(self.to)
+            self.from.saturating_sub(users).max(self.to)
         }
     }
 }
@@ -500,6 +522,7 @@ impl Controller {
                 .unwrap_or_else(|e| e.into_inner()) = Arc::new(w);
         }
         let workload = self.shared.workload();
+        *self.shared.names() = crate::control::Names::of(&workload.entries);
         self.run += 1;
         control.set_targets(vec![0; workload.classes.len()]);
         control.set_open(OpenSchedule {
@@ -517,6 +540,7 @@ impl Controller {
             let mut view = lock(&self.inner.view);
             view.stats = Stats::new(workload.entries.len(), unix_now(), start.rate.is_some());
             view.history = History::default();
+            view.names = workload.entries.clone();
             view.workload = workload;
             view.peak_users = 0;
             view.before_first_failure = None;
@@ -626,6 +650,7 @@ impl Controller {
             let mut view = lock(&self.inner.view);
             view.ended = self.stopping;
             view.duration = now - self.t0;
+            view.fatal = shared.control.fatal_reason();
         }
         self.set_state(State::Stopped);
     }
@@ -677,6 +702,15 @@ impl Controller {
                 taps.retain(|tx| tx.send(Arc::clone(&d)).is_ok());
             }
         }
+        // names a remote user gave since (a worker names a row before it records into it, so
+        // every row merged above has its name by now)
+        if let Some(view) = view.as_mut() {
+            let names = self.shared.names();
+            if names.list.len() > view.names.len() {
+                let new = names.list[view.names.len()..].to_vec();
+                view.names.extend(new);
+            }
+        }
     }
 
     fn tick(&mut self, now: Instant) {
@@ -699,13 +733,24 @@ impl Controller {
                 self.next_second = now + Duration::from_secs(1);
             }
             let cpu = self.check.sample();
+            let pids = self
+                .shared
+                .control
+                .pids
+                .lock()
+                .map(|p| p.clone())
+                .unwrap_or_default();
+            let python = self.check.sample_python(&pids, 1.0);
             let mut view = lock(&self.inner.view);
             let sends = view.stats.total.num_requests - self.last_requests;
             let late = view.stats.late_sends - self.last_late;
             (self.last_requests, self.last_late) =
                 (view.stats.total.num_requests, view.stats.late_sends);
             if view.status.saturated.is_none() {
-                view.status.saturated = self.check.verdict(cpu, late, sends);
+                view.status.saturated = self
+                    .check
+                    .verdict(cpu, late, sends)
+                    .or_else(|| self.check.python_verdict(python, cpu));
             }
             view.status.cpu = cpu;
             let row = history_row(&view.stats, self.users);
@@ -724,7 +769,19 @@ impl Controller {
             view.before_first_failure = (first != u64::MAX).then_some(first);
         }
         if self.stopping.is_none() {
-            if self.shared.plan.stop_on_failure
+            if control.fatal_reason().is_some() {
+                self.begin_stop(Ended::Crashed, now);
+            } else if control.quit_run.swap(false, Ordering::Relaxed) {
+                self.begin_stop(Ended::UserQuit, now);
+            } else if let Some(step) = control.take_shape() {
+                match step {
+                    ShapeStep::End => self.begin_stop(Ended::Shape, now),
+                    // a rate of 0 (or less): at once
+                    ShapeStep::Users(users, rate) => {
+                        self.ramp_to(users, if rate > 0.0 { rate } else { f64::INFINITY }, now)
+                    }
+                }
+            } else if self.shared.plan.stop_on_failure
                 && control.first_failure.load(Ordering::Relaxed) != u64::MAX
             {
                 self.begin_stop(Ended::Failure, now);
@@ -782,7 +839,7 @@ pub fn drive(
     let mut interrupted = false;
     loop {
         match events.recv_timeout(Duration::from_millis(20)) {
-            Ok(Event::Second(_)) => swarm.view(|v| observer.second(&v.stats, &v.status)),
+            Ok(Event::Second(_)) => swarm.view(|v| observer.second(&v.stats, &v.names, &v.status)),
             Ok(Event::State(State::Stopped)) | Ok(Event::Quit) => break,
             Ok(Event::State(_)) | Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -797,7 +854,7 @@ pub fn drive(
     swarm.view(|v| {
         let mut status = v.status.clone();
         status.elapsed = summary.duration;
-        observer.second(&summary.stats, &status);
+        observer.second(&summary.stats, &summary.entries, &status);
     });
     summary
 }
@@ -837,12 +894,12 @@ pub struct Status {
 
 /// Gets the statistics as the run goes.
 pub trait Observer {
-    /// Called about once per second with everything merged so far.
-    fn second(&mut self, stats: &Stats, status: &Status);
+    /// Called about once per second with everything merged so far and the rows' names.
+    fn second(&mut self, stats: &Stats, entries: &[Entry], status: &Status);
 }
 
 impl Observer for () {
-    fn second(&mut self, _: &Stats, _: &Status) {}
+    fn second(&mut self, _: &Stats, _: &[Entry], _: &Status) {}
 }
 
 /// Why the run ended.
@@ -857,13 +914,23 @@ pub enum Ended {
     Interrupted,
     /// Stopped from outside: the web UI's Stop, a Locust master's `stop`.
     Stopped,
+    /// User code ended it (`self.environment.runner.quit()`).
+    UserQuit,
+    /// The LoadTestShape's `tick()` returned None.
+    Shape,
+    /// It could not go on: a process of user code died (see [`Summary::fatal`]).
+    Crashed,
 }
 
 /// The outcome of a run.
 #[derive(Clone, Debug)]
 pub struct Summary {
+    /// Why the run could not go on ([`Ended::Crashed`]).
+    pub fatal: Option<String>,
     /// Everything merged.
     pub stats: Stats,
+    /// The statistics rows' names.
+    pub entries: Vec<Entry>,
     /// One row per second.
     pub history: Vec<HistoryRow>,
     /// Start to stop.
@@ -876,4 +943,30 @@ pub struct Summary {
     pub saturated: Option<String>,
     /// Why the run ended.
     pub ended: Ended,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Users come in Locust's steps: `floor(rate)` at once, a step per second.
+    #[test]
+    fn ramps_step_as_locust_spawns() {
+        let t0 = Instant::now();
+        let ramp = |from, to, rate| Ramp { from, to, rate, t0 };
+        let at = |r: Ramp, s: f64| r.at(t0 + Duration::from_secs_f64(s));
+        let up = ramp(0, 10, 3.0);
+        let seen: Vec<usize> = [0.0, 0.5, 1.0, 1.9, 2.0, 3.0, 9.0]
+            .iter()
+            .map(|&s| at(up, s))
+            .collect();
+        assert_eq!(seen, [3, 3, 6, 6, 9, 10, 10]);
+        let slow = ramp(0, 3, 0.5);
+        let seen: Vec<usize> = [0.0, 1.9, 2.0, 4.0].iter().map(|&s| at(slow, s)).collect();
+        assert_eq!(seen, [1, 1, 2, 3]);
+        let down = ramp(10, 4, 2.0);
+        let seen: Vec<usize> = [0.0, 1.0, 2.0, 5.0].iter().map(|&s| at(down, s)).collect();
+        assert_eq!(seen, [8, 6, 4, 4]);
+        assert_eq!(at(ramp(0, 7, f64::INFINITY), 0.0), 7);
+    }
 }

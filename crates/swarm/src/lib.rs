@@ -22,6 +22,8 @@ pub mod history;
 pub mod output;
 pub mod plan;
 pub mod program;
+pub mod remote;
+mod remote_worker;
 pub mod scenario;
 mod selfcheck;
 pub mod stats;

@@ -202,7 +202,11 @@ pub fn parse(
             sets: vec![TaskSet::of(&u.name, tasks)],
         });
     }
-    Ok(Workload { classes, entries })
+    Ok(Workload {
+        classes,
+        entries,
+        driver: None,
+    })
 }
 
 fn is_token(s: &str) -> bool {

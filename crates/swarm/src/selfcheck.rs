@@ -1,7 +1,8 @@
-//! The generator watching itself: its own CPU time against the cores its threads can use, and
-//! its sends against their schedule, so that a saturated generator says so instead of passing
-//! its own limit off as the server's.
+//! The generator watching itself: its own CPU time against the cores its threads can use, its
+//! sends against their schedule, and the CPU of the Python processes that run user code, so
+//! that a saturated generator says so instead of passing its own limit off as the server's.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// The warning printed when the generator, not the server, limits the figures.
@@ -15,6 +16,9 @@ pub(crate) struct SelfCheck {
     last_wall: Instant,
     busy_seconds: u32,
     late_seconds: u32,
+    /// Per Python process: its CPU ticks at the last sample.
+    python: HashMap<u32, u64>,
+    python_seconds: u32,
 }
 
 impl SelfCheck {
@@ -26,7 +30,52 @@ impl SelfCheck {
             last_wall: Instant::now(),
             busy_seconds: 0,
             late_seconds: 0,
+            python: HashMap::new(),
+            python_seconds: 0,
         }
+    }
+
+    /// The Python processes' CPU since the last sample: the busiest one's share of one core
+    /// (each runs its users on one thread) and their sum in cores; None without them.
+    pub(crate) fn sample_python(&mut self, pids: &[u32], seconds: f64) -> Option<(f64, f64)> {
+        let hz = rustix::param::clock_ticks_per_second() as f64;
+        let mut seen: Option<(f64, f64)> = None;
+        for &pid in pids {
+            let Some(ticks) = process_ticks(pid) else {
+                continue;
+            };
+            if let Some(before) = self.python.insert(pid, ticks) {
+                let share = ticks.saturating_sub(before) as f64 / hz / seconds.max(1e-3);
+                let (busiest, sum) = seen.unwrap_or((0.0, 0.0));
+                seen = Some((busiest.max(share), sum + share));
+            }
+        }
+        seen
+    }
+
+    /// Saturated by user code, two seconds in a row: the busiest Python process above 90 % of
+    /// its core, or the Python processes and the engine (`engine`, its share of its own
+    /// threads' cores) together above 90 % of the cores they may use.
+    pub(crate) fn python_verdict(
+        &mut self,
+        python: Option<(f64, f64)>,
+        engine: f64,
+    ) -> Option<String> {
+        let Some((busiest, sum)) = python else {
+            self.python_seconds = 0;
+            return None;
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let together = (engine * self.capacity + sum) / cores;
+        let busy = busiest > 0.9 || together > 0.9;
+        self.python_seconds = if busy { self.python_seconds + 1 } else { 0 };
+        (self.python_seconds >= 2).then(|| {
+            format!(
+                "{SATURATED} (user code: the busiest Python process at {:.0} % of its core, the generator at {:.0} % of {cores} core(s); the rate is what the locustfile's Python can do here)",
+                busiest * 100.0,
+                together * 100.0
+            )
+        })
     }
 
     /// CPU share since the last sample.
@@ -62,6 +111,15 @@ impl SelfCheck {
     }
 }
 
+/// A process's user + system CPU time in clock ticks (`/proc/PID/stat`, fields 14 and 15).
+fn process_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // the command name (field 2) is in parentheses and may hold spaces: count after it
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
 fn process_cpu() -> Duration {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
     Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
@@ -79,6 +137,8 @@ mod tests {
             last_wall: Instant::now(),
             busy_seconds: 0,
             late_seconds: 0,
+            python: HashMap::new(),
+            python_seconds: 0,
         };
         assert_eq!(
             c.verdict(0.95, 0, 1000),
@@ -105,5 +165,41 @@ mod tests {
             .verdict(0.1, 50, 1000)
             .expect("5 % of sends late, twice in a row");
         assert!(why.contains("50 of 1000 sends"), "{why}");
+        assert_eq!(
+            c.python_verdict(Some((0.95, 0.95)), 0.0),
+            None,
+            "one busy second"
+        );
+        assert_eq!(c.python_verdict(None, 0.0), None);
+        assert_eq!(c.python_verdict(Some((0.95, 0.95)), 0.0), None);
+        let why = c
+            .python_verdict(Some((0.99, 0.99)), 0.0)
+            .expect("two busy seconds");
+        assert!(why.contains("user code") && why.contains("99 %"), "{why}");
+        assert_eq!(c.python_verdict(Some((0.1, 0.1)), 0.0), None, "idle again");
+    }
+
+    /// A process spinning on a core is seen at (about) all of it; this one's ticks parse.
+    #[test]
+    fn python_processes_cpu_is_read_from_proc() {
+        let me = std::process::id();
+        assert!(process_ticks(me).is_some());
+        let mut spin = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
+        let mut c = SelfCheck::new(1);
+        assert_eq!(
+            c.sample_python(&[spin.id()], 1.0),
+            None,
+            "the first sample only sets a base"
+        );
+        std::thread::sleep(Duration::from_millis(600));
+        let (share, sum) = c.sample_python(&[spin.id()], 0.6).unwrap();
+        assert_eq!(share, sum);
+        spin.kill().unwrap();
+        spin.wait().unwrap();
+        // on a loaded machine the spinner gets less than its core: only "clearly busy" is asserted
+        assert!(share > 0.2 && share < 1.5, "{share}");
     }
 }

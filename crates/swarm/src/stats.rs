@@ -177,6 +177,18 @@ pub struct Delta {
     pub late_sends: u64,
     /// Unix time (fractional) of the last completed request in this delta.
     pub last_request: f64,
+    /// Exceptions raised by user code (the Python path's tasks), by traceback.
+    pub exceptions: BTreeMap<String, ExceptionRow>,
+}
+
+/// One distinct exception of user code, as Locust groups them: by traceback, with the
+/// message it had first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExceptionRow {
+    /// `str(exception)`.
+    pub msg: String,
+    /// How many times.
+    pub count: u64,
 }
 
 impl Delta {
@@ -210,9 +222,28 @@ impl Delta {
             });
     }
 
+    /// Records an exception of user code.
+    pub fn exception(&mut self, msg: String, traceback: String) {
+        self.exceptions
+            .entry(traceback)
+            .and_modify(|r| r.count += 1)
+            .or_insert(ExceptionRow { msg, count: 1 });
+    }
+
     /// Whether anything was recorded (errors come only with failed requests, counted here).
     pub fn is_empty(&self) -> bool {
-        self.entries.iter().all(|e| e.num_requests == 0) && self.late_sends == 0
+        self.entries.iter().all(|e| e.num_requests == 0)
+            && self.late_sends == 0
+            && self.exceptions.is_empty()
+    }
+
+    /// Entry `i`'s statistics, growing the delta for an entry named after it was made (the
+    /// Python path names requests as they come).
+    pub fn entry(&mut self, i: usize) -> &mut EntryStats {
+        if self.entries.len() <= i {
+            self.entries.resize_with(i + 1, EntryStats::default);
+        }
+        &mut self.entries[i]
     }
 }
 
@@ -237,11 +268,13 @@ pub struct Stats {
     /// Open model: sends the generator itself got out more than 1 ms after their intended time
     /// (the user was free to send; a send held back by a busy connection does not count).
     pub late_sends: u64,
+    /// Exceptions raised by user code, by traceback.
+    pub exceptions: BTreeMap<String, ExceptionRow>,
     /// Unix time the test started.
     pub start_time: f64,
     /// Unix time of the last completed request (`None` before any).
     pub last_request: Option<f64>,
-    /// Per-second counts by unix second: index `entries.len()` is the total.
+    /// Per-second counts by unix second: the total first, then entries.
     per_second: BTreeMap<u64, Vec<SecondCounts>>,
     /// Per-second histograms by unix second (the total first, then entries).
     window: VecDeque<(u64, Vec<Histogram<u64>>)>,
@@ -256,6 +289,7 @@ impl Stats {
             service_total: open.then(EntryStats::default),
             errors: BTreeMap::new(),
             late_sends: 0,
+            exceptions: BTreeMap::new(),
             start_time,
             last_request: None,
             per_second: BTreeMap::new(),
@@ -263,13 +297,21 @@ impl Stats {
         }
     }
 
-    /// Merges a worker's delta.
+    /// Merges a worker's delta. A delta may know entries this does not yet (the Python path
+    /// names requests as they come): they are added.
     pub fn merge(&mut self, d: &Delta) {
+        if d.entries.len() > self.entries.len() {
+            self.entries
+                .resize_with(d.entries.len(), EntryStats::default);
+        }
         let n = self.entries.len();
         let counts = self
             .per_second
             .entry(d.second)
             .or_insert_with(|| vec![SecondCounts::default(); n + 1]);
+        if counts.len() < n + 1 {
+            counts.resize(n + 1, SecondCounts::default());
+        }
         let pos = self.window.iter().position(|(s, _)| *s == d.second);
         let slot = match pos {
             Some(i) => i,
@@ -283,6 +325,10 @@ impl Stats {
                     .expect("just inserted")
             }
         };
+        let hists = &mut self.window[slot].1;
+        while hists.len() < n + 1 {
+            hists.push(EntryStats::default().hist);
+        }
         for (i, e) in d
             .entries
             .iter()
@@ -291,11 +337,10 @@ impl Stats {
         {
             self.entries[i].merge(e);
             self.total.merge(e);
-            for c in [i, n] {
+            for c in [0, i + 1] {
                 counts[c].requests += e.num_requests;
                 counts[c].failures += e.num_failures;
             }
-            let hists = &mut self.window[slot].1;
             hists[0].add(&e.hist).expect("same bounds");
             hists[i + 1].add(&e.hist).expect("same bounds");
         }
@@ -311,6 +356,12 @@ impl Stats {
                 .or_insert_with(|| row.clone());
         }
         self.late_sends += d.late_sends;
+        for (tb, row) in &d.exceptions {
+            self.exceptions
+                .entry(tb.clone())
+                .and_modify(|r| r.count += row.count)
+                .or_insert_with(|| row.clone());
+        }
         if d.entries.iter().any(|e| e.num_requests > 0) {
             self.last_request = Some(
                 self.last_request
@@ -331,7 +382,7 @@ impl Stats {
         let Some(last) = self.last_request else {
             return (0.0, 0.0);
         };
-        let col = i.unwrap_or(self.entries.len());
+        let col = i.map_or(0, |i| i + 1);
         let last = last as u64;
         let start = last.saturating_sub(12).max(self.start_time as u64);
         let end = last.saturating_sub(2);
@@ -340,9 +391,9 @@ impl Stats {
         }
         let (mut reqs, mut fails) = (0, 0);
         for s in start..end {
-            if let Some(c) = self.per_second.get(&s) {
-                reqs += c[col].requests;
-                fails += c[col].failures;
+            if let Some(c) = self.per_second.get(&s).and_then(|c| c.get(col)) {
+                reqs += c.requests;
+                fails += c.failures;
             }
         }
         let len = (end - start) as f64;
@@ -365,7 +416,9 @@ impl Stats {
         let col = i.map_or(0, |i| i + 1);
         for (s, hists) in &self.window {
             if *s + WINDOW_SECONDS >= now && *s < now {
-                h.add(&hists[col]).expect("same bounds");
+                if let Some(hist) = hists.get(col) {
+                    h.add(hist).expect("same bounds");
+                }
             }
         }
         h
@@ -373,8 +426,7 @@ impl Stats {
 
     /// Requests (all entries) completed during unix second `second`, if still held.
     pub fn requests_in_second(&self, second: u64) -> u64 {
-        let n = self.entries.len();
-        self.per_second.get(&second).map_or(0, |c| c[n].requests)
+        self.per_second.get(&second).map_or(0, |c| c[0].requests)
     }
 }
 
@@ -483,5 +535,46 @@ mod tests {
             stats.merge(&delta_with(s, &[(1, 1)], 0));
         }
         assert!(stats.per_second.len() <= KEEP_SECONDS && stats.window.len() <= KEEP_SECONDS);
+    }
+
+    /// The Python path names requests as they come: a delta may bring entries the statistics
+    /// have not seen; they are added, and every figure of the older ones stays.
+    #[test]
+    fn entries_named_later_are_added() {
+        let mut stats = Stats::new(1, 100.0, false);
+        let mut first = Delta::new(0, 101, 1, false);
+        first.entries[0].record(1000, 10, false);
+        stats.merge(&first);
+        let mut later = Delta::new(0, 102, 0, false);
+        later.entry(2).record(3000, 5, true);
+        later.entry(1).record(2000, 5, false);
+        stats.merge(&later);
+        assert_eq!(stats.entries.len(), 3);
+        assert_eq!(
+            stats
+                .entries
+                .iter()
+                .map(|e| e.num_requests)
+                .collect::<Vec<_>>(),
+            [1, 1, 1]
+        );
+        assert_eq!((stats.total.num_requests, stats.total.num_failures), (3, 1));
+        assert_eq!(stats.requests_in_second(101), 1);
+        assert_eq!(stats.requests_in_second(102), 2);
+        let window = stats.current_window(Some(2), 103);
+        assert_eq!(window.len(), 1, "the new entry's window has its request");
+        assert_eq!(stats.current_window(Some(0), 103).len(), 1);
+        let mut exc = Delta::new(0, 102, 0, false);
+        exc.exception("division by zero".into(), "tb".into());
+        exc.exception("division by zero, again".into(), "tb".into());
+        assert!(!exc.is_empty());
+        stats.merge(&exc);
+        stats.merge(&exc);
+        let row = &stats.exceptions["tb"];
+        assert_eq!(
+            (row.count, row.msg.as_str()),
+            (4, "division by zero"),
+            "by traceback"
+        );
     }
 }

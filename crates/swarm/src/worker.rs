@@ -104,7 +104,10 @@ struct User {
 /// A non-blocking connect to `addr`, from `source` if given (its port picked at connect time,
 /// `IP_BIND_ADDRESS_NO_PORT`, so each source address has a full ephemeral range per
 /// destination).
-fn connect(addr: std::net::SocketAddr, source: Option<std::net::IpAddr>) -> io::Result<TcpStream> {
+pub(crate) fn connect(
+    addr: std::net::SocketAddr,
+    source: Option<std::net::IpAddr>,
+) -> io::Result<TcpStream> {
     let Some(ip) = source else {
         return TcpStream::connect(addr);
     };

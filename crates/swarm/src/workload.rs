@@ -6,8 +6,10 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use crate::program::{Client, RequestParts, Step, Task, TaskRun, TaskSet, Verdict};
+use crate::remote::Driver;
 use crate::target::Target;
 use crate::wait::WaitTime;
 
@@ -53,8 +55,11 @@ impl UserClass {
 pub struct Workload {
     /// The user classes.
     pub classes: Vec<UserClass>,
-    /// Statistics rows, indexed by [`Step::entry`].
+    /// Statistics rows, indexed by [`Step::entry`] (remote users name more as they go).
     pub entries: Vec<Entry>,
+    /// Remote users: their logic runs in processes started this way, one per worker thread
+    /// (the classes then have no task sets). `None`: the engine runs the classes' programs.
+    pub driver: Option<Arc<Driver>>,
 }
 
 impl Workload {
@@ -86,6 +91,7 @@ impl Workload {
                 sets: vec![TaskSet::of("User", vec![one_step_task(step, 1)])],
             }],
             entries,
+            driver: None,
         }
     }
 
@@ -93,6 +99,7 @@ impl Workload {
     /// host field overrides the classes' hosts, as in Locust).
     pub fn retarget(&self, host: &Target) -> Workload {
         let mut w = self.clone();
+        w.override_remote_host(host);
         for class in &mut w.classes {
             class.addr = host.addr;
             for step in class.steps_mut() {
@@ -102,17 +109,15 @@ impl Workload {
         w
     }
 
-    /// The same users with `host` as the default host: classes that named their own keep it
-    /// (a Locust master's `spawn` sends its host this way).
-    pub fn with_default_host(&self, host: &Target) -> Workload {
-        let mut w = self.clone();
-        for class in w.classes.iter_mut().filter(|c| !c.own_host) {
-            class.addr = host.addr;
-            for step in class.steps_mut() {
-                step.request = step.parts.encode(&host.authority);
-            }
+    /// Remote users get the host as their process's `-H`: it replaces every class's host, as
+    /// Locust's runner does.
+    fn override_remote_host(&mut self, host: &Target) {
+        if let Some(d) = &self.driver {
+            let mut d = (**d).clone();
+            d.env.retain(|(k, _)| k != "SWARMLAB_HOST");
+            d.env.push(("SWARMLAB_HOST".into(), host.url()));
+            self.driver = Some(Arc::new(d));
         }
-        w
     }
 
     /// The same users with another think time, for every class.

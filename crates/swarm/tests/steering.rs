@@ -137,11 +137,19 @@ fn a_spawn_rate_paces_the_ramp() {
     let srv = server();
     let swarm = Swarm::new(workload(srv.addr, WaitTime::Constant(0.05)), plan());
     let t = Instant::now();
-    swarm.start(start(10, 10.0));
-    eventually("10 users", || swarm.state() == State::Running);
-    // first user at once, then 10 per second: the tenth after 0.9 s
+    swarm.start(start(6, 3.0));
+    // Locust's steps: floor(rate) users at once, a step a second: 3 now, 6 after 1 s
+    eventually("the first step of 3 users", || {
+        swarm.view(|v| v.status.users) == 3
+    });
     assert!(
-        t.elapsed() >= Duration::from_millis(850),
+        t.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        t.elapsed()
+    );
+    eventually("6 users", || swarm.state() == State::Running);
+    assert!(
+        t.elapsed() >= Duration::from_millis(950),
         "{:?}",
         t.elapsed()
     );

@@ -145,7 +145,10 @@ pub struct Watcher<'a> {
 }
 
 impl Observer for Watcher<'_> {
-    fn second(&mut self, stats: &Stats, status: &Status) {
+    fn second(&mut self, stats: &Stats, entries: &[swarmlab_swarm::Entry], status: &Status) {
+        if self.entries != entries {
+            self.entries = entries.to_vec();
+        }
         if let Some(sample) = &self.sample {
             let s = sample();
             self.peak.rss = self.peak.rss.max(s.rss);

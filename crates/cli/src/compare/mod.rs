@@ -132,7 +132,9 @@ fn load_users(file: &Path) -> anyhow::Result<Workload> {
             wait: WaitTime::Constant(1.0),
             ..Default::default()
         };
-        Ok(swarmlab_locust::locustfile::load(&name, &opts)?)
+        let loaded = swarmlab_locust::locustfile::load(&name, &opts)?;
+        crate::swarm::say_path(&name, &loaded.path);
+        Ok(loaded.workload)
     } else {
         Ok(swarmlab_swarm::scenario::load(
             &name,

@@ -16,7 +16,10 @@
 //! Names in the statistics follow the class's client, as in Locust: `HttpUser` names a request
 //! by the path it sent (query, `params=` included), `FastHttpUser` by the URL as written.
 
+mod python_path;
 pub mod write;
+
+use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -127,6 +130,46 @@ pub struct Options {
     pub exclude_tags: Vec<String>,
     /// User classes to run, by name (Locust's positional `UserClass ...`). By default, all.
     pub classes: Vec<String>,
+    /// The python3 to read and run the file with. By default, `$VIRTUAL_ENV/bin/python3` in a
+    /// virtualenv, else `python3` on `PATH`.
+    pub python: Option<PathBuf>,
+    /// Run the file as Python even if the static reader accepts it (`--python`, for a
+    /// differential check). By default, off.
+    pub force_python: bool,
+}
+
+/// How a locustfile runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathTaken {
+    /// Wholly inside the static subset: compiled to the engine's own program.
+    Static,
+    /// Run as Python in the user's python3 (the engine still does the requests); why, as the
+    /// first construct the static reader could not take (`locustfile.py:LINE: ...`), or
+    /// `--python`.
+    Python(String),
+}
+
+/// A locustfile, read.
+#[derive(Debug)]
+pub struct Loaded {
+    /// What the users do.
+    pub workload: Workload,
+    /// Which way it runs.
+    pub path: PathTaken,
+}
+
+/// The python3 to use for `opts`.
+pub fn python_of(opts: &Options) -> PathBuf {
+    if let Some(p) = &opts.python {
+        return p.clone();
+    }
+    if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
+        let p = PathBuf::from(venv).join("bin/python3");
+        if p.exists() {
+            return p;
+        }
+    }
+    PathBuf::from("python3")
 }
 
 /// A locustfile that cannot be run.
@@ -154,11 +197,60 @@ pub enum BadLocustfile {
     /// A host that cannot be used.
     #[error(transparent)]
     Target(#[from] BadTarget),
+    /// Importing the file as Python failed (`locustfile.py:LINE: Type: message`).
+    #[error("{0}")]
+    Python(String),
+    /// A value that cannot be used, where it is (`locustfile.py:LINE: ...`).
+    #[error("{0}")]
+    At(String),
 }
 
-/// Reads `path` into a workload.
-pub fn load(path: &str, opts: &Options) -> Result<Workload, BadLocustfile> {
-    let out = std::process::Command::new("python3")
+/// Reads `path` into a workload: compiled to the engine's program when the static reader
+/// takes all of it (and `--python` was not given), else run as Python.
+pub fn load(path: &str, opts: &Options) -> Result<Loaded, BadLocustfile> {
+    let python = python_of(opts);
+    let why = if opts.force_python {
+        "--python".to_string()
+    } else {
+        match load_static(&python, path, opts) {
+            Ok(workload) => {
+                return Ok(Loaded {
+                    workload,
+                    path: PathTaken::Static,
+                })
+            }
+            Err(BadLocustfile::Unsupported(problems)) => {
+                // the construct and where it is; the static reader's advice is for those who
+                // want the fast path, which this run does not take
+                let first = problems.into_iter().next().unwrap_or_default();
+                match first.split_once(" is not supported here") {
+                    Some((what, _)) => what.to_string(),
+                    None => first,
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let workload = python_path::workload(&python, path, opts)?;
+    Ok(Loaded {
+        workload,
+        path: PathTaken::Python(why),
+    })
+}
+
+/// `path` compiled to the engine's own program, or every construct the static reader cannot
+/// take (`locustfile.py:LINE: ... is not supported here; ...`).
+pub fn load_static(
+    python: &std::path::Path,
+    path: &str,
+    opts: &Options,
+) -> Result<Workload, BadLocustfile> {
+    build(read_static(python, path)?, path, opts)
+}
+
+/// The static reader's view of `path` (parsed by Python's own `ast`, never imported).
+fn read_static(python: &std::path::Path, path: &str) -> Result<Parsed, BadLocustfile> {
+    let out = std::process::Command::new(python)
         .arg("-c")
         .arg(READER)
         .arg(path)
@@ -166,7 +258,7 @@ pub fn load(path: &str, opts: &Options) -> Result<Workload, BadLocustfile> {
         .map_err(|e| BadLocustfile::NoPython {
             file: path.into(),
             why: if e.kind() == std::io::ErrorKind::NotFound {
-                "python3 is not on PATH".into()
+                format!("{} is not there (or not on PATH)", python.display())
             } else {
                 e.to_string()
             },
@@ -181,11 +273,10 @@ pub fn load(path: &str, opts: &Options) -> Result<Workload, BadLocustfile> {
             ),
         });
     }
-    let parsed: Parsed = serde_json::from_slice(&out.stdout).map_err(|e| BadLocustfile::Value {
+    serde_json::from_slice(&out.stdout).map_err(|e| BadLocustfile::Value {
         file: path.into(),
         message: format!("the reader's output does not parse: {e}"),
-    })?;
-    build(parsed, path, opts)
+    })
 }
 
 fn build(parsed: Parsed, file: &str, opts: &Options) -> Result<Workload, BadLocustfile> {
@@ -228,7 +319,7 @@ fn build(parsed: Parsed, file: &str, opts: &Options) -> Result<Workload, BadLocu
         } else {
             Client::Http
         };
-        let (target, own_host) = class_target(c, opts).map_err(value)?;
+        let (target, own_host) = class_target(c, opts, &short)?;
         let mut ctx = Ctx {
             target: &target,
             client,
@@ -266,20 +357,31 @@ fn build(parsed: Parsed, file: &str, opts: &Options) -> Result<Workload, BadLocu
             "no task is left to run (check --tags, --exclude-tags and the class names)".into(),
         ));
     }
-    Ok(Workload { classes, entries })
+    Ok(Workload {
+        classes,
+        entries,
+        driver: None,
+    })
 }
 
-/// Where a class's users connect: its own `host`, else `-H`; and whether it named its own.
-fn class_target(c: &ClassJ, opts: &Options) -> Result<(Target, bool), String> {
+/// Where a class's users connect: `-H`, else its own `host`; and whether it named its own.
+fn class_target(c: &ClassJ, opts: &Options, file: &str) -> Result<(Target, bool), BadLocustfile> {
     match (&c.host, &opts.host) {
-        (Some(h), _) => Target::parse(h)
-            .map(|t| (t, true))
-            .map_err(|e| format!("line {}: class {}: {e}", c.line, c.name)),
-        (None, Some(t)) => Ok((t.clone(), false)),
-        (None, None) => Err(format!(
-            "class {} (line {}) has no host and no -H/--host was given",
-            c.name, c.line
-        )),
+        // -H replaces every class's host, as Locust's runner does
+        (own, Some(t)) => Ok((t.clone(), own.is_some())),
+        (Some(h), None) => Target::parse(h).map(|t| (t, true)).map_err(|e| {
+            BadLocustfile::At(format!(
+                "{file}:{}: the host of class {}: {e}",
+                c.line, c.name
+            ))
+        }),
+        (None, None) => Err(BadLocustfile::Value {
+            file: file.to_string(),
+            message: format!(
+                "class {} (line {}) has no host and no -H/--host was given",
+                c.name, c.line
+            ),
+        }),
     }
 }
 

@@ -7,6 +7,7 @@ Output: {"classes": [...], "problems": [{"line": N, "what": "...", "instead": ".
 
 import ast
 import json
+import os
 import sys
 import urllib.parse
 
@@ -26,8 +27,9 @@ class Problem(Exception):
 
 
 class Reader:
-    def __init__(self, tree):
+    def __init__(self, tree, path):
         self.tree = tree
+        self.path = path
         self.problems = []
         self.consts = {}  # module constants: name -> literal value
         self.classes = {}  # name -> ClassDef (module level and nested)
@@ -109,6 +111,24 @@ class Reader:
                 self.problems.append({"line": p.line, "what": p.what, "instead": p.instead})
         return users
 
+    def import_kind(self, top, name):
+        """What an import outside the standard library is: the project's own module (next to
+        the locustfile), an installed package, or one that is not installed."""
+        import importlib.util
+
+        if top == ".":
+            return f"importing your own module '{name}'"
+        here = os.path.dirname(os.path.abspath(self.path))
+        if os.path.exists(os.path.join(here, top + ".py")) or os.path.isdir(os.path.join(here, top)):
+            return f"importing your own module '{name}'"
+        try:
+            found = importlib.util.find_spec(top) is not None
+        except (ImportError, ValueError):
+            found = False
+        if found:
+            return f"importing the installed package '{name}'"
+        return f"importing '{name}', which is not installed for this python3"
+
     def module_statement(self, node):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
@@ -117,8 +137,7 @@ class Reader:
                 if isinstance(node, ast.ImportFrom) and node.level:
                     top = "."
                 if top not in STDLIB:
-                    raise Problem(node, f"importing your own module '{n}'",
-                                  "put what the users need into the locustfile itself")
+                    raise Problem(node, self.import_kind(top, n), "put what the users need into the locustfile itself")
             return
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             try:
@@ -232,14 +251,14 @@ class Reader:
             return None  # (Locust's metaclass makes abstract a class's own: not inherited)
         u = {"name": cls.name, "line": cls.lineno, "client": kind, "host": None, "weight": 1,
              "fixed_count": None, "wait": None, "sets": []}
-        if "host" in attrs:
-            u["host"] = self.string(attrs["host"], "host")
-        if "weight" in attrs:
-            u["weight"] = self.int(attrs["weight"], "weight")
-        if "fixed_count" in attrs:
-            u["fixed_count"] = self.int(attrs["fixed_count"], "fixed_count")
-        if "wait_time" in attrs:
-            u["wait"] = self.wait(attrs["wait_time"])
+        read = {"host": lambda v: self.string(v, "host"), "weight": lambda v: self.int(v, "weight"),
+                "fixed_count": lambda v: self.int(v, "fixed_count"), "wait_time": self.wait}
+        for attr, how in read.items():
+            if attr in attrs:
+                try:  # every problem of the class is told, not only its first
+                    u["wait" if attr == "wait_time" else attr] = how(attrs[attr])
+                except Problem as p:
+                    self.problems.append({"line": p.line, "what": p.what, "instead": p.instead})
         self.taskset(cls, u["sets"], [], sequential=False)
         return u
 
@@ -390,7 +409,8 @@ class Reader:
         names = {ast.For: "a loop", ast.While: "a loop", ast.If: "a condition", ast.Assign: "an assignment",
                  ast.AugAssign: "an assignment", ast.Try: "a try block", ast.Return: "a return",
                  ast.Raise: "a raise"}
-        what = names.get(type(st), f"a {type(st).__name__} statement")
+        kind = type(st).__name__.lower()
+        what = names.get(type(st), f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} statement")
         if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call):
             what = f"calling {ast.unparse(st.value.func) if hasattr(ast, 'unparse') else 'a function'}()"
         return f"{what} in a task"
@@ -501,9 +521,14 @@ class Reader:
         return step
 
     def with_request(self, st):
-        if len(st.items) != 1 or not isinstance(st.items[0].context_expr, ast.Call):
-            raise Problem(st, "this with block", "with self.client.get(..., catch_response=True) as r:")
+        if (len(st.items) != 1 or not isinstance(st.items[0].context_expr, ast.Call)
+                or not self.client_method(st.items[0].context_expr.func)):
+            raise Problem(st, "a with block that is not a request", "tasks may only send requests")
         item = st.items[0]
+        catch = [k for k in item.context_expr.keywords if k.arg == "catch_response"]
+        if not catch or not (isinstance(catch[0].value, ast.Constant) and catch[0].value.value is True):
+            raise Problem(st, "a with block on a request without catch_response=True (Locust raises LocustError for it)",
+                          "pass catch_response=True to judge the response in the block")
         if not isinstance(item.optional_vars, ast.Name):
             raise Problem(st, "a with block without 'as r'", "with self.client.get(..., catch_response=True) as r:")
         r = item.optional_vars.id
@@ -620,7 +645,7 @@ def main():
     except SyntaxError as e:
         print(json.dumps({"classes": [], "problems": [{"line": e.lineno or 0, "what": f"a syntax error ({e.msg})", "instead": "fix it: Locust could not read the file either"}]}))
         return
-    reader = Reader(tree)
+    reader = Reader(tree, path)
     users = reader.read()
     if not users and not reader.problems:
         reader.problems.append({"line": 0, "what": "a locustfile without an HttpUser or FastHttpUser class",

@@ -29,7 +29,11 @@ fn read(src: &str, opts: &Options) -> Result<Workload, BadLocustfile> {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("locustfile.py");
     std::fs::write(&path, src).unwrap();
-    let w = load(path.to_str().unwrap(), opts);
+    let w = load_static(
+        std::path::Path::new("python3"),
+        path.to_str().unwrap(),
+        opts,
+    );
     let _ = std::fs::remove_dir_all(&dir);
     w
 }
@@ -315,7 +319,10 @@ fn everything_outside_the_subset_is_one_line_each_with_its_line() {
         ("from locust import HttpUser, task\nclass U(HttpUser):\n    @task\n    def t(self):\n        if True:\n            self.client.get(\"/\")\n", 5, "a condition in a task"),
         ("import time\nfrom locust import HttpUser, task\nclass U(HttpUser):\n    @task\n    def t(self):\n        time.sleep(1)\n", 6, "calling time.sleep() in a task"),
         ("import random\nfrom locust import HttpUser, task\nclass U(HttpUser):\n    @task\n    def t(self):\n        self.client.get(f\"/x/{random.randint(1, 9)}\")\n", 6, "a value computed at run time (a call) in the URL"),
-        ("from locust import HttpUser, task\nimport myhelpers\nclass U(HttpUser):\n    @task\n    def t(self):\n        self.client.get(\"/\")\n", 2, "importing your own module 'myhelpers'"),
+        ("from locust import HttpUser, task\nimport myhelpers\nclass U(HttpUser):\n    @task\n    def t(self):\n        self.client.get(\"/\")\n", 2, "importing 'myhelpers', which is not installed for this python3"),
+        ("from locust import HttpUser, task\nimport json\nclass U(HttpUser):\n    @task\n    def t(self):\n        assert True\n        self.client.get(\"/\")\n", 6, "an assert statement in a task"),
+        ("from locust import HttpUser, task\nclass U(HttpUser):\n    @task\n    def t(self):\n        with open(\"x\") as f:\n            pass\n", 5, "a with block that is not a request"),
+        ("from locust import HttpUser, task\nclass U(HttpUser):\n    @task\n    def t(self):\n        with self.client.get(\"/\") as r:\n            r.failure(\"x\")\n", 5, "a with block on a request without catch_response=True"),
         ("from locust import HttpUser, task, events\n@events.test_start.add_listener\ndef go(environment, **kw):\n    pass\nclass U(HttpUser):\n    @task\n    def t(self):\n        self.client.get(\"/\")\n", 3, "an event hook"),
         ("from locust import HttpUser, task, LoadTestShape\nclass S(LoadTestShape):\n    def tick(self):\n        return None\nclass U(HttpUser):\n    @task\n    def t(self):\n        self.client.get(\"/\")\n", 2, "a LoadTestShape (S)"),
         ("from locust import User, task\nclass U(User):\n    @task\n    def t(self):\n        pass\n", 2, "class U, a User with a client of its own"),
@@ -338,6 +345,30 @@ fn everything_outside_the_subset_is_one_line_each_with_its_line() {
     let two = "import random\nfrom locust import HttpUser, task\nclass U(HttpUser):\n    @task\n    def t(self):\n        for i in range(2):\n            pass\n        self.client.get(f\"/{random.random()}\")\n";
     let e = read(two, &host()).unwrap_err().to_string();
     assert_eq!(e.lines().count(), 2, "{e}");
+    // a problem of the class itself does not hide those of its tasks
+    let both = "from locust import HttpUser, task, between\nclass U(HttpUser):\n    wait_time = between(1, 2, 3)\n    @task\n    def t(self):\n        while True:\n            pass\n";
+    let e = read(both, &host()).unwrap_err().to_string();
+    assert!(
+        e.contains("locustfile.py:3: this wait_time") && e.contains("locustfile.py:6: a loop"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unusable_class_host_is_named_with_its_line() {
+    if !python() {
+        return;
+    }
+    let e = read(
+        "from locust import HttpUser, task\nclass U(HttpUser):\n    host = \"ftp://x\"\n    @task\n    def t(self):\n        self.client.get(\"/\")\n",
+        &Options::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("locustfile.py:2: the host of class U: "),
+        "{e}"
+    );
 }
 
 #[test]

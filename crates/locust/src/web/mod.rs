@@ -352,10 +352,7 @@ pub fn router(app: Arc<App>, login: Option<&str>) -> Router {
         .route("/stats/requests_full_history/csv", get(full_history_csv))
         .route("/stats/failures/csv", get(failures_csv))
         .route("/exceptions/csv", get(exceptions_csv))
-        .route(
-            "/exceptions",
-            get(|| async { Json(json!({"exceptions": []})) }),
-        )
+        .route("/exceptions", get(exceptions))
         .route("/tasks", get(tasks))
         .route("/stats/report", get(report))
         .route("/compare/report", get(compare_report))
@@ -622,7 +619,23 @@ async fn failures_csv(AxumState(app): AxumState<Arc<App>>) -> axum::response::Re
 }
 
 async fn exceptions_csv(AxumState(app): AxumState<Arc<App>>) -> axum::response::Response {
-    csv_download(&app, "exceptions", |_| csv::exceptions_csv())
+    csv_download(&app, "exceptions", |v| csv::exceptions_csv(&v.stats))
+}
+
+/// `GET /exceptions`: user code's exceptions, as Locust's page reads them.
+async fn exceptions(AxumState(app): AxumState<Arc<App>>) -> Json<serde_json::Value> {
+    let rows: Vec<serde_json::Value> = app.swarm().map_or_else(Vec::new, |s| {
+        s.view(|v| {
+            v.stats
+                .exceptions
+                .iter()
+                .map(|(tb, row)| {
+                    json!({"count": row.count, "msg": row.msg, "traceback": tb, "nodes": "local"})
+                })
+                .collect()
+        })
+    });
+    Json(json!({ "exceptions": rows }))
 }
 
 async fn full_history_csv(AxumState(app): AxumState<Arc<App>>) -> axum::response::Response {

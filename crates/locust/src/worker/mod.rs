@@ -617,11 +617,12 @@ impl Worker {
             .swarm()
             .is_none_or(|s| !matches!(s.state(), State::Spawning | State::Running));
         if starting {
-            // A new run: the master's host, if it has one, replaces the default host.
+            // A new run: the master's host, if it has one, replaces every class's host (as
+            // a Locust worker does)
             let workload = match (&self.base, host) {
                 (Some(base), Some(h)) => {
                     let t = Target::parse(h).map_err(|e| WorkerError::BadHost(e.to_string()))?;
-                    base.with_default_host(&t)
+                    base.retarget(&t)
                 }
                 (None, Some(h)) => {
                     let t = Target::parse(h).map_err(|e| WorkerError::BadHost(e.to_string()))?;

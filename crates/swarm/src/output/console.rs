@@ -109,6 +109,25 @@ pub fn error_report(stats: &Stats, entries: &[Entry]) -> String {
     s
 }
 
+/// User code's exceptions (the Python path), most frequent first: count, message, and the
+/// traceback's last frame (the full tracebacks are in `_exceptions.csv`).
+pub fn exceptions_report(stats: &Stats) -> String {
+    let mut s = String::from("Exceptions in user code\n");
+    let _ = writeln!(s, "{:<18} Message (where)", "# occurrences");
+    let _ = writeln!(s, "{}|{}", "-".repeat(18), "-".repeat(4));
+    let mut rows: Vec<_> = stats.exceptions.iter().collect();
+    rows.sort_by_key(|(_, row)| std::cmp::Reverse(row.count));
+    for (tb, row) in rows {
+        let last = tb
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with("File "))
+            .map_or("", str::trim);
+        let _ = writeln!(s, "{:<18} {} ({last})", row.count, row.msg);
+    }
+    s
+}
+
 /// `0.5` -> `50%`, `0.999` -> `99.9%`, `1.0` -> `100%`.
 pub fn pct_label(p: f64) -> String {
     let v = p * 100.0;

@@ -113,9 +113,16 @@ pub fn failures_csv(stats: &Stats, entries: &[Entry]) -> String {
     s
 }
 
-/// The whole `_exceptions.csv`: swarmlab tasks are requests, so there are no task exceptions.
-pub fn exceptions_csv() -> String {
-    format!("{EXCEPTIONS_HEADER}\n")
+/// The whole `_exceptions.csv`: user code's exceptions (the Python path's), most frequent
+/// first; Nodes is `local`, as in a Locust run without workers.
+pub fn exceptions_csv(stats: &Stats) -> String {
+    let mut rows: Vec<_> = stats.exceptions.iter().collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1.count));
+    let mut s = format!("{EXCEPTIONS_HEADER}\n");
+    for (tb, row) in rows {
+        s += &format!("{},{},{},local\n", row.count, field(&row.msg), field(tb));
+    }
+    s
 }
 
 /// A CSV field, quoted as Python's csv module quotes (when it holds `,`, `"` or a newline).

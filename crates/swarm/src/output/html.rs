@@ -170,7 +170,9 @@ mod tests {
             })
             .collect();
         let summary = Summary {
+            fatal: None,
             stats,
+            entries: entries.clone(),
             history,
             duration: Duration::from_secs(5),
             peak_users: 3,

@@ -1,0 +1,12 @@
+"""gevent.monkey on swarmlab's hub: time.sleep is patched (it pauses only the calling user)."""
+
+
+def patch_all(*args, **kwargs):
+    from swarmlab_runtime import patch_time
+
+    patch_time()
+    return True
+
+
+def is_module_patched(name):
+    return name == "time"

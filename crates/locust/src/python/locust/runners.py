@@ -1,0 +1,73 @@
+"""The runner as user code sees it (`self.environment.runner`): its state, its user count,
+and `quit()`/`stop()`, which end the engine's run."""
+
+STATE_INIT = "ready"
+STATE_SPAWNING = "spawning"
+STATE_RUNNING = "running"
+STATE_CLEANUP = "cleanup"
+STATE_STOPPING = "stopping"
+STATE_STOPPED = "stopped"
+STATE_MISSING = "missing"
+
+
+class Runner:
+    def __init__(self, environment):
+        self.environment = environment
+        self.state = STATE_INIT
+        self.exceptions = {}
+        self.errors = {}
+        self.greenlet = None
+
+    _engine_users = None  # the whole run's users, as the engine last told the shape
+
+    @property
+    def user_count(self):
+        if self._engine_users is not None:
+            return self._engine_users
+        from . import runtime_glue
+
+        return len(runtime_glue.SPAWNED.users) if runtime_glue.SPAWNED else 0
+
+    @property
+    def user_classes_count(self):
+        return {}
+
+    @property
+    def stats(self):
+        return self.environment.stats
+
+    def quit(self):
+        """Ends the run (the engine stops every user; on_stop runs); the calling user ends."""
+        import greenlet
+
+        import swarmlab_runtime as rt
+
+        rt.report_quit()
+        if greenlet.getcurrent() is not rt.HUB.main:
+            raise greenlet.GreenletExit()
+
+    def stop(self):
+        self.quit()
+
+    def start(self, user_count, spawn_rate, wait=False, user_classes=None):
+        pass
+
+
+class LocalRunner(Runner):
+    pass
+
+
+class DistributedRunner(Runner):
+    pass
+
+
+class MasterRunner(DistributedRunner):
+    pass
+
+
+class WorkerRunner(DistributedRunner):
+    pass
+
+
+class WorkerNode:
+    pass

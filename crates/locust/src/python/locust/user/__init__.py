@@ -1,0 +1,2 @@
+from .task import TaskSet, tag, task
+from .users import HttpUser, User

@@ -1,0 +1,524 @@
+"""swarmlab's Python user runtime: one process of users for the swarmlab engine.
+
+The engine (Rust) starts this in the user's own python3 with a socket on fd 3 and the
+locustfile's path. Python runs the user's code; every request it makes is handed to the
+engine, which sends it, times it and counts it; this process gets the response back.
+
+Users are greenlets on one hub (this module's `Hub`): a user that makes a request, sleeps or
+waits yields to the hub, which goes on with the others, resumes users as their responses and
+timers come, and talks to the engine in batches (many frames per system call, both ways).
+
+Frames (little-endian): u32 length of what follows, u8 type, payload. Strings are u16- or
+u32-length-prefixed UTF-8. The engine's side of the protocol is `crates/swarm/src/remote.rs`.
+
+For whoever works on this file: SWARMLAB_PROFILE=FILE in the environment of a run writes a
+cProfile of the users' process to FILE (wall-clock time, so a system call that lets the engine
+run on the same core looks expensive).
+"""
+
+import heapq
+import os
+import selectors
+import socket
+import struct
+import sys
+import time
+import traceback
+
+try:
+    import greenlet
+except ImportError:  # said in one line by main()
+    greenlet = None
+
+# engine -> python
+SPAWN, STOP, RESP, TEST_START, TEST_STOP, EXIT, SHAPE_TICK = 1, 2, 3, 4, 5, 6, 7
+# python -> engine
+REQ, DONE, EXC, ENDED, FIRE, QUIT, READY, SHAPE = 1, 2, 3, 4, 5, 6, 7, 8
+# REQ flags
+DEFERRED, REDIRECTS, FAST, HAS_BODY = 1, 2, 4, 8
+# DONE outcomes
+SUCCESS, FAILURE, DEFAULT_RULE, NOT_REPORTED = 0, 1, 2, 3
+
+_U32 = struct.Struct("<I")
+_U16 = struct.Struct("<H")
+_REQ_HEAD = struct.Struct("<IBIIB")  # length, type, req id, user, flags
+_RESP_HEAD = struct.Struct("<IHdQ")  # req id, status, elapsed ms, length
+
+
+def _s16(b):
+    return _U16.pack(len(b)) + b
+
+
+def _s32(b):
+    return _U32.pack(len(b)) + b
+
+
+_NO_BODY = b"\0\0\0\0"
+_DONE = struct.Struct("<IBIBI")  # length, type, req id, outcome, error length
+
+
+def encode_fields(items):
+    """Header fields as REQ carries them, without their count: s16 name, s32 value each."""
+    parts = []
+    for k, v in items:
+        k = k.encode("latin-1")
+        v = (v if v.__class__ is str else str(v)).encode("latin-1", "replace")
+        parts.append(_U16.pack(len(k)) + k + _U32.pack(len(v)) + v)
+    return b"".join(parts)
+
+
+def encode_headers(items):
+    """A request's header fields as REQ carries them: u16 count, then the fields."""
+    items = list(items)
+    return _U16.pack(len(items)) + encode_fields(items)
+
+
+def find_header(blob, name, low=None):
+    """One field's value in RESP's header bytes without decoding the others (`name` in lower
+    case, as bytes); None if absent. A match is a name only where it follows its own u16
+    length: a header value cannot hold the NUL that length's high byte is, and the engine
+    never passes a value long enough for a u32 length to end in the same two bytes."""
+    if low is None:
+        low = blob.lower()
+    n = len(name)
+    i = low.find(name)
+    while i >= 2:
+        if blob[i - 1] == 0 and blob[i - 2] == n:
+            (vl,) = _U32.unpack_from(blob, i + n)
+            return blob[i + n + 4 : i + n + 4 + vl].decode("latin-1")
+        i = low.find(name, i + 1)
+    return None
+
+
+def decode_headers(blob):
+    """RESP's header fields (decoded only when user code reads them)."""
+    out = []
+    if not blob:
+        return out
+    (n,) = _U16.unpack_from(blob, 0)
+    p = 2
+    for _ in range(n):
+        (kl,) = _U16.unpack_from(blob, p)
+        p += 2
+        k = blob[p : p + kl].decode("latin-1")
+        p += kl
+        (vl,) = _U32.unpack_from(blob, p)
+        p += 4
+        v = blob[p : p + vl].decode("latin-1")
+        p += vl
+        out.append((k, v))
+    return out
+
+
+class Hub:
+    """The greenlet hub: the engine's socket, timers, and the users waiting on them."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        sock.setblocking(False)
+        self.main = greenlet.getcurrent()
+        self.out = []
+        self.out_size = 0
+        self.inbuf = bytearray()
+        self.timers = []  # (when, seq, greenlet, value)
+        self.seq = 0
+        self.waiting = {}  # request id -> greenlet
+        self.next_req = 1
+        self.ready = []  # (greenlet, value, throw)
+        self.fresh = None  # the user last resumed with a response, until it yields again
+        self.on_frame = None
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(sock, selectors.EVENT_READ)
+        self.running = True
+
+    # ---- what user greenlets call ----
+    def request(self, user_id, flags, method, url, name, header_block, body):
+        """Hands a request to the engine and waits for its reply: `method` already as s16
+        bytes, `header_block` as `encode_headers` makes it. The reply is a tuple (status,
+        elapsed ms, length, body, error or None, final URL, header bytes)."""
+        rid = self.put_request(user_id, flags, method, url, name, header_block, body)
+        g = self.waiting[rid] = greenlet.getcurrent()
+        reply = self.main.switch()
+        self.fresh = g
+        return rid, reply
+
+    def put_request(self, user_id, flags, method, url, name, header_block, body):
+        """Queues one REQ frame; returns its request id."""
+        rid = self.next_req
+        self.next_req = (rid + 1) & 0xFFFFFFFF or 1
+        u = url.encode()
+        n = name.encode()
+        if body is None:
+            b = _NO_BODY
+        else:
+            flags |= HAS_BODY
+            b = _U32.pack(len(body)) + body
+        payload = b"".join((method, _U32.pack(len(u)), u, _U16.pack(len(n)), n, header_block, b))
+        self.out.append(_REQ_HEAD.pack(len(payload) + 10, REQ, rid, user_id, flags) + payload)
+        self.out_size += len(payload)
+        return rid
+
+    def done(self, rid, outcome, error=""):
+        e = error.encode()
+        self.out.append(_DONE.pack(10 + len(e), DONE, rid, outcome, len(e)) + e)
+
+    def send(self, frame):
+        self.out.append(frame)
+        self.out_size += len(frame)
+
+    def sleep(self, seconds):
+        """Pauses the calling greenlet (and only it)."""
+        g = greenlet.getcurrent()
+        if g is self.main:
+            time.sleep(seconds)  # not a user: there is nothing else to run
+            return
+        if seconds <= 0:
+            if self.fresh is g:
+                # constant(0) right after a response: the others ran while this user waited
+                # for it and nothing has run since, so yielding again changes nothing but cost
+                self.fresh = None
+                return
+            self.ready.append((g, None, None))  # the others first, then on
+            self.main.switch()
+            return
+        self.seq += 1
+        heapq.heappush(self.timers, (time.monotonic() + max(0.0, seconds), self.seq, g))
+        self.main.switch()
+
+    def schedule(self, g, value=None, throw=None):
+        self.ready.append((g, value, throw))
+
+    # ---- the loop ----
+    def flush(self):
+        while self.out:
+            data = b"".join(self.out)
+            self.out.clear()
+            self.out_size = 0
+            try:
+                n = self.sock.send(data)
+            except BlockingIOError:
+                n = 0
+            if n < len(data):
+                self.out.append(data[n:])
+                self.out_size = len(data) - n
+                self.selector.modify(self.sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+                return
+        self.selector.modify(self.sock, selectors.EVENT_READ)
+
+    def run(self):
+        while self.running:
+            self.run_ready()
+            self.flush()
+            if not self.running:
+                break  # told to exit while running users: nothing more to wait for
+            timeout = None
+            if self.timers:
+                timeout = max(0.0, self.timers[0][0] - time.monotonic())
+            if self.ready:
+                timeout = 0.0
+            for key, mask in self.selector.select(timeout):
+                if mask & selectors.EVENT_READ:
+                    self.read()
+                if mask & selectors.EVENT_WRITE:
+                    self.flush()
+            now = time.monotonic()
+            while self.timers and self.timers[0][0] <= now:
+                _, _, g = heapq.heappop(self.timers)
+                if not g.dead:
+                    self.ready.append((g, None, None))
+
+    def run_ready(self):
+        while self.ready:
+            batch, self.ready = self.ready, []
+            for g, value, throw in batch:
+                if g.dead:
+                    continue
+                if throw is not None:
+                    g.throw(throw)
+                elif value is None:
+                    g.switch()  # a start, or the end of a sleep
+                else:
+                    g.switch(value)
+            if self.out_size > 1 << 16:
+                self.flush()
+
+    def read(self):
+        try:
+            data = self.sock.recv(1 << 18)
+        except BlockingIOError:
+            return
+        if not data:
+            self.running = False  # the engine is gone
+            return
+        buf = self.inbuf
+        buf += data
+        pos = 0
+        end = len(buf)
+        while end - pos >= 5:
+            (length,) = _U32.unpack_from(buf, pos)
+            if end - pos - 4 < length:
+                break
+            kind = buf[pos + 4]
+            start = pos + 5
+            pos += 4 + length
+            if kind == RESP:
+                self.on_resp(buf, start, pos)
+            else:
+                self.on_frame(kind, bytes(buf[start:pos]))
+        del buf[:pos]
+
+    def on_resp(self, f, p, end):
+        rid, status, elapsed, length = _RESP_HEAD.unpack_from(f, p)
+        p += 22
+        (bl,) = _U32.unpack_from(f, p)
+        p += 4
+        body = bytes(f[p : p + bl])
+        p += bl
+        (el,) = _U32.unpack_from(f, p)
+        p += 4
+        error = f[p : p + el].decode("utf-8", "replace") if el else None
+        p += el
+        (ul,) = _U32.unpack_from(f, p)
+        p += 4
+        url = f[p : p + ul].decode("utf-8", "replace")
+        p += ul
+        g = self.waiting.pop(rid, None)
+        if g is not None:
+            self.ready.append((g, (status, elapsed, length, body, error, url, bytes(f[p:end])), None))
+
+
+HUB = None
+
+
+def hub():
+    return HUB
+
+
+def report_exception(exc, tb):
+    """A task's exception, for the Exceptions tab, as Locust reports it: `str(exc)` and the
+    traceback's frames (`format_tb`), by which the rows are grouped."""
+    msg = str(exc).encode("utf-8", "replace")
+    text = "".join(traceback.format_tb(tb)).encode("utf-8", "replace")
+    HUB.send(_U32.pack(1 + 8 + len(msg) + len(text)) + bytes([EXC]) + _s32(msg) + _s32(text))
+
+
+def report_ended(user_id):
+    HUB.send(_U32.pack(5) + bytes([ENDED]) + _U32.pack(user_id))
+
+
+def report_shape(step):
+    """The shape's tick(): (users, spawn_rate) or None, the end of the run."""
+    if step is None:
+        users, rate = 0xFFFFFFFF, 0.0
+    else:
+        users, rate = int(step[0]), float(step[1])
+    HUB.send(_U32.pack(13) + bytes([SHAPE]) + struct.pack("<Id", users, rate))
+
+
+def report_quit():
+    HUB.send(_U32.pack(1) + bytes([QUIT]))
+
+
+def report_request(request_type, name, response_time, response_length, exception):
+    """A request reported by user code (`events.request.fire`), counted by the engine."""
+    m = str(request_type).encode()
+    n = str(name).encode()
+    err = b"" if exception is None else _error_text(exception).encode("utf-8", "replace")
+    HUB.send(
+        _U32.pack(1 + 2 + len(m) + 2 + len(n) + 8 + 8 + 4 + len(err))
+        + bytes([FIRE])
+        + _s16(m)
+        + _s16(n)
+        + struct.pack("<dQ", float(response_time or 0), int(response_length or 0))
+        + _s32(err)
+    )
+
+
+def _error_text(exc):
+    if isinstance(exc, str):
+        return exc
+    return repr(exc)
+
+
+def patch_time():
+    """`time.sleep` in user code pauses only that user (Locust's gevent patching does the same);
+    outside a user (module level, the main loop) it sleeps as always."""
+    if getattr(time.sleep, "_swarmlab", False):
+        return
+    real = time.sleep
+
+    def sleep(seconds):
+        if HUB is not None and greenlet.getcurrent() is not HUB.main:
+            HUB.sleep(seconds)
+        else:
+            real(seconds)
+
+    sleep._swarmlab = True
+    time.sleep = sleep
+
+
+def load_locustfile(path):
+    """Imports the locustfile as Locust does: its directory first on sys.path for the import,
+    its module name the file's stem."""
+    import importlib.util
+
+    path = os.path.abspath(path)
+    directory = os.path.dirname(path)
+    name = os.path.splitext(os.path.basename(path))[0]
+    if name == "locust":
+        name = "locustfile"
+    sys.path.insert(0, directory)
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    finally:
+        try:
+            sys.path.remove(directory)
+        except ValueError:
+            pass
+        # the file's own modules stay importable later (from tasks), as under Locust's cwd
+        if directory not in sys.path:
+            sys.path.append(directory)
+    return module
+
+
+def discover(module, wanted):
+    """The module's non-abstract User classes (imported ones too) and its shape, if any."""
+    from locust.user.users import User
+    from locust.shape import LoadTestShape
+
+    users = []
+    shape = None
+    for value in vars(module).values():
+        if isinstance(value, type) and issubclass(value, User) and value is not User:
+            if not value.__dict__.get("abstract", False) and value not in users:
+                users.append(value)
+        elif isinstance(value, type) and issubclass(value, LoadTestShape) and value is not LoadTestShape:
+            if not value.__dict__.get("abstract", False):
+                shape = value
+    if wanted:
+        users = [u for u in users if u.__name__ in wanted]
+    return users, shape
+
+
+def _client_of(cls):
+    from locust.contrib.fasthttp import FastHttpUser
+    from locust.user.users import HttpUser
+
+    if issubclass(cls, FastHttpUser):
+        return "FastHttpUser"
+    if issubclass(cls, HttpUser):
+        return "HttpUser"
+    return "User"
+
+
+def _user_error_line(path, exc):
+    """One line for an exception raised while importing the locustfile: FILE:LINE: Type: msg,
+    at the innermost frame in the file itself (else the innermost frame)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = None
+    real = os.path.realpath(path)
+    for f in frames:
+        if os.path.realpath(f.filename) == real:
+            where = f
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{os.path.basename(exc.filename)}:{exc.lineno}: SyntaxError: {exc.msg}"
+    if where is None and frames:
+        where = frames[-1]
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if where is None:
+        return f"{os.path.basename(path)}: {text}"
+    return f"{os.path.basename(where.filename)}:{where.lineno}: {text}"
+
+
+def main():
+    """python3 -c BOOTSTRAP --describe FILE [CLASS ...] | --serve FILE [CLASS ...]
+
+    --describe prints the file's user classes as JSON (the user's own output goes to stderr);
+    --serve runs users for the engine on the socket that is this process's stdin."""
+    import json
+
+    args = sys.argv[1:]
+    mode, path = args[0], args[1]
+    wanted = [a for a in args[2:] if not a.startswith("--")]
+    if greenlet is None:
+        print(
+            f"the Python path needs greenlet, which Locust installs with gevent: {sys.executable} -m pip install greenlet",
+            file=sys.stderr,
+        )
+        sys.exit(3)
+    real_stdout = sys.stdout
+    if mode == "--describe":
+        sys.stdout = sys.stderr
+    patch_time()
+    try:
+        module = load_locustfile(path)
+        users, shape = discover(module, wanted)
+    except SystemExit:
+        raise
+    except BaseException as e:
+        print(_user_error_line(path, e), file=sys.stderr)
+        sys.exit(2)
+    host = os.environ.get("SWARMLAB_HOST")
+    if host:
+        for u in users:
+            u.host = host  # -H replaces every class's host, as Locust's runner does
+    tags = os.environ.get("SWARMLAB_TAGS")
+    exclude = os.environ.get("SWARMLAB_EXCLUDE_TAGS")
+    if tags or exclude:
+        from locust.user.task import filter_tasks_by_tags
+
+        for u in users:  # --tags / --exclude-tags, as Locust's runner applies them
+            filter_tasks_by_tags(u, set(tags.split(",")) if tags else None, set(exclude.split(",")) if exclude else None)
+    if mode == "--describe":
+        out = []
+        for u in users:
+            out.append(
+                {
+                    "name": u.__name__,
+                    "weight": getattr(u, "weight", 1),
+                    "fixed_count": getattr(u, "fixed_count", 0) or None,
+                    "host": getattr(u, "host", None),
+                    "client": _client_of(u),
+                }
+            )
+        json.dump({"classes": out, "shape": shape.__name__ if shape else None}, real_stdout)
+        real_stdout.flush()
+        return
+    global HUB
+    fd = int(os.environ.get("SWARMLAB_CHANNEL_FD", "0"))
+    if fd == 0:
+        # the engine's socket is stdin: keep it on a descriptor of its own, and give user code
+        # a plain empty stdin
+        fd = os.dup(0)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+    HUB = Hub(socket.socket(fileno=fd))
+    from locust import runtime_glue
+
+    # what the import made lives as long as the process: out of the collector's way
+    import gc
+
+    gc.freeze()
+
+    prof = os.environ.get("SWARMLAB_PROFILE")
+    if prof:
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
+        try:
+            runtime_glue.serve(HUB, users, shape)
+        finally:
+            profile.disable()
+            profile.dump_stats(prof)
+            print("profile written", prof, file=sys.stderr)
+        return
+    runtime_glue.serve(HUB, users, shape)
+
+
+if __name__ == "__main__":
+    main()

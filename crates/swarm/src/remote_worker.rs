@@ -1,0 +1,1168 @@
+//! A worker thread for remote users (the Python path): one process of user code on the other
+//! end of a socket ([`crate::remote`]), this thread's event loop doing every request those
+//! users make. The process runs the user's logic; the engine connects, sends, times, follows
+//! redirects, keeps each user's cookies, and records the statistics, exactly as for its own
+//! users, into this thread's [`Delta`].
+//!
+//! Each user may talk to any host (absolute URLs, redirects elsewhere) over connections of its
+//! own, reused while keep-alive holds, and may have several requests in flight (user code can
+//! start greenlets). A request made with `catch_response` is timed when its response arrives
+//! and counted when the process says how the block judged it (`DONE`).
+//!
+//! The worker obeys the controller as the engine's own workers do: it keeps its share of each
+//! class's target (asking the process to start and stop users), starts a new run's users from
+//! scratch, hands over a delta every second and on a flush.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::OwnedFd;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpStream, UnixStream};
+use mio::{Events, Interest, Poll, Token};
+use swarmlab_http::Timers;
+
+use crate::client::{io_error_string, status_error_string, Reader, Response};
+use crate::control::{ShapeStep, Shared};
+use crate::remote::{self, flags, Driver, Frame, Outcome, Req};
+use crate::stats::Delta;
+use crate::workload::Workload;
+
+const TICK: Duration = Duration::from_millis(20);
+const CHANNEL: Token = Token(usize::MAX);
+const READ_BUF: usize = 64 * 1024;
+/// Most of a body handed back to user code.
+const BODY_LIMIT: usize = 32 << 20;
+/// Most redirects followed, as python-requests and geventhttpclient (with Locust's setting).
+const MAX_REDIRECTS: u8 = 30;
+/// FastHttpUser's successful statuses.
+const FAST_VALID: [u16; 16] = [
+    200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 301, 302, 303, 304, 307, 308,
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum St {
+    Idle,
+    Connecting,
+    Sending,
+    Receiving,
+}
+
+/// One connection of one user to one host.
+struct Conn {
+    user: u32,
+    authority: String,
+    sock: TcpStream,
+    state: St,
+    out: Vec<u8>,
+    written: usize,
+    reader: Reader,
+    /// The request it carries.
+    req: Option<u32>,
+    /// It has carried a request before (a reused keep-alive connection the server may have
+    /// closed meanwhile: such a request is sent again once on a fresh one).
+    reused: bool,
+}
+
+/// A user of the process.
+struct User {
+    class: usize,
+    /// Its cookies, by name.
+    jar: BTreeMap<String, String>,
+    stopping: bool,
+}
+
+/// A request in flight (its redirects included).
+struct Pending {
+    user: u32,
+    entry: usize,
+    flags: u8,
+    method: String,
+    /// The current hop's URL.
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+    hops: u8,
+    started: Instant,
+    /// Set-Cookie fields of the hops before the last, handed back with the response.
+    cookies_seen: Vec<(String, String)>,
+    conn: Option<usize>,
+    resent: bool,
+}
+
+/// A catch_response request answered, waiting for its block's verdict.
+struct Judged {
+    entry: usize,
+    us: u64,
+    length: u64,
+    status: u16,
+    error: Option<String>,
+    fast: bool,
+    name_for_errors: String,
+}
+
+pub(crate) struct RemoteWorker {
+    id: usize,
+    threads: usize,
+    shared: Arc<Shared>,
+    workload: Arc<Workload>,
+    run: u64,
+    targets_gen: u64,
+    flush_gen: u64,
+    poll: Poll,
+    child: Child,
+    chan: UnixStream,
+    inbuf: Vec<u8>,
+    out: Vec<u8>,
+    users: HashMap<u32, User>,
+    next_user: u32,
+    conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    reqs: HashMap<u32, Pending>,
+    judged: HashMap<u32, Judged>,
+    /// Request timeouts, by connection slot.
+    timers: Timers<usize>,
+    delta: Delta,
+    names: HashMap<(String, String), usize>,
+    dns: HashMap<String, SocketAddr>,
+    buf: Vec<u8>,
+    base: Instant,
+    base_unix: f64,
+    started_test: bool,
+    /// When the LoadTestShape's next turn is (process 0 of a file with one, during a run).
+    shape_next: Option<Instant>,
+    /// When this run began, for the shape's run time.
+    run_t0: Instant,
+    /// Why the process is gone, once it is.
+    dead: Option<String>,
+}
+
+impl RemoteWorker {
+    /// Starts the process of `driver` on a socket of this worker's.
+    pub(crate) fn new(
+        id: usize,
+        threads: usize,
+        shared: Arc<Shared>,
+        driver: &Driver,
+    ) -> io::Result<RemoteWorker> {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
+        ours.set_nonblocking(true)?;
+        let mut command = Command::new(&driver.program);
+        command
+            .args(&driver.args)
+            .envs(driver.env.iter().map(|(k, v)| (k, v)))
+            .env("SWARMLAB_PROCESS", id.to_string())
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        let child = command.spawn().map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot start {}: {e}", driver.program.display()),
+            )
+        })?;
+        drop(command); // closes our copy of the process's end
+        shared
+            .control
+            .pids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(child.id());
+        let mut chan = UnixStream::from_std(ours);
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut chan, CHANNEL, Interest::READABLE)?;
+        let base_unix = crate::clock::unix_now();
+        let workload = shared.workload();
+        Ok(RemoteWorker {
+            id,
+            threads,
+            workload,
+            run: 0,
+            targets_gen: 0,
+            flush_gen: 0,
+            poll,
+            child,
+            chan,
+            inbuf: Vec::new(),
+            out: Vec::new(),
+            users: HashMap::new(),
+            next_user: 0,
+            conns: Vec::new(),
+            free: Vec::new(),
+            reqs: HashMap::new(),
+            judged: HashMap::new(),
+            timers: Timers::new(),
+            delta: Delta::new(0, base_unix as u64, 0, false),
+            names: HashMap::new(),
+            dns: HashMap::new(),
+            buf: vec![0; READ_BUF],
+            base: Instant::now(),
+            base_unix,
+            started_test: false,
+            shape_next: None,
+            run_t0: Instant::now(),
+            dead: None,
+            shared,
+        })
+    }
+
+    /// Runs until the controller says quit; hands over every delta, the last one included.
+    pub(crate) fn run(mut self, tx: &Sender<Delta>) {
+        let mut events = Events::with_capacity(1024);
+        let shared = Arc::clone(&self.shared);
+        loop {
+            if shared.control.quit.load(Ordering::Relaxed) {
+                break;
+            }
+            let now = Instant::now();
+            self.follow(tx, now);
+            self.shape_turn(now);
+            self.flush_channel();
+            let next = self
+                .timers
+                .next_deadline()
+                .map_or(now + TICK, |t| t.min(now + TICK));
+            if let Err(e) = self
+                .poll
+                .poll(&mut events, Some(next.saturating_duration_since(now)))
+            {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    panic!("epoll_wait failed: {e}");
+                }
+            }
+            let now = Instant::now();
+            for ev in events.iter() {
+                if ev.token() == CHANNEL {
+                    if ev.is_readable() || ev.is_read_closed() {
+                        self.read_channel(now);
+                    }
+                    if ev.is_writable() {
+                        self.flush_channel();
+                    }
+                } else {
+                    self.on_conn(ev.token().0, now);
+                }
+            }
+            self.fire_timers(now);
+            self.flush_channel();
+            self.flush_if_new_second(now, tx);
+            let control = &shared.control;
+            control.in_flight[self.id].store(self.reqs.len(), Ordering::Relaxed);
+            control.alive[self.id].store(self.users.len(), Ordering::Relaxed);
+        }
+        self.exit();
+        let _ = tx.send(std::mem::take(&mut self.delta));
+    }
+
+    /// The process is told to end, and given a moment (its `quitting` listeners) before it is
+    /// killed.
+    fn exit(&mut self) {
+        if self.dead.is_none() {
+            if self.started_test {
+                remote::bare(&mut self.out, remote::to_process::TEST_STOP);
+            }
+            remote::bare(&mut self.out, remote::to_process::EXIT);
+            self.flush_channel();
+            let until = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < until {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Once a second of a run, the LoadTestShape's turn: the process runs its `tick()` and
+    /// answers with a [`Frame::Shape`], which the controller follows.
+    fn shape_turn(&mut self, now: Instant) {
+        let Some(at) = self.shape_next else { return };
+        if now < at || self.dead.is_some() {
+            return;
+        }
+        let users = self.shared.control.users.load(Ordering::Relaxed);
+        let run_time = now.saturating_duration_since(self.run_t0).as_secs_f64();
+        remote::shape_tick(&mut self.out, run_time, users.min(u32::MAX as usize) as u32);
+        self.shape_next = Some(at + Duration::from_secs(1));
+    }
+
+    /// Picks up what the controller changed: a new run, new targets, a flush.
+    fn follow(&mut self, tx: &Sender<Delta>, now: Instant) {
+        let shared = Arc::clone(&self.shared);
+        let control = &shared.control;
+        let run = control.run.load(Ordering::Acquire);
+        if run != self.run {
+            let done = std::mem::take(&mut self.delta);
+            if !done.is_empty() {
+                let _ = tx.send(done);
+            }
+            let ids: Vec<u32> = self.users.keys().copied().collect();
+            for uid in ids {
+                self.stop_user(uid);
+            }
+            self.workload = self.shared.workload();
+            self.names.clear();
+            self.run = run;
+            self.delta = Delta::new(run, self.unix_at(now) as u64, 0, false);
+            if !self.started_test {
+                self.started_test = true;
+                remote::bare(&mut self.out, remote::to_process::TEST_START);
+            }
+            self.run_t0 = now;
+            let shaped = self.workload.driver.as_ref().is_some_and(|d| d.shape);
+            self.shape_next = (self.id == 0 && shaped).then_some(now);
+        }
+        let targets_gen = control.targets_gen.load(Ordering::Acquire);
+        if targets_gen != self.targets_gen {
+            self.targets_gen = targets_gen;
+            let targets = control.targets();
+            self.spawn_to(&targets);
+        }
+        let flush_gen = control.flush_gen.load(Ordering::Acquire);
+        if flush_gen != self.flush_gen {
+            self.flush_gen = flush_gen;
+            let fresh = Delta::new(self.run, self.delta.second, 0, false);
+            let done = std::mem::replace(&mut self.delta, fresh);
+            if !done.is_empty() {
+                let _ = tx.send(done);
+            }
+            control.flushed[self.id].store(flush_gen, Ordering::Release);
+        }
+    }
+
+    fn unix_at(&self, t: Instant) -> f64 {
+        self.base_unix + t.saturating_duration_since(self.base).as_secs_f64()
+    }
+
+    fn flush_if_new_second(&mut self, now: Instant, tx: &Sender<Delta>) {
+        let second = self.unix_at(now) as u64;
+        if second != self.delta.second {
+            let fresh = Delta::new(self.run, second, 0, false);
+            let done = std::mem::replace(&mut self.delta, fresh);
+            if !done.is_empty() {
+                let _ = tx.send(done);
+            }
+        }
+    }
+
+    /// Starts or stops users so this thread holds its share of each class's target.
+    fn spawn_to(&mut self, targets: &[usize]) {
+        if self.dead.is_some() {
+            return;
+        }
+        for (class, &total) in targets.iter().enumerate() {
+            let mine = (total + self.threads - 1 - self.id) / self.threads;
+            let mut live: Vec<u32> = self
+                .users
+                .iter()
+                .filter(|(_, u)| u.class == class && !u.stopping)
+                .map(|(&id, _)| id)
+                .collect();
+            live.sort_unstable();
+            while live.len() > mine {
+                let uid = live.pop().expect("more than wanted");
+                self.stop_user(uid);
+            }
+            for _ in live.len()..mine {
+                let uid = self.next_user;
+                self.next_user = self.next_user.wrapping_add(1);
+                self.users.insert(
+                    uid,
+                    User {
+                        class,
+                        jar: BTreeMap::new(),
+                        stopping: false,
+                    },
+                );
+                remote::spawn(&mut self.out, uid, class as u16);
+            }
+        }
+    }
+
+    /// Asks the process to stop a user (its on_stop may still make requests); it counts as
+    /// alive until the process says it ended.
+    fn stop_user(&mut self, uid: u32) {
+        if let Some(u) = self.users.get_mut(&uid) {
+            if !u.stopping {
+                u.stopping = true;
+                remote::stop(&mut self.out, uid);
+            }
+        }
+    }
+
+    // ---- the channel ----
+
+    fn flush_channel(&mut self) {
+        while !self.out.is_empty() && self.dead.is_none() {
+            match self.chan.write(&self.out) {
+                Ok(n) => {
+                    self.out.drain(..n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let _ = self.poll.registry().reregister(
+                        &mut self.chan,
+                        CHANNEL,
+                        Interest::READABLE | Interest::WRITABLE,
+                    );
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.process_died(&format!("writing to it failed: {e}")),
+            }
+        }
+        if self.out.is_empty() {
+            let _ = self
+                .poll
+                .registry()
+                .reregister(&mut self.chan, CHANNEL, Interest::READABLE);
+        }
+    }
+
+    fn read_channel(&mut self, now: Instant) {
+        loop {
+            match self.chan.read(&mut self.buf) {
+                Ok(0) => return self.process_died("it closed its end"),
+                Ok(n) => self.inbuf.extend_from_slice(&self.buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.process_died(&format!("reading from it failed: {e}")),
+            }
+        }
+        let inbuf = std::mem::take(&mut self.inbuf);
+        let (frames, used) = match remote::split(&inbuf) {
+            Ok(v) => v,
+            Err(e) => return self.process_died(&e.to_string()),
+        };
+        let mut decoded = Vec::with_capacity(frames.len());
+        for (kind, payload) in frames {
+            match remote::decode(kind, payload) {
+                Ok(f) => decoded.push(f),
+                Err(e) => return self.process_died(&e.to_string()),
+            }
+        }
+        self.inbuf = inbuf[used..].to_vec();
+        for f in decoded {
+            self.on_frame(f, now);
+        }
+    }
+
+    fn process_died(&mut self, how: &str) {
+        if self.dead.is_some() {
+            return;
+        }
+        let status = match self.child.try_wait() {
+            Ok(Some(s)) => format!(" ({s})"),
+            _ => String::new(),
+        };
+        let why = format!(
+            "the Python process of worker {} ended{status}: {how}",
+            self.id
+        );
+        self.dead = Some(why.clone());
+        self.shared.control.fatal(why);
+        let _ = self.poll.registry().deregister(&mut self.chan);
+        self.users.clear();
+        self.reqs.clear();
+        self.judged.clear();
+        for slot in 0..self.conns.len() {
+            self.drop_conn(slot);
+        }
+    }
+
+    fn on_frame(&mut self, f: Frame, now: Instant) {
+        match f {
+            Frame::Req(req) => self.request(req, now),
+            Frame::Done { id, outcome, error } => self.judge(id, outcome, error, now),
+            Frame::Exc { msg, traceback } => self.delta.exception(msg, traceback),
+            Frame::Ended(uid) => {
+                self.users.remove(&uid);
+                for slot in 0..self.conns.len() {
+                    if self.conns[slot].as_ref().is_some_and(|c| c.user == uid) {
+                        self.drop_conn(slot);
+                    }
+                }
+            }
+            Frame::Fire {
+                method,
+                name,
+                ms,
+                length,
+                error,
+            } => {
+                let entry = self.entry(&method, &name);
+                self.record(entry, (ms * 1000.0) as u64, length, error, now);
+            }
+            Frame::Quit => self.shared.control.quit_asked(),
+            Frame::Ready => {}
+            Frame::Shape(step) => {
+                let step = match step {
+                    Some((users, rate)) => ShapeStep::Users(users as usize, rate),
+                    None => {
+                        self.shape_next = None; // the shape is done with this run
+                        ShapeStep::End
+                    }
+                };
+                self.shared.control.shape_says(step);
+            }
+        }
+    }
+
+    fn entry(&mut self, method: &str, name: &str) -> usize {
+        if let Some(&i) = self.names.get(&(method.to_string(), name.to_string())) {
+            return i;
+        }
+        let i = self.shared.names().index_of(method, name);
+        self.names.insert((method.to_string(), name.to_string()), i);
+        i
+    }
+
+    /// Counts one request (a failure with its error text), as the static workers do.
+    fn record(&mut self, entry: usize, us: u64, length: u64, error: Option<String>, now: Instant) {
+        let failed = error.is_some();
+        self.delta.entry(entry).record(us, length, failed);
+        self.delta.last_request = self.unix_at(now);
+        let control = &self.shared.control;
+        if self.shared.plan.stop_on_failure {
+            let before = control.completed.fetch_add(1, Ordering::Relaxed);
+            if failed {
+                let _ = control.first_failure.compare_exchange(
+                    u64::MAX,
+                    before,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
+        }
+        if let Some(e) = error {
+            let second = self.unix_at(now) as u64;
+            self.delta.error(entry, e, second);
+        }
+    }
+
+    // ---- requests ----
+
+    fn request(&mut self, req: Req, now: Instant) {
+        let entry = self.entry(&req.method, &req.name);
+        let p = Pending {
+            user: req.user,
+            entry,
+            flags: req.flags,
+            method: req.method,
+            url: req.url,
+            headers: req.headers,
+            body: req.body,
+            hops: 0,
+            started: now,
+            cookies_seen: Vec::new(),
+            conn: None,
+            resent: false,
+        };
+        self.reqs.insert(req.id, p);
+        self.dispatch(req.id, now);
+    }
+
+    /// Sends request `id`'s current hop on a connection of its user to its host.
+    fn dispatch(&mut self, id: u32, now: Instant) {
+        let Some(p) = self.reqs.get(&id) else { return };
+        let user = p.user;
+        let (authority, path) = match split_url(&p.url) {
+            Ok(v) => v,
+            Err(e) => return self.answer(id, 0, None, Some(e), now),
+        };
+        let addr = match self.resolve(&authority) {
+            Ok(a) => a,
+            Err(e) => return self.answer(id, 0, None, Some(e), now),
+        };
+        let bytes = self.encode(id, &authority, &path);
+        let slot = self.idle_conn(user, &authority);
+        let slot = match slot {
+            Some(s) => s,
+            None => match self.open_conn(user, &authority, addr) {
+                Ok(s) => s,
+                Err(e) => return self.answer(id, 0, None, Some(io_error_string(&e)), now),
+            },
+        };
+        let head = self.reqs[&id].method == "HEAD";
+        let c = self.conns[slot].as_mut().expect("a connection");
+        c.req = Some(id);
+        c.out = bytes;
+        c.written = 0;
+        c.reader = Reader::whole(head, BODY_LIMIT);
+        if let Some(p) = self.reqs.get_mut(&id) {
+            p.conn = Some(slot);
+        }
+        let deadline = now
+            + if c.state == St::Connecting {
+                self.shared.plan.connect_timeout
+            } else {
+                self.shared.plan.timeout
+            };
+        self.timers.schedule(slot, Some(deadline));
+        if c.state == St::Idle {
+            c.state = St::Sending;
+            self.send(slot, now);
+        }
+    }
+
+    /// The request line and header section of `id`'s current hop, its body after them.
+    fn encode(&self, id: u32, authority: &str, path: &str) -> Vec<u8> {
+        let p = &self.reqs[&id];
+        let mut out = Vec::with_capacity(256 + p.body.as_ref().map_or(0, Vec::len));
+        out.extend_from_slice(p.method.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(path.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+        out.extend_from_slice(authority.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        let mut cookie: Option<String> = None;
+        for (k, v) in &p.headers {
+            if k.eq_ignore_ascii_case("host") || k.eq_ignore_ascii_case("content-length") {
+                continue;
+            }
+            if k.eq_ignore_ascii_case("cookie") {
+                cookie = Some(v.clone());
+                continue;
+            }
+            for part in [k.as_bytes(), b": ", v.as_bytes(), b"\r\n"] {
+                out.extend_from_slice(part);
+            }
+        }
+        let jar = &self.users.get(&p.user).map(|u| &u.jar);
+        let mut cookies: Vec<String> = cookie.into_iter().collect();
+        if let Some(jar) = jar {
+            for (k, v) in jar.iter() {
+                let set_here = cookies
+                    .first()
+                    .is_some_and(|c| c.split("; ").any(|kv| kv.split('=').next() == Some(k)));
+                if !set_here {
+                    cookies.push(format!("{k}={v}"));
+                }
+            }
+        }
+        if !cookies.is_empty() {
+            out.extend_from_slice(b"Cookie: ");
+            out.extend_from_slice(cookies.join("; ").as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        match &p.body {
+            Some(b) => {
+                out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", b.len()).as_bytes());
+                out.extend_from_slice(b);
+                return out;
+            }
+            None if matches!(p.method.as_str(), "POST" | "PUT" | "PATCH") => {
+                out.extend_from_slice(b"Content-Length: 0\r\n");
+            }
+            None => {}
+        }
+        out.extend_from_slice(b"\r\n");
+        out
+    }
+
+    fn resolve(&mut self, authority: &str) -> Result<SocketAddr, String> {
+        if let Some(a) = self.dns.get(authority) {
+            return Ok(*a);
+        }
+        let with_port = if authority
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
+            authority.to_string()
+        } else {
+            format!("{authority}:80")
+        };
+        let addr = with_port
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .ok_or_else(|| format!("NameResolutionError(\"Failed to resolve '{authority}'\")"))?;
+        self.dns.insert(authority.to_string(), addr);
+        Ok(addr)
+    }
+
+    fn idle_conn(&mut self, user: u32, authority: &str) -> Option<usize> {
+        let slot = self.conns.iter().position(|c| {
+            c.as_ref().is_some_and(|c| {
+                c.user == user && c.state == St::Idle && c.req.is_none() && c.authority == authority
+            })
+        })?;
+        self.conns[slot].as_mut().expect("found").reused = true;
+        Some(slot)
+    }
+
+    fn open_conn(&mut self, user: u32, authority: &str, addr: SocketAddr) -> io::Result<usize> {
+        let slot = self.free.pop().unwrap_or(self.conns.len());
+        let source = match self.shared.plan.source_addrs.as_slice() {
+            [] => None,
+            addrs => Some(addrs[(user as usize) % addrs.len()]),
+        };
+        let mut sock = crate::worker::connect(addr, source)?;
+        self.poll.registry().register(
+            &mut sock,
+            Token(slot),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let conn = Conn {
+            user,
+            authority: authority.to_string(),
+            sock,
+            state: St::Connecting,
+            out: Vec::new(),
+            written: 0,
+            reader: Reader::new(false),
+            req: None,
+            reused: false,
+        };
+        if slot == self.conns.len() {
+            self.conns.push(Some(conn));
+        } else {
+            self.conns[slot] = Some(conn);
+        }
+        Ok(slot)
+    }
+
+    fn drop_conn(&mut self, slot: usize) {
+        if let Some(mut c) = self.conns[slot].take() {
+            let _ = self.poll.registry().deregister(&mut c.sock);
+            self.timers.cancel(slot);
+            self.free.push(slot);
+        }
+    }
+
+    fn on_conn(&mut self, slot: usize, now: Instant) {
+        let Some(c) = self.conns.get(slot).and_then(Option::as_ref) else {
+            return;
+        };
+        match c.state {
+            St::Connecting => {
+                match c.sock.take_error() {
+                    Ok(Some(e)) | Err(e) => {
+                        return self.conn_failed(slot, io_error_string(&e), now)
+                    }
+                    Ok(None) => {}
+                }
+                match c.sock.peer_addr() {
+                    Ok(_) => {
+                        let _ = c.sock.set_nodelay(true);
+                        let c = self.conns[slot].as_mut().expect("a connection");
+                        if c.req.is_some() {
+                            c.state = St::Sending;
+                            let timeout = self.shared.plan.timeout;
+                            self.timers.schedule(slot, Some(now + timeout));
+                            self.send(slot, now);
+                        } else {
+                            c.state = St::Idle;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
+                    Err(e) => self.conn_failed(slot, io_error_string(&e), now),
+                }
+            }
+            St::Sending => self.send(slot, now),
+            St::Receiving => self.receive(slot, now),
+            St::Idle => {
+                // the server closed an idle keep-alive connection (or sent something unasked)
+                let c = self.conns[slot].as_mut().expect("a connection");
+                match c.sock.read(&mut self.buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    _ => self.drop_conn(slot),
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, slot: usize, now: Instant) {
+        let c = self.conns[slot].as_mut().expect("a connection");
+        while c.written < c.out.len() {
+            match c.sock.write(&c.out[c.written..]) {
+                Ok(n) => c.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.conn_failed(slot, io_error_string(&e), now),
+            }
+        }
+        c.state = St::Receiving;
+    }
+
+    fn receive(&mut self, slot: usize, now: Instant) {
+        loop {
+            let c = self.conns[slot].as_mut().expect("a connection");
+            match c.sock.read(&mut self.buf) {
+                Ok(0) => {
+                    return match c.reader.eof() {
+                        Some(resp) => self.response(slot, resp, now),
+                        None if c.reader.is_fresh() => self.conn_failed(
+                            slot,
+                            "RemoteDisconnected('Remote end closed connection without response')"
+                                .into(),
+                            now,
+                        ),
+                        None => self.conn_failed(
+                            slot,
+                            "IncompleteRead('connection closed mid-response')".into(),
+                            now,
+                        ),
+                    }
+                }
+                Ok(n) => match c.reader.feed(&self.buf[..n]) {
+                    Ok(Some(resp)) => return self.response(slot, resp, now),
+                    Ok(None) => {}
+                    Err(e) => return self.conn_failed(slot, e.0, now),
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.conn_failed(slot, io_error_string(&e), now),
+            }
+        }
+    }
+
+    /// The connection failed: its request is answered with the error, unless it was a reused
+    /// keep-alive connection the server had closed before the request (then it goes out
+    /// once more on a fresh one, as a pooled client does).
+    fn conn_failed(&mut self, slot: usize, error: String, now: Instant) {
+        let c = self.conns[slot].as_ref().expect("a connection");
+        let (req, retry) = (c.req, c.reused && c.reader.is_fresh());
+        self.drop_conn(slot);
+        let Some(id) = req else { return };
+        if retry && self.reqs.get(&id).is_some_and(|p| !p.resent) {
+            if let Some(p) = self.reqs.get_mut(&id) {
+                p.resent = true;
+            }
+            return self.dispatch(id, now);
+        }
+        self.answer(id, 0, None, Some(error), now);
+    }
+
+    fn response(&mut self, slot: usize, resp: Response, now: Instant) {
+        let c = self.conns[slot].as_mut().expect("a connection");
+        let id = c.req.take().expect("a request on the connection");
+        self.timers.cancel(slot);
+        if resp.close {
+            self.drop_conn(slot);
+        } else {
+            let c = self.conns[slot].as_mut().expect("a connection");
+            c.state = St::Idle;
+            c.out = Vec::new();
+        }
+        self.keep_cookies(id, &resp);
+        if let Some(next) = self.redirect(id, &resp) {
+            let p = self.reqs.get_mut(&id).expect("in flight");
+            p.hops += 1;
+            if p.hops > MAX_REDIRECTS {
+                let error = if p.flags & flags::FAST != 0 {
+                    format!("RetriesExceeded('{}', 0, original=Redirection limit reached ({MAX_REDIRECTS}))", p.url)
+                } else {
+                    format!("TooManyRedirects('Exceeded {MAX_REDIRECTS} redirects.')")
+                };
+                return self.answer(id, 0, None, Some(error), now);
+            }
+            for (k, v) in resp
+                .headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            {
+                p.cookies_seen.push((k.clone(), v.clone()));
+            }
+            let changes_host =
+                split_url(&next.0).ok().map(|(a, _)| a) != split_url(&p.url).ok().map(|(a, _)| a);
+            p.url = next.0;
+            if next.1 != p.method {
+                p.method = next.1;
+                p.body = None;
+                p.headers
+                    .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+            }
+            if changes_host {
+                p.headers
+                    .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+            }
+            return self.dispatch(id, now);
+        }
+        self.answer(id, resp.status, Some(resp), None, now);
+    }
+
+    /// The user's jar takes every cookie a response sets (Max-Age=0 deletes one).
+    fn keep_cookies(&mut self, id: u32, resp: &Response) {
+        let Some(p) = self.reqs.get(&id) else { return };
+        let Some(user) = self.users.get_mut(&p.user) else {
+            return;
+        };
+        for (k, v) in &resp.headers {
+            if !k.eq_ignore_ascii_case("set-cookie") {
+                continue;
+            }
+            let mut parts = v.split(';');
+            let Some((name, value)) = parts.next().and_then(|kv| kv.split_once('=')) else {
+                continue;
+            };
+            let expired = parts.any(|a| {
+                a.trim()
+                    .to_ascii_lowercase()
+                    .strip_prefix("max-age=")
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .is_some_and(|n| n <= 0)
+            });
+            if expired {
+                user.jar.remove(name.trim());
+            } else {
+                user.jar
+                    .insert(name.trim().to_string(), value.trim().to_string());
+            }
+        }
+    }
+
+    /// Where a redirect leads and with which method, if this response is one the request
+    /// follows.
+    fn redirect(&self, id: u32, resp: &Response) -> Option<(String, String)> {
+        let p = self.reqs.get(&id)?;
+        if p.flags & flags::REDIRECTS == 0 || !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
+            return None;
+        }
+        let location = resp
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+            .map(|(_, v)| v.trim())?;
+        let url = join_url(&p.url, location);
+        let fast = p.flags & flags::FAST != 0;
+        let method = match resp.status {
+            307 | 308 => p.method.clone(),
+            _ if p.method == "HEAD" => p.method.clone(),
+            302 | 303 => "GET".to_string(),
+            301 if fast || p.method == "POST" => "GET".to_string(),
+            _ => p.method.clone(),
+        };
+        Some((url, method))
+    }
+
+    /// The request is over: counted (now, or once its block has judged it), and its
+    /// response handed to the process.
+    fn answer(
+        &mut self,
+        id: u32,
+        status: u16,
+        resp: Option<Response>,
+        error: Option<String>,
+        now: Instant,
+    ) {
+        let Some(p) = self.reqs.remove(&id) else {
+            return;
+        };
+        if let Some(slot) = p.conn {
+            if self
+                .conns
+                .get(slot)
+                .and_then(Option::as_ref)
+                .is_some_and(|c| c.req == Some(id))
+            {
+                self.drop_conn(slot);
+            }
+        }
+        let us = now.saturating_duration_since(p.started).as_micros() as u64;
+        let fast = p.flags & flags::FAST != 0;
+        let length = resp.as_ref().map_or(0, |r| r.content);
+        let name = self
+            .shared
+            .names()
+            .list
+            .get(p.entry)
+            .map(|e| e.name.clone())
+            .unwrap_or_default();
+        if p.flags & flags::DEFERRED != 0 {
+            self.judged.insert(
+                id,
+                Judged {
+                    entry: p.entry,
+                    us,
+                    length,
+                    status,
+                    error: error.clone(),
+                    fast,
+                    name_for_errors: name,
+                },
+            );
+        } else {
+            let verdict = error.clone().or_else(|| client_rule(status, fast, &name));
+            self.record(p.entry, us, length, verdict, now);
+        }
+        let (headers, body) = match &resp {
+            Some(r) => {
+                let mut h = p.cookies_seen;
+                h.extend(r.headers.iter().cloned());
+                (h, r.body.as_slice())
+            }
+            None => (Vec::new(), &[][..]),
+        };
+        remote::resp(
+            &mut self.out,
+            &remote::Resp {
+                id,
+                status,
+                ms: us as f64 / 1000.0,
+                length,
+                headers: &headers,
+                body,
+                error: error.as_deref().unwrap_or(""),
+                url: &p.url,
+            },
+        );
+        if self.out.len() > 1 << 16 {
+            self.flush_channel();
+        }
+    }
+
+    /// A catch_response block's verdict on request `id`.
+    fn judge(&mut self, id: u32, outcome: Outcome, error: String, now: Instant) {
+        let Some(j) = self.judged.remove(&id) else {
+            return;
+        };
+        let verdict = match outcome {
+            Outcome::Success => None,
+            Outcome::Failure => Some(error),
+            Outcome::ClientRule => j
+                .error
+                .or_else(|| client_rule(j.status, j.fast, &j.name_for_errors)),
+            Outcome::NotReported => return,
+        };
+        self.record(j.entry, j.us, j.length, verdict, now);
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(slot) = self.timers.pop_due(now) {
+            let Some(c) = self.conns.get(slot).and_then(Option::as_ref) else {
+                continue;
+            };
+            let error = if c.state == St::Connecting {
+                let secs = self.shared.plan.connect_timeout.as_secs_f64();
+                format!("ConnectTimeout('Connection timed out. (connect timeout={secs})')")
+            } else {
+                let secs = self.shared.plan.timeout.as_secs_f64();
+                format!("ReadTimeout('Read timed out. (read timeout={secs})')")
+            };
+            let id = c.req;
+            self.drop_conn(slot);
+            if let Some(id) = id {
+                self.answer(id, 0, None, Some(error), now);
+            }
+        }
+    }
+}
+
+/// The client's own rule for a status: python-requests fails 400 to 599, geventhttpclient
+/// everything outside its valid codes.
+fn client_rule(status: u16, fast: bool, name: &str) -> Option<String> {
+    if fast {
+        (!FAST_VALID.contains(&status)).then(|| format!("LocustBadStatusCode(code={status})"))
+    } else {
+        (400..600)
+            .contains(&status)
+            .then(|| status_error_string(status, name))
+    }
+}
+
+/// `http://authority/path?query` as (authority, path with query).
+fn split_url(url: &str) -> Result<(String, String), String> {
+    let rest = match url.get(..7) {
+        Some(s) if s.eq_ignore_ascii_case("http://") => &url[7..],
+        _ if url.len() > 8 && url[..8].eq_ignore_ascii_case("https://") => {
+            return Err(format!(
+                "SSLError('https is not supported by swarmlab yet: {url}')"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "InvalidURL('Invalid URL {url:?}: No host supplied')"
+            ))
+        }
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    if authority.is_empty() {
+        return Err(format!(
+            "InvalidURL('Invalid URL {url:?}: No host supplied')"
+        ));
+    }
+    let path = if path.is_empty() {
+        "/".to_string()
+    } else if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_string()
+    };
+    Ok((authority.to_string(), path))
+}
+
+/// A Location resolved against the URL it answered.
+fn join_url(base: &str, location: &str) -> String {
+    if location.len() > 7
+        && (location[..7].eq_ignore_ascii_case("http://")
+            || location.len() > 8 && location[..8].eq_ignore_ascii_case("https://"))
+    {
+        return location.to_string();
+    }
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    if let Some(net) = location.strip_prefix("//") {
+        return format!("{scheme}://{net}");
+    }
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if location.starts_with('/') {
+        return format!("{scheme}://{authority}{location}");
+    }
+    let path = rest[end..].split('?').next().unwrap_or("/");
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    format!(
+        "{scheme}://{authority}{}{location}",
+        if dir.is_empty() { "/" } else { dir }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_and_redirects_resolve() {
+        assert_eq!(
+            split_url("http://127.0.0.1:8080/a/b?x=1").unwrap(),
+            ("127.0.0.1:8080".into(), "/a/b?x=1".into())
+        );
+        assert_eq!(split_url("http://h").unwrap(), ("h".into(), "/".into()));
+        assert_eq!(split_url("http://h?q").unwrap(), ("h".into(), "/?q".into()));
+        assert!(split_url("https://h/")
+            .unwrap_err()
+            .starts_with("SSLError("));
+        assert!(split_url("ftp://h/")
+            .unwrap_err()
+            .starts_with("InvalidURL("));
+        assert!(split_url("http:///x").is_err());
+        assert_eq!(join_url("http://a:1/x/y?q", "/z"), "http://a:1/z");
+        assert_eq!(join_url("http://a:1/x/y?q", "z"), "http://a:1/x/z");
+        assert_eq!(join_url("http://a:1/x", "http://b:2/w"), "http://b:2/w");
+        assert_eq!(join_url("http://a:1/x", "//c/v"), "http://c/v");
+    }
+
+    #[test]
+    fn each_clients_rule_for_a_status() {
+        assert_eq!(client_rule(200, false, "/"), None);
+        assert_eq!(client_rule(302, false, "/"), None);
+        assert_eq!(
+            client_rule(404, false, "/x"),
+            Some("HTTPError('404 Client Error: Not Found for url: /x')".into())
+        );
+        assert_eq!(client_rule(600, false, "/"), None, "requests: 600 succeeds");
+        assert_eq!(
+            client_rule(299, true, "/"),
+            Some("LocustBadStatusCode(code=299)".into())
+        );
+        assert_eq!(client_rule(304, true, "/"), None);
+    }
+}
