@@ -75,6 +75,9 @@ struct User {
     /// Its cookies, by name.
     jar: BTreeMap<String, String>,
     stopping: bool,
+    /// Its connections' slots (looked up per request: a scan of every connection cost a third
+    /// of the engine's time at 10,000 users).
+    conns: Vec<usize>,
 }
 
 /// A request in flight (its redirects included).
@@ -380,6 +383,7 @@ impl RemoteWorker {
                         class,
                         jar: BTreeMap::new(),
                         stopping: false,
+                        conns: Vec::new(),
                     },
                 );
                 remote::spawn(&mut self.out, uid, class as u16);
@@ -483,9 +487,8 @@ impl RemoteWorker {
             Frame::Done { id, outcome, error } => self.judge(id, outcome, error, now),
             Frame::Exc { msg, traceback } => self.delta.exception(msg, traceback),
             Frame::Ended(uid) => {
-                self.users.remove(&uid);
-                for slot in 0..self.conns.len() {
-                    if self.conns[slot].as_ref().is_some_and(|c| c.user == uid) {
+                if let Some(mut u) = self.users.remove(&uid) {
+                    for slot in std::mem::take(&mut u.conns) {
                         self.drop_conn(slot);
                     }
                 }
@@ -689,8 +692,9 @@ impl RemoteWorker {
     }
 
     fn idle_conn(&mut self, user: u32, authority: &str) -> Option<usize> {
-        let slot = self.conns.iter().position(|c| {
-            c.as_ref().is_some_and(|c| {
+        let conns = &self.conns;
+        let slot = self.users.get(&user)?.conns.iter().copied().find(|&slot| {
+            conns[slot].as_ref().is_some_and(|c| {
                 c.user == user && c.state == St::Idle && c.req.is_none() && c.authority == authority
             })
         })?;
@@ -726,11 +730,17 @@ impl RemoteWorker {
         } else {
             self.conns[slot] = Some(conn);
         }
+        if let Some(u) = self.users.get_mut(&user) {
+            u.conns.push(slot);
+        }
         Ok(slot)
     }
 
     fn drop_conn(&mut self, slot: usize) {
         if let Some(mut c) = self.conns[slot].take() {
+            if let Some(u) = self.users.get_mut(&c.user) {
+                u.conns.retain(|&s| s != slot);
+            }
             let _ = self.poll.registry().deregister(&mut c.sock);
             self.timers.cancel(slot);
             self.free.push(slot);
