@@ -90,14 +90,19 @@ pub fn measure(
         source_addrs: probe.source_addrs.clone(),
         ..LoadPlan::default()
     };
-    let swarm = Swarm::new(workload, plan.clone());
-    show(&swarm);
-    swarm.start(Start::from_plan(&plan));
     // Connections open on the first sends: give many of them a moment before the first window.
-    std::thread::sleep(probe.settle + Duration::from_micros(100 * connections as u64));
+    let begin = || {
+        let swarm = Swarm::new(workload.clone(), plan.clone());
+        show(&swarm);
+        swarm.start(Start::from_plan(&plan));
+        std::thread::sleep(probe.settle + Duration::from_micros(100 * connections as u64));
+        swarm
+    };
+    let mut swarm = begin();
     let (mut peak_pss, mut peak_rss) = (0u64, 0u64);
     let mut n = 0;
     let mut backlog = false;
+    let mut fresh_starts = 0;
     let capacity = search(params, |rate| {
         if probe.stop.load(Ordering::Relaxed) {
             return None;
@@ -114,8 +119,18 @@ pub fn measure(
                 }
                 if Instant::now() >= until {
                     // It cannot clear one step's queue in this long: every later step would
-                    // measure this queue. The search ends with what it found.
-                    return None;
+                    // measure this queue. Twice, the queue is dropped with the connections
+                    // that hold it and the next step starts from fresh ones (a design that
+                    // serves one connection at a time can hold requests in its accept queue
+                    // past any drain); after that the search ends with what it found.
+                    if fresh_starts == 2 {
+                        return None;
+                    }
+                    fresh_starts += 1;
+                    swarm.quit();
+                    swarm.wait();
+                    swarm = begin();
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
