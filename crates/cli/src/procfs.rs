@@ -85,8 +85,11 @@ pub fn sample_tree(root: u32) -> TreeSample {
     for pid in tree {
         if let Some(&(threads, rss, [own, reaped])) = stats.get(&pid) {
             s.threads += threads;
+            // both from one read: a process that grows between two reads (a child exec'ing)
+            // would otherwise show more PSS than RSS
+            let (rss, pss) = rss_pss(pid).unwrap_or((rss, rss));
             s.rss += rss;
-            s.pss += pss_bytes(pid).unwrap_or(rss);
+            s.pss += pss;
             let own_ns = threads_ns(pid).unwrap_or((own as f64 * tick_ns) as u64);
             s.cpu_ns += own_ns + (reaped as f64 * tick_ns) as u64;
             s.processes += 1;
@@ -109,18 +112,22 @@ fn threads_ns(pid: u32) -> Option<u64> {
     Some(total)
 }
 
-/// A process's PSS (`Pss:` of `/proc/PID/smaps_rollup`), bytes.
-fn pss_bytes(pid: u32) -> Option<u64> {
+/// A process's RSS and PSS (`Rss:` and `Pss:` of one read of `/proc/PID/smaps_rollup`),
+/// bytes.
+fn rss_pss(pid: u32) -> Option<(u64, u64)> {
     let text = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let kb: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Pss:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
+    let field = |name: &str| -> Option<u64> {
+        let kb: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix(name))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kb * 1024)
+    };
+    Some((field("Rss:")?, field("Pss:")?))
 }
 
 /// Clock ticks per second (`/proc/PID/stat`'s unit of CPU time).
