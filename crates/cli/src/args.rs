@@ -211,6 +211,19 @@ pub struct SwarmArgs {
     /// 28,000 ports per destination): A-B (a range) or A,B,C.
     #[arg(long, value_name = "ADDRS", value_parser = source_addrs)]
     pub source_addrs: Option<SourceAddrs>,
+    /// https: do not verify the server's certificate (curl's and k6's -k).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// https: verify the server's certificate against these CA certificates (PEM) only,
+    /// instead of the system's.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub cacert: Option<PathBuf>,
+    /// https: a client certificate (PEM chain), with --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// https: the client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
 }
 
 /// `--source-addrs`: local addresses to connect from.

@@ -13,6 +13,7 @@ use anyhow::Context;
 use swarmlab_locust::web::{self, App, FormDefaults, Template, WebOptions};
 use swarmlab_locust::worker::{self as locust_worker, SwarmSlot, WorkerError, WorkerOptions};
 use swarmlab_swarm::output::{console, html, json};
+use swarmlab_swarm::tls::{ClientTls, TlsOptions};
 use swarmlab_swarm::{
     Ended, Entry, Event, Observer, Plan, Start, State, Stats, Status, Summary, Swarm, Target,
     Workload,
@@ -33,6 +34,7 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
     let mut workload = workload_of(a, host.as_ref())?;
     let driver = workload.as_ref().and_then(|w| w.driver.clone());
     let mut plan = plan_of(a, driver.is_some());
+    plan.tls = tls_of(a).map_err(|e| Failure::usage(anyhow::anyhow!(e)))?;
     if driver.as_ref().is_some_and(|d| d.shape) {
         if a.worker {
             // under a Locust master, the master runs the shape (its own copy of the file)
@@ -161,6 +163,19 @@ fn workload_of(a: &SwarmArgs, host: Option<&Target>) -> Result<Option<Workload>,
     })
 }
 
+/// The TLS client settings from `-k`, `--cacert`, `--cert`/`--key` (`None`: the defaults).
+fn tls_of(a: &SwarmArgs) -> Result<Option<Arc<ClientTls>>, String> {
+    let opts = TlsOptions {
+        insecure: a.insecure,
+        cacert: a.cacert.clone(),
+        client_cert: a.cert.clone().zip(a.key.clone()),
+    };
+    if opts == TlsOptions::default() {
+        return Ok(None);
+    }
+    ClientTls::new(&opts).map(|t| Some(Arc::new(t)))
+}
+
 /// The engine-wide options from the flags; a Python-path workload (`remote`) gets a worker
 /// thread per process of users (`--processes`).
 fn plan_of(a: &SwarmArgs, remote: bool) -> Plan {
@@ -177,6 +192,7 @@ fn plan_of(a: &SwarmArgs, remote: bool) -> Plan {
         stop_timeout: a.stop_timeout,
         threads: threads.map_or(Plan::default().threads, usize::from),
         source_addrs: a.source_addrs.clone().map_or_else(Vec::new, |s| s.0),
+        tls: None,
     }
 }
 
@@ -466,6 +482,16 @@ fn report(out: &mut dyn Write, summary: &Summary, entries: &[Entry]) {
             service.percentile_ms(0.5).map_or("N/A".into(), |v| format!("{v:.3}")),
             service.percentile_ms(0.99).map_or("N/A".into(), |v| format!("{v:.3}")),
             stats.late_sends
+        );
+    }
+    let hs = stats.handshakes;
+    if hs.full + hs.resumed > 0 {
+        let _ = writeln!(
+            out,
+            "TLS: {} handshakes, {} full and {} resumed",
+            hs.full + hs.resumed,
+            hs.full,
+            hs.resumed
         );
     }
     if let Some(why) = &summary.saturated {

@@ -297,6 +297,9 @@ impl Reader {
 
 /// Locust's (python-requests) error string for an I/O error.
 pub fn io_error_string(e: &io::Error) -> String {
+    if let Some(text) = crate::tls::failure_text(e) {
+        return text;
+    }
     match e.kind() {
         io::ErrorKind::ConnectionRefused => {
             "ConnectionRefusedError(111, 'Connection refused')".into()

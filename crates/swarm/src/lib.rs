@@ -29,6 +29,7 @@ mod selfcheck;
 pub mod stats;
 pub mod target;
 pub mod timespan;
+pub mod tls;
 pub mod wait;
 mod worker;
 pub mod workload;

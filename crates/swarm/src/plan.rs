@@ -29,6 +29,9 @@ pub struct Plan {
     /// Local addresses to connect from, users spread over them in turn (one address has about
     /// 28,000 ephemeral ports per destination). By default, none: the kernel picks.
     pub source_addrs: Vec<std::net::IpAddr>,
+    /// TLS client settings for `https://` hosts. By default, `None`: the system's roots,
+    /// verified (as python-requests does).
+    pub tls: Option<std::sync::Arc<crate::tls::ClientTls>>,
 }
 
 impl Default for Plan {
@@ -45,6 +48,7 @@ impl Default for Plan {
             stop_timeout: Duration::ZERO,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             source_addrs: Vec::new(),
+            tls: None,
         }
     }
 }

@@ -92,6 +92,11 @@ pub mod flags {
     pub const FAST: u8 = 4;
     /// The request has a body (possibly empty).
     pub const HAS_BODY: u8 = 8;
+    /// https: do not verify the certificate (`verify=False`).
+    pub const INSECURE: u8 = 16;
+    /// https: verify the certificate although the client is a `FastHttpUser`'s
+    /// (`insecure = False`).
+    pub const VERIFY: u8 = 32;
 }
 
 /// `DONE` outcomes.

@@ -23,7 +23,10 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::{TcpStream, UnixStream};
+use mio::net::UnixStream;
+
+use crate::target::host_of;
+use crate::tls::{ClientTls, Handshake, Stream};
 use mio::{Events, Interest, Poll, Token};
 use swarmlab_http::Timers;
 
@@ -57,7 +60,11 @@ enum St {
 struct Conn {
     user: u32,
     authority: String,
-    sock: TcpStream,
+    /// `https://`: the connection is TLS.
+    tls: bool,
+    sock: Stream,
+    /// Its TLS handshake was counted.
+    shaken: bool,
     state: St,
     out: Vec<u8>,
     written: usize,
@@ -580,15 +587,25 @@ impl RemoteWorker {
             Ok(v) => v,
             Err(e) => return self.answer(id, 0, None, Some(e), now),
         };
-        let addr = match self.resolve(&authority) {
+        let tls = is_https(&p.url).then(|| {
+            let verify = if p.flags & flags::INSECURE != 0 {
+                Some(false)
+            } else if p.flags & flags::VERIFY != 0 {
+                Some(true)
+            } else {
+                None
+            };
+            (p.flags & flags::FAST != 0, verify)
+        });
+        let addr = match self.resolve(&authority, tls.is_some()) {
             Ok(a) => a,
             Err(e) => return self.answer(id, 0, None, Some(e), now),
         };
         let bytes = self.encode(id, &authority, &path);
-        let slot = self.idle_conn(user, &authority);
+        let slot = self.idle_conn(user, &authority, tls.is_some());
         let slot = match slot {
             Some(s) => s,
-            None => match self.open_conn(user, &authority, addr) {
+            None => match self.open_conn(user, &authority, addr, tls) {
                 Ok(s) => s,
                 Err(e) => return self.answer(id, 0, None, Some(io_error_string(&e)), now),
             },
@@ -670,8 +687,13 @@ impl RemoteWorker {
         out
     }
 
-    fn resolve(&mut self, authority: &str) -> Result<SocketAddr, String> {
-        if let Some(a) = self.dns.get(authority) {
+    fn resolve(&mut self, authority: &str, tls: bool) -> Result<SocketAddr, String> {
+        let key = if tls {
+            format!("https://{authority}")
+        } else {
+            authority.to_string()
+        };
+        if let Some(a) = self.dns.get(&key) {
             return Ok(*a);
         }
         let with_port = if authority
@@ -680,35 +702,55 @@ impl RemoteWorker {
         {
             authority.to_string()
         } else {
-            format!("{authority}:80")
+            format!("{authority}:{}", if tls { 443 } else { 80 })
         };
         let addr = with_port
             .to_socket_addrs()
             .ok()
             .and_then(|mut a| a.next())
             .ok_or_else(|| format!("NameResolutionError(\"Failed to resolve '{authority}'\")"))?;
-        self.dns.insert(authority.to_string(), addr);
+        self.dns.insert(key, addr);
         Ok(addr)
     }
 
-    fn idle_conn(&mut self, user: u32, authority: &str) -> Option<usize> {
+    fn idle_conn(&mut self, user: u32, authority: &str, tls: bool) -> Option<usize> {
         let conns = &self.conns;
         let slot = self.users.get(&user)?.conns.iter().copied().find(|&slot| {
             conns[slot].as_ref().is_some_and(|c| {
-                c.user == user && c.state == St::Idle && c.req.is_none() && c.authority == authority
+                c.user == user
+                    && c.state == St::Idle
+                    && c.req.is_none()
+                    && c.authority == authority
+                    && c.tls == tls
             })
         })?;
         self.conns[slot].as_mut().expect("found").reused = true;
         Some(slot)
     }
 
-    fn open_conn(&mut self, user: u32, authority: &str, addr: SocketAddr) -> io::Result<usize> {
+    /// A new connection of `user` to `authority`; `tls`: `https://`, with whether the request
+    /// is a `FastHttpUser`'s (whose client does not verify certificates by default) and what
+    /// the request said about verifying.
+    fn open_conn(
+        &mut self,
+        user: u32,
+        authority: &str,
+        addr: SocketAddr,
+        tls: Option<(bool, Option<bool>)>,
+    ) -> io::Result<usize> {
         let slot = self.free.pop().unwrap_or(self.conns.len());
         let source = match self.shared.plan.source_addrs.as_slice() {
             [] => None,
             addrs => Some(addrs[(user as usize) % addrs.len()]),
         };
-        let mut sock = crate::worker::connect(addr, source)?;
+        let config = tls.map(|(fast, verify)| {
+            let client = self.shared.plan.tls.clone();
+            client
+                .unwrap_or_else(ClientTls::shared_default)
+                .config(fast, verify)
+        });
+        let sock = crate::worker::connect(addr, source)?;
+        let mut sock = Stream::new(sock, config.map(|c| (c, host_of(authority))))?;
         self.poll.registry().register(
             &mut sock,
             Token(slot),
@@ -717,7 +759,9 @@ impl RemoteWorker {
         let conn = Conn {
             user,
             authority: authority.to_string(),
+            tls: tls.is_some(),
             sock,
+            shaken: false,
             state: St::Connecting,
             out: Vec::new(),
             written: 0,
@@ -748,20 +792,26 @@ impl RemoteWorker {
     }
 
     fn on_conn(&mut self, slot: usize, now: Instant) {
-        let Some(c) = self.conns.get(slot).and_then(Option::as_ref) else {
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
+        if c.state != St::Connecting {
+            // TLS records the socket did not take last time
+            if let Err(e) = c.sock.pump() {
+                return self.conn_failed(slot, io_error_string(&e), now);
+            }
+        }
         match c.state {
             St::Connecting => {
-                match c.sock.take_error() {
+                match c.sock.tcp().take_error() {
                     Ok(Some(e)) | Err(e) => {
                         return self.conn_failed(slot, io_error_string(&e), now)
                     }
                     Ok(None) => {}
                 }
-                match c.sock.peer_addr() {
+                match c.sock.tcp().peer_addr() {
                     Ok(_) => {
-                        let _ = c.sock.set_nodelay(true);
+                        let _ = c.sock.tcp().set_nodelay(true);
                         let c = self.conns[slot].as_mut().expect("a connection");
                         if c.req.is_some() {
                             c.state = St::Sending;
@@ -853,6 +903,14 @@ impl RemoteWorker {
 
     fn response(&mut self, slot: usize, resp: Response, now: Instant) {
         let c = self.conns[slot].as_mut().expect("a connection");
+        if !c.shaken {
+            match c.sock.handshake() {
+                Some(Handshake::Full) => self.delta.handshakes.full += 1,
+                Some(Handshake::Resumed) => self.delta.handshakes.resumed += 1,
+                None => {}
+            }
+            c.shaken = true;
+        }
         let id = c.req.take().expect("a request on the connection");
         self.timers.cancel(slot);
         if resp.close {
@@ -881,8 +939,8 @@ impl RemoteWorker {
             {
                 p.cookies_seen.push((k.clone(), v.clone()));
             }
-            let changes_host =
-                split_url(&next.0).ok().map(|(a, _)| a) != split_url(&p.url).ok().map(|(a, _)| a);
+            let origin = |url: &str| split_url(url).ok().map(|(a, _)| (is_https(url), a));
+            let changes_host = origin(&next.0) != origin(&p.url);
             p.url = next.0;
             if next.1 != p.method {
                 p.method = next.1;
@@ -1078,15 +1136,17 @@ fn client_rule(status: u16, fast: bool, name: &str) -> Option<String> {
     }
 }
 
-/// `http://authority/path?query` as (authority, path with query).
+/// Whether `url` is `https://...`.
+fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+/// `http[s]://authority/path?query` as (authority, path with query).
 fn split_url(url: &str) -> Result<(String, String), String> {
     let rest = match url.get(..7) {
         Some(s) if s.eq_ignore_ascii_case("http://") => &url[7..],
-        _ if url.len() > 8 && url[..8].eq_ignore_ascii_case("https://") => {
-            return Err(format!(
-                "SSLError('https is not supported by swarmlab yet: {url}')"
-            ))
-        }
+        _ if is_https(url) => &url[8..],
         _ => {
             return Err(format!(
                 "InvalidURL('Invalid URL {url:?}: No host supplied')"
@@ -1147,9 +1207,11 @@ mod tests {
         );
         assert_eq!(split_url("http://h").unwrap(), ("h".into(), "/".into()));
         assert_eq!(split_url("http://h?q").unwrap(), ("h".into(), "/?q".into()));
-        assert!(split_url("https://h/")
-            .unwrap_err()
-            .starts_with("SSLError("));
+        assert_eq!(
+            split_url("https://h:1/").unwrap(),
+            ("h:1".into(), "/".into())
+        );
+        assert!(is_https("HTTPS://h") && !is_https("http://h"));
         assert!(split_url("ftp://h/")
             .unwrap_err()
             .starts_with("InvalidURL("));

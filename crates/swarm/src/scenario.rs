@@ -198,6 +198,8 @@ pub fn parse(
             fixed_count: None,
             wait,
             addr: target.addr,
+            tls: target.tls_name(),
+            tls_verify: None,
             own_host: u.host.is_some(),
             sets: vec![TaskSet::of(&u.name, tasks)],
         });

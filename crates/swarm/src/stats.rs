@@ -159,6 +159,15 @@ impl ErrorRow {
     }
 }
 
+/// TLS handshakes completed, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Handshakes {
+    /// Full handshakes.
+    pub full: u64,
+    /// Sessions resumed (tickets or IDs from earlier connections).
+    pub resumed: u64,
+}
+
 /// What one worker thread recorded during one unix second.
 #[derive(Clone, Debug, Default)]
 pub struct Delta {
@@ -175,6 +184,8 @@ pub struct Delta {
     /// Open model: sends more than 1 ms behind their intended time while their connection was
     /// free (the generator's own lag).
     pub late_sends: u64,
+    /// TLS handshakes completed: full, and resumed from an earlier session.
+    pub handshakes: Handshakes,
     /// Unix time (fractional) of the last completed request in this delta.
     pub last_request: f64,
     /// Exceptions raised by user code (the Python path's tasks), by traceback.
@@ -234,6 +245,7 @@ impl Delta {
     pub fn is_empty(&self) -> bool {
         self.entries.iter().all(|e| e.num_requests == 0)
             && self.late_sends == 0
+            && self.handshakes == Handshakes::default()
             && self.exceptions.is_empty()
     }
 
@@ -268,6 +280,8 @@ pub struct Stats {
     /// Open model: sends the generator itself got out more than 1 ms after their intended time
     /// (the user was free to send; a send held back by a busy connection does not count).
     pub late_sends: u64,
+    /// TLS handshakes completed: full, and resumed from an earlier session.
+    pub handshakes: Handshakes,
     /// Exceptions raised by user code, by traceback.
     pub exceptions: BTreeMap<String, ExceptionRow>,
     /// Unix time the test started.
@@ -289,6 +303,7 @@ impl Stats {
             service_total: open.then(EntryStats::default),
             errors: BTreeMap::new(),
             late_sends: 0,
+            handshakes: Handshakes::default(),
             exceptions: BTreeMap::new(),
             start_time,
             last_request: None,
@@ -356,6 +371,8 @@ impl Stats {
                 .or_insert_with(|| row.clone());
         }
         self.late_sends += d.late_sends;
+        self.handshakes.full += d.handshakes.full;
+        self.handshakes.resumed += d.handshakes.resumed;
         for (tb, row) in &d.exceptions {
             self.exceptions
                 .entry(tb.clone())

@@ -1,4 +1,4 @@
-//! The target URL: `http://host[:port][/path]`, resolved once at start.
+//! The target URL: `http[s]://host[:port][/path]`, resolved once at start.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
@@ -11,13 +11,15 @@ pub struct Target {
     pub addr: SocketAddr,
     /// The path (with query) of the URL, `/` if none.
     pub path: String,
+    /// `https://`: connections are TLS, to [`Target::host`].
+    pub tls: bool,
 }
 
 /// A URL this generator cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BadTarget {
     /// Not `http://...`.
-    #[error("host '{0}' must look like http://HOST[:PORT][/PATH] (https is not supported)")]
+    #[error("host '{0}' must look like http://HOST[:PORT][/PATH] or https://...")]
     Form(String),
     /// The host name does not resolve.
     #[error("cannot resolve host '{0}': {1}")]
@@ -28,13 +30,28 @@ impl Target {
     /// The URL again, `http://authority/path` (no trailing `/` for the root).
     pub fn url(&self) -> String {
         let path = if self.path == "/" { "" } else { &self.path };
-        format!("http://{}{path}", self.authority)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.authority)
+    }
+
+    /// The host name without its port (and without an IPv6 address's brackets): the name TLS
+    /// asks for (SNI) and checks the certificate against.
+    pub fn host(&self) -> &str {
+        host_of(&self.authority)
+    }
+
+    /// The TLS server name of the target, if it is `https://`.
+    pub fn tls_name(&self) -> Option<String> {
+        self.tls.then(|| self.host().to_string())
     }
 
     /// Parses and resolves `url`.
     pub fn parse(url: &str) -> Result<Target, BadTarget> {
         let form = || BadTarget::Form(url.to_string());
-        let rest = url.strip_prefix("http://").ok_or_else(form)?;
+        let (tls, rest) = match url.strip_prefix("http://") {
+            Some(rest) => (false, rest),
+            None => (true, url.strip_prefix("https://").ok_or_else(form)?),
+        };
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], &rest[i..]),
             Some(i) => (&rest[..i], &rest[i..]),
@@ -55,7 +72,7 @@ impl Target {
         {
             authority.to_string()
         } else {
-            format!("{authority}:80")
+            format!("{authority}:{}", if tls { 443 } else { 80 })
         };
         let addr = with_port
             .to_socket_addrs()
@@ -66,7 +83,19 @@ impl Target {
             authority: authority.to_string(),
             addr,
             path,
+            tls,
         })
+    }
+}
+
+/// `host[:port]` → `host` (`[::1]:8443` → `::1`).
+pub fn host_of(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match authority.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => h,
+        _ => authority,
     }
 }
 
@@ -85,10 +114,10 @@ mod tests {
         assert_eq!(t.path, "/a/b?c=1");
         let t = Target::parse("http://localhost?x").unwrap();
         assert_eq!((t.addr.port(), t.path.as_str()), (80, "/?x"));
-        assert!(matches!(
-            Target::parse("https://x"),
-            Err(BadTarget::Form(_))
-        ));
+        let t = Target::parse("https://localhost/x").unwrap();
+        assert_eq!((t.addr.port(), t.host(), t.tls), (443, "localhost", true));
+        assert_eq!(t.url(), "https://localhost/x");
+        assert_eq!(host_of("[::1]:8443"), "::1");
         assert!(matches!(
             Target::parse("127.0.0.1:80"),
             Err(BadTarget::Form(_))

@@ -22,6 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
+
+use crate::tls::{ClientTls, Handshake, Stream};
 use mio::{Events, Interest, Poll, Token};
 use swarmlab_http::Timers;
 
@@ -70,7 +72,9 @@ struct Frame {
 
 struct User {
     class: usize,
-    sock: Option<TcpStream>,
+    sock: Option<Stream>,
+    /// The TLS handshake of `sock` was counted (full or resumed).
+    shaken: bool,
     state: St,
     /// The sets entered, innermost last.
     frames: Vec<Frame>,
@@ -437,6 +441,7 @@ impl Worker {
         let user = User {
             class,
             sock: None,
+            shaken: false,
             state: St::Waiting,
             frames: vec![Frame { set: 0, next: 0 }],
             running: Running::OnStart(0),
@@ -698,7 +703,17 @@ impl Worker {
             [] => None,
             addrs => Some(addrs[self.users[idx].number % addrs.len()]),
         };
-        match connect(addr, source) {
+        let class = &self.workload.classes[self.users[idx].class];
+        let tls = class.tls.as_deref().map(|name| {
+            let tls = self
+                .shared
+                .plan
+                .tls
+                .clone()
+                .unwrap_or_else(ClientTls::shared_default);
+            (tls.config(false, class.tls_verify), name)
+        });
+        match connect(addr, source).and_then(|sock| Stream::new(sock, tls)) {
             Ok(mut sock) => {
                 let token = Token(idx);
                 if let Err(e) = self.poll.registry().register(
@@ -710,6 +725,7 @@ impl Worker {
                 }
                 let u = &mut self.users[idx];
                 u.sock = Some(sock);
+                u.shaken = false;
                 u.state = St::Connecting;
                 self.set_timer(idx, Some(now + self.shared.plan.connect_timeout));
             }
@@ -718,10 +734,18 @@ impl Worker {
     }
 
     fn on_event(&mut self, idx: usize, now: Instant) {
-        let Some(u) = self.users.get(idx) else { return };
+        let Some(u) = self.users.get_mut(idx) else {
+            return;
+        };
+        if u.state != St::Connecting {
+            // TLS records the socket did not take last time
+            if let Some(Err(e)) = u.sock.as_mut().map(Stream::pump) {
+                return self.fail(idx, io_error_string(&e), now);
+            }
+        }
         match u.state {
             St::Connecting => {
-                let sock = u.sock.as_ref().expect("connecting user has a socket");
+                let sock = u.sock.as_ref().expect("connecting user has a socket").tcp();
                 match sock.take_error() {
                     Ok(Some(e)) | Err(e) => return self.fail(idx, io_error_string(&e), now),
                     Ok(None) => {}
@@ -808,6 +832,7 @@ impl Worker {
 
     fn complete(&mut self, idx: usize, resp: Response, _batch: Instant) {
         let now = Instant::now();
+        self.count_handshake(idx);
         if resp.close {
             self.users[idx].sock = None;
         }
@@ -876,6 +901,20 @@ impl Worker {
                 .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
         }
         Some(parts.encode(&authority))
+    }
+
+    /// Counts the TLS handshake of the user's connection once it is done.
+    fn count_handshake(&mut self, idx: usize) {
+        let u = &mut self.users[idx];
+        if u.shaken {
+            return;
+        }
+        match u.sock.as_ref().and_then(Stream::handshake) {
+            Some(Handshake::Full) => self.delta.handshakes.full += 1,
+            Some(Handshake::Resumed) => self.delta.handshakes.resumed += 1,
+            None => return,
+        }
+        u.shaken = true;
     }
 
     fn fail(&mut self, idx: usize, error: String, now: Instant) {

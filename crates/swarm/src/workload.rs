@@ -36,6 +36,11 @@ pub struct UserClass {
     pub wait: WaitTime,
     /// Where its users connect.
     pub addr: SocketAddr,
+    /// `https://`: the TLS server name (SNI, and the name its certificate must hold).
+    pub tls: Option<String>,
+    /// Whether its client verifies certificates: `None`, as the run says (verify unless
+    /// `-k`); `Some(false)`: a `FastHttpUser`'s, which does not.
+    pub tls_verify: Option<bool>,
     /// Whether the class named its own host (else it has the run's default host, which a
     /// Locust master's host replaces).
     pub own_host: bool,
@@ -87,6 +92,8 @@ impl Workload {
                 fixed_count: None,
                 wait,
                 addr: host.addr,
+                tls: host.tls_name(),
+                tls_verify: None,
                 own_host: false,
                 sets: vec![TaskSet::of("User", vec![one_step_task(step, 1)])],
             }],
@@ -102,6 +109,7 @@ impl Workload {
         w.override_remote_host(host);
         for class in &mut w.classes {
             class.addr = host.addr;
+            class.tls = host.tls_name();
             for step in class.steps_mut() {
                 step.request = step.parts.encode(&host.authority);
             }

@@ -271,3 +271,21 @@ pub fn peer(name: &str) -> Option<std::path::PathBuf> {
     }
     found
 }
+
+/// Whether `python3` on PATH has greenlet (the Python path needs it); without it, the reason
+/// is printed, and under `SWARMLAB_REQUIRE_PEERS=1` that is a failure.
+pub fn python_has_greenlet() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import greenlet"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            !peers_required(),
+            "python3 on PATH has no greenlet, and SWARMLAB_REQUIRE_PEERS=1"
+        );
+        eprintln!("SKIPPED: python3 on PATH has no greenlet (pip install greenlet)");
+    }
+    ok
+}

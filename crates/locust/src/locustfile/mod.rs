@@ -345,6 +345,9 @@ fn build(parsed: Parsed, file: &str, opts: &Options) -> Result<Workload, BadLocu
             fixed_count: c.fixed_count,
             wait: c.wait.as_ref().map_or(opts.wait, wait),
             addr: target.addr,
+            tls: target.tls_name(),
+            // geventhttpclient, under Locust, verifies nothing unless told (`insecure = True`)
+            tls_verify: (c.client == "FastHttpUser").then_some(false),
             own_host,
             sets,
         });
@@ -479,8 +482,11 @@ impl Ctx<'_> {
             None => {
                 self.problems.push((self.line)(
                     s.line,
-                    &format!("the URL '{}', which is neither a path nor http://", s.url),
-                    "start the path with / (https is not supported)",
+                    &format!(
+                        "the URL '{}', which is neither a path nor http(s)://",
+                        s.url
+                    ),
+                    "start the path with /",
                 ));
                 "/".to_string()
             }

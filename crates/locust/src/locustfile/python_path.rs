@@ -122,6 +122,8 @@ pub fn workload(python: &Path, path: &str, opts: &Options) -> Result<Workload, B
             fixed_count: c.fixed_count,
             wait: opts.wait,
             addr: target.addr,
+            tls: target.tls_name(),
+            tls_verify: None,
             own_host: c.host.is_some(),
             sets: Vec::new(),
         });

@@ -37,6 +37,7 @@ pub fn summary_json(summary: &Summary, entries: &[Entry]) -> Value {
             "ended": summary.ended,
             "requests_before_first_failure": summary.before_first_failure,
             "late_sends": stats.late_sends,
+            "tls_handshakes": {"full": stats.handshakes.full, "resumed": stats.handshakes.resumed},
             "current_rps": current_rps,
             "current_fail_per_sec": current_fail_per_sec,
             "p99_ms": stats.total.percentile_ms(0.99),

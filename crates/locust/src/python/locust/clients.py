@@ -149,7 +149,7 @@ class PreparedRequest:
     """The request as sent (`response.request`): its headers are copied from the session's
     only when user code reads them."""
 
-    __slots__ = ("method", "url", "_headers", "body", "_path_url")
+    __slots__ = ("method", "url", "_headers", "body", "_path_url", "_insecure")
 
     def __init__(self, method, url, headers, body):
         self.method = method
@@ -157,6 +157,7 @@ class PreparedRequest:
         self._headers = headers
         self.body = body
         self._path_url = None
+        self._insecure = False
 
     @property
     def headers(self):
@@ -622,6 +623,8 @@ class HttpSession:
                 sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
             block = _rt.encode_headers(sent.items())
         prepared = PreparedRequest(method, full, sent, body)
+        if verify is False or (verify is None and self.verify is False):
+            prepared._insecure = True
         request_name = name or self.request_name or prepared.path_url
         return _perform(self, prepared, block, request_name, catch_response, allow_redirects, context)
 

@@ -52,6 +52,10 @@ def perform(session, prepared, header_block, name, catch_response, allow_redirec
         flags |= rt.REDIRECTS
     if fast:
         flags |= rt.FAST
+        if not session.insecure:
+            flags |= rt.VERIFY
+    elif prepared._insecure:
+        flags |= rt.INSECURE
     name = name if name.__class__ is str else str(name)
     rid, reply = rt.HUB.request(
         user._swarmlab_id if user is not None else 0,

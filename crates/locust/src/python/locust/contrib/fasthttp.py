@@ -69,6 +69,7 @@ class FastHttpSession:
         self.environment = environment
         self.base_url = base_url or ""
         self.user = user
+        self.insecure = insecure
         self.request_name = None
         self.cookiejar = CookieJar()
         self.auth = None
@@ -204,7 +205,9 @@ class FastHttpUser(User):
             raise LocustError(
                 "You must specify the base host. Either in the host attribute in the User class, or on the command line using the --host option."
             )
-        self.client = FastHttpSession(environment, base_url=self.host, user=self)
+        self.client = FastHttpSession(
+            environment, base_url=self.host, user=self, insecure=self.insecure
+        )
         if self.default_headers:
             base = self.client.request
 
