@@ -306,6 +306,17 @@ fn bad_tls_files_are_one_line() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// A console row's requests and failures.
+fn row(text: &str, name: &str) -> (u64, u64) {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("GET") && l.split_whitespace().nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("no row {name}: {text}"));
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let fails = f[3].split('(').next().unwrap();
+    (f[2].parse().unwrap(), fails.parse().unwrap())
+}
+
 /// Locust's clients verify differently: `HttpUser` (python-requests) verifies unless
 /// `verify=False`; `FastHttpUser` (geventhttpclient) does not unless `insecure = False`. Both
 /// paths follow them.
@@ -340,18 +351,9 @@ fn each_locust_client_verifies_as_its_library_does() {
     .unwrap();
     let (text, _) = swarm(&url, &["-f", file.to_str().unwrap()]);
     assert!(text.contains("the static path"), "{text}");
-    let row = |name: &str| -> (u64, u64) {
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("GET") && l.split_whitespace().nth(1) == Some(name))
-            .unwrap_or_else(|| panic!("no row {name}: {text}"));
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let fails = f[3].split('(').next().unwrap();
-        (f[2].parse().unwrap(), fails.parse().unwrap())
-    };
-    let (n, failed) = row("/fast");
+    let (n, failed) = row(&text, "/fast");
     assert!(n > 0 && failed == 0, "{text}");
-    let (n, failed) = row("/http");
+    let (n, failed) = row(&text, "/http");
     assert!(n > 0 && failed == n, "{text}");
     assert!(text.contains("self-signed") || text.contains("unable to get local issuer"));
 
@@ -381,17 +383,8 @@ fn each_locust_client_verifies_as_its_library_does() {
     .unwrap();
     let (text, _) = swarm(&url, &["-f", file.to_str().unwrap(), "--processes", "1"]);
     assert!(text.contains("the Python path"), "{text}");
-    let row = |name: &str| -> (u64, u64) {
-        let line = text
-            .lines()
-            .find(|l| l.starts_with("GET") && l.split_whitespace().nth(1) == Some(name))
-            .unwrap_or_else(|| panic!("no row {name}: {text}"));
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let fails = f[3].split('(').next().unwrap();
-        (f[2].parse().unwrap(), fails.parse().unwrap())
-    };
-    let (n, failed) = row("/fast");
+    let (n, failed) = row(&text, "/fast");
     assert!(n > 0 && failed == n, "{text}");
-    let (n, failed) = row("/http");
+    let (n, failed) = row(&text, "/http");
     assert!(n > 0 && failed == 0, "{text}");
 }

@@ -323,6 +323,45 @@ fn strip_os(e: &io::Error) -> String {
     s.split(" (os error").next().unwrap_or(&s).to_string()
 }
 
+/// What reading a connection into its [`Reader`] came to.
+pub enum Received {
+    /// A whole response.
+    Response(Response),
+    /// The connection failed (Locust's text for why).
+    Failed(String),
+    /// Nothing more to read now.
+    Later,
+}
+
+/// Reads `sock` into `reader` (through `buf`) until a response is whole, the connection
+/// fails or ends, or the socket would block.
+pub fn receive(sock: &mut impl io::Read, reader: &mut Reader, buf: &mut [u8]) -> Received {
+    loop {
+        match sock.read(buf) {
+            Ok(0) => {
+                return match reader.eof() {
+                    Some(resp) => Received::Response(resp),
+                    None if reader.is_fresh() => Received::Failed(
+                        "RemoteDisconnected('Remote end closed connection without response')"
+                            .into(),
+                    ),
+                    None => {
+                        Received::Failed("IncompleteRead('connection closed mid-response')".into())
+                    }
+                };
+            }
+            Ok(n) => match reader.feed(&buf[..n]) {
+                Ok(Some(resp)) => return Received::Response(resp),
+                Ok(None) => {}
+                Err(e) => return Received::Failed(e.0),
+            },
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Received::Later,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Received::Failed(io_error_string(&e)),
+        }
+    }
+}
+
 /// Locust's error string for a status that fails (python-requests `raise_for_status`).
 pub fn status_error_string(status: u16, name: &str) -> String {
     let kind = if status < 500 {

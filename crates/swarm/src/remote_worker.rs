@@ -30,7 +30,7 @@ use crate::tls::{ClientTls, Handshake, Stream};
 use mio::{Events, Interest, Poll, Token};
 use swarmlab_http::Timers;
 
-use crate::client::{io_error_string, status_error_string, Reader, Response};
+use crate::client::{self, io_error_string, status_error_string, Reader, Received, Response};
 use crate::control::{ShapeStep, Shared};
 use crate::remote::{self, flags, Driver, Frame, Outcome, Req};
 use crate::stats::Delta;
@@ -853,34 +853,11 @@ impl RemoteWorker {
     }
 
     fn receive(&mut self, slot: usize, now: Instant) {
-        loop {
-            let c = self.conns[slot].as_mut().expect("a connection");
-            match c.sock.read(&mut self.buf) {
-                Ok(0) => {
-                    return match c.reader.eof() {
-                        Some(resp) => self.response(slot, resp, now),
-                        None if c.reader.is_fresh() => self.conn_failed(
-                            slot,
-                            "RemoteDisconnected('Remote end closed connection without response')"
-                                .into(),
-                            now,
-                        ),
-                        None => self.conn_failed(
-                            slot,
-                            "IncompleteRead('connection closed mid-response')".into(),
-                            now,
-                        ),
-                    }
-                }
-                Ok(n) => match c.reader.feed(&self.buf[..n]) {
-                    Ok(Some(resp)) => return self.response(slot, resp, now),
-                    Ok(None) => {}
-                    Err(e) => return self.conn_failed(slot, e.0, now),
-                },
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.conn_failed(slot, io_error_string(&e), now),
-            }
+        let c = self.conns[slot].as_mut().expect("a connection");
+        match client::receive(&mut c.sock, &mut c.reader, &mut self.buf) {
+            Received::Response(resp) => self.response(slot, resp, now),
+            Received::Failed(error) => self.conn_failed(slot, error, now),
+            Received::Later => {}
         }
     }
 

@@ -547,6 +547,15 @@ impl Write for Stream {
     }
 }
 
+impl Stream {
+    fn tcp_mut(&mut self) -> &mut TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(t) => &mut t.sock,
+        }
+    }
+}
+
 impl mio::event::Source for Stream {
     fn register(
         &mut self,
@@ -554,10 +563,7 @@ impl mio::event::Source for Stream {
         token: mio::Token,
         interests: mio::Interest,
     ) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.register(registry, token, interests),
-            Stream::Tls(t) => t.sock.register(registry, token, interests),
-        }
+        self.tcp_mut().register(registry, token, interests)
     }
 
     fn reregister(
@@ -566,17 +572,11 @@ impl mio::event::Source for Stream {
         token: mio::Token,
         interests: mio::Interest,
     ) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.reregister(registry, token, interests),
-            Stream::Tls(t) => t.sock.reregister(registry, token, interests),
-        }
+        self.tcp_mut().reregister(registry, token, interests)
     }
 
     fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.deregister(registry),
-            Stream::Tls(t) => t.sock.deregister(registry),
-        }
+        self.tcp_mut().deregister(registry)
     }
 }
 

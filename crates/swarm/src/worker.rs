@@ -27,7 +27,7 @@ use crate::tls::{ClientTls, Handshake, Stream};
 use mio::{Events, Interest, Poll, Token};
 use swarmlab_http::Timers;
 
-use crate::client::{io_error_string, Reader, Response};
+use crate::client::{self, io_error_string, Reader, Received, Response};
 use crate::control::{OpenSchedule, Shared};
 use crate::program::{Step, TaskRun};
 use crate::stats::Delta;
@@ -798,35 +798,12 @@ impl Worker {
     }
 
     fn receive(&mut self, idx: usize, now: Instant) {
-        loop {
-            let u = &mut self.users[idx];
-            let sock = u.sock.as_mut().expect("receiving user has a socket");
-            match sock.read(&mut self.buf) {
-                Ok(0) => {
-                    return match u.reader.eof() {
-                        Some(resp) => self.complete(idx, resp, now),
-                        None if u.reader.is_fresh() => self.fail(
-                            idx,
-                            "RemoteDisconnected('Remote end closed connection without response')"
-                                .into(),
-                            now,
-                        ),
-                        None => self.fail(
-                            idx,
-                            "IncompleteRead('connection closed mid-response')".into(),
-                            now,
-                        ),
-                    };
-                }
-                Ok(n) => match u.reader.feed(&self.buf[..n]) {
-                    Ok(Some(resp)) => return self.complete(idx, resp, now),
-                    Ok(None) => {}
-                    Err(e) => return self.fail(idx, e.0, now),
-                },
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.fail(idx, io_error_string(&e), now),
-            }
+        let u = &mut self.users[idx];
+        let sock = u.sock.as_mut().expect("receiving user has a socket");
+        match client::receive(sock, &mut u.reader, &mut self.buf) {
+            Received::Response(resp) => self.complete(idx, resp, now),
+            Received::Failed(error) => self.fail(idx, error, now),
+            Received::Later => {}
         }
     }
 

@@ -145,6 +145,15 @@ def path_url_of(url):
     return (parts.path or "/") + (("?" + parts.query) if parts.query else "")
 
 
+def split_credentials(base_url):
+    """`http://user:pass@host` -> (`http://host`, ("user", "pass")); else (base_url, None)."""
+    m = re.match(r"^(https?://)([^/@]+)@(.*)$", base_url)
+    if not m:
+        return base_url, None
+    name, _, password = m.group(2).partition(":")
+    return m.group(1) + m.group(3), (name, password)
+
+
 class PreparedRequest:
     """The request as sent (`response.request`): its headers are copied from the session's
     only when user code reads them."""
@@ -507,11 +516,7 @@ class HttpSession:
         self.verify = True
         self.trust_env = False
         self._encoded = (None, -1, b"")  # (headers, their version, their REQ encoding)
-        m = re.match(r"^(https?://)([^/@]+)@(.*)$", self.base_url)
-        if m:
-            user_pass, self.base_url = m.group(2), m.group(1) + m.group(3)
-            name, _, password = user_pass.partition(":")
-            self.auth = (name, password)
+        self.base_url, self.auth = split_credentials(self.base_url)
 
     # the verbs
     def get(self, url, **kwargs):

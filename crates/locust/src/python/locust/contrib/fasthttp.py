@@ -5,7 +5,7 @@ import json as _json
 import re
 from urllib.parse import urlencode
 
-from ..clients import _installed, CaseInsensitiveDict, PreparedRequest, Response, ResponseContextManager, _basic_auth, encode_body, requote
+from ..clients import _installed, CaseInsensitiveDict, PreparedRequest, Response, ResponseContextManager, _basic_auth, encode_body, requote, split_credentials
 import swarmlab_runtime as _rt
 
 from ..exception import LocustError
@@ -72,12 +72,7 @@ class FastHttpSession:
         self.insecure = insecure
         self.request_name = None
         self.cookiejar = CookieJar()
-        self.auth = None
-        m = re.match(r"^(https?://)([^/@]+)@(.*)$", self.base_url)
-        if m:
-            user_pass, self.base_url = m.group(2), m.group(1) + m.group(3)
-            name, _, password = user_pass.partition(":")
-            self.auth = (name, password)
+        self.base_url, self.auth = split_credentials(self.base_url)
 
     def get(self, url, **kwargs):
         return self.request("GET", url, **kwargs)
