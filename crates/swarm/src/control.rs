@@ -116,6 +116,31 @@ pub enum ShapeStep {
 }
 
 impl Shared {
+    /// After a request was counted in `delta`: `--stop-on-failure`'s count of completed
+    /// requests (and where the first failure came), and the failure's error text.
+    pub fn after_request(
+        &self,
+        delta: &mut crate::stats::Delta,
+        entry: usize,
+        error: Option<String>,
+        unix_now: f64,
+    ) {
+        if self.plan.stop_on_failure {
+            let before = self.control.completed.fetch_add(1, Ordering::Relaxed);
+            if error.is_some() {
+                let _ = self.control.first_failure.compare_exchange(
+                    u64::MAX,
+                    before,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
+        }
+        if let Some(e) = error {
+            delta.error(entry, e, unix_now as u64);
+        }
+    }
+
     pub fn new(workload: Workload, plan: Plan) -> Shared {
         let threads = plan.threads.max(1);
         Shared {

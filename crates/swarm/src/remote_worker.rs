@@ -139,7 +139,9 @@ pub(crate) struct RemoteWorker {
     timers: Timers<usize>,
     delta: Delta,
     names: HashMap<(String, String), usize>,
-    dns: HashMap<String, SocketAddr>,
+    /// Resolved addresses by authority: `http://`'s, then `https://`'s (their default ports
+    /// differ).
+    dns: [HashMap<String, SocketAddr>; 2],
     buf: Vec<u8>,
     base: Instant,
     base_unix: f64,
@@ -210,7 +212,7 @@ impl RemoteWorker {
             timers: Timers::new(),
             delta: Delta::new(0, base_unix as u64, 0, false),
             names: HashMap::new(),
-            dns: HashMap::new(),
+            dns: [HashMap::new(), HashMap::new()],
             buf: vec![0; READ_BUF],
             base: Instant::now(),
             base_unix,
@@ -539,22 +541,9 @@ impl RemoteWorker {
         let failed = error.is_some();
         self.delta.entry(entry).record(us, length, failed);
         self.delta.last_request = self.unix_at(now);
-        let control = &self.shared.control;
-        if self.shared.plan.stop_on_failure {
-            let before = control.completed.fetch_add(1, Ordering::Relaxed);
-            if failed {
-                let _ = control.first_failure.compare_exchange(
-                    u64::MAX,
-                    before,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
-            }
-        }
-        if let Some(e) = error {
-            let second = self.unix_at(now) as u64;
-            self.delta.error(entry, e, second);
-        }
+        let unix_now = self.unix_at(now);
+        self.shared
+            .after_request(&mut self.delta, entry, error, unix_now);
     }
 
     // ---- requests ----
@@ -688,12 +677,7 @@ impl RemoteWorker {
     }
 
     fn resolve(&mut self, authority: &str, tls: bool) -> Result<SocketAddr, String> {
-        let key = if tls {
-            format!("https://{authority}")
-        } else {
-            authority.to_string()
-        };
-        if let Some(a) = self.dns.get(&key) {
+        if let Some(a) = self.dns[usize::from(tls)].get(authority) {
             return Ok(*a);
         }
         let with_port = if authority
@@ -709,7 +693,7 @@ impl RemoteWorker {
             .ok()
             .and_then(|mut a| a.next())
             .ok_or_else(|| format!("NameResolutionError(\"Failed to resolve '{authority}'\")"))?;
-        self.dns.insert(key, addr);
+        self.dns[usize::from(tls)].insert(authority.to_string(), addr);
         Ok(addr)
     }
 

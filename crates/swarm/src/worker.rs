@@ -913,22 +913,9 @@ impl Worker {
             s.record(service, content, failed);
         }
         self.delta.last_request = self.unix_at(now);
-        let control = &self.shared.control;
-        if self.shared.plan.stop_on_failure {
-            let before = control.completed.fetch_add(1, Ordering::Relaxed);
-            if failed {
-                let _ = control.first_failure.compare_exchange(
-                    u64::MAX,
-                    before,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
-            }
-        }
-        if let Some(e) = error {
-            let second = self.unix_at(now) as u64;
-            self.delta.error(entry, e, second);
-        }
+        let unix_now = self.unix_at(now);
+        self.shared
+            .after_request(&mut self.delta, entry, error, unix_now);
         let u = &mut self.users[idx];
         u.state = St::Waiting;
         u.redirect = None;
