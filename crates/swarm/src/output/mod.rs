@@ -10,12 +10,16 @@ use crate::stats::{EntryStats, Stats};
 use crate::workload::Entry;
 
 /// Rows in Locust's order: entries sorted by (name, method), then the total.
+///
+/// `entries` may be longer than `stats.entries` (names registered, nothing merged yet).
 pub fn rows<'a>(
     stats: &'a Stats,
     entries: &'a [Entry],
 ) -> Vec<(Option<usize>, &'a str, &'a str, &'a EntryStats)> {
+    // A remote user may name a row before its first request is merged into `stats`: such a
+    // row has no statistics yet, and is left out like any row without requests.
     let mut order: Vec<usize> = (0..entries.len())
-        .filter(|&i| stats.entries[i].num_requests > 0)
+        .filter(|&i| stats.entries.get(i).is_some_and(|e| e.num_requests > 0))
         .collect();
     order.sort_by(|&a, &b| {
         (&entries[a].name, &entries[a].method).cmp(&(&entries[b].name, &entries[b].method))
@@ -108,5 +112,26 @@ pub(crate) mod tests {
         assert_eq!(super::ms(0.2134), "0.21");
         assert_eq!(super::ms(42.26), "42.3");
         assert_eq!(super::ms(1234.9), "1234");
+    }
+}
+
+#[cfg(test)]
+mod rows_tests {
+    use super::*;
+
+    #[test]
+    fn a_named_row_without_statistics_yet_is_left_out() {
+        let entries: Vec<Entry> = ["/a", "/b"]
+            .iter()
+            .map(|n| Entry {
+                method: "GET".into(),
+                name: n.to_string(),
+            })
+            .collect();
+        let mut stats = Stats::new(1, 0.0, false);
+        stats.entries[0].record(1000, 10, false);
+        let out = rows(&stats, &entries);
+        assert_eq!(out.len(), 2, "the one row with requests, then Aggregated");
+        assert_eq!(out[0].2, "/a");
     }
 }
