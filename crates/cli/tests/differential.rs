@@ -275,6 +275,13 @@ fn differential(name: &str) {
     let (their_code, their_out) = finish(theirs, limit, "locust", &their_log);
     let (our_code, our_out) = finish(ours, limit, "swarmlab", &our_log);
     drop(server);
+    if let Some(path) = own_flags(&file, "# diff-path:").first() {
+        let log = std::fs::read_to_string(&our_log).unwrap_or_default();
+        assert!(
+            log.contains(&format!("the {path} path")),
+            "{name} should take the {path} path: {log}"
+        );
+    }
     let theirs = read_run(&theirs_prefix, their_code, their_out);
     let ours = read_run(&ours_prefix, our_code, our_out);
     let context = format!(
@@ -370,6 +377,8 @@ differential!(
     shape_stages,
     shape_two_classes,
     state_from_on_start,
+    static_fast_session,
+    static_session,
     stop_user,
     tags,
     token_login,

@@ -20,6 +20,11 @@ pub struct Response {
     pub location: Option<String>,
     /// Every header field, in order, if the reader was asked to keep them (else empty).
     pub headers: Vec<(String, String)>,
+    /// The `Set-Cookie` field values, if the reader reads for a session (else empty).
+    pub set_cookies: Vec<String>,
+    /// The body had a `Content-Encoding` the session decodes and did not decode: the error
+    /// Locust's client reports (`content` and `body` are then the bytes as received).
+    pub decode_error: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +54,174 @@ pub struct Reader {
     location: Option<String>,
     keep_headers: bool,
     headers: Vec<(String, String)>,
+    /// Reads as a Locust client's session: `Set-Cookie` kept, bodies decoded.
+    session: bool,
+    set_cookies: Vec<String>,
+    /// The body's decoder, while a session reads an encoded body.
+    decoder: Option<Decoder>,
+}
+
+/// Where a decoded body goes: counted, and kept up to the reader's limit.
+struct Sink {
+    kept: Vec<u8>,
+    keep: usize,
+    count: u64,
+}
+
+impl io::Write for Sink {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.count += data.len() as u64;
+        let room = self.keep.saturating_sub(self.kept.len());
+        self.kept.extend_from_slice(&data[..data.len().min(room)]);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A streaming decoder for the `Content-Encoding`s urllib3 and geventhttpclient decode.
+enum Decoder {
+    Gzip(flate2::write::MultiGzDecoder<Sink>),
+    /// `deflate`: zlib-wrapped, or raw (as urllib3 also accepts); chosen at the first bytes.
+    Deflate(Option<Box<DeflateKind>>, Vec<u8>, usize),
+    Br(Box<brotli_decompressor::DecompressorWriter<Sink>>),
+    /// Failed: the bytes as received are counted from here.
+    Failed(String, Sink),
+}
+
+enum DeflateKind {
+    Zlib(flate2::write::ZlibDecoder<Sink>),
+    Raw(flate2::write::DeflateDecoder<Sink>),
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Decoder")
+    }
+}
+
+impl Decoder {
+    fn new(encoding: &[u8], keep: usize) -> Option<Decoder> {
+        let sink = || Sink {
+            kept: Vec::new(),
+            keep,
+            count: 0,
+        };
+        let e = encoding.trim_ascii();
+        if e.eq_ignore_ascii_case(b"gzip") || e.eq_ignore_ascii_case(b"x-gzip") {
+            Some(Decoder::Gzip(flate2::write::MultiGzDecoder::new(sink())))
+        } else if e.eq_ignore_ascii_case(b"deflate") {
+            Some(Decoder::Deflate(None, Vec::new(), keep))
+        } else if e.eq_ignore_ascii_case(b"br") {
+            Some(Decoder::Br(Box::new(
+                brotli_decompressor::DecompressorWriter::new(sink(), 4096),
+            )))
+        } else {
+            None // identity, or one no Locust client decodes: the body as it came
+        }
+    }
+
+    fn write(&mut self, data: &[u8]) {
+        use io::Write;
+        let result = match self {
+            Decoder::Gzip(d) => d.write_all(data),
+            Decoder::Br(d) => d.write_all(data),
+            Decoder::Deflate(kind, head, keep) => {
+                if kind.is_none() {
+                    head.extend_from_slice(data);
+                    if head.len() < 2 {
+                        return;
+                    }
+                    let sink = Sink {
+                        kept: Vec::new(),
+                        keep: *keep,
+                        count: 0,
+                    };
+                    // a zlib header: CM 8, a window of at most 32 KiB, a check that divides by 31
+                    let zlib = head[0] & 0x0f == 8
+                        && head[0] >> 4 <= 7
+                        && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0;
+                    *kind = Some(Box::new(if zlib {
+                        DeflateKind::Zlib(flate2::write::ZlibDecoder::new(sink))
+                    } else {
+                        DeflateKind::Raw(flate2::write::DeflateDecoder::new(sink))
+                    }));
+                    let first = std::mem::take(head);
+                    return self.write(&first);
+                }
+                match kind.as_deref_mut() {
+                    Some(DeflateKind::Zlib(d)) => d.write_all(data),
+                    Some(DeflateKind::Raw(d)) => d.write_all(data),
+                    None => Ok(()),
+                }
+            }
+            Decoder::Failed(_, sink) => sink.write_all(data),
+        };
+        if let Err(e) = result {
+            self.fail(e, data.len());
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Decoder::Gzip(_) => "gzip",
+            Decoder::Deflate(..) => "deflate",
+            Decoder::Br(_) => "br",
+            Decoder::Failed(..) => "",
+        }
+    }
+
+    /// Decoding failed: from here the body is counted as it came.
+    fn fail(&mut self, e: io::Error, _len: usize) {
+        if matches!(self, Decoder::Failed(..)) {
+            return;
+        }
+        let text = decode_error(self.name(), &e);
+        *self = Decoder::Failed(
+            text,
+            Sink {
+                kept: Vec::new(),
+                keep: 0,
+                count: 0,
+            },
+        );
+    }
+
+    /// The decoded body (count, kept bytes), or the error.
+    fn finish(self) -> Result<(u64, Vec<u8>), String> {
+        let name = self.name();
+        let sink = match self {
+            Decoder::Gzip(d) => d.finish(),
+            Decoder::Br(d) => d
+                .into_inner()
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "truncated brotli stream")),
+            Decoder::Deflate(None, head, keep) if head.is_empty() => Ok(Sink {
+                kept: Vec::new(),
+                keep,
+                count: 0,
+            }),
+            Decoder::Deflate(None, ..) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a one-byte deflate stream",
+            )),
+            Decoder::Deflate(Some(kind), ..) => match *kind {
+                DeflateKind::Zlib(d) => d.finish(),
+                DeflateKind::Raw(d) => d.finish(),
+            },
+            Decoder::Failed(text, _) => return Err(text),
+        };
+        sink.map(|s| (s.count, s.kept))
+            .map_err(|e| decode_error(name, &e))
+    }
+}
+
+/// python-requests' failure for a body its encoding does not decode.
+fn decode_error(name: &str, e: &io::Error) -> String {
+    format!(
+        "ContentDecodingError(DecodeError('Received response with content-encoding: {name}, but failed to decode it.', error('{e}')))"
+    )
 }
 
 /// A response this reader refuses.
@@ -74,6 +247,18 @@ impl Reader {
             location: None,
             keep_headers: false,
             headers: Vec::new(),
+            session: false,
+            set_cookies: Vec::new(),
+            decoder: None,
+        }
+    }
+
+    /// The same reader, reading as a Locust client's session does: it keeps the `Set-Cookie`
+    /// values and decodes a gzip, deflate or br body (whose decoded length is the content).
+    pub fn session(self) -> Reader {
+        Reader {
+            session: true,
+            ..self
         }
     }
 
@@ -92,6 +277,15 @@ impl Reader {
         Reader {
             keep: limit,
             ..Reader::new(head_request)
+        }
+    }
+
+    /// Body bytes as they came: counted and kept, or handed to the decoder.
+    fn body_bytes(&mut self, data: &[u8]) {
+        self.content += data.len() as u64;
+        match &mut self.decoder {
+            Some(d) => d.write(data),
+            None => self.take_body(data),
         }
     }
 
@@ -144,6 +338,7 @@ impl Reader {
                             .collect();
                     }
                     let (mut length, mut chunked, mut close) = (None, false, minor == 0);
+                    let mut encoding: Option<&[u8]> = None;
                     for h in resp.headers.iter() {
                         if h.name.eq_ignore_ascii_case("content-length") {
                             let v = std::str::from_utf8(h.value)
@@ -165,6 +360,14 @@ impl Reader {
                                 close |= token.eq_ignore_ascii_case(b"close");
                                 close &= !(minor == 0 && token.eq_ignore_ascii_case(b"keep-alive"));
                             }
+                        } else if self.session
+                            && !(100..200).contains(&status)
+                            && h.name.eq_ignore_ascii_case("set-cookie")
+                        {
+                            self.set_cookies
+                                .push(String::from_utf8_lossy(h.value).into_owned());
+                        } else if self.session && h.name.eq_ignore_ascii_case("content-encoding") {
+                            encoding = Some(h.value);
                         }
                     }
                     data = &data[len..];
@@ -175,6 +378,7 @@ impl Reader {
                     self.close = close;
                     self.content = 0;
                     self.body.clear();
+                    self.decoder = encoding.and_then(|e| Decoder::new(e, self.keep));
                     self.state = if self.head_request || status == 204 || status == 304 {
                         State::Length { remaining: 0 }
                     } else if chunked {
@@ -188,8 +392,7 @@ impl Reader {
                 }
                 State::Length { remaining } => {
                     let n = remaining.min(data.len() as u64);
-                    self.content += n;
-                    self.take_body(&data[..n as usize]);
+                    self.body_bytes(&data[..n as usize]);
                     data = &data[n as usize..];
                     if remaining == n {
                         return self.finish(data);
@@ -213,8 +416,7 @@ impl Reader {
                 },
                 State::ChunkData { remaining } => {
                     let n = remaining.min(data.len() as u64);
-                    self.content += n;
-                    self.take_body(&data[..n as usize]);
+                    self.body_bytes(&data[..n as usize]);
                     data = &data[n as usize..];
                     if remaining > n {
                         self.state = State::ChunkData {
@@ -244,8 +446,7 @@ impl Reader {
                     }
                 }
                 State::UntilClose => {
-                    self.content += data.len() as u64;
-                    self.take_body(data);
+                    self.body_bytes(data);
                     return Ok(None);
                 }
             }
@@ -256,15 +457,30 @@ impl Reader {
     pub fn eof(&mut self) -> Option<Response> {
         (self.state == State::UntilClose).then(|| {
             self.state = State::Head;
-            Response {
-                status: self.status,
-                content: self.content,
-                close: true,
-                body: std::mem::take(&mut self.body),
-                location: self.location.take(),
-                headers: std::mem::take(&mut self.headers),
-            }
+            let mut resp = self.response();
+            resp.close = true;
+            resp
         })
+    }
+
+    /// The response read so far (its body decoded, if it was encoded), the reader emptied.
+    fn response(&mut self) -> Response {
+        let mut resp = Response {
+            status: self.status,
+            content: self.content,
+            close: self.close,
+            body: std::mem::take(&mut self.body),
+            location: self.location.take(),
+            headers: std::mem::take(&mut self.headers),
+            set_cookies: std::mem::take(&mut self.set_cookies),
+            decode_error: None,
+        };
+        match self.decoder.take().map(Decoder::finish) {
+            Some(Ok((count, body))) => (resp.content, resp.body) = (count, body),
+            Some(Err(e)) => resp.decode_error = Some(e),
+            None => {}
+        }
+        resp
     }
 
     fn keep(&mut self, data: &[u8]) -> Result<Option<Response>, Malformed> {
@@ -284,14 +500,7 @@ impl Reader {
         }
         self.state = State::Head;
         self.pending.clear();
-        Ok(Some(Response {
-            status: self.status,
-            content: self.content,
-            close: self.close,
-            body: std::mem::take(&mut self.body),
-            location: self.location.take(),
-            headers: std::mem::take(&mut self.headers),
-        }))
+        Ok(Some(self.response()))
     }
 }
 
@@ -430,6 +639,93 @@ pub fn py_repr(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn encoded(encoding: &str, body: &[u8], chunked: bool) -> Vec<u8> {
+        let mut out = format!("HTTP/1.1 200 OK\r\nContent-Encoding: {encoding}\r\nSet-Cookie: a=1; Path=/\r\nSet-Cookie: b=2\r\n").into_bytes();
+        if chunked {
+            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+            for part in body.chunks(7) {
+                out.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+                out.extend_from_slice(part);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"0\r\n\r\n");
+        } else {
+            out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+            out.extend_from_slice(body);
+        }
+        out
+    }
+
+    #[test]
+    fn a_session_decodes_bodies_and_keeps_set_cookie() {
+        use std::io::Write as _;
+        let text = b"compressible compressible compressible";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut zl = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        zl.write_all(text).unwrap();
+        let zl = zl.finish().unwrap();
+        let mut raw =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        raw.write_all(text).unwrap();
+        let raw = raw.finish().unwrap();
+        // made by Python's brotli module
+        let br = b"\x1b\x25\x00\xf8\xa5\x41\xc4\xca\xd8\x14\x30\xe4\x54\x03\x26\xf9\xb3\xf3\x00";
+        for (encoding, body) in [
+            ("gzip", &gz[..]),
+            ("deflate", &zl[..]),
+            ("deflate", &raw[..]),
+            ("br", &br[..]),
+        ] {
+            for chunked in [false, true] {
+                let input = encoded(encoding, body, chunked);
+                // fed a byte at a time: the decoder streams
+                let mut r = Reader::capturing(false, 1 << 20).session();
+                let mut got = None;
+                for b in &input {
+                    if let Some(resp) = r.feed(std::slice::from_ref(b)).unwrap() {
+                        got = Some(resp);
+                    }
+                }
+                let resp = got.unwrap_or_else(|| panic!("{encoding}: no response"));
+                assert_eq!(resp.decode_error, None, "{encoding}");
+                assert_eq!(resp.body, text, "{encoding} chunked={chunked}");
+                assert_eq!(resp.content, text.len() as u64, "decoded length counts");
+                assert_eq!(resp.set_cookies, ["a=1; Path=/", "b=2"]);
+                // a reader that keeps no body still counts the decoded length
+                let mut r = Reader::new(false).session();
+                let resp = r.feed(&input).unwrap().unwrap();
+                assert!(resp.body.is_empty());
+                assert_eq!(resp.content, text.len() as u64, "{encoding}");
+            }
+        }
+        // not a session: the body as it came, no cookies kept
+        let input = encoded("gzip", &gz, false);
+        let resp = Reader::capturing(false, 1 << 20)
+            .feed(&input)
+            .unwrap()
+            .unwrap();
+        assert_eq!((resp.body, resp.content), (gz.clone(), gz.len() as u64));
+        assert!(resp.set_cookies.is_empty());
+        // garbage that says gzip: python-requests' error, the connection still usable
+        let mut r = Reader::new(false).session();
+        let resp = r
+            .feed(&encoded("gzip", b"not gzip at all", false))
+            .unwrap()
+            .unwrap();
+        let e = resp.decode_error.expect("a decoding error");
+        assert!(
+            e.starts_with("ContentDecodingError(DecodeError('Received response with content-encoding: gzip, but failed to decode it.'"),
+            "{e}"
+        );
+        let again = r
+            .feed(&encoded("identity", b"plain", false))
+            .unwrap()
+            .unwrap();
+        assert_eq!((again.content, again.decode_error), (5, None));
+    }
 
     fn whole(input: &[u8], head: bool) -> Result<Option<Response>, Malformed> {
         Reader::new(head).feed(input)

@@ -17,6 +17,7 @@
 pub mod client;
 pub mod clock;
 mod control;
+pub mod cookies;
 pub mod engine;
 pub mod history;
 pub mod output;
@@ -30,6 +31,7 @@ pub mod stats;
 pub mod target;
 pub mod timespan;
 pub mod tls;
+mod url;
 pub mod wait;
 mod worker;
 pub mod workload;

@@ -13,9 +13,9 @@
 //! class's target (asking the process to start and stop users), starts a new run's users from
 //! scratch, hands over a delta every second and on a flush.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
@@ -32,8 +32,10 @@ use swarmlab_http::Timers;
 
 use crate::client::{self, io_error_string, status_error_string, Reader, Received, Response};
 use crate::control::{ShapeStep, Shared};
+use crate::cookies::Jar;
 use crate::remote::{self, flags, Driver, Frame, Outcome, Req};
 use crate::stats::Delta;
+use crate::url::{is_https, join_url, split_url};
 use crate::workload::Workload;
 
 const TICK: Duration = Duration::from_millis(20);
@@ -80,7 +82,7 @@ struct Conn {
 struct User {
     class: usize,
     /// Its cookies, by name.
-    jar: BTreeMap<String, String>,
+    jar: Jar,
     stopping: bool,
     /// Its connections' slots (looked up per request: a scan of every connection cost a third
     /// of the engine's time at 10,000 users).
@@ -390,7 +392,7 @@ impl RemoteWorker {
                     uid,
                     User {
                         class,
-                        jar: BTreeMap::new(),
+                        jar: Jar::default(),
                         stopping: false,
                         conns: Vec::new(),
                     },
@@ -644,16 +646,19 @@ impl RemoteWorker {
                 out.extend_from_slice(part);
             }
         }
-        let jar = &self.users.get(&p.user).map(|u| &u.jar);
+        let from_jar = self
+            .users
+            .get(&p.user)
+            .and_then(|u| u.jar.header(authority, path, is_https(&p.url)));
         let mut cookies: Vec<String> = cookie.into_iter().collect();
-        if let Some(jar) = jar {
-            for (k, v) in jar.iter() {
-                let set_here = cookies
-                    .first()
-                    .is_some_and(|c| c.split("; ").any(|kv| kv.split('=').next() == Some(k)));
-                if !set_here {
-                    cookies.push(format!("{k}={v}"));
-                }
+        // the user's own Cookie first; the jar's for this place after it, unless named there
+        for kv in from_jar.iter().flat_map(|c| c.split("; ")) {
+            let k = kv.split('=').next();
+            let set_here = cookies
+                .first()
+                .is_some_and(|c| c.split("; ").any(|have| have.split('=').next() == k));
+            if !set_here {
+                cookies.push(kv.to_string());
             }
         }
         if !cookies.is_empty() {
@@ -680,19 +685,7 @@ impl RemoteWorker {
         if let Some(a) = self.dns[usize::from(tls)].get(authority) {
             return Ok(*a);
         }
-        let with_port = if authority
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-        {
-            authority.to_string()
-        } else {
-            format!("{authority}:{}", if tls { 443 } else { 80 })
-        };
-        let addr = with_port
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut a| a.next())
-            .ok_or_else(|| format!("NameResolutionError(\"Failed to resolve '{authority}'\")"))?;
+        let addr = crate::url::lookup(authority, tls)?;
         self.dns[usize::from(tls)].insert(authority.to_string(), addr);
         Ok(addr)
     }
@@ -918,32 +911,18 @@ impl RemoteWorker {
         self.answer(id, resp.status, Some(resp), None, now);
     }
 
-    /// The user's jar takes every cookie a response sets (Max-Age=0 deletes one).
+    /// The user's jar takes every cookie a response sets, for the place the request went.
     fn keep_cookies(&mut self, id: u32, resp: &Response) {
         let Some(p) = self.reqs.get(&id) else { return };
         let Some(user) = self.users.get_mut(&p.user) else {
             return;
         };
+        let Ok((authority, path)) = split_url(&p.url) else {
+            return;
+        };
         for (k, v) in &resp.headers {
-            if !k.eq_ignore_ascii_case("set-cookie") {
-                continue;
-            }
-            let mut parts = v.split(';');
-            let Some((name, value)) = parts.next().and_then(|kv| kv.split_once('=')) else {
-                continue;
-            };
-            let expired = parts.any(|a| {
-                a.trim()
-                    .to_ascii_lowercase()
-                    .strip_prefix("max-age=")
-                    .and_then(|n| n.parse::<i64>().ok())
-                    .is_some_and(|n| n <= 0)
-            });
-            if expired {
-                user.jar.remove(name.trim());
-            } else {
-                user.jar
-                    .insert(name.trim().to_string(), value.trim().to_string());
+            if k.eq_ignore_ascii_case("set-cookie") {
+                user.jar.store(v, &authority, &path);
             }
         }
     }
@@ -1095,65 +1074,6 @@ fn client_rule(status: u16, fast: bool, name: &str) -> Option<String> {
             .contains(&status)
             .then(|| status_error_string(status, name))
     }
-}
-
-/// Whether `url` is `https://...`.
-fn is_https(url: &str) -> bool {
-    url.get(..8)
-        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-}
-
-/// `http[s]://authority/path?query` as (authority, path with query).
-fn split_url(url: &str) -> Result<(String, String), String> {
-    let rest = match url.get(..7) {
-        Some(s) if s.eq_ignore_ascii_case("http://") => &url[7..],
-        _ if is_https(url) => &url[8..],
-        _ => {
-            return Err(format!(
-                "InvalidURL('Invalid URL {url:?}: No host supplied')"
-            ))
-        }
-    };
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(end);
-    if authority.is_empty() {
-        return Err(format!(
-            "InvalidURL('Invalid URL {url:?}: No host supplied')"
-        ));
-    }
-    let path = if path.is_empty() {
-        "/".to_string()
-    } else if path.starts_with('?') {
-        format!("/{path}")
-    } else {
-        path.to_string()
-    };
-    Ok((authority.to_string(), path))
-}
-
-/// A Location resolved against the URL it answered.
-fn join_url(base: &str, location: &str) -> String {
-    if location.len() > 7
-        && (location[..7].eq_ignore_ascii_case("http://")
-            || location.len() > 8 && location[..8].eq_ignore_ascii_case("https://"))
-    {
-        return location.to_string();
-    }
-    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
-    if let Some(net) = location.strip_prefix("//") {
-        return format!("{scheme}://{net}");
-    }
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..end];
-    if location.starts_with('/') {
-        return format!("{scheme}://{authority}{location}");
-    }
-    let path = rest[end..].split('?').next().unwrap_or("/");
-    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-    format!(
-        "{scheme}://{authority}{}{location}",
-        if dir.is_empty() { "/" } else { dir }
-    )
 }
 
 #[cfg(test)]

@@ -201,6 +201,7 @@ pub fn parse(
             tls: target.tls_name(),
             tls_verify: None,
             own_host: u.host.is_some(),
+            session: false,
             sets: vec![TaskSet::of(&u.name, tasks)],
         });
     }

@@ -29,8 +29,10 @@ use swarmlab_http::Timers;
 
 use crate::client::{self, io_error_string, Reader, Received, Response};
 use crate::control::{OpenSchedule, Shared};
-use crate::program::{Step, TaskRun};
+use crate::cookies::Jar;
+use crate::program::{Client, RequestParts, Step, TaskRun, Verdict};
 use crate::stats::Delta;
+use crate::url::{is_https, join_url, split_url};
 use crate::workload::Workload;
 
 /// Longest the loop sleeps before looking at the controls again.
@@ -85,8 +87,13 @@ struct User {
     stopping: bool,
     /// When the current task started (for constant_pacing / constant_throughput).
     task_started: Instant,
-    /// A redirect being followed: its request, and how many were followed so far.
-    redirect: Option<(Vec<u8>, u8)>,
+    /// The request in flight when it is not the step's pre-encoded one (it carries the
+    /// user's cookies, or it follows a redirect).
+    hop: Option<Box<Hop>>,
+    /// Its cookies (kept for a Locust class: [`UserClass::session`]).
+    jar: Jar,
+    /// `sock` is connected to another host than the class's (a redirect led there).
+    elsewhere: bool,
     written: usize,
     reader: Reader,
     /// When the request started (closed model) or was due (open model): latency counts from
@@ -103,6 +110,32 @@ struct User {
     epoch: u64,
     /// Global user number.
     number: usize,
+}
+
+/// A request of a user's own: the step's with the user's cookies, or a redirect's next hop.
+struct Hop {
+    bytes: Vec<u8>,
+    /// Where it goes (`host[:port]`) and its path, for the cookies its response sets.
+    authority: String,
+    path: String,
+    /// Its request, as the next redirect changes it.
+    parts: RequestParts,
+    /// Another host than the class's (or another scheme): its address and TLS name.
+    elsewhere: Option<(std::net::SocketAddr, Option<String>)>,
+    /// Redirects followed to get here.
+    count: u8,
+}
+
+/// Where a connection goes: the class's host, or another one a redirect named.
+type Dest = Option<(std::net::SocketAddr, Option<String>)>;
+
+/// The `Host` of a pre-encoded request.
+fn authority_of(request: &[u8]) -> &str {
+    request
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"Host: "))
+        .and_then(|h| std::str::from_utf8(h.trim_ascii_end()).ok())
+        .unwrap_or("")
 }
 
 /// A non-blocking connect to `addr`, from `source` if given (its port picked at connect time,
@@ -240,6 +273,8 @@ pub(crate) struct Worker {
     in_flight: usize,
     /// Users not retired (published for the controller's stop).
     alive: usize,
+    /// Other hosts redirects led to, by authority and scheme.
+    dns: std::collections::HashMap<(String, bool), std::net::SocketAddr>,
 }
 
 impl Worker {
@@ -270,6 +305,7 @@ impl Worker {
             base_unix,
             in_flight: 0,
             alive: 0,
+            dns: std::collections::HashMap::new(),
             shared,
         })
     }
@@ -448,7 +484,9 @@ impl Worker {
             pos: 0,
             stopping: false,
             task_started: now,
-            redirect: None,
+            hop: None,
+            jar: Jar::default(),
+            elsewhere: false,
             written: 0,
             reader: Reader::new(false),
             intended: now,
@@ -500,7 +538,7 @@ impl Worker {
         if matches!(u.state, St::Connecting | St::Sending | St::Receiving) {
             self.in_flight -= 1;
             u.sock = None;
-            u.redirect = None;
+            u.hop = None;
         }
     }
 
@@ -668,20 +706,17 @@ impl Worker {
 
     fn send_step(&mut self, idx: usize, now: Instant) {
         let open = self.open.rate.is_some();
-        let step = self.current(idx).expect("a step to send");
-        let (head, reads_body, addr) = (
-            step.head,
-            step.reads_body(),
-            self.workload.classes[self.users[idx].class].addr,
-        );
+        let reader = self.reader_for(idx);
+        let hop = self.with_cookies(idx);
         let u = &mut self.users[idx];
         u.written = 0;
-        u.redirect = None;
-        u.reader = if reads_body {
-            Reader::capturing(head, BODY_LIMIT)
-        } else {
-            Reader::new(head)
-        };
+        u.hop = hop;
+        u.reader = reader;
+        if u.elsewhere {
+            // a redirect left the connection on another host
+            u.sock = None;
+            u.elsewhere = false;
+        }
         u.sent = now;
         if !open {
             u.intended = now;
@@ -690,11 +725,59 @@ impl Worker {
             self.delta.late_sends += 1;
         }
         self.in_flight += 1;
-        self.connect_and_send(idx, addr, now);
+        self.connect_and_send(idx, None, now);
     }
 
-    /// Sends the current request on the user's connection, connecting first if it has none.
-    fn connect_and_send(&mut self, idx: usize, addr: std::net::SocketAddr, now: Instant) {
+    /// The reader for the current step's response.
+    fn reader_for(&self, idx: usize) -> Reader {
+        let step = self.current(idx).expect("a step in flight");
+        let reader = if step.reads_body() {
+            Reader::capturing(step.head, BODY_LIMIT)
+        } else {
+            Reader::new(step.head)
+        };
+        if self.workload.classes[self.users[idx].class].session {
+            reader.session()
+        } else {
+            reader
+        }
+    }
+
+    /// The current step's request with the user's cookies, if any apply to it.
+    fn with_cookies(&self, idx: usize) -> Option<Box<Hop>> {
+        let u = &self.users[idx];
+        if u.jar.is_empty() {
+            return None;
+        }
+        let class = &self.workload.classes[u.class];
+        let step = self.current(idx)?;
+        let authority = authority_of(&step.request);
+        let cookie = u
+            .jar
+            .header(authority, &step.parts.path, class.tls.is_some())?;
+        if step
+            .parts
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+        {
+            return None; // a Cookie the request sets itself wins, as in python-requests
+        }
+        let mut parts = step.parts.clone();
+        parts.headers.push(("Cookie".into(), cookie));
+        Some(Box::new(Hop {
+            bytes: parts.encode(authority),
+            authority: authority.to_string(),
+            path: step.parts.path.clone(),
+            parts: step.parts.clone(),
+            elsewhere: None,
+            count: 0,
+        }))
+    }
+
+    /// Sends the current request on the user's connection, connecting first (to the class's
+    /// host, or to `dest`) if it has none.
+    fn connect_and_send(&mut self, idx: usize, dest: Dest, now: Instant) {
         if self.users[idx].sock.is_some() {
             self.users[idx].state = St::Sending;
             return self.send(idx, now);
@@ -704,7 +787,11 @@ impl Worker {
             addrs => Some(addrs[self.users[idx].number % addrs.len()]),
         };
         let class = &self.workload.classes[self.users[idx].class];
-        let tls = class.tls.as_deref().map(|name| {
+        let (addr, name) = match &dest {
+            Some((addr, name)) => (*addr, name.as_deref()),
+            None => (class.addr, class.tls.as_deref()),
+        };
+        let tls = name.map(|name| {
             let tls = self
                 .shared
                 .plan
@@ -779,8 +866,8 @@ impl Worker {
 
     fn send(&mut self, idx: usize, now: Instant) {
         let u = &mut self.users[idx];
-        let request: &[u8] = match &u.redirect {
-            Some((req, _)) => req,
+        let request: &[u8] = match &u.hop {
+            Some(hop) => &hop.bytes,
             None => &steps_of(&self.workload, u.class, u.running)[u.pos].request,
         };
         let sock = u.sock.as_mut().expect("sending user has a socket");
@@ -813,71 +900,161 @@ impl Worker {
         if resp.close {
             self.users[idx].sock = None;
         }
-        if let Some(request) = self.redirect(idx, &resp) {
-            // the same step goes on at the new location: one request in the statistics
-            let u = &mut self.users[idx];
-            let count = u.redirect.as_ref().map_or(0, |(_, n)| *n);
-            u.redirect = Some((request, count + 1));
-            u.written = 0;
-            let head = self.current(idx).is_some_and(|s| s.head);
-            let reads_body = self.current(idx).is_some_and(Step::reads_body);
-            let u = &mut self.users[idx];
-            u.reader = if reads_body {
-                Reader::capturing(head, BODY_LIMIT)
-            } else {
-                Reader::new(head)
-            };
-            let addr = self.workload.classes[self.users[idx].class].addr;
-            return self.connect_and_send(idx, addr, now);
+        self.keep_cookies(idx, &resp);
+        match self.redirect(idx, &resp) {
+            Some(Ok(hop)) => {
+                // the same step goes on at the new location: one request in the statistics
+                let reader = self.reader_for(idx);
+                let u = &mut self.users[idx];
+                let dest = hop.elsewhere.clone();
+                if dest.is_some() || u.elsewhere {
+                    u.sock = None;
+                }
+                u.elsewhere = dest.is_some();
+                u.hop = Some(hop);
+                u.written = 0;
+                u.reader = reader;
+                return self.connect_and_send(idx, dest, now);
+            }
+            Some(Err(error)) => return self.finish(idx, resp.content, Some(error), now),
+            None => {}
         }
         let step = self.current(idx).expect("a step in flight");
         let name = &self.workload.entries[step.entry].name;
-        let error = step.judge(resp.status, &resp.body, name);
+        let error = match resp.decode_error {
+            Some(e) => Some(e),
+            None => step.judge(resp.status, &resp.body, name),
+        };
         self.finish(idx, resp.content, error, now);
     }
 
-    /// The request that follows a redirect, if this response is one the step follows: 301, 302,
-    /// 303, 307 or 308 with a Location on the same host, at most 30 in a row (as requests).
-    fn redirect(&self, idx: usize, resp: &Response) -> Option<Vec<u8>> {
-        let u = &self.users[idx];
+    /// The request in flight: where it went and what it is (the step's, or its own hop's).
+    fn in_flight_request(&self, idx: usize) -> Option<(&str, &str, &RequestParts)> {
+        match &self.users[idx].hop {
+            Some(h) => Some((&h.authority, &h.path, &h.parts)),
+            None => {
+                let step = self.current(idx)?;
+                Some((authority_of(&step.request), &step.parts.path, &step.parts))
+            }
+        }
+    }
+
+    /// A Locust class's user keeps the cookies a response sets.
+    fn keep_cookies(&mut self, idx: usize, resp: &Response) {
+        if resp.set_cookies.is_empty() {
+            return;
+        }
+        let Some((authority, path, _)) = self.in_flight_request(idx) else {
+            return;
+        };
+        let (authority, path) = (authority.to_string(), path.to_string());
+        let jar = &mut self.users[idx].jar;
+        for c in &resp.set_cookies {
+            jar.store(c, &authority, &path);
+        }
+    }
+
+    /// The next hop, if this response is a redirect (301, 302, 303, 307 or 308 with a
+    /// Location) the step follows: to any host, the method and body changed as the class's
+    /// client changes them, `Authorization` dropped on another origin, the user's cookies for
+    /// the new place; past 30 hops, the client's error.
+    fn redirect(&mut self, idx: usize, resp: &Response) -> Option<Result<Box<Hop>, String>> {
         let step = self.current(idx)?;
         if !step.follow_redirects || !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
             return None;
         }
-        if u.redirect.as_ref().is_some_and(|(_, n)| *n >= 30) {
-            return None;
-        }
         let location = resp.location.as_deref()?;
-        let authority = step
-            .request
-            .split(|&b| b == b'\n')
-            .find_map(|l| l.strip_prefix(b"Host: "))
-            .map(|h| String::from_utf8_lossy(h.trim_ascii_end()).into_owned())?;
-        let path = if location.starts_with('/') {
-            location.to_string()
-        } else {
-            let rest = location.strip_prefix("http://")?;
-            let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            if host != authority {
-                return None; // another host (or https): not followed
-            }
-            if path.is_empty() {
-                "/".into()
-            } else {
-                path.to_string()
-            }
+        let fast = step.verdict == Verdict::Client(Client::FastHttp);
+        let class = &self.workload.classes[self.users[idx].class];
+        let u = &self.users[idx];
+        let count = u.hop.as_ref().map_or(0, |h| h.count);
+        let (authority, path, parts) = self.in_flight_request(idx)?;
+        let tls = match u.hop.as_deref() {
+            Some(Hop {
+                elsewhere: Some((_, name)),
+                ..
+            }) => name.is_some(),
+            _ => class.tls.is_some(),
         };
-        let mut parts = step.parts.clone();
-        parts.path = path;
-        // 307 and 308 repeat the request; the others turn it into a GET without a body
-        if !matches!(resp.status, 307 | 308) && parts.method != "HEAD" {
+        let here = format!("{}://{authority}{path}", if tls { "https" } else { "http" });
+        if count >= 30 {
+            return Some(Err(if fast {
+                format!("RetriesExceeded('{here}', 0, original=Redirection limit reached (30))")
+            } else {
+                "TooManyRedirects('Exceeded 30 redirects.')".to_string()
+            }));
+        }
+        let next = join_url(&here, location);
+        let next_tls = is_https(&next);
+        let (next_authority, next_path) = match split_url(&next) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut parts = parts.clone();
+        parts.path.clone_from(&next_path);
+        // 307 and 308 repeat the request; python-requests drops the body of the others (and
+        // turns 302, 303 and a POST's 301 into GET); geventhttpclient turns them all into GET
+        let to_get = match resp.status {
+            307 | 308 => false,
+            _ if parts.method == "HEAD" => false,
+            302 | 303 => true,
+            _ => fast || parts.method == "POST",
+        };
+        if to_get {
             parts.method = "GET".into();
+        }
+        if !matches!(resp.status, 307 | 308) && (to_get || !fast) {
             parts.body = None;
+            parts.headers.retain(|(k, _)| {
+                !k.eq_ignore_ascii_case("content-type")
+                    && !k.eq_ignore_ascii_case("transfer-encoding")
+            });
+        }
+        if next_authority != authority || next_tls != tls {
             parts
                 .headers
-                .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+                .retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
         }
-        Some(parts.encode(&authority))
+        // the jar decides the Cookie of every hop (python-requests drops the one it had)
+        parts
+            .headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("cookie"));
+        let mut sent = parts.clone();
+        if let Some(cookie) = u.jar.header(&next_authority, &next_path, next_tls) {
+            sent.headers.push(("Cookie".into(), cookie));
+        }
+        let home = next_authority == authority_of(&step.request) && next_tls == class.tls.is_some();
+        let elsewhere = if home {
+            None
+        } else {
+            let addr = match self.lookup(&next_authority, next_tls) {
+                Ok(a) => a,
+                Err(e) => return Some(Err(e)),
+            };
+            Some((
+                addr,
+                next_tls.then(|| crate::target::host_of(&next_authority).to_string()),
+            ))
+        };
+        Some(Ok(Box::new(Hop {
+            bytes: sent.encode(&next_authority),
+            authority: next_authority,
+            path: next_path,
+            parts,
+            elsewhere,
+            count: count + 1,
+        })))
+    }
+
+    /// The address of another host a redirect named (looked up once per worker).
+    fn lookup(&mut self, authority: &str, tls: bool) -> Result<std::net::SocketAddr, String> {
+        let key = (authority.to_string(), tls);
+        if let Some(a) = self.dns.get(&key) {
+            return Ok(*a);
+        }
+        let addr = crate::url::lookup(authority, tls)?;
+        self.dns.insert(key, addr);
+        Ok(addr)
     }
 
     /// Counts the TLS handshake of the user's connection once it is done.
@@ -918,7 +1095,7 @@ impl Worker {
             .after_request(&mut self.delta, entry, error, unix_now);
         let u = &mut self.users[idx];
         u.state = St::Waiting;
-        u.redirect = None;
+        u.hop = None;
         u.pos += 1;
         if self.open.rate.is_some() {
             self.users[idx].seq += 1;

@@ -44,6 +44,10 @@ pub struct UserClass {
     /// Whether the class named its own host (else it has the run's default host, which a
     /// Locust master's host replaces).
     pub own_host: bool,
+    /// Its users are sessions of a Locust client (`HttpUser`, `FastHttpUser`): each keeps
+    /// its cookies and reads encoded bodies decoded. A scenario's or the command line's users
+    /// send only what they were given and count bodies as they come.
+    pub session: bool,
     /// Its task sets: index 0 is the class's own; tasks may enter the others.
     pub sets: Vec<TaskSet>,
 }
@@ -95,6 +99,7 @@ impl Workload {
                 tls: host.tls_name(),
                 tls_verify: None,
                 own_host: false,
+                session: false,
                 sets: vec![TaskSet::of("User", vec![one_step_task(step, 1)])],
             }],
             entries,

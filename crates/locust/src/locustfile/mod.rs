@@ -36,6 +36,94 @@ const READER: &str = include_str!("reader.py");
 struct Parsed {
     classes: Vec<ClassJ>,
     problems: Vec<ProblemJ>,
+    #[serde(default)]
+    client_env: ClientEnv,
+}
+
+/// What the user's python3 has installed that changes what Locust's clients send.
+#[derive(Deserialize)]
+struct ClientEnv {
+    requests: Option<String>,
+    geventhttpclient: Option<String>,
+    brotli: bool,
+}
+
+impl Default for ClientEnv {
+    /// What Locust 2.47's install brings.
+    fn default() -> ClientEnv {
+        ClientEnv {
+            requests: None,
+            geventhttpclient: None,
+            brotli: true,
+        }
+    }
+}
+
+impl ClientEnv {
+    /// The header fields a request of `client` starts from (python-requests' session
+    /// defaults; geventhttpclient's user agent as Locust configures it).
+    fn default_headers(&self, client: Client) -> Vec<(String, String)> {
+        // no requests installed: the one Locust 2.47 installs, with brotli beside it
+        let brotli = self.brotli || self.requests.is_none();
+        match client {
+            Client::Http => vec![
+                (
+                    "User-Agent".into(),
+                    format!(
+                        "python-requests/{}",
+                        self.requests.as_deref().unwrap_or("2.34.2")
+                    ),
+                ),
+                (
+                    "Accept-Encoding".into(),
+                    if brotli {
+                        "gzip, deflate, br"
+                    } else {
+                        "gzip, deflate"
+                    }
+                    .into(),
+                ),
+                ("Accept".into(), "*/*".into()),
+                ("Connection".into(), "keep-alive".into()),
+            ],
+            // geventhttpclient requires brotli: it always offers br
+            Client::FastHttp => vec![
+                (
+                    "User-Agent".into(),
+                    format!(
+                        "python/gevent-http-client-{}",
+                        self.geventhttpclient.as_deref().unwrap_or("2.6.1")
+                    ),
+                ),
+                ("Accept-Encoding".into(), "gzip, deflate, br".into()),
+            ],
+        }
+    }
+}
+
+/// `defaults` with `given` over them as python-requests merges a request's headers into the
+/// session's: a field given again keeps its place and takes the new value (and spelling), a
+/// `None` removes it, the rest follow in order.
+fn merge_headers(
+    defaults: &[(String, String)],
+    given: &[(String, Option<String>)],
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, Option<String>)> = defaults
+        .iter()
+        .map(|(k, v)| (k.clone(), Some(v.clone())))
+        .collect();
+    for (k, v) in given {
+        match out
+            .iter_mut()
+            .find(|(have, _)| have.eq_ignore_ascii_case(k))
+        {
+            Some(slot) => *slot = (k.clone(), v.clone()),
+            None => out.push((k.clone(), v.clone())),
+        }
+    }
+    out.into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -93,7 +181,10 @@ struct StepJ {
     url: String,
     url_as_written: String,
     name: Option<String>,
-    headers: Vec<(String, String)>,
+    headers: Vec<(String, Option<String>)>,
+    /// A `json=` body (`FastHttpUser` then also sends `Accept: application/json`).
+    #[serde(default)]
+    json: bool,
     body: Option<String>,
     allow_redirects: bool,
     catch: Option<CatchJ>,
@@ -323,6 +414,7 @@ fn build(parsed: Parsed, file: &str, opts: &Options) -> Result<Workload, BadLocu
         let mut ctx = Ctx {
             target: &target,
             client,
+            defaults: parsed.client_env.default_headers(client),
             entries: &mut entries,
             problems: &mut problems,
             line: &line,
@@ -349,6 +441,7 @@ fn build(parsed: Parsed, file: &str, opts: &Options) -> Result<Workload, BadLocu
             // geventhttpclient, under Locust, verifies nothing unless told (`insecure = True`)
             tls_verify: (c.client == "FastHttpUser").then_some(false),
             own_host,
+            session: true,
             sets,
         });
     }
@@ -425,6 +518,8 @@ fn wait(w: &WaitJ) -> WaitTime {
 struct Ctx<'a> {
     target: &'a Target,
     client: Client,
+    /// The header fields every request of the class starts from.
+    defaults: Vec<(String, String)>,
     entries: &'a mut Vec<Entry>,
     problems: &'a mut Vec<String>,
     line: &'a dyn Fn(usize, &str, &str) -> String,
@@ -496,10 +591,14 @@ impl Ctx<'_> {
             Client::FastHttp => s.url_as_written.clone(),
         });
         let entry = entry_index(self.entries, &s.method, &name);
+        let mut defaults = self.defaults.clone();
+        if s.json && self.client == Client::FastHttp {
+            defaults.push(("Accept".into(), "application/json".into()));
+        }
         let parts = RequestParts {
             method: s.method.clone(),
             path,
-            headers: s.headers.clone(),
+            headers: merge_headers(&defaults, &s.headers),
             body: s.body.as_ref().map(|b| b.as_bytes().to_vec()),
         };
         let rules = s

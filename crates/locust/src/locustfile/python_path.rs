@@ -125,6 +125,7 @@ pub fn workload(python: &Path, path: &str, opts: &Options) -> Result<Workload, B
             tls: target.tls_name(),
             tls_verify: None,
             own_host: c.host.is_some(),
+            session: true,
             sets: Vec::new(),
         });
     }

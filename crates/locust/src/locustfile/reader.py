@@ -473,7 +473,7 @@ class Reader:
                 h = self.literal(v, "headers=")
                 if not isinstance(h, dict):
                     raise Problem(v, "a headers= that is not a dict", "headers={\"X\": \"y\"}")
-                step["headers"] = [[str(a), str(b)] for a, b in h.items()]
+                step["headers"] = [[str(a), None if b is None else str(b)] for a, b in h.items()]
             elif k == "data":
                 d = self.literal(v, "data=")
                 if isinstance(d, dict):
@@ -487,6 +487,7 @@ class Reader:
                     raise Problem(v, "this data=", "give a string, bytes or a dict")
             elif k == "json":
                 step["body"] = json.dumps(self.literal(v, "json="))
+                step["json"] = True
                 extra.append(["Content-Type", "application/json"])
             elif k == "params":
                 params = self.literal(v, "params=")
@@ -650,7 +651,29 @@ def main():
     if not users and not reader.problems:
         reader.problems.append({"line": 0, "what": "a locustfile without an HttpUser or FastHttpUser class",
                                 "instead": "declare class MyUser(HttpUser) with @task methods"})
-    print(json.dumps({"classes": users, "problems": reader.problems}))
+    print(json.dumps({"classes": users, "problems": reader.problems, "client_env": client_env()}))
+
+
+def client_env():
+    """What this python3's packages make Locust's clients send: python-requests' version (its
+    User-Agent) and whether urllib3 may offer br (a brotli module installed)."""
+    import importlib.util
+    from importlib import metadata
+
+    def version(package):
+        try:
+            return metadata.version(package)
+        except Exception:
+            return None
+
+    def has(module):
+        try:
+            return importlib.util.find_spec(module) is not None
+        except Exception:
+            return False
+
+    return {"requests": version("requests"), "geventhttpclient": version("geventhttpclient"),
+            "brotli": has("brotli") or has("brotlicffi")}
 
 
 main()

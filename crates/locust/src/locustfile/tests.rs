@@ -52,8 +52,55 @@ fn steps(w: &Workload, class: usize, set: usize, task: usize) -> &[Step] {
     }
 }
 
+/// The request's bytes without the client's default fields (the next test checks those).
 fn request(step: &Step) -> String {
-    String::from_utf8_lossy(&step.request).into_owned()
+    String::from_utf8_lossy(&step.request)
+        .split_inclusive("\r\n")
+        .filter(|l| {
+            !(l.starts_with("User-Agent: python")
+                || l.starts_with("Accept-Encoding: gzip, deflate")
+                || l == &"Accept: */*\r\n"
+                || l == &"Connection: keep-alive\r\n")
+        })
+        .collect()
+}
+
+#[test]
+fn each_client_sends_its_default_fields_under_the_users() {
+    if !python() {
+        return;
+    }
+    let src = "from locust import HttpUser, FastHttpUser, task\n\
+               class H(HttpUser):\n    @task\n    def t(self):\n        self.client.get(\"/h\", headers={\"accept\": \"text/html\", \"Connection\": None, \"X-A\": \"1\"})\n\
+               class F(FastHttpUser):\n    @task\n    def t(self):\n        self.client.post(\"/f\", json={\"a\": 1})\n";
+    let w = read(src, &host()).unwrap();
+    let names = |c: usize| -> Vec<String> {
+        steps(&w, c, 0, 0)[0]
+            .parts
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect()
+    };
+    let h = names(0);
+    assert!(h[0].starts_with("User-Agent: python-requests/"), "{h:?}");
+    assert!(h[1].starts_with("Accept-Encoding: gzip, deflate"), "{h:?}");
+    // given again: in its place with the new spelling and value; None removes it
+    assert_eq!(&h[2..], ["accept: text/html", "X-A: 1"], "{h:?}");
+    let f = names(1);
+    assert!(
+        f[0].starts_with("User-Agent: python/gevent-http-client-"),
+        "{f:?}"
+    );
+    assert_eq!(
+        &f[1..],
+        [
+            "Accept-Encoding: gzip, deflate, br",
+            "Accept: application/json",
+            "Content-Type: application/json"
+        ],
+        "{f:?}"
+    );
 }
 
 #[test]

@@ -103,11 +103,25 @@ class CaseInsensitiveDict(dict):
         return ((k.lower(), v) for k, v in self.items())
 
 
+def _brotli():
+    """The brotli module urllib3 would use (it offers br only with one installed), else None."""
+    for name in ("brotlicffi", "brotli"):
+        try:
+            return __import__(name)
+        except Exception:
+            pass
+    return None
+
+
+BROTLI = _brotli()
+ACCEPT_ENCODING = "gzip, deflate, br" if BROTLI else "gzip, deflate"
+
+
 def default_headers():
     return CaseInsensitiveDict(
         {
             "User-Agent": f"python-requests/{REQUESTS_VERSION}",
-            "Accept-Encoding": "gzip, deflate",
+            "Accept-Encoding": ACCEPT_ENCODING,
             "Accept": "*/*",
             "Connection": "keep-alive",
         }
@@ -365,7 +379,9 @@ def _decoded(body, encoding):
                 return zlib.decompress(body)
             except zlib.error:
                 return zlib.decompress(body, -zlib.MAX_WBITS)
-    except zlib.error:
+        if encoding.strip() == "br" and BROTLI is not None:
+            return BROTLI.decompress(body)
+    except Exception:
         return body
     return body
 

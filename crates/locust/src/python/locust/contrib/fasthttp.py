@@ -5,7 +5,7 @@ import json as _json
 import re
 from urllib.parse import urlencode
 
-from ..clients import _installed, CaseInsensitiveDict, PreparedRequest, Response, ResponseContextManager, _basic_auth, encode_body, requote, split_credentials
+from ..clients import BROTLI, _installed, CaseInsensitiveDict, PreparedRequest, Response, ResponseContextManager, _basic_auth, encode_body, requote, split_credentials
 import swarmlab_runtime as _rt
 
 from ..exception import LocustError
@@ -156,7 +156,7 @@ class FastHttpSession:
 _DEFAULTS = CaseInsensitiveDict(
     {
         "User-Agent": f"python/gevent-http-client-{GEVENTHTTPCLIENT_VERSION}",
-        "Accept-Encoding": "gzip, deflate",
+        "Accept-Encoding": "gzip, deflate, br" if BROTLI else "gzip, deflate",
     }
 )
 _BLOCK = []
