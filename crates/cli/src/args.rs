@@ -339,6 +339,25 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = swarmlab_server::DEFAULT_BACKLOG,
           value_parser = clap::value_parser!(i32).range(1..))]
     pub backlog: i32,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); with --tls-key.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// `self-signed`: serve HTTPS with a certificate made at start for localhost, 127.0.0.1
+    /// and ::1 (its fingerprint printed; clients need -k, or --cacert of the file
+    /// --tls-cert-out writes).
+    #[arg(long, value_name = "self-signed", value_parser = ["self-signed"])]
+    pub tls: Option<String>,
+    /// With --tls self-signed: write the certificate made (PEM) here, for clients' --cacert.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub tls_cert_out: Option<std::path::PathBuf>,
 }
 
 fn positive_secs(s: &str) -> Result<f64, String> {

@@ -73,12 +73,16 @@ pub fn accept_error(e: io::Error) -> io::Result<()> {
 /// `poll(2)` when the socket is full, so the write deadline holds without a timer thread.
 ///
 /// `yield_to`: the iterative and pooled models' listener. While another client waits there,
-/// the connection ends after its current response (`Connection: close`), so one keep-alive
-/// client cannot starve the rest.
+/// the connection ends after its current response (`Connection: close`), and an idle
+/// keep-alive connection ends at once, so one keep-alive client cannot starve the rest (an
+/// idle one held every other client until its next request: `compare`'s single row read a
+/// p99 of one think time).
 pub fn serve_conn(stream: TcpStream, cfg: &Config, stop: &Stop, yield_to: Option<&TcpListener>) {
     let mut driver = Driver::new(cfg, Instant::now());
     let mut buf = vec![0u8; READ_CHUNK];
     let mut stopping = false;
+    // the connection was told to yield (it ends after what is under way): stop watching
+    let mut yielded = false;
     loop {
         let now = Instant::now();
         match driver.next(now) {
@@ -93,16 +97,35 @@ pub fn serve_conn(stream: TcpStream, cfg: &Config, stop: &Stop, yield_to: Option
                 Err(_) => return,
             },
             Step::Recv => {
-                let fds = [stream.as_fd(), stop.fd()];
-                let fds = if stopping { &fds[..1] } else { &fds[..] };
-                match sys::wait_readable(fds, driver.deadline()) {
+                let mut fds = [stream.as_fd(); 3];
+                let mut n = 1;
+                if !stopping {
+                    fds[n] = stop.fd();
+                    n += 1;
+                }
+                let listening = match yield_to {
+                    Some(l) if !stopping && !yielded && driver.idle_after_answering() => {
+                        fds[n] = l.as_fd();
+                        n += 1;
+                        Some(n - 1)
+                    }
+                    _ => None,
+                };
+                match sys::wait_readable(&fds[..n], driver.deadline()) {
+                    Ok(Some(i)) if Some(i) == listening => {
+                        // someone waits: an idle connection ends now, one mid-request after
+                        // its response
+                        yielded = true;
+                        driver.shutdown();
+                    }
                     Ok(Some(0)) => match (&stream).read(&mut buf) {
                         Ok(0) => driver.eof(),
                         Ok(n) => {
                             driver.received(&buf[..n], Instant::now());
                             // Only new input can produce a response: decide here (one poll per
                             // read, not per loop turn) whether it must be the last.
-                            if yield_to.is_some_and(sys::readable_now) {
+                            if !yielded && yield_to.is_some_and(sys::readable_now) {
+                                yielded = true;
                                 driver.shutdown();
                             }
                         }

@@ -33,6 +33,7 @@ mod single;
 pub mod stop;
 pub mod sys;
 mod thread;
+pub mod tls;
 mod tokio_rt;
 pub mod uring;
 
@@ -154,7 +155,7 @@ impl FromStr for Model {
 }
 
 /// How a server runs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Config {
     /// Per-connection limits and timeouts. By default, `swarmlab_http::Config::default()`.
     pub http: swarmlab_http::Config,
@@ -169,6 +170,9 @@ pub struct Config {
     /// `thread`: the most connection threads at once (beyond, new connections wait in the
     /// backlog). By default (`None`), what `vm.max_map_count` allows.
     pub max_threads: Option<usize>,
+    /// Serve TLS with this certificate (`--tls-cert`/`--tls-key`, `--tls self-signed`). By
+    /// default, plain HTTP.
+    pub tls: Option<tls::Tls>,
 }
 
 impl Default for Config {
@@ -179,6 +183,7 @@ impl Default for Config {
             drain_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(30),
             max_threads: None,
+            tls: None,
         }
     }
 }
@@ -214,7 +219,7 @@ where
     let (listener, body) = (std::sync::Arc::new(listener), std::sync::Arc::new(body));
     let threads: Vec<_> = (0..cfg.workers.max(1))
         .map(|i| {
-            let (listener, body, cfg) = (listener.clone(), body.clone(), *cfg);
+            let (listener, body, cfg) = (listener.clone(), body.clone(), cfg.clone());
             std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
                 .spawn(move || body(&listener, cfg))

@@ -24,7 +24,7 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()>
     let listener = Arc::new(listener);
     let alive = Arc::new(AtomicUsize::new(0));
     for _ in 0..cfg.workers.max(1) {
-        let (listener, alive, cfg) = (Arc::clone(&listener), Arc::clone(&alive), *cfg);
+        let (listener, alive, cfg) = (Arc::clone(&listener), Arc::clone(&alive), cfg.clone());
         let stop = stop.clone();
         alive.fetch_add(1, Ordering::SeqCst);
         std::thread::Builder::new()

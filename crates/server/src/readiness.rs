@@ -74,7 +74,7 @@ impl<S: Selector> Loop<S> {
     pub fn new(selector: S, cfg: &Config) -> Loop<S> {
         Loop {
             selector,
-            cfg: *cfg,
+            cfg: cfg.clone(),
             clients: Vec::new(),
             timers: Timers::new(),
             buf: vec![0; READ_CHUNK],

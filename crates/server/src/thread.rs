@@ -47,7 +47,7 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()>
         let Some(stream) = accept(&listener, stop)? else {
             break;
         };
-        let (cfg, stop) = (*cfg, stop.clone());
+        let (cfg, stop) = (cfg.clone(), stop.clone());
         let active2 = Arc::clone(&active);
         active.fetch_add(1, Ordering::SeqCst);
         let spawned = std::thread::Builder::new()

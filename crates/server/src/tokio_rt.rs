@@ -32,9 +32,9 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()>
         .worker_threads(cfg.workers.max(1))
         .enable_all()
         .build()?;
-    let cfg = *cfg;
+    let shared = Arc::new(cfg.clone());
     let active = Arc::new(AtomicUsize::new(0));
-    let result = runtime.block_on(accept_loop(listener, cfg, stop, Arc::clone(&active)));
+    let result = runtime.block_on(accept_loop(listener, shared, stop, Arc::clone(&active)));
     drain(&active, cfg.drain_timeout);
     runtime.shutdown_timeout(Duration::ZERO);
     result
@@ -42,7 +42,7 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()>
 
 async fn accept_loop(
     listener: TcpListener,
-    cfg: Config,
+    cfg: Arc<Config>,
     stop: &Stop,
     active: Arc<AtomicUsize>,
 ) -> io::Result<()> {
@@ -55,7 +55,8 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     active.fetch_add(1, Ordering::SeqCst);
-                    let (active, stopped) = (Arc::clone(&active), stopped.clone());
+                    let (active, stopped, cfg) =
+                        (Arc::clone(&active), stopped.clone(), Arc::clone(&cfg));
                     tokio::spawn(async move {
                         serve_conn(stream, cfg, stopped).await;
                         active.fetch_sub(1, Ordering::SeqCst);
@@ -82,7 +83,7 @@ fn is_fd_exhaustion(e: &io::Error) -> bool {
 /// One connection: the shared [`Driver`]'s steps, awaited instead of blocked on.
 async fn serve_conn(
     mut stream: tokio::net::TcpStream,
-    cfg: Config,
+    cfg: Arc<Config>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut driver = Driver::new(&cfg, Instant::now());
@@ -191,7 +192,7 @@ mod tests {
             let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap());
             let (client, accepted) = tokio::join!(client, listener.accept());
             let (_stop, stopped) = watch::channel(false);
-            let task = serve_conn(accepted.unwrap().0, Config::default(), stopped);
+            let task = serve_conn(accepted.unwrap().0, Arc::new(Config::default()), stopped);
             let size = std::mem::size_of_val(&task);
             assert!(size <= 2048, "a connection's task is {size} bytes");
             drop((task, client));
