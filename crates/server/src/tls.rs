@@ -6,7 +6,7 @@
 //!
 //! Session resumption: stateless tickets (TLS 1.3 and 1.2) with a key made before any worker
 //! starts, so the processes of `fork` and `prefork` resume each other's sessions (see
-//! [`Tls::new`] for what that takes), and an in-memory session-ID cache for TLS 1.2 clients
+//! `Tls::new` for what that takes), and an in-memory session-ID cache for TLS 1.2 clients
 //! without tickets.
 
 use std::path::Path;
