@@ -113,10 +113,8 @@ pub fn serve_conn(stream: TcpStream, cfg: &Config, stop: &Stop, yield_to: Option
                 };
                 match sys::wait_readable(&fds[..n], driver.deadline()) {
                     Ok(Some(i)) if Some(i) == listening => {
-                        // someone waits: an idle connection ends now, one mid-request after
-                        // its response
-                        yielded = true;
-                        driver.shutdown();
+                        // someone waits: an idle connection that was answered ends now
+                        yielded = driver.make_way();
                     }
                     Ok(Some(0)) => match (&stream).read(&mut buf) {
                         Ok(0) => driver.eof(),
@@ -125,8 +123,9 @@ pub fn serve_conn(stream: TcpStream, cfg: &Config, stop: &Stop, yield_to: Option
                             // Only new input can produce a response: decide here (one poll per
                             // read, not per loop turn) whether it must be the last.
                             if !yielded && yield_to.is_some_and(sys::readable_now) {
-                                yielded = true;
-                                driver.shutdown();
+                                // the response under way is the last (over TLS, once the
+                                // handshake is done and a request came)
+                                yielded = driver.make_way();
                             }
                         }
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

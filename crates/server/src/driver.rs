@@ -176,6 +176,11 @@ impl Driver {
         }
         let write_by = now + self.write_timeout;
         let tls = self.tls.as_mut().expect("a TLS layer");
+        if tls.gone {
+            // the socket failed or the client left: what is left to send cannot go
+            self.phase = Phase::Done;
+            return Step::Close;
+        }
         if tls.sent < tls.out.len() {
             if now >= self.write_by {
                 self.phase = Phase::Done; // the client stopped reading
@@ -415,6 +420,18 @@ impl Driver {
         if self.phase == Phase::Open && self.out.is_empty() && self.is_idle() {
             self.phase = Phase::Done;
         }
+    }
+
+    /// Another client waits (the iterative and pooled models): lets this connection go as soon
+    /// as it may: after the response under way, or now if it waits idle after an answer. A new
+    /// connection (its TLS handshake or its first request on the way) is served first: nothing
+    /// changes, and `false` says to ask again later.
+    pub fn make_way(&mut self) -> bool {
+        if !self.handshake_done() || (!self.answered && self.out.is_empty() && self.is_idle()) {
+            return false;
+        }
+        self.shutdown();
+        true
     }
 
     /// Between requests, owing nothing but what is in the output.
@@ -788,5 +805,31 @@ mod tests {
         let by = d.deadline().unwrap();
         assert_eq!(d.next(by - Duration::from_millis(1)), Step::Recv);
         assert_eq!(d.next(by), Step::Close, "a handshake never finished");
+    }
+
+    #[test]
+    fn over_tls_a_failed_write_closes_instead_of_trying_again() {
+        use std::io::Write as _;
+        let t0 = Instant::now();
+        let (cfg, client) = tls_pair();
+        let mut d = Driver::new(&cfg, t0);
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut c = rustls::ClientConnection::new(client, name).unwrap();
+        assert_eq!(exchange(&mut d, &mut c, t0).0, Step::Recv);
+        c.writer()
+            .write_all(b"GET /bytes?n=1000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut wire = Vec::new();
+        while c.wants_write() {
+            c.write_tls(&mut wire).unwrap();
+        }
+        d.received(&wire, t0);
+        assert_eq!(d.next(t0), Step::Send);
+        d.eof(); // the write failed (EPIPE): the loop says so
+        assert_eq!(
+            d.next(t0),
+            Step::Close,
+            "not Send again: that spun until the write timeout"
+        );
     }
 }
