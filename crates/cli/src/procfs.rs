@@ -16,8 +16,9 @@ pub struct TreeSample {
     /// Summed proportional set size, bytes (a shared page counts once in all).
     pub pss: u64,
     /// CPU time so far, ns: every live thread's time on a CPU (`/proc/PID/task/TID/schedstat`,
-    /// nanoseconds), and the children the live processes reaped (cutime + cstime, which the
-    /// kernel sums in ns and shows in clock ticks).
+    /// nanoseconds), the threads that ended (what the process's utime + stime holds beyond its
+    /// live threads', in clock ticks: a thread per connection leaves nothing in `task/`), and
+    /// the children the live processes reaped (cutime + cstime, likewise).
     pub cpu_ns: u64,
     /// Summed threads.
     pub threads: u64,
@@ -90,7 +91,13 @@ pub fn sample_tree(root: u32) -> TreeSample {
             let (rss, pss) = rss_pss(pid).unwrap_or((rss, rss));
             s.rss += rss;
             s.pss += pss;
-            let own_ns = threads_ns(pid).unwrap_or((own as f64 * tick_ns) as u64);
+            let own_ns = match threads_time(pid) {
+                // ended threads: the process's ticks beyond its live threads' ticks
+                Some((live_ns, live_ticks)) => {
+                    live_ns + (own.saturating_sub(live_ticks) as f64 * tick_ns) as u64
+                }
+                None => (own as f64 * tick_ns) as u64,
+            };
             s.cpu_ns += own_ns + (reaped as f64 * tick_ns) as u64;
             s.processes += 1;
         }
@@ -98,18 +105,33 @@ pub fn sample_tree(root: u32) -> TreeSample {
     s
 }
 
-/// The summed time on a CPU of a process's live threads, ns (`schedstat`'s first field).
-fn threads_ns(pid: u32) -> Option<u64> {
-    let mut total = 0;
+/// The summed time on a CPU of a process's live threads: ns (`schedstat`'s first field), and
+/// clock ticks (utime + stime of each thread's `stat`), for the same threads.
+fn threads_time(pid: u32) -> Option<(u64, u64)> {
+    let (mut ns, mut ticks) = (0, 0);
     for task in fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
-        let mut path = task.path();
-        path.push("schedstat");
-        // a thread that ended since the listing counts no more
-        if let Ok(text) = fs::read_to_string(&path) {
-            total += text.split(' ').next()?.trim().parse::<u64>().ok()?;
-        }
+        let path = task.path();
+        // a thread that ended since the listing counts no more (in neither sum)
+        let (Ok(sched), Ok(stat)) = (
+            fs::read_to_string(path.join("schedstat")),
+            fs::read_to_string(path.join("stat")),
+        ) else {
+            continue;
+        };
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
+        let f: Vec<&str> = after.split(' ').collect();
+        let (Some(u), Some(s)) = (
+            f.get(11).and_then(|v| v.parse::<u64>().ok()),
+            f.get(12).and_then(|v| v.parse::<u64>().ok()),
+        ) else {
+            continue;
+        };
+        ns += sched.split(' ').next()?.trim().parse::<u64>().ok()?;
+        ticks += u + s;
     }
-    Some(total)
+    Some((ns, ticks))
 }
 
 /// A process's RSS and PSS (`Rss:` and `Pss:` of one read of `/proc/PID/smaps_rollup`),
@@ -233,5 +255,29 @@ mod tests {
             "{s:?} then {later:?}"
         );
         assert!(machine().cores >= 1);
+    }
+
+    #[test]
+    fn threads_that_ended_still_count() {
+        // a thread per connection: its CPU time must not leave the figure with the thread
+        let before = sample_tree(std::process::id());
+        std::thread::spawn(|| {
+            let cpu = || {
+                let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+                t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+            };
+            let start = cpu();
+            while cpu() - start < 60_000_000 {
+                std::hint::black_box(0u64);
+            }
+        })
+        .join()
+        .unwrap();
+        let after = sample_tree(std::process::id());
+        // 60 ms burnt; ticks of 10 ms: 40 ms of it at least
+        assert!(
+            after.cpu_ns >= before.cpu_ns + 40_000_000,
+            "{before:?} then {after:?}"
+        );
     }
 }
