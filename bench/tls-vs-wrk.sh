@@ -6,7 +6,10 @@
 # `swarmlab swarm -u 100 --wait-time constant(0) --threads 1 -k` take turns, ROUNDS times each,
 # DURATION each, first with keep-alive, then with `Connection: close` (a TLS handshake per
 # request: both clients resume sessions where they can). Prints each run, the medians' ratios,
-# and each generator's CPU time per request (user+sys from rusage).
+# and each generator's CPU time per request (user+sys from rusage). Then the servers: swarmlab's
+# models (MODELS, default "epoll uring", each --workers 1 as nginx has one worker) serving TLS
+# with the same certificate on CPU 0, against nginx over TLS, keep-alive, wrk -t1 -c100 on CPU 1
+# as the neutral client, alternated ROUNDS times: the best model's median req/s over nginx's.
 # Needs: wrk, nginx (apt: wrk nginx-light), openssl, taskset, python3, a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,4 +93,36 @@ for mode in keep-alive close; do
   echo "$mode: median req/s wrk ${wm}, swarmlab ${sm}: swarmlab/wrk = $r; CPU per request wrk ${wcm} us, swarmlab ${scm} us: swarmlab/wrk = $c"
   python3 -c "import sys; sys.exit(0 if $r >= 1.0 and $c <= 1.0 else 1)" && echo "  met (>= 1.0x req/s, <= 1.0x CPU)" || { echo "  NOT met (>= 1.0x req/s, <= 1.0x CPU)"; status=1; }
 done
+
+# the servers: the best model over TLS against nginx over TLS, keep-alive, one worker each
+MODELS=${MODELS:-epoll uring}
+declare -A model_rps
+nginx_rps=()
+for i in $(seq "$ROUNDS"); do
+  read -r nr _ _ < <(measure wrk taskset -c 1 wrk -t1 -c100 -d"${DURATION}s" "$URL")
+  nginx_rps+=("$nr")
+  line="servers round $i: nginx ${nr} req/s"
+  for m in $MODELS; do
+    taskset -c 0 "$bin" serve --model "$m" --workers 1 --bind 127.0.0.1:18445 \
+      --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" > "$tmp/serve.log" 2>&1 &
+    spid=$!
+    for _ in $(seq 50); do curl -skf https://127.0.0.1:18445/ >/dev/null 2>&1 && break; sleep 0.1; done
+    read -r mr _ _ < <(measure wrk taskset -c 1 wrk -t1 -c100 -d"${DURATION}s" https://127.0.0.1:18445/)
+    kill -TERM "$spid"; wait "$spid" 2>/dev/null || true
+    model_rps[$m]="${model_rps[$m]:-} $mr"
+    line="$line, $m ${mr} req/s"
+  done
+  echo "$line"
+done
+nm=$(median "${nginx_rps[@]}")
+best=""; best_rps=0
+for m in $MODELS; do
+  # shellcheck disable=SC2086
+  mm=$(median ${model_rps[$m]})
+  echo "servers: $m median ${mm} req/s over TLS keep-alive; nginx ${nm}: $m/nginx = $(python3 -c "print(f'{$mm/$nm:.3f}')")"
+  if python3 -c "import sys; sys.exit(0 if $mm > $best_rps else 1)"; then best=$m; best_rps=$mm; fi
+done
+r=$(python3 -c "print(f'{$best_rps/$nm:.3f}')")
+echo "servers: the best model over TLS, $best, against nginx over TLS (keep-alive): $r"
+python3 -c "import sys; sys.exit(0 if $r >= 1.0 else 1)" && echo "  met (>= 1.0x nginx req/s)" || { echo "  NOT met (>= 1.0x nginx req/s)"; status=1; }
 exit $status

@@ -169,6 +169,7 @@ fn tls_of(a: &SwarmArgs) -> Result<Option<Arc<ClientTls>>, String> {
         insecure: a.insecure,
         cacert: a.cacert.clone(),
         client_cert: a.cert.clone().zip(a.key.clone()),
+        no_resumption: false,
     };
     if opts == TlsOptions::default() {
         return Ok(None);

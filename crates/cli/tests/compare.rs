@@ -410,6 +410,57 @@ fn compare_shows_the_running_model_then_the_report() {
 
 /// `--locustfile`: every model gets that file's users; a locustfile that cannot be imported
 /// stops compare before anything runs, with the line that failed.
+/// `--workload tls-close`: each model serves HTTPS with a certificate made at its start, every
+/// request is a new TLS connection with a full handshake, and the capacity says how many
+/// handshakes per second it completed.
+#[test]
+fn compare_measures_tls_handshakes() {
+    let _one = exclusive();
+    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("compare-tls-{}", std::process::id()));
+    swarmlab_ok(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--models",
+        "epoll,thread",
+        "--workload",
+        "tls-close",
+        "--max-time",
+        "3s",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let results: Results =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(results.rows.len(), 2);
+    for row in &results.rows {
+        let Outcome::Ran {
+            client, capacity, ..
+        } = &row.outcome
+        else {
+            panic!("{}: {:?}", row.design.name(), row.outcome);
+        };
+        assert!(client.requests > 0, "{}: {client:?}", row.design.name());
+        let c = capacity.as_ref().expect("a capacity");
+        // every completed request was a full handshake of its own
+        let busiest = c
+            .curve
+            .iter()
+            .filter_map(|s| Some((s.achieved, s.handshakes_per_s?)))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .unwrap_or_else(|| panic!("{}: no handshakes counted: {c:?}", row.design.name()));
+        assert!(
+            busiest.1 >= 0.9 * busiest.0 && busiest.1 <= 1.1 * busiest.0,
+            "{}: {busiest:?} (req/s, handshakes/s)",
+            row.design.name()
+        );
+    }
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(md.contains("GET / over TLS (Connection: close)"), "{md}");
+}
+
 #[test]
 fn compare_loads_models_with_a_locustfile() {
     let _one = exclusive();

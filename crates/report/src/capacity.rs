@@ -20,6 +20,9 @@ pub struct Step {
     pub cpu_us_per_request: Option<f64>,
     /// The generator was saturated during the step (its own CPU).
     pub generator_busy: bool,
+    /// TLS handshakes completed per second (the generator's count), over TLS only.
+    #[serde(default)]
+    pub handshakes_per_s: Option<f64>,
 }
 
 /// What limited the capacity.
@@ -49,6 +52,9 @@ pub struct Capacity {
     pub limited_by: LimitedBy,
     /// Server CPU per request at that throughput, µs.
     pub cpu_us_per_request: Option<f64>,
+    /// TLS handshakes completed per second at that throughput (over TLS only).
+    #[serde(default)]
+    pub handshakes_per_s: Option<f64>,
     /// Every step, in the order run: the offered-vs-achieved and p99-vs-offered curves.
     pub curve: Vec<Step>,
     /// Run-to-run spread of the capacity figures, measured by offering the found rate once

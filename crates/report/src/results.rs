@@ -72,7 +72,7 @@ impl<'de> Deserialize<'de> for Design {
 
 /// What every user sends in a built-in workload (`--workload`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum WorkloadKind {
     /// GET / (Hello, World!).
     Hello,
@@ -84,6 +84,11 @@ pub enum WorkloadKind {
     Cpu,
     /// GET / with Connection: close: a new connection per request, like the classic assignment.
     Close,
+    /// GET / over TLS, keep-alive: what encryption costs per request.
+    Tls,
+    /// GET / over TLS with Connection: close: a new TLS connection, so a full handshake, per
+    /// request (python-requests does not resume sessions).
+    TlsClose,
     /// hello, then the capacity of every model under close, sleep and cpu too.
     All,
 }
@@ -96,6 +101,8 @@ impl WorkloadKind {
         WorkloadKind::Sleep,
         WorkloadKind::Cpu,
         WorkloadKind::Close,
+        WorkloadKind::Tls,
+        WorkloadKind::TlsClose,
         WorkloadKind::All,
     ];
 
@@ -107,6 +114,8 @@ impl WorkloadKind {
             WorkloadKind::Sleep => "sleep",
             WorkloadKind::Cpu => "cpu",
             WorkloadKind::Close => "close",
+            WorkloadKind::Tls => "tls",
+            WorkloadKind::TlsClose => "tls-close",
             WorkloadKind::All => "all",
         }
     }
@@ -121,8 +130,19 @@ impl WorkloadKind {
             WorkloadKind::Close => {
                 "GET / with Connection: close: a new connection per request, like the classic assignment"
             }
-            WorkloadKind::All => "hello, then the capacity of every model under close, sleep and cpu too",
+            WorkloadKind::Tls => "GET / over TLS (the model serves --tls self-signed), keep-alive",
+            WorkloadKind::TlsClose => {
+                "GET / over TLS with Connection: close: a full handshake per request"
+            }
+            WorkloadKind::All => {
+                "hello, then the capacity of every model under close, sleep, cpu, tls and tls-close too"
+            }
         }
+    }
+
+    /// Whether its requests go over TLS (the server serves HTTPS).
+    pub fn is_tls(self) -> bool {
+        matches!(self, WorkloadKind::Tls | WorkloadKind::TlsClose)
     }
 
     /// The workload of the main run: `all` runs hello first.

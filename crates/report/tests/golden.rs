@@ -146,6 +146,7 @@ fn searched(
             failure_ratio: 0.0,
             cpu_us_per_request: Some(cpu_us),
             generator_busy: limited_by == LimitedBy::Generator && offered > 60_000.0,
+            handshakes_per_s: None,
         })
         .collect();
     let best = curve
@@ -158,6 +159,7 @@ fn searched(
         p99_ms: best.p99_ms,
         limited_by,
         cpu_us_per_request: Some(cpu_us),
+        handshakes_per_s: None,
         curve: curve.clone(),
         spread: Some(Spread {
             rps: spread,
@@ -303,6 +305,7 @@ pub fn with_capacity() -> Results {
                         p99_ms: 306.0,
                         limited_by: LimitedBy::Server,
                         cpu_us_per_request: None,
+                        handshakes_per_s: None,
                         curve: vec![Step {
                             offered: 500.0,
                             achieved: 8.6,
@@ -310,6 +313,7 @@ pub fn with_capacity() -> Results {
                             failure_ratio: 0.0,
                             cpu_us_per_request: None,
                             generator_busy: false,
+                            handshakes_per_s: None,
                         }],
                         spread: None,
                     },
@@ -564,6 +568,38 @@ fn workload_matrix_names_winners_and_reasons() {
     );
     assert!(md.contains("**select** spent the least server CPU per request (31.0 µs, accept and close included), **fork** the most (210.0 µs)"), "{md}");
     assert!(md.contains("| uring | - | - | not run | - |"), "{md}");
+}
+
+#[test]
+fn tls_close_names_the_handshake_cost_against_close() {
+    let mut r = with_capacity();
+    let tls = |name: &str, rps: f64, cpu: f64| {
+        let mut c = searched(&[(rps, rps, 20.0)], LimitedBy::Server, cpu, 0.05);
+        c.handshakes_per_s = Some(rps);
+        CapacityRow {
+            design: Design::from_name(name),
+            capacity: Some(c),
+            skipped: None,
+        }
+    };
+    r.workloads.push(WorkloadRun {
+        workload: WorkloadKind::TlsClose,
+        request: "GET / over TLS (Connection: close)".into(),
+        slo_p99_ms: 100.0,
+        rows: vec![tls("select", 3000.0, 331.0), tls("fork", 900.0, 1010.0)],
+    });
+    for lang in [Lang::En, Lang::Ko] {
+        let md = markdown::render_markdown(&r, lang);
+        let head = lang.pick("Handshakes/s |", "초당 핸드셰이크 |");
+        assert!(md.contains(head), "{md}");
+        assert!(md.contains("| select | 3,000 | 20 |"), "{md}");
+        if lang == Lang::En {
+            // close's select: 31.0 µs; over TLS 331.0: the handshake 300.0
+            assert!(md.contains("**select** completed 3,000 handshakes/s at 331.0 µs of server CPU per request, 31.0 µs without TLS (`close`): the handshake costs 300.0 µs; **fork** paid the most per request (1010.0 µs)"), "{md}");
+        } else {
+            assert!(md.contains("초당 핸드셰이크 3,000회"), "{md}");
+        }
+    }
 }
 
 #[test]

@@ -34,6 +34,9 @@ pub struct TlsOptions {
     pub cacert: Option<PathBuf>,
     /// A client certificate chain and its key (PEM).
     pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// Make every handshake full, as python-requests does (it resumes no session). By
+    /// default, off: sessions resume, as browsers and most clients do.
+    pub no_resumption: bool,
 }
 
 /// The client configurations a run uses (built once: sessions resume across connections of
@@ -90,6 +93,9 @@ impl ClientTls {
                 None => b.with_no_client_auth(),
             };
             config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            if opts.no_resumption {
+                config.resumption = rustls::client::Resumption::disabled();
+            }
             Ok(Arc::new(config))
         };
         Ok(ClientTls {

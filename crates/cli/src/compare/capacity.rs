@@ -57,16 +57,26 @@ const NOTHING_COMPLETED_MS: f64 = 1e9;
 struct Snapshot {
     total: EntryStats,
     late_sends: u64,
+    /// TLS handshakes completed so far (full and resumed).
+    handshakes: u64,
     at: Instant,
     server: Option<TreeSample>,
 }
 
 fn snapshot(swarm: &Swarm, sample: Option<&dyn Fn() -> TreeSample>) -> Snapshot {
     swarm.flush();
-    let (total, late_sends) = swarm.view(|v| (v.stats.total.clone(), v.stats.late_sends));
+    let (total, late_sends, handshakes) = swarm.view(|v| {
+        let h = v.stats.handshakes;
+        (
+            v.stats.total.clone(),
+            v.stats.late_sends,
+            h.full + h.resumed,
+        )
+    });
     Snapshot {
         total,
         late_sends,
+        handshakes,
         at: Instant::now(),
         server: sample.map(|s| s()),
     }
@@ -88,6 +98,7 @@ pub fn measure(
         rate: Some(params.start),
         threads: probe.threads,
         source_addrs: probe.source_addrs.clone(),
+        tls: Some(compare_tls()),
         ..LoadPlan::default()
     };
     // Connections open on the first sends: give many of them a moment before the first window.
@@ -177,6 +188,10 @@ pub fn measure(
             // the generator's own lag: more than 1 % of sends late with their connection free
             // (its CPU alone says little: it is busiest when the server is slow, too)
             generator_busy: b.late_sends.saturating_sub(a.late_sends) * 100 > requests.max(100),
+            handshakes_per_s: match b.handshakes.saturating_sub(a.handshakes) {
+                0 => None,
+                n => Some(n as f64 / secs),
+            },
         };
         backlog = !params.passes(&step);
         Some(step)
@@ -188,6 +203,26 @@ pub fn measure(
         peak_pss,
         peak_rss,
     }
+}
+
+/// How compare's generator speaks TLS: without verifying (the models' certificates are made
+/// at their start, self-signed; an external https target is measured, not trusted), each
+/// connection's handshake full, as python-requests makes them (it does not resume sessions):
+/// `tls-close` measures the handshake a new client pays.
+pub fn compare_tls() -> std::sync::Arc<swarmlab_swarm::tls::ClientTls> {
+    static TLS: std::sync::OnceLock<std::sync::Arc<swarmlab_swarm::tls::ClientTls>> =
+        std::sync::OnceLock::new();
+    TLS.get_or_init(|| {
+        let opts = swarmlab_swarm::tls::TlsOptions {
+            insecure: true,
+            no_resumption: true,
+            ..Default::default()
+        };
+        std::sync::Arc::new(
+            swarmlab_swarm::tls::ClientTls::new(&opts).expect("insecure TLS needs no file"),
+        )
+    })
+    .clone()
 }
 
 /// The longest wait for a failed capacity step's queued requests before the search gives up

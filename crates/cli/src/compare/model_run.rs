@@ -18,7 +18,7 @@ use swarmlab_swarm::{Plan as LoadPlan, Summary, Swarm, Target as Url, Workload};
 use super::capacity::{loopback_sources, mib, Searches};
 use super::live::{Progress, Watcher};
 use super::plan::{Plan, SearchPlan};
-use super::server::{answers_http, ServerCommand, ServerProcess};
+use super::server::{answers, ServerCommand, ServerProcess};
 use super::targets::Target;
 use super::workloads::users_for;
 use crate::csv_files::CsvFiles;
@@ -77,7 +77,8 @@ pub fn run(ctx: &Ctx<'_>, target: &Target, progress: &Progress<'_>) -> Row {
 fn run_model(ctx: &Ctx<'_>, model: Model, progress: &Progress<'_>) -> Row {
     let design = Design::Model(model);
     let cpus = ctx.plan.server_cpus.as_deref();
-    let server = match ServerProcess::start(&ServerCommand::model(ctx.exe, model, cpus)) {
+    let tls = ctx.plan.main().kind.is_tls();
+    let server = match ServerProcess::start(&ServerCommand::model(ctx.exe, model, cpus, tls)) {
         Ok(s) => s,
         Err(e) => return Row::skipped(ctx, design, &format!("{e:#}")),
     };
@@ -124,8 +125,9 @@ struct Found {
     clean_exit: bool,
 }
 
-/// A fresh server for the main workload's searches and the extras on its cores, and one
-/// more, on every core but the generator's, for the `cpu` workload.
+/// A fresh server for the main workload's searches and the extras on its cores, one more
+/// serving HTTPS for the TLS workloads, and one on every core but the generator's for the
+/// `cpu` workload.
 fn model_searches(
     ctx: &Ctx<'_>,
     model: Model,
@@ -140,11 +142,15 @@ fn model_searches(
         extras: interrupted_rows(ctx, &design),
         clean_exit: true,
     };
-    for wide in [false, true] {
+    // (on every core, over TLS): the main workload's server first
+    let main_tls = ctx.plan.main().kind.is_tls();
+    let key = |k: WorkloadKind| (k == WorkloadKind::Cpu, k.is_tls());
+    for (wide, tls) in [(false, main_tls), (false, !main_tls), (true, false)] {
+        let main_here = !wide && tls == main_tls;
         let picked: Vec<usize> = (0..extras.len())
-            .filter(|&i| (extras[i].kind == WorkloadKind::Cpu) == wide)
+            .filter(|&i| key(extras[i].kind) == (wide, tls))
             .collect();
-        if wide && picked.is_empty() {
+        if !main_here && picked.is_empty() {
             continue;
         }
         let cpus = if wide {
@@ -152,7 +158,7 @@ fn model_searches(
         } else {
             ctx.plan.server_cpus.as_deref()
         };
-        let server = match ServerProcess::start(&ServerCommand::model(ctx.exe, model, cpus)) {
+        let server = match ServerProcess::start(&ServerCommand::model(ctx.exe, model, cpus, tls)) {
             Ok(s) => s,
             Err(e) => {
                 for i in picked {
@@ -170,7 +176,7 @@ fn model_searches(
             Some(&sample),
             (ctx.stop, progress),
         );
-        if !wide {
+        if main_here {
             found.capacity = searches.main();
             found.scaling = searches.scaling();
         }
@@ -219,7 +225,19 @@ fn run_external(
                 .plan
                 .extras()
                 .iter()
-                .map(|w| searches.extra(w))
+                .map(|w| match w.kind.is_tls() && !url.tls {
+                    // it serves what it serves: TLS needs its https:// address
+                    true => CapacityRow {
+                        design: design.clone(),
+                        capacity: None,
+                        skipped: Some(format!(
+                            "{} is plain HTTP: {} needs its https:// address",
+                            url.url(),
+                            w.kind
+                        )),
+                    },
+                    false => searches.extra(w),
+                })
                 .collect();
             (searches.main(), searches.scaling(), extras)
         }
@@ -267,8 +285,8 @@ fn assignment_run(
     sample: Option<&dyn Fn() -> TreeSample>,
     progress: &Progress<'_>,
 ) -> anyhow::Result<(Summary, TreeSample)> {
-    if !answers_http(url.addr) {
-        anyhow::bail!("{} does not answer HTTP", url.addr);
+    if !answers(url.addr, url.tls) {
+        anyhow::bail!("{} does not answer HTTP", url.url());
     }
     let plan = ctx.plan;
     let workload = users_for(plan.main().kind, ctx.users, url);
@@ -280,6 +298,7 @@ fn assignment_run(
         threads: plan.generator_threads,
         // one loopback source address has about 28,000 ports per destination
         source_addrs: loopback_sources(plan.users),
+        tls: Some(super::capacity::compare_tls()),
         ..LoadPlan::default()
     };
     let mut watcher = Watcher {

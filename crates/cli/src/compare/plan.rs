@@ -137,7 +137,14 @@ impl Plan {
                 ));
             }
             workloads.extend(
-                [WorkloadKind::Close, WorkloadKind::Sleep, WorkloadKind::Cpu].map(objective),
+                [
+                    WorkloadKind::Close,
+                    WorkloadKind::Sleep,
+                    WorkloadKind::Cpu,
+                    WorkloadKind::Tls,
+                    WorkloadKind::TlsClose,
+                ]
+                .map(objective),
             );
         }
         let quick = a.quick;
@@ -304,6 +311,8 @@ mod tests {
                 (WorkloadKind::Close, Some(50.0)),
                 (WorkloadKind::Sleep, Some(150.0)),
                 (WorkloadKind::Cpu, Some(51.0)),
+                (WorkloadKind::Tls, Some(50.0)),
+                (WorkloadKind::TlsClose, Some(50.0)),
             ]
         );
         let s = p.search.unwrap();

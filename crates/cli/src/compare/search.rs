@@ -108,6 +108,7 @@ pub fn search(p: &Params, mut probe: impl FnMut(f64) -> Option<Step>) -> Capacit
             p99_ms: curve.last().map_or(0.0, |s| s.p99_ms),
             limited_by,
             cpu_us_per_request: None,
+            handshakes_per_s: None,
             curve,
             spread: None,
         };
@@ -139,6 +140,7 @@ pub fn search(p: &Params, mut probe: impl FnMut(f64) -> Option<Step>) -> Capacit
         p99_ms: best.p99_ms,
         limited_by,
         cpu_us_per_request: best.cpu_us_per_request,
+        handshakes_per_s: best.handshakes_per_s,
         curve,
         spread,
     }
@@ -165,6 +167,7 @@ mod tests {
                 failure_ratio: 0.0,
                 cpu_us_per_request: Some(10.0),
                 generator_busy: false,
+                handshakes_per_s: None,
             })
         }
     }
@@ -195,6 +198,7 @@ mod tests {
                 failure_ratio: if rate > 6000.0 { 0.3 } else { 0.0 },
                 cpu_us_per_request: None,
                 generator_busy: false,
+                handshakes_per_s: None,
             })
         });
         assert_eq!(c.limited_by, LimitedBy::Failures);

@@ -49,14 +49,17 @@ pub struct ServerCommand {
     pub listen: Listen,
     /// The cores it runs on (`None`: not pinned).
     pub cpus: Option<Vec<usize>>,
+    /// It serves HTTPS (it is asked, and answers, over TLS).
+    pub tls: bool,
 }
 
 impl ServerCommand {
     /// `swarmlab serve --model M` (this executable), with workers as `serve` would start them
     /// on this machine unpinned: the pinned core set does not shrink a pool of blocking threads.
-    pub fn model(exe: &Path, model: Model, cpus: Option<&[usize]>) -> ServerCommand {
+    /// With `tls`, it serves HTTPS with a certificate made at its start.
+    pub fn model(exe: &Path, model: Model, cpus: Option<&[usize]>, tls: bool) -> ServerCommand {
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        ServerCommand {
+        let mut cmd = ServerCommand {
             name: model.name().to_string(),
             argv: [
                 exe.to_string_lossy().as_ref(),
@@ -72,7 +75,12 @@ impl ServerCommand {
             .to_vec(),
             listen: Listen::Inherit,
             cpus: cpus.map(<[usize]>::to_vec),
+            tls,
+        };
+        if tls {
+            cmd.argv.extend(["--tls".to_string(), "self-signed".into()]);
         }
+        cmd
     }
 }
 
@@ -80,6 +88,7 @@ impl ServerCommand {
 pub struct ServerProcess {
     child: Child,
     addr: SocketAddr,
+    tls: bool,
 }
 
 impl ServerProcess {
@@ -113,7 +122,11 @@ impl ServerProcess {
             .spawn()
             .with_context(|| format!("cannot start {program}"))?;
         let said = forward_stderr(&mut child, &cmd.name);
-        let mut server = ServerProcess { child, addr };
+        let mut server = ServerProcess {
+            child,
+            addr,
+            tls: cmd.tls,
+        };
         match server.wait_until_answering() {
             Ok(()) => {
                 said.0.lock().unwrap_or_else(|e| e.into_inner()).up = true;
@@ -133,9 +146,10 @@ impl ServerProcess {
         }
     }
 
-    /// `http://ADDR`.
+    /// `http://ADDR`, or `https://ADDR`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Its pid (the root of its process tree).
@@ -178,7 +192,7 @@ impl ServerProcess {
             if let Some(status) = self.child.try_wait()? {
                 return Err(anyhow!("the server exited ({status}) before it answered"));
             }
-            if answers_http(self.addr) {
+            if answers(self.addr, self.tls) {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -195,6 +209,29 @@ impl Drop for ServerProcess {
             self.kill();
         }
     }
+}
+
+/// Whether `addr` answers a `GET /` with an HTTP/1.x status line, over TLS if `tls` (its
+/// certificate not verified: compare's own models make theirs at start).
+pub fn answers(addr: SocketAddr, tls: bool) -> bool {
+    if !tls {
+        return answers_http(addr);
+    }
+    let Ok(tcp) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+    let config = super::capacity::compare_tls().config(false, Some(false));
+    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+    let Ok(conn) = rustls::ClientConnection::new(config, name) else {
+        return false;
+    };
+    let mut s = rustls::StreamOwned::new(conn, tcp);
+    let mut first = [0u8; 12];
+    s.write_all(b"GET / HTTP/1.1\r\nHost: compare\r\nConnection: close\r\n\r\n")
+        .is_ok()
+        && s.read_exact(&mut first).is_ok()
+        && first.starts_with(b"HTTP/1.")
 }
 
 /// Whether `addr` answers a `GET /` with an HTTP/1.x status line.
@@ -274,7 +311,8 @@ mod tests {
         let Some(exe) = exe() else {
             return;
         };
-        let server = ServerProcess::start(&ServerCommand::model(&exe, Model::Epoll, None)).unwrap();
+        let server =
+            ServerProcess::start(&ServerCommand::model(&exe, Model::Epoll, None, false)).unwrap();
         assert!(answers_http(server.addr));
         let tree = server.sample();
         assert!(tree.processes >= 1 && tree.rss > 0, "{tree:?}");
@@ -310,6 +348,7 @@ mod tests {
                 argv,
                 listen: Listen::Port,
                 cpus: None,
+                tls: false,
             };
             let server = ServerProcess::start(&cmd).unwrap();
             assert!(answers_http(server.addr));
@@ -328,6 +367,7 @@ mod tests {
             ],
             listen: Listen::Port,
             cpus: None,
+            tls: false,
         };
         let err = ServerProcess::start(&cmd).err().expect("it did not start");
         assert_eq!(err.to_string(), "cannot bind: no");

@@ -1,4 +1,5 @@
-//! The built-in workloads (what every user sends in `--workload hello|echo|sleep|cpu|close`),
+//! The built-in workloads (what every user sends in `--workload
+//! hello|echo|sleep|cpu|close|tls|tls-close`),
 //! and the users a run gives every design: a built-in request, or a file's users moved to the
 //! design's address.
 
@@ -49,6 +50,11 @@ pub fn request_of(kind: WorkloadKind) -> BuiltIn {
         WorkloadKind::Close => BuiltIn {
             headers: &[("Connection", "close")],
             ..get("GET / (Connection: close)", "/")
+        },
+        WorkloadKind::Tls => get("GET / over TLS", "/"),
+        WorkloadKind::TlsClose => BuiltIn {
+            headers: &[("Connection", "close")],
+            ..get("GET / over TLS (Connection: close)", "/")
         },
     }
 }

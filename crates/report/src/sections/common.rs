@@ -116,6 +116,7 @@ mod tests {
             p99_ms: 10.0,
             limited_by,
             cpu_us_per_request: Some(5.0),
+            handshakes_per_s: None,
             curve: Vec::new(),
             spread: Some(Spread {
                 rps: spread,

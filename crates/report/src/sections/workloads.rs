@@ -143,14 +143,26 @@ fn table(lang: Lang, t: &Table<'_>) -> String {
             ms(t.slo_ms)
         ),
     };
-    let _ = writeln!(s, "{head}");
-    let _ = writeln!(s, "|---|---|---|---|---|");
+    // over TLS, the handshakes the generator completed per second at that rate
+    let tls = t.kind.is_some_and(WorkloadKind::is_tls);
+    let (extra_head, extra_rule) = match (tls, lang) {
+        (false, _) => ("", ""),
+        (true, Lang::En) => (" Handshakes/s |", "---|"),
+        (true, Lang::Ko) => (" 초당 핸드셰이크 |", "---|"),
+    };
+    let _ = writeln!(s, "{head}{extra_head}");
+    let _ = writeln!(s, "|---|---|---|---|---|{extra_rule}");
     for (design, c) in &t.rows {
         match c {
             Some(c) => {
+                let handshakes = match (tls, c.handshakes_per_s) {
+                    (false, _) => String::new(),
+                    (true, Some(h)) => format!(" {} |", int(h)),
+                    (true, None) => " - |".to_string(),
+                };
                 let _ = writeln!(
                     s,
-                    "| {design} | {} | {} | {} | {} |",
+                    "| {design} | {} | {} | {} | {} |{handshakes}",
                     shown(c),
                     ms(c.p99_ms),
                     limited_by(lang, c.limited_by),
@@ -161,8 +173,9 @@ fn table(lang: Lang, t: &Table<'_>) -> String {
             None => {
                 let _ = writeln!(
                     s,
-                    "| {design} | - | - | {} | - |",
-                    lang.pick("not run", "실행 안 됨")
+                    "| {design} | - | - | {} | - |{}",
+                    lang.pick("not run", "실행 안 됨"),
+                    if tls { " - |" } else { "" }
                 );
             }
         }
@@ -191,6 +204,8 @@ fn matrix_row(lang: Lang, r: &Results, t: &Table<'_>) -> Option<(String, String,
         Some(WorkloadKind::Sleep) => why_sleep(lang, r, &ranked, &winners),
         Some(WorkloadKind::Cpu) => why_cpu(lang, r, &ranked),
         Some(WorkloadKind::Close) => why_close(lang, &ranked),
+        Some(WorkloadKind::Tls) => why_tls(lang, r, &ranked),
+        Some(WorkloadKind::TlsClose) => why_tls_close(lang, r, &ranked),
         _ => why_keep_alive(lang, &ranked),
     };
     Some((names, shown(bc), why))
@@ -311,6 +326,109 @@ fn why_close(lang: Lang, ranked: &[(&Design, &Capacity)]) -> String {
         ),
         (Lang::En, ..) => "every request opens and closes a connection".to_string(),
         (Lang::Ko, ..) => "요청마다 연결을 열고 닫는다".to_string(),
+    }
+}
+
+/// `design`'s capacity under the built-in workload `kind`, in this run (the main table or one
+/// of `all`'s).
+fn capacity_of<'a>(r: &'a Results, kind: WorkloadKind, design: &Design) -> Option<&'a Capacity> {
+    if r.settings.workload.main_kind() == Some(kind) {
+        return r
+            .rows
+            .iter()
+            .find(|m| &m.design == design)
+            .and_then(|m| match &m.outcome {
+                Outcome::Ran { capacity, .. } => capacity.as_deref(),
+                Outcome::Skipped { .. } => None,
+            });
+    }
+    r.workloads
+        .iter()
+        .find(|w| w.workload == kind)?
+        .rows
+        .iter()
+        .find(|row| &row.design == design)?
+        .capacity
+        .as_ref()
+}
+
+/// `tls`: kept connections, so TLS costs the record encryption per request; the same design's
+/// plain `hello` says how much.
+fn why_tls(lang: Lang, r: &Results, ranked: &[(&Design, &Capacity)]) -> String {
+    let (best, bc) = ranked[0];
+    let plain = capacity_of(r, WorkloadKind::Hello, best);
+    let added = match (
+        bc.cpu_us_per_request,
+        plain.and_then(|c| c.cpu_us_per_request),
+    ) {
+        (Some(t), Some(p)) => Some((t, p)),
+        _ => None,
+    };
+    match (lang, added) {
+        (Lang::En, Some((t, p))) => format!(
+            "kept connections, one handshake each, so TLS costs the encryption of every response: **{best}** served {} req/s at {t:.1} µs of server CPU per request, {p:.1} µs without TLS (`hello`): {:+.1} µs per request for TLS",
+            shown(bc),
+            t - p
+        ),
+        (Lang::Ko, Some((t, p))) => format!(
+            "연결을 유지하므로 핸드셰이크는 연결마다 한 번이고, TLS 비용은 응답마다의 암호화이다: **{best}**(은)는 요청당 서버 CPU {t:.1} µs로 {} req/s를 처리했고, TLS 없이(`hello`)는 {p:.1} µs: TLS가 요청당 {:+.1} µs",
+            shown(bc),
+            t - p
+        ),
+        (Lang::En, None) => format!(
+            "kept connections, one handshake each: **{best}** served {} req/s over TLS",
+            shown(bc)
+        ),
+        (Lang::Ko, None) => format!(
+            "연결을 유지하므로 핸드셰이크는 연결마다 한 번: **{best}**(은)는 TLS로 {} req/s",
+            shown(bc)
+        ),
+    }
+}
+
+/// `tls-close`: a full handshake per request (the server's signature and key exchange), so
+/// the design that spreads handshakes over its cores, and pays least per one, goes furthest.
+fn why_tls_close(lang: Lang, r: &Results, ranked: &[(&Design, &Capacity)]) -> String {
+    let (best, bc) = ranked[0];
+    let per_s = bc.handshakes_per_s.unwrap_or(bc.rps);
+    let plain = capacity_of(r, WorkloadKind::Close, best).and_then(|c| c.cpu_us_per_request);
+    let dearest = ranked
+        .iter()
+        .filter_map(|(d, c)| Some((*d, c.cpu_us_per_request?)))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let cost = match (bc.cpu_us_per_request, plain) {
+        (Some(t), Some(p)) => match lang {
+            Lang::En => format!(
+                " at {t:.1} µs of server CPU per request, {p:.1} µs without TLS (`close`): the handshake costs {:.1} µs",
+                t - p
+            ),
+            Lang::Ko => format!(
+                ", 요청당 서버 CPU {t:.1} µs(TLS 없는 `close`는 {p:.1} µs): 핸드셰이크 한 번에 {:.1} µs",
+                t - p
+            ),
+        },
+        (Some(t), None) => match lang {
+            Lang::En => format!(" at {t:.1} µs of server CPU per request"),
+            Lang::Ko => format!(", 요청당 서버 CPU {t:.1} µs"),
+        },
+        _ => String::new(),
+    };
+    let contrast = match dearest {
+        Some((d, v)) if d != best => match lang {
+            Lang::En => format!("; **{d}** paid the most per request ({v:.1} µs)"),
+            Lang::Ko => format!(". 요청당 가장 많이 쓴 것은 **{d}**({v:.1} µs)"),
+        },
+        _ => String::new(),
+    };
+    match lang {
+        Lang::En => format!(
+            "every request is a new TLS connection with a full handshake (the server signs and does a key exchange each time), so handshake CPU is the limit: **{best}** completed {} handshakes/s{cost}{contrast}",
+            int(per_s)
+        ),
+        Lang::Ko => format!(
+            "요청마다 새 TLS 연결과 전체 핸드셰이크(서버가 매번 서명과 키 교환을 한다)이므로 핸드셰이크 CPU가 한계이다: **{best}**(은)는 초당 핸드셰이크 {}회{cost}{contrast}",
+            int(per_s)
+        ),
     }
 }
 
