@@ -289,3 +289,20 @@ pub fn python_has_greenlet() -> bool {
     }
     ok
 }
+
+/// Stops an nginx started with `daemon off`: SIGTERM (its master stops the workers), a bounded
+/// wait, then SIGKILL. A SIGKILL alone leaves its workers running, orphaned, on their ports.
+#[allow(dead_code)]
+pub fn stop_nginx(child: &mut Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
