@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -149,8 +150,7 @@ http {{
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        common::stop_nginx(&mut self.child);
     }
 }
 
@@ -387,4 +387,205 @@ fn each_locust_client_verifies_as_its_library_does() {
     assert!(n > 0 && failed == n, "{text}");
     let (n, failed) = row(&text, "/http");
     assert!(n > 0 && failed == 0, "{text}");
+
+    // one user, one host, verify=False then the default: the unverified connection kept alive
+    // must not carry the request that verifies
+    let file = dir.join("modes.py");
+    std::fs::write(
+        &file,
+        format!(
+            "import random\n{head}{}",
+            class(
+                "H",
+                "HttpUser",
+                "",
+                "self.client.get(f'/?{random.random()}', name='/unverified', verify=False); self.client.get(f'/?{random.random()}', name='/verified')"
+            )
+        ),
+    )
+    .unwrap();
+    let (text, _) = swarm(&url, &["-f", file.to_str().unwrap(), "--processes", "1"]);
+    let (n, failed) = row(&text, "/unverified");
+    assert!(n > 0 && failed == 0, "{text}");
+    let (n, failed) = row(&text, "/verified");
+    assert!(
+        n > 0 && failed == n,
+        "a verified request went over an unverified connection: {text}"
+    );
+}
+
+/// The `Error` column of a `_failures.csv`.
+fn failure_texts(csv_file: &Path) -> BTreeSet<String> {
+    let text =
+        std::fs::read_to_string(csv_file).unwrap_or_else(|e| panic!("{}: {e}", csv_file.display()));
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    r.records()
+        .map(|rec| rec.unwrap().get(2).unwrap_or("").to_string())
+        .collect()
+}
+
+/// A failed verification reads as Locust users read it: real Locust 2.47 and swarmlab, the same
+/// file (HttpUser, verifying as python-requests does) against a certificate of an unknown CA and
+/// one for another name: the same failure texts, byte for byte.
+#[test]
+fn verification_failures_read_as_under_locust() {
+    let Some(locust) = peer("locust") else { return };
+    let Some(nginx) = peer("nginx") else { return };
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tls-diff-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pki = Pki::make(&dir);
+    let server = Nginx::start(&nginx, &pki, &dir);
+    let file = dir.join("verify.py");
+    std::fs::write(
+        &file,
+        "from locust import HttpUser, task, constant\n\
+         class H(HttpUser):\n    wait_time = constant(0.1)\n    @task\n    def t(self):\n        self.client.get('/x')\n",
+    )
+    .unwrap();
+    for port in [server.ports[0], server.ports[1]] {
+        let url = format!("https://localhost:{port}");
+        let run = |program: &Path, first: &[&str], prefix: &str| {
+            Command::new(program)
+                .args(first)
+                .arg("-f")
+                .arg(&file)
+                .args([
+                    "--headless",
+                    "-u",
+                    "1",
+                    "-r",
+                    "1",
+                    "-t",
+                    "4s",
+                    "--only-summary",
+                ])
+                .args(["-H", &url, "--csv"])
+                .arg(dir.join(prefix))
+                .output()
+                .unwrap();
+            failure_texts(&dir.join(format!("{prefix}_failures.csv")))
+        };
+        let theirs = run(&locust, &[], &format!("locust-{port}"));
+        let ours = run(
+            Path::new(env!("CARGO_BIN_EXE_swarmlab")),
+            &["swarm"],
+            &format!("swarmlab-{port}"),
+        );
+        assert!(!theirs.is_empty(), "Locust recorded no failure on {url}");
+        assert_eq!(
+            theirs, ours,
+            "the failure texts on {url}: Locust's, then swarmlab's"
+        );
+    }
+}
+
+/// The `Message` column of an `_exceptions.csv`.
+fn exception_texts(csv_file: &Path) -> BTreeSet<String> {
+    let text =
+        std::fs::read_to_string(csv_file).unwrap_or_else(|e| panic!("{}: {e}", csv_file.display()));
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    r.records()
+        .map(|rec| rec.unwrap().get(1).unwrap_or("").to_string())
+        .collect()
+}
+
+/// `verify="ca.pem"` and `cert=(...)` per request (the Python path), against real Locust: the
+/// CA file makes the test CA's server verify; a CA path that is not there is python-requests'
+/// OSError, raised in the task (Locust's Exceptions, not a failure); a client certificate gets
+/// through nginx's `ssl_verify_client`, and its absence is refused (nginx answers 400).
+#[test]
+fn per_request_ca_and_client_certificates_as_under_locust() {
+    let Some(locust) = peer("locust") else { return };
+    let Some(nginx) = peer("nginx") else { return };
+    if !common::python_has_greenlet() {
+        return;
+    }
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tls-files-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pki = Pki::make(&dir);
+    let server = Nginx::start(&nginx, &pki, &dir);
+    let mtls = format!("https://localhost:{}", server.ports[2]);
+    let file = dir.join("files.py");
+    std::fs::write(
+        &file,
+        format!(
+            "from locust import HttpUser, task, constant\n\
+             CA = {ca:?}\n\
+             class H(HttpUser):\n    wait_time = constant(0.1)\n\
+             \x20   @task\n    def good(self):\n\
+             \x20       self.client.get('/ca', verify=CA)\n\
+             \x20       self.client.get('{mtls}/cert', verify=CA, cert=({crt:?}, {key:?}))\n\
+             \x20       self.client.get('{mtls}/nocert', verify=CA)\n\
+             \x20   @task\n    def nowhere(self):\n\
+             \x20       self.client.get('/nowhere', verify='/nonexistent/ca.pem')\n",
+            ca = pki.file("ca.pem"),
+            crt = pki.file("client.pem"),
+            key = pki.file("client-key.pem"),
+        ),
+    )
+    .unwrap();
+    let url = format!("https://localhost:{}", server.ports[0]);
+    let run = |program: &Path, first: &[&str], prefix: &str| {
+        let out = Command::new(program)
+            .args(first)
+            .arg("-f")
+            .arg(&file)
+            .args([
+                "--headless",
+                "-u",
+                "1",
+                "-r",
+                "1",
+                "-t",
+                "4s",
+                "--only-summary",
+            ])
+            .args(["-H", &url, "--csv"])
+            .arg(dir.join(prefix))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        let failures = failure_texts(&dir.join(format!("{prefix}_failures.csv")));
+        let exceptions = exception_texts(&dir.join(format!("{prefix}_exceptions.csv")));
+        (failures, exceptions, text)
+    };
+    let (their_failures, their_exceptions, their_text) = run(&locust, &[], "locust");
+    let (our_failures, our_exceptions, our_text) = run(
+        Path::new(env!("CARGO_BIN_EXE_swarmlab")),
+        &["swarm"],
+        "swarmlab",
+    );
+    assert!(our_text.contains("the Python path"), "{our_text}");
+    // the missing CA file: the same exception
+    let missing = |set: &BTreeSet<String>| {
+        set.iter()
+            .any(|e| e.contains("Could not find a suitable TLS CA certificate bundle, invalid path: /nonexistent/ca.pem"))
+    };
+    assert!(
+        missing(&their_exceptions),
+        "Locust: {their_exceptions:?}\n{their_text}"
+    );
+    assert!(
+        missing(&our_exceptions),
+        "swarmlab: {our_exceptions:?}\n{our_text}"
+    );
+    // no client certificate: nginx answers 400, the same failure; the CA file and the client
+    // certificate pass
+    assert_eq!(
+        their_failures.len(),
+        1,
+        "Locust: {their_failures:?}\n{their_text}"
+    );
+    assert_eq!(their_failures, our_failures, "{their_text}\n{our_text}");
+    for name in ["/ca", "/cert"] {
+        let (n, failed) = row(&our_text, name);
+        assert!(n > 0 && failed == 0, "{name}: {our_text}");
+    }
+    let (n, failed) = row(&our_text, "/nocert");
+    assert!(n > 0 && failed == n, "{our_text}");
 }

@@ -25,6 +25,7 @@ fn main() {
             ("Authorization".into(), "Bearer t0k3n".into()),
         ],
         body: None,
+        tls_files: None,
     };
     let mut frames = Vec::new();
     for _ in 0..64 {

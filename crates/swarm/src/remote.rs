@@ -97,6 +97,18 @@ pub mod flags {
     /// https: verify the certificate although the client is a `FastHttpUser`'s
     /// (`insecure = False`).
     pub const VERIFY: u8 = 32;
+    /// After the body: three s16 paths (empty: none), the CA file (`verify="ca.pem"`), the
+    /// client certificate and its key (`cert=`).
+    pub const TLS_FILES: u8 = 64;
+}
+
+/// The files a request names for its TLS (`verify="ca.pem"`, `cert=`): absolute paths.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TlsFiles {
+    /// Verify against this CA file only.
+    pub ca: Option<String>,
+    /// A client certificate chain and its key.
+    pub cert: Option<(String, String)>,
 }
 
 /// `DONE` outcomes.
@@ -187,6 +199,8 @@ pub struct Req {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Option<Vec<u8>>,
+    /// The files its TLS uses, if it names any.
+    pub tls_files: Option<TlsFiles>,
 }
 
 /// A frame that does not decode.
@@ -284,6 +298,16 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Frame, BadFrame> {
                 headers.push((c.s16()?, c.s32()?));
             }
             let body = c.bytes32()?;
+            let tls_files = if f & flags::TLS_FILES != 0 {
+                let some = |s: String| (!s.is_empty()).then_some(s);
+                let (ca, cert, key) = (some(c.s16()?), some(c.s16()?), some(c.s16()?));
+                Some(TlsFiles {
+                    ca,
+                    cert: cert.zip(key),
+                })
+            } else {
+                None
+            };
             Frame::Req(Req {
                 id,
                 user,
@@ -293,6 +317,7 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Frame, BadFrame> {
                 name,
                 headers,
                 body: (f & flags::HAS_BODY != 0).then_some(body),
+                tls_files,
             })
         }
         DONE => Frame::Done {
@@ -478,6 +503,7 @@ mod tests {
                 name: "/login".into(),
                 headers: vec![("Content-Type".into(), "application/json".into())],
                 body: Some(b"{}".to_vec()),
+                tls_files: None,
             })
         );
         assert_eq!(

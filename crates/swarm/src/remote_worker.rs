@@ -62,8 +62,9 @@ enum St {
 struct Conn {
     user: u32,
     authority: String,
-    /// `https://`: the connection is TLS.
-    tls: bool,
+    /// `https://`: the configuration its TLS was made with (verifying or not), so that a
+    /// request is only sent on a connection verified as it asks.
+    tls: Option<Arc<rustls::ClientConfig>>,
     sock: Stream,
     /// Its TLS handshake was counted.
     shaken: bool,
@@ -105,6 +106,8 @@ struct Pending {
     cookies_seen: Vec<(String, String)>,
     conn: Option<usize>,
     resent: bool,
+    /// The files its TLS uses (`verify="ca.pem"`, `cert=`), if it names any.
+    tls_files: Option<remote::TlsFiles>,
 }
 
 /// A catch_response request answered, waiting for its block's verdict.
@@ -144,6 +147,8 @@ pub(crate) struct RemoteWorker {
     /// Resolved addresses by authority: `http://`'s, then `https://`'s (their default ports
     /// differ).
     dns: [HashMap<String, SocketAddr>; 2],
+    /// TLS clients for requests' own files (`verify="ca.pem"`, `cert=`), or why not.
+    tls_files: HashMap<remote::TlsFiles, Result<Arc<ClientTls>, String>>,
     buf: Vec<u8>,
     base: Instant,
     base_unix: f64,
@@ -215,6 +220,7 @@ impl RemoteWorker {
             delta: Delta::new(0, base_unix as u64, 0, false),
             names: HashMap::new(),
             dns: [HashMap::new(), HashMap::new()],
+            tls_files: HashMap::new(),
             buf: vec![0; READ_BUF],
             base: Instant::now(),
             base_unix,
@@ -565,6 +571,7 @@ impl RemoteWorker {
             cookies_seen: Vec::new(),
             conn: None,
             resent: false,
+            tls_files: req.tls_files,
         };
         self.reqs.insert(req.id, p);
         self.dispatch(req.id, now);
@@ -578,22 +585,42 @@ impl RemoteWorker {
             Ok(v) => v,
             Err(e) => return self.answer(id, 0, None, Some(e), now),
         };
-        let tls = is_https(&p.url).then(|| {
-            let verify = if p.flags & flags::INSECURE != 0 {
-                Some(false)
-            } else if p.flags & flags::VERIFY != 0 {
-                Some(true)
-            } else {
-                None
-            };
-            (p.flags & flags::FAST != 0, verify)
-        });
+        let verify = if p.flags & flags::INSECURE != 0 {
+            Some(false)
+        } else if p.flags & flags::VERIFY != 0 {
+            Some(true)
+        } else {
+            None
+        };
+        let (fast, https, files) = (
+            p.flags & flags::FAST != 0,
+            is_https(&p.url),
+            p.tls_files.clone(),
+        );
+        let tls = match (https, files) {
+            (false, _) => None,
+            (true, None) => Some(
+                self.shared
+                    .plan
+                    .tls
+                    .clone()
+                    .unwrap_or_else(ClientTls::shared_default)
+                    .config(fast, verify),
+            ),
+            // a CA file given is verified against, whatever the client's default
+            (true, Some(files)) => match self.tls_for(&files) {
+                Ok(client) => {
+                    Some(client.config(fast, verify.or(files.ca.is_some().then_some(true))))
+                }
+                Err(e) => return self.answer(id, 0, None, Some(e), now),
+            },
+        };
         let addr = match self.resolve(&authority, tls.is_some()) {
             Ok(a) => a,
             Err(e) => return self.answer(id, 0, None, Some(e), now),
         };
         let bytes = self.encode(id, &authority, &path);
-        let slot = self.idle_conn(user, &authority, tls.is_some());
+        let slot = self.idle_conn(user, &authority, tls.as_ref());
         let slot = match slot {
             Some(s) => s,
             None => match self.open_conn(user, &authority, addr, tls) {
@@ -681,6 +708,42 @@ impl RemoteWorker {
         out
     }
 
+    /// The TLS client for a request's own files (`verify="ca.pem"`, `cert=`), made once per
+    /// set of files; a file that is not there is python-requests' error.
+    fn tls_for(&mut self, files: &remote::TlsFiles) -> Result<Arc<ClientTls>, String> {
+        if let Some(made) = self.tls_files.get(files) {
+            return made.clone();
+        }
+        let made = match &files.ca {
+            Some(ca) if !std::path::Path::new(ca).exists() => Err(format!(
+                "OSError('Could not find a suitable TLS CA certificate bundle, invalid path: {ca}')"
+            )),
+            _ => match &files.cert {
+                Some((c, _)) if !std::path::Path::new(c).exists() => Err(format!(
+                    "OSError('Could not find the TLS certificate file, invalid path: {c}')"
+                )),
+                Some((_, k)) if !std::path::Path::new(k).exists() => Err(format!(
+                    "OSError('Could not find the TLS key file, invalid path: {k}')"
+                )),
+                _ => ClientTls::new(&crate::tls::TlsOptions {
+                    insecure: self
+                        .shared
+                        .plan
+                        .tls
+                        .as_ref()
+                        .is_some_and(|t| t.is_insecure()),
+                    cacert: files.ca.as_ref().map(Into::into),
+                    client_cert: files.cert.as_ref().map(|(c, k)| (c.into(), k.into())),
+                    no_resumption: false,
+                })
+                .map(Arc::new)
+                .map_err(|e| format!("SSLError({})", client::py_repr(&e))),
+            },
+        };
+        self.tls_files.insert(files.clone(), made.clone());
+        made
+    }
+
     fn resolve(&mut self, authority: &str, tls: bool) -> Result<SocketAddr, String> {
         if let Some(a) = self.dns[usize::from(tls)].get(authority) {
             return Ok(*a);
@@ -690,44 +753,49 @@ impl RemoteWorker {
         Ok(addr)
     }
 
-    fn idle_conn(&mut self, user: u32, authority: &str, tls: bool) -> Option<usize> {
+    /// An idle connection of `user` to `authority` made as `tls` says (plain, or TLS with this
+    /// configuration: one made without verifying never carries a request that verifies).
+    fn idle_conn(
+        &mut self,
+        user: u32,
+        authority: &str,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> Option<usize> {
         let conns = &self.conns;
+        let same = |a: Option<&Arc<rustls::ClientConfig>>| match (a, tls) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
         let slot = self.users.get(&user)?.conns.iter().copied().find(|&slot| {
             conns[slot].as_ref().is_some_and(|c| {
                 c.user == user
                     && c.state == St::Idle
                     && c.req.is_none()
                     && c.authority == authority
-                    && c.tls == tls
+                    && same(c.tls.as_ref())
             })
         })?;
         self.conns[slot].as_mut().expect("found").reused = true;
         Some(slot)
     }
 
-    /// A new connection of `user` to `authority`; `tls`: `https://`, with whether the request
-    /// is a `FastHttpUser`'s (whose client does not verify certificates by default) and what
-    /// the request said about verifying.
+    /// A new connection of `user` to `authority`; `tls`: `https://`, with the configuration
+    /// the request's client and its verify setting chose.
     fn open_conn(
         &mut self,
         user: u32,
         authority: &str,
         addr: SocketAddr,
-        tls: Option<(bool, Option<bool>)>,
+        tls: Option<Arc<rustls::ClientConfig>>,
     ) -> io::Result<usize> {
         let slot = self.free.pop().unwrap_or(self.conns.len());
         let source = match self.shared.plan.source_addrs.as_slice() {
             [] => None,
             addrs => Some(addrs[(user as usize) % addrs.len()]),
         };
-        let config = tls.map(|(fast, verify)| {
-            let client = self.shared.plan.tls.clone();
-            client
-                .unwrap_or_else(ClientTls::shared_default)
-                .config(fast, verify)
-        });
         let sock = crate::worker::connect(addr, source)?;
-        let mut sock = Stream::new(sock, config.map(|c| (c, host_of(authority))))?;
+        let mut sock = Stream::new(sock, tls.clone().map(|c| (c, host_of(authority))))?;
         self.poll.registry().register(
             &mut sock,
             Token(slot),
@@ -736,7 +804,7 @@ impl RemoteWorker {
         let conn = Conn {
             user,
             authority: authority.to_string(),
-            tls: tls.is_some(),
+            tls,
             sock,
             shaken: false,
             state: St::Connecting,

@@ -105,6 +105,11 @@ impl ClientTls {
         })
     }
 
+    /// Whether the run does not verify (`-k`).
+    pub fn is_insecure(&self) -> bool {
+        self.insecure
+    }
+
     /// The default (the system's roots, verifying), built the first time it is wanted.
     pub fn shared_default() -> Arc<ClientTls> {
         static DEFAULT: OnceLock<Arc<ClientTls>> = OnceLock::new();

@@ -35,7 +35,7 @@ SPAWN, STOP, RESP, TEST_START, TEST_STOP, EXIT, SHAPE_TICK = 1, 2, 3, 4, 5, 6, 7
 # python -> engine
 REQ, DONE, EXC, ENDED, FIRE, QUIT, READY, SHAPE = 1, 2, 3, 4, 5, 6, 7, 8
 # REQ flags
-DEFERRED, REDIRECTS, FAST, HAS_BODY, INSECURE, VERIFY = 1, 2, 4, 8, 16, 32
+DEFERRED, REDIRECTS, FAST, HAS_BODY, INSECURE, VERIFY, TLS_FILES = 1, 2, 4, 8, 16, 32, 64
 # DONE outcomes
 SUCCESS, FAILURE, DEFAULT_RULE, NOT_REPORTED = 0, 1, 2, 3
 
@@ -132,17 +132,18 @@ class Hub:
         self.running = True
 
     # ---- what user greenlets call ----
-    def request(self, user_id, flags, method, url, name, header_block, body):
+    def request(self, user_id, flags, method, url, name, header_block, body, tls_files=None):
         """Hands a request to the engine and waits for its reply: `method` already as s16
-        bytes, `header_block` as `encode_headers` makes it. The reply is a tuple (status,
-        elapsed ms, length, body, error or None, final URL, header bytes)."""
-        rid = self.put_request(user_id, flags, method, url, name, header_block, body)
+        bytes, `header_block` as `encode_headers` makes it, `tls_files` (CA file, client
+        certificate, its key: paths or None) for `verify="ca.pem"` and `cert=`. The reply is a
+        tuple (status, elapsed ms, length, body, error or None, final URL, header bytes)."""
+        rid = self.put_request(user_id, flags, method, url, name, header_block, body, tls_files)
         g = self.waiting[rid] = greenlet.getcurrent()
         reply = self.main.switch()
         self.fresh = g
         return rid, reply
 
-    def put_request(self, user_id, flags, method, url, name, header_block, body):
+    def put_request(self, user_id, flags, method, url, name, header_block, body, tls_files=None):
         """Queues one REQ frame; returns its request id."""
         rid = self.next_req
         self.next_req = (rid + 1) & 0xFFFFFFFF or 1
@@ -154,6 +155,11 @@ class Hub:
             flags |= HAS_BODY
             b = _U32.pack(len(body)) + body
         payload = b"".join((method, _U32.pack(len(u)), u, _U16.pack(len(n)), n, header_block, b))
+        if tls_files is not None:
+            flags |= TLS_FILES
+            for path in tls_files:
+                p = (path or "").encode()
+                payload += _U16.pack(len(p)) + p
         self.out.append(_REQ_HEAD.pack(len(payload) + 10, REQ, rid, user_id, flags) + payload)
         self.out_size += len(payload)
         return rid

@@ -172,7 +172,7 @@ class PreparedRequest:
     """The request as sent (`response.request`): its headers are copied from the session's
     only when user code reads them."""
 
-    __slots__ = ("method", "url", "_headers", "body", "_path_url", "_insecure")
+    __slots__ = ("method", "url", "_headers", "body", "_path_url", "_insecure", "_tls_files")
 
     def __init__(self, method, url, headers, body):
         self.method = method
@@ -181,6 +181,7 @@ class PreparedRequest:
         self.body = body
         self._path_url = None
         self._insecure = False
+        self._tls_files = None
 
     @property
     def headers(self):
@@ -530,6 +531,7 @@ class HttpSession:
         self.auth = None
         self.cookies = CookieJar()
         self.verify = True
+        self.cert = None
         self.trust_env = False
         self._encoded = (None, -1, b"")  # (headers, their version, their REQ encoding)
         self.base_url, self.auth = split_credentials(self.base_url)
@@ -644,10 +646,39 @@ class HttpSession:
                 sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
             block = _rt.encode_headers(sent.items())
         prepared = PreparedRequest(method, full, sent, body)
-        if verify is False or (verify is None and self.verify is False):
+        verify = self.verify if verify is None else verify
+        if verify is False:
             prepared._insecure = True
+        cert = cert if cert is not None else self.cert
+        if isinstance(verify, str) or cert:
+            prepared._tls_files = _tls_files(verify, cert)
         request_name = name or self.request_name or prepared.path_url
         return _perform(self, prepared, block, request_name, catch_response, allow_redirects, context)
+
+
+def _tls_files(verify, cert):
+    """(CA file, client certificate, its key) as absolute paths, for the engine: requests'
+    `verify="ca.pem"` (a directory of CAs is not supported) and `cert="both.pem"` or
+    `cert=("cert.pem", "key.pem")`."""
+    import os
+
+    # python-requests checks the files before it connects, and raises in the task (OSError is
+    # no RequestException: Locust counts it as the task's exception, not a failure)
+    ca = None
+    if isinstance(verify, str):
+        if not os.path.exists(verify):
+            raise OSError(f"Could not find a suitable TLS CA certificate bundle, invalid path: {verify}")
+        ca = os.path.abspath(verify)
+    if isinstance(cert, (tuple, list)):
+        crt, key = cert[0], cert[1]
+    else:
+        crt, key = cert, None
+    if crt and not os.path.exists(crt):
+        raise OSError(f"Could not find the TLS certificate file, invalid path: {crt}")
+    if key and not os.path.exists(key):
+        raise OSError(f"Could not find the TLS key file, invalid path: {key}")
+    crt = os.path.abspath(crt) if crt else None
+    return (ca, crt, os.path.abspath(key) if key else crt)
 
 
 def _perform(*args):

@@ -65,6 +65,7 @@ def perform(session, prepared, header_block, name, catch_response, allow_redirec
         name,
         header_block,
         prepared.body,
+        prepared._tls_files,
     )
     hblob = reply[6]
     if (b"ookie" in hblob or b"OOKIE" in hblob) and not fast:
