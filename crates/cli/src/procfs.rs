@@ -233,6 +233,19 @@ pub fn machine() -> swarmlab_report::Machine {
 mod tests {
     use super::*;
 
+    /// Spends `ns` of this thread's own CPU time (its clock: on a loaded machine that much
+    /// wall time may be far less CPU).
+    fn burn_thread_cpu(ns: u64) {
+        let cpu = || {
+            let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+            t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+        };
+        let start = cpu();
+        while cpu() - start < ns {
+            std::hint::black_box(0u64);
+        }
+    }
+
     #[test]
     fn samples_our_own_tree() {
         let s = sample_tree(std::process::id());
@@ -241,14 +254,7 @@ mod tests {
         // Burn 30 ms of this thread's CPU time (its own clock: on a loaded machine 30 ms of
         // wall time may be far less CPU). The tree's figure counts it, give or take the tick
         // by which a running thread's schedstat lags (10 ms at HZ=100): 20 ms of it at least.
-        let thread_cpu = || {
-            let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-            t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
-        };
-        let start = thread_cpu();
-        while thread_cpu() - start < 30_000_000 {
-            std::hint::black_box(0u64);
-        }
+        burn_thread_cpu(30_000_000);
         let later = sample_tree(std::process::id());
         assert!(
             later.cpu_ns >= s.cpu_ns + 20_000_000,
@@ -261,18 +267,9 @@ mod tests {
     fn threads_that_ended_still_count() {
         // a thread per connection: its CPU time must not leave the figure with the thread
         let before = sample_tree(std::process::id());
-        std::thread::spawn(|| {
-            let cpu = || {
-                let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-                t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
-            };
-            let start = cpu();
-            while cpu() - start < 60_000_000 {
-                std::hint::black_box(0u64);
-            }
-        })
-        .join()
-        .unwrap();
+        std::thread::spawn(|| burn_thread_cpu(60_000_000))
+            .join()
+            .unwrap();
         let after = sample_tree(std::process::id());
         // 60 ms burnt; ticks of 10 ms: 40 ms of it at least
         assert!(

@@ -2,6 +2,7 @@
 //! `swarmlab serve --model M`, talks raw HTTP/1.1 bytes to it, and ends by checking that the
 //! server is still up and exits 0 on SIGTERM.
 
+#[macro_use]
 mod common;
 
 use std::io::{Read, Write};
@@ -491,54 +492,6 @@ fn in_flight_drain(model: &'static str) {
     assert_eq!((r.status, r.header("connection")), (200, Some("close")));
     assert_closed(&mut s);
     assert!(stopper.join().unwrap().success());
-}
-
-/// `per_model!(module, function)`: one test per model calling `function(model)`.
-macro_rules! per_model {
-    ($module:ident, $function:path) => {
-        mod $module {
-            #[test]
-            fn single() {
-                $function("single")
-            }
-            #[test]
-            fn fork() {
-                $function("fork")
-            }
-            #[test]
-            fn prefork() {
-                $function("prefork")
-            }
-            #[test]
-            fn thread() {
-                $function("thread")
-            }
-            #[test]
-            fn pool() {
-                $function("pool")
-            }
-            #[test]
-            fn select() {
-                $function("select")
-            }
-            #[test]
-            fn poll() {
-                $function("poll")
-            }
-            #[test]
-            fn epoll() {
-                $function("epoll")
-            }
-            #[test]
-            fn uring() {
-                $function("uring")
-            }
-            #[test]
-            fn tokio() {
-                $function("tokio")
-            }
-        }
-    };
 }
 
 per_model!(drain, super::in_flight_drain);

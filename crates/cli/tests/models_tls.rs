@@ -6,6 +6,7 @@
 //! (bounded by the header deadline), garbage records and plain HTTP on the TLS port (an alert,
 //! a close, everyone else served).
 
+#[macro_use]
 mod common;
 
 use std::io::{Read, Write};
@@ -316,53 +317,6 @@ fn sigterm_mid_download(model: &'static str) {
     }
     assert!(begun > 0, "{model}: no download had begun");
     assert!(status.success(), "{model} exited with {status}");
-}
-
-macro_rules! per_model {
-    ($module:ident, $function:path) => {
-        mod $module {
-            #[test]
-            fn single() {
-                $function("single")
-            }
-            #[test]
-            fn fork() {
-                $function("fork")
-            }
-            #[test]
-            fn prefork() {
-                $function("prefork")
-            }
-            #[test]
-            fn thread() {
-                $function("thread")
-            }
-            #[test]
-            fn pool() {
-                $function("pool")
-            }
-            #[test]
-            fn select() {
-                $function("select")
-            }
-            #[test]
-            fn poll() {
-                $function("poll")
-            }
-            #[test]
-            fn epoll() {
-                $function("epoll")
-            }
-            #[test]
-            fn uring() {
-                $function("uring")
-            }
-            #[test]
-            fn tokio() {
-                $function("tokio")
-            }
-        }
-    };
 }
 
 per_model!(closing_cases, super::served);

@@ -414,14 +414,48 @@ fn each_locust_client_verifies_as_its_library_does() {
     );
 }
 
-/// The `Error` column of a `_failures.csv`.
-fn failure_texts(csv_file: &Path) -> BTreeSet<String> {
+/// Column `column` of a CSV file, as a set.
+fn csv_column(csv_file: &Path, column: usize) -> BTreeSet<String> {
     let text =
         std::fs::read_to_string(csv_file).unwrap_or_else(|e| panic!("{}: {e}", csv_file.display()));
     let mut r = csv::Reader::from_reader(text.as_bytes());
     r.records()
-        .map(|rec| rec.unwrap().get(2).unwrap_or("").to_string())
+        .map(|rec| rec.unwrap().get(column).unwrap_or("").to_string())
         .collect()
+}
+
+/// The `Error` column of a `_failures.csv`.
+fn failure_texts(csv_file: &Path) -> BTreeSet<String> {
+    csv_column(csv_file, 2)
+}
+
+/// The `Message` column of an `_exceptions.csv`.
+fn exception_texts(csv_file: &Path) -> BTreeSet<String> {
+    csv_column(csv_file, 1)
+}
+
+/// One headless run of `file` for 4 s with one user against `url`, by real Locust (`first`
+/// empty) or by `swarmlab swarm`, its CSVs at `prefix`; its output, both streams.
+fn headless(program: &Path, first: &[&str], file: &Path, url: &str, prefix: &Path) -> String {
+    let out = Command::new(program)
+        .args(first)
+        .arg("-f")
+        .arg(file)
+        .args([
+            "--headless",
+            "-u",
+            "1",
+            "-r",
+            "1",
+            "-t",
+            "4s",
+            "--only-summary",
+        ])
+        .args(["-H", url, "--csv"])
+        .arg(prefix)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
 /// A failed verification reads as Locust users read it: real Locust 2.47 and swarmlab, the same
@@ -447,24 +481,7 @@ fn verification_failures_read_as_under_locust() {
     for port in [server.ports[0], server.ports[1]] {
         let url = format!("https://localhost:{port}");
         let run = |program: &Path, first: &[&str], prefix: &str| {
-            Command::new(program)
-                .args(first)
-                .arg("-f")
-                .arg(&file)
-                .args([
-                    "--headless",
-                    "-u",
-                    "1",
-                    "-r",
-                    "1",
-                    "-t",
-                    "4s",
-                    "--only-summary",
-                ])
-                .args(["-H", &url, "--csv"])
-                .arg(dir.join(prefix))
-                .output()
-                .unwrap();
+            headless(program, first, &file, &url, &dir.join(prefix));
             failure_texts(&dir.join(format!("{prefix}_failures.csv")))
         };
         let theirs = run(&locust, &[], &format!("locust-{port}"));
@@ -479,16 +496,6 @@ fn verification_failures_read_as_under_locust() {
             "the failure texts on {url}: Locust's, then swarmlab's"
         );
     }
-}
-
-/// The `Message` column of an `_exceptions.csv`.
-fn exception_texts(csv_file: &Path) -> BTreeSet<String> {
-    let text =
-        std::fs::read_to_string(csv_file).unwrap_or_else(|e| panic!("{}: {e}", csv_file.display()));
-    let mut r = csv::Reader::from_reader(text.as_bytes());
-    r.records()
-        .map(|rec| rec.unwrap().get(1).unwrap_or("").to_string())
-        .collect()
 }
 
 /// `verify="ca.pem"` and `cert=(...)` per request (the Python path), against real Locust: the
@@ -530,26 +537,7 @@ fn per_request_ca_and_client_certificates_as_under_locust() {
     .unwrap();
     let url = format!("https://localhost:{}", server.ports[0]);
     let run = |program: &Path, first: &[&str], prefix: &str| {
-        let out = Command::new(program)
-            .args(first)
-            .arg("-f")
-            .arg(&file)
-            .args([
-                "--headless",
-                "-u",
-                "1",
-                "-r",
-                "1",
-                "-t",
-                "4s",
-                "--only-summary",
-            ])
-            .args(["-H", &url, "--csv"])
-            .arg(dir.join(prefix))
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
+        let text = headless(program, first, &file, &url, &dir.join(prefix));
         let failures = failure_texts(&dir.join(format!("{prefix}_failures.csv")));
         let exceptions = exception_texts(&dir.join(format!("{prefix}_exceptions.csv")));
         (failures, exceptions, text)

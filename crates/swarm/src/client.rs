@@ -83,12 +83,12 @@ impl io::Write for Sink {
 
 /// A streaming decoder for the `Content-Encoding`s urllib3 and geventhttpclient decode.
 enum Decoder {
-    Gzip(flate2::write::MultiGzDecoder<Sink>),
+    Gzip(Box<flate2::write::MultiGzDecoder<Sink>>),
     /// `deflate`: zlib-wrapped, or raw (as urllib3 also accepts); chosen at the first bytes.
     Deflate(Option<Box<DeflateKind>>, Vec<u8>, usize),
     Br(Box<brotli_decompressor::DecompressorWriter<Sink>>),
-    /// Failed: the bytes as received are counted from here.
-    Failed(String, Sink),
+    /// Failed, with python-requests' error: the rest of the body is only counted (as it came).
+    Failed(String),
 }
 
 enum DeflateKind {
@@ -111,7 +111,9 @@ impl Decoder {
         };
         let e = encoding.trim_ascii();
         if e.eq_ignore_ascii_case(b"gzip") || e.eq_ignore_ascii_case(b"x-gzip") {
-            Some(Decoder::Gzip(flate2::write::MultiGzDecoder::new(sink())))
+            Some(Decoder::Gzip(Box::new(flate2::write::MultiGzDecoder::new(
+                sink(),
+            ))))
         } else if e.eq_ignore_ascii_case(b"deflate") {
             Some(Decoder::Deflate(None, Vec::new(), keep))
         } else if e.eq_ignore_ascii_case(b"br") {
@@ -157,10 +159,10 @@ impl Decoder {
                     None => Ok(()),
                 }
             }
-            Decoder::Failed(_, sink) => sink.write_all(data),
+            Decoder::Failed(_) => Ok(()),
         };
         if let Err(e) = result {
-            self.fail(e, data.len());
+            self.fail(e);
         }
     }
 
@@ -169,24 +171,15 @@ impl Decoder {
             Decoder::Gzip(_) => "gzip",
             Decoder::Deflate(..) => "deflate",
             Decoder::Br(_) => "br",
-            Decoder::Failed(..) => "",
+            Decoder::Failed(_) => "",
         }
     }
 
     /// Decoding failed: from here the body is counted as it came.
-    fn fail(&mut self, e: io::Error, _len: usize) {
-        if matches!(self, Decoder::Failed(..)) {
-            return;
+    fn fail(&mut self, e: io::Error) {
+        if !matches!(self, Decoder::Failed(_)) {
+            *self = Decoder::Failed(decode_error(self.name(), &e));
         }
-        let text = decode_error(self.name(), &e);
-        *self = Decoder::Failed(
-            text,
-            Sink {
-                kept: Vec::new(),
-                keep: 0,
-                count: 0,
-            },
-        );
     }
 
     /// The decoded body (count, kept bytes), or the error.
@@ -210,7 +203,7 @@ impl Decoder {
                 DeflateKind::Zlib(d) => d.finish(),
                 DeflateKind::Raw(d) => d.finish(),
             },
-            Decoder::Failed(text, _) => return Err(text),
+            Decoder::Failed(text) => return Err(text),
         };
         sink.map(|s| (s.count, s.kept))
             .map_err(|e| decode_error(name, &e))

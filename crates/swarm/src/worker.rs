@@ -751,10 +751,6 @@ impl Worker {
         }
         let class = &self.workload.classes[u.class];
         let step = self.current(idx)?;
-        let authority = authority_of(&step.request);
-        let cookie = u
-            .jar
-            .header(authority, &step.parts.path, class.tls.is_some())?;
         if step
             .parts
             .headers
@@ -763,13 +759,19 @@ impl Worker {
         {
             return None; // a Cookie the request sets itself wins, as in python-requests
         }
+        let authority = authority_of(&step.request);
+        let cookie = u
+            .jar
+            .header(authority, &step.parts.path, class.tls.is_some())?;
         let mut parts = step.parts.clone();
         parts.headers.push(("Cookie".into(), cookie));
+        let bytes = parts.encode(authority);
+        parts.headers.pop(); // the hop keeps the request as written: the jar decides each hop's
         Some(Box::new(Hop {
-            bytes: parts.encode(authority),
+            bytes,
             authority: authority.to_string(),
             path: step.parts.path.clone(),
-            parts: step.parts.clone(),
+            parts,
             elsewhere: None,
             count: 0,
         }))

@@ -3,6 +3,56 @@
 
 #![allow(dead_code)]
 
+/// `per_model!(module, function)`: module `module` with one test per model calling
+/// `function(model)` (the models suites, plain and TLS).
+#[allow(unused_macros)]
+macro_rules! per_model {
+    ($module:ident, $function:path) => {
+        mod $module {
+            #[test]
+            fn single() {
+                $function("single")
+            }
+            #[test]
+            fn fork() {
+                $function("fork")
+            }
+            #[test]
+            fn prefork() {
+                $function("prefork")
+            }
+            #[test]
+            fn thread() {
+                $function("thread")
+            }
+            #[test]
+            fn pool() {
+                $function("pool")
+            }
+            #[test]
+            fn select() {
+                $function("select")
+            }
+            #[test]
+            fn poll() {
+                $function("poll")
+            }
+            #[test]
+            fn epoll() {
+                $function("epoll")
+            }
+            #[test]
+            fn uring() {
+                $function("uring")
+            }
+            #[test]
+            fn tokio() {
+                $function("tokio")
+            }
+        }
+    };
+}
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
