@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::common::{apart, limited_by, none_met, shown};
+use super::common::{apart, limited_by, none_met, p99_cell, shown};
 use crate::capacity::{Capacity, LimitedBy};
 use crate::lang::{int, ms, Lang};
 use crate::results::Results;
@@ -56,7 +56,7 @@ pub fn capacity_section(lang: Lang, r: &Results) -> String {
             i + 1,
             m.design,
             shown(c),
-            ms(c.p99_ms),
+            p99_cell(c.p99_ms),
             limited_by(lang, c.limited_by),
             c.cpu_us_per_request
                 .map_or_else(|| "-".to_string(), |v| format!("{v:.1}")),

@@ -96,6 +96,15 @@ fn rate(v: f64) -> String {
     }
 }
 
+/// A table's p99 cell: ms, or `-` for the placeholder of a window in which nothing completed.
+pub fn p99_cell(v: f64) -> String {
+    if v >= 1e8 {
+        "-".to_string()
+    } else {
+        ms(v)
+    }
+}
+
 /// A p99, or "nothing completed" for the placeholder of an empty window.
 fn p99_text(lang: Lang, v: f64) -> String {
     if v >= 1e8 {
@@ -108,6 +117,12 @@ fn p99_text(lang: Lang, v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_windows_p99_is_no_number_in_a_table() {
+        assert_eq!(p99_cell(1e9), "-");
+        assert_eq!(p99_cell(12.5), ms(12.5));
+    }
     use crate::capacity::Spread;
 
     fn cap(rps: f64, limited_by: LimitedBy, spread: f64) -> Capacity {

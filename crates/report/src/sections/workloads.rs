@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use swarmlab_server::Model;
 
-use super::common::{apart, limited_by, none_met, shown};
+use super::common::{apart, limited_by, none_met, p99_cell, shown};
 use crate::capacity::{Capacity, LimitedBy};
 use crate::lang::{int, ms, Lang};
 use crate::results::{Design, Outcome, Results, WorkloadKind};
@@ -164,7 +164,7 @@ fn table(lang: Lang, t: &Table<'_>) -> String {
                     s,
                     "| {design} | {} | {} | {} | {} |{handshakes}",
                     shown(c),
-                    ms(c.p99_ms),
+                    p99_cell(c.p99_ms),
                     limited_by(lang, c.limited_by),
                     c.cpu_us_per_request
                         .map_or_else(|| "-".to_string(), |v| format!("{v:.1}"))
