@@ -25,6 +25,29 @@ pub enum Command {
     Swarm(Box<SwarmArgs>),
     /// Every model under the same load, with a report saying which design wins and why.
     Compare(CompareArgs),
+    /// Probe one server's HTTP/1.1 and say what is wrong, why it matters and how to fix it.
+    Check(CheckArgs),
+}
+
+/// `swarmlab check`.
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("subject").required(true).args(["url", "server"]))]
+pub struct CheckArgs {
+    /// A running server: http://HOST:PORT.
+    pub url: Option<String>,
+    /// A command that starts the server: `{port}` in it (or $PORT in its environment) is the
+    /// port it must listen on, on 127.0.0.1. Its open descriptors and children are counted too.
+    #[arg(long, value_name = "CMD")]
+    pub server: Option<String>,
+    /// Language of the findings: en or ko.
+    #[arg(long, default_value = "en")]
+    pub lang: swarmlab_report::Lang,
+    /// The findings as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// With --server: its stdout and stderr go to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
 }
 
 /// `swarmlab compare`.

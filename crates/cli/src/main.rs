@@ -2,6 +2,7 @@
 //! code: 0 success, 1 failure at run time, 2 bad usage (a bad flag, an address in use).
 
 mod args;
+mod check;
 mod compare;
 mod csv_files;
 mod procfs;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         args::Command::Serve(a) => serve::run(&a),
         args::Command::Swarm(a) => swarm::run(&a),
         args::Command::Compare(a) => compare::run(&a),
+        args::Command::Check(a) => check::run(&a),
     };
     match result {
         Ok(0) => ExitCode::SUCCESS,

@@ -24,6 +24,10 @@ pub struct TreeSample {
     pub threads: u64,
     /// Processes.
     pub processes: u64,
+    /// Open file descriptors, summed over the live processes (`/proc/PID/fd`).
+    pub fds: u64,
+    /// Processes in the tree that ended and were not waited for (state `Z`).
+    pub zombies: u64,
 }
 
 /// Samples the tree rooted at `root` (the root and every descendant alive now).
@@ -31,6 +35,7 @@ pub fn sample_tree(root: u32) -> TreeSample {
     let page = 4096u64;
     let mut parents: HashMap<u32, u32> = HashMap::new();
     let mut stats: HashMap<u32, (u64, u64, [u64; 2])> = HashMap::new();
+    let mut zombies: HashSet<u32> = HashSet::new();
     let Ok(dir) = fs::read_dir("/proc") else {
         return TreeSample::default();
     };
@@ -62,6 +67,9 @@ pub fn sample_tree(root: u32) -> TreeSample {
             continue;
         }
         parents.insert(pid, ppid);
+        if f.first() == Some(&"Z") {
+            zombies.insert(pid);
+        }
         stats.insert(
             pid,
             (
@@ -85,6 +93,13 @@ pub fn sample_tree(root: u32) -> TreeSample {
     let tick_ns = 1e9 / ticks_per_second();
     for pid in tree {
         if let Some(&(threads, rss, [own, reaped])) = stats.get(&pid) {
+            if zombies.contains(&pid) {
+                // no memory, threads or descriptors left; its CPU time stays until reaped
+                s.zombies += 1;
+                s.cpu_ns += ((own + reaped) as f64 * tick_ns) as u64;
+                continue;
+            }
+            s.fds += fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count() as u64);
             s.threads += threads;
             // both from one read: a process that grows between two reads (a child exec'ing)
             // would otherwise show more PSS than RSS

@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod capacity;
 pub mod chart;
+pub mod check;
 pub mod html;
 pub mod lang;
 pub mod markdown;

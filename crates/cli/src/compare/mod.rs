@@ -15,7 +15,7 @@ mod model_run;
 mod plan;
 mod reports;
 mod search;
-mod server;
+pub mod server;
 mod targets;
 mod workloads;
 

@@ -31,10 +31,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 pub enum Listen {
     /// A listening socket bound here, as the server's stdin.
     Inherit,
-    /// A free port chosen here: `{port}` in the arguments, `PORT` in the environment. (Only
-    /// this module's tests start servers this way so far; a server of the user's own, which
-    /// binds its own socket, will.)
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// A free port chosen here: `{port}` in the arguments, `PORT` in the environment: a
+    /// server of the user's own, which binds its own socket.
     Port,
 }
 
@@ -51,6 +49,11 @@ pub struct ServerCommand {
     pub cpus: Option<Vec<usize>>,
     /// It serves HTTPS (it is asked, and answers, over TLS).
     pub tls: bool,
+    /// Its own process group, signalled whole: a user's command, run by `sh -c`, whose
+    /// processes (a forking server's children too) all go when it is stopped.
+    pub group: bool,
+    /// Where its stdout and stderr go (`None`: stdout nowhere, stderr ours once it is up).
+    pub log: Option<std::path::PathBuf>,
 }
 
 impl ServerCommand {
@@ -76,11 +79,32 @@ impl ServerCommand {
             listen: Listen::Inherit,
             cpus: cpus.map(<[usize]>::to_vec),
             tls,
+            group: false,
+            log: None,
         };
         if tls {
             cmd.argv.extend(["--tls".to_string(), "self-signed".into()]);
         }
         cmd
+    }
+
+    /// A user's own server: `command` run by `sh -c` with `{port}` in it replaced (and `PORT`
+    /// in its environment), in its own process group, its output into `log`.
+    pub fn user(
+        name: &str,
+        command: &str,
+        cpus: Option<&[usize]>,
+        log: Option<std::path::PathBuf>,
+    ) -> ServerCommand {
+        ServerCommand {
+            name: name.to_string(),
+            argv: vec!["sh".into(), "-c".into(), command.to_string()],
+            listen: Listen::Port,
+            cpus: cpus.map(<[usize]>::to_vec),
+            tls: false,
+            group: true,
+            log,
+        }
     }
 }
 
@@ -89,6 +113,8 @@ pub struct ServerProcess {
     child: Child,
     addr: SocketAddr,
     tls: bool,
+    group: bool,
+    said: Arc<Mutex<Said>>,
 }
 
 impl ServerProcess {
@@ -106,6 +132,18 @@ impl ServerProcess {
             .args(args.iter().map(|a| a.replace("{port}", &port)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        let log = match &cmd.log {
+            Some(path) => {
+                let file = std::fs::File::create(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                command.stdout(file.try_clone()?);
+                Some(file)
+            }
+            None => None,
+        };
+        if cmd.group {
+            std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        }
         match cmd.listen {
             Listen::Inherit => {
                 command.stdin(std::os::fd::OwnedFd::from(listener));
@@ -121,11 +159,13 @@ impl ServerProcess {
         let mut child = command
             .spawn()
             .with_context(|| format!("cannot start {program}"))?;
-        let said = forward_stderr(&mut child, &cmd.name);
+        let said = forward_stderr(&mut child, &cmd.name, log);
         let mut server = ServerProcess {
             child,
             addr,
             tls: cmd.tls,
+            group: cmd.group,
+            said: Arc::clone(&said.0),
         };
         match server.wait_until_answering() {
             Ok(()) => {
@@ -157,6 +197,25 @@ impl ServerProcess {
         self.child.id()
     }
 
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `None` while it runs; once it has ended, how, with its last line on stderr.
+    pub fn ended(&mut self) -> Option<String> {
+        let status = self.child.try_wait().ok()??;
+        let said = self.said.lock().unwrap_or_else(|e| e.into_inner());
+        let how = match status.code() {
+            Some(code) => format!("exit status {code}"),
+            None => status.to_string().replace("signal: ", "killed by signal "),
+        };
+        Some(match said.lines.last() {
+            Some(last) => format!("{how}; its last words: {}", last.trim()),
+            None => how,
+        })
+    }
+
     /// Its process tree now: memory, threads, processes, CPU so far.
     pub fn sample(&self) -> TreeSample {
         procfs::sample_tree(self.pid())
@@ -166,6 +225,9 @@ impl ServerProcess {
     pub fn stop(mut self) -> bool {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        if self.group {
+            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGTERM);
+        }
         let deadline = Instant::now() + STOP_TIMEOUT;
         loop {
             match self.child.try_wait() {
@@ -182,6 +244,10 @@ impl ServerProcess {
     }
 
     fn kill(&mut self) {
+        if self.group {
+            let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -205,7 +271,8 @@ impl ServerProcess {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
+        // a group's other processes may outlive its first
+        if self.group || matches!(self.child.try_wait(), Ok(None)) {
             self.kill();
         }
     }
@@ -234,30 +301,37 @@ pub fn answers(addr: SocketAddr, tls: bool) -> bool {
         && first.starts_with(b"HTTP/1.")
 }
 
-/// Whether `addr` answers a `GET /` with an HTTP/1.x status line.
+/// Whether `addr` answers a `GET /` with an HTTP/1.x status line. The answer is read to its
+/// end, as a polite client does: a server that dies when a client leaves early (a student's,
+/// before `check` has said so) is not killed by being asked whether it is up.
 pub fn answers_http(addr: SocketAddr) -> bool {
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+    let Ok(mut w) = crate::check::wire::Wire::connect(addr) else {
         return false;
     };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut first = [0u8; 12];
-    s.write_all(b"GET / HTTP/1.1\r\nHost: compare\r\nConnection: close\r\n\r\n")
+    w.send(b"GET / HTTP/1.1\r\nHost: compare\r\nConnection: close\r\n\r\n")
         .is_ok()
-        && s.read_exact(&mut first).is_ok()
-        && first.starts_with(b"HTTP/1.")
+        && w.answer(false).is_ok()
 }
 
 /// What a server said on stderr: kept until it is up (the reason it did not start, if it did
-/// not), then passed on to ours under its name.
+/// not), then passed on to ours under its name, or, with a log, the last lines kept.
 #[derive(Default)]
 struct Said {
     up: bool,
     lines: Vec<String>,
 }
 
+/// Lines of stderr a logged server's [`Said`] keeps.
+const KEPT_LINES: usize = 20;
+
 /// Reads the child's stderr as it comes, so a full pipe never blocks the server; the
-/// receiver hears when it has ended.
-fn forward_stderr(child: &mut Child, name: &str) -> (Arc<Mutex<Said>>, mpsc::Receiver<()>) {
+/// receiver hears when it has ended. With `log`, every line goes there too and nothing to
+/// ours.
+fn forward_stderr(
+    child: &mut Child,
+    name: &str,
+    mut log: Option<std::fs::File>,
+) -> (Arc<Mutex<Said>>, mpsc::Receiver<()>) {
     let said = Arc::new(Mutex::new(Said::default()));
     let (ended, on_end) = mpsc::channel();
     if let Some(err) = child.stderr.take() {
@@ -265,7 +339,13 @@ fn forward_stderr(child: &mut Child, name: &str) -> (Arc<Mutex<Said>>, mpsc::Rec
         std::thread::spawn(move || {
             for line in BufReader::new(err).lines().map_while(Result::ok) {
                 let mut s = said.lock().unwrap_or_else(|e| e.into_inner());
-                if s.up {
+                if let Some(file) = &mut log {
+                    let _ = writeln!(file, "{line}");
+                    if s.lines.len() == KEPT_LINES {
+                        s.lines.remove(0);
+                    }
+                    s.lines.push(line);
+                } else if s.up {
                     eprintln!(
                         "  [{name} server] {}",
                         line.trim_start_matches("swarmlab: ")
@@ -349,6 +429,8 @@ mod tests {
                 listen: Listen::Port,
                 cpus: None,
                 tls: false,
+                group: false,
+                log: None,
             };
             let server = ServerProcess::start(&cmd).unwrap();
             assert!(answers_http(server.addr));
@@ -368,6 +450,8 @@ mod tests {
             listen: Listen::Port,
             cpus: None,
             tls: false,
+            group: true,
+            log: None,
         };
         let err = ServerProcess::start(&cmd).err().expect("it did not start");
         assert_eq!(err.to_string(), "cannot bind: no");

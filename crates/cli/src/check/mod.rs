@@ -1,0 +1,205 @@
+//! `swarmlab check`: probes one server with raw HTTP/1.1 (and HTTP/1.0) and says what is
+//! wrong, why a real client cares and how to fix it ([`swarmlab_report::check`] has the words).
+//! A server given as a command (`--server CMD`) is started the way `compare` starts one, so its
+//! process can be looked at too (open descriptors, zombie children, how it ended), and started
+//! again if a probe ends it; a URL is probed where it runs.
+
+mod probes;
+pub mod wire;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use swarmlab_report::check::{render_text, Check, Finding, Kind, Severity};
+
+use crate::args::CheckArgs;
+use crate::compare::server::{ServerCommand, ServerProcess};
+use crate::procfs::TreeSample;
+use crate::Failure;
+
+/// The server under the probes.
+pub struct Subject {
+    addr: SocketAddr,
+    /// With `--server`: how to start it again, and the running process.
+    process: Option<(ServerCommand, ServerProcess)>,
+}
+
+impl Subject {
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The Host field for it.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Its process tree now (`None` for a URL).
+    pub fn sample(&self) -> Option<TreeSample> {
+        self.process.as_ref().map(|(_, p)| p.sample())
+    }
+
+    /// Its process has not ended (always, for a URL).
+    pub fn running(&mut self) -> bool {
+        self.process
+            .as_mut()
+            .is_none_or(|(_, p)| p.ended().is_none())
+    }
+
+    /// How its process ended, waiting a second for it (`None` for a URL or if it runs).
+    pub fn ended(&mut self) -> Option<String> {
+        let (_, p) = self.process.as_mut()?;
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            if let Some(how) = p.ended() {
+                return Some(how);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Still there: its process (if started here) runs, given a moment to end (a traceback
+    /// takes one to print); a URL answers a polite request. Never a bare connect and close:
+    /// that is a client leaving early, which some servers do not survive.
+    fn alive(&mut self) -> bool {
+        if self.process.is_none() {
+            return crate::compare::server::answers_http(self.addr);
+        }
+        std::thread::sleep(Duration::from_millis(150));
+        self.running()
+    }
+
+    /// Starts it again (a command only).
+    fn restart(&mut self) -> anyhow::Result<()> {
+        let (cmd, old) = self
+            .process
+            .take()
+            .ok_or_else(|| anyhow!("not started here"))?;
+        drop(old);
+        let fresh = ServerProcess::start(&cmd)?;
+        self.addr = fresh.addr();
+        self.process = Some((cmd, fresh));
+        Ok(())
+    }
+}
+
+/// Runs every probe on `subject`, in order: a server that a probe ends is named and, when
+/// started here, started again for the next; a URL that stops answering ends the check.
+pub fn probe(subject: &mut Subject, server: &str) -> Check {
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut down_since: Option<&str> = None;
+    for &(name, run) in probes::ALL {
+        if let Some(since) = down_since {
+            findings.push(Finding::new(
+                name,
+                Kind::Down {
+                    since: since.into(),
+                },
+                String::new(),
+            ));
+            continue;
+        }
+        let found = run(subject);
+        if subject.alive() {
+            findings.extend(found);
+            continue;
+        }
+        if name == probes::LEAVERS_PROBE {
+            findings.extend(found); // it says so itself
+        } else {
+            // what the probe's clients saw of it is the crash, said once
+            findings.extend(
+                found
+                    .into_iter()
+                    .filter(|f| !matches!(f.kind, Kind::NoAnswer { .. })),
+            );
+            let said = subject
+                .ended()
+                .unwrap_or_else(|| "it takes no more connections".into());
+            findings.push(Finding::new(name, Kind::Crashed { said }, String::new()));
+        }
+        if subject.restart().is_err() {
+            down_since = Some(name);
+        }
+    }
+    Check {
+        server: server.to_string(),
+        findings,
+    }
+}
+
+/// Starts `cmd`, probes it, stops it.
+pub fn check_command(cmd: &ServerCommand) -> anyhow::Result<Check> {
+    let process = ServerProcess::start(cmd)?;
+    let mut subject = Subject {
+        addr: process.addr(),
+        process: Some((cmd.clone(), process)),
+    };
+    let check = probe(&mut subject, &cmd.name);
+    if let Some((_, p)) = subject.process.take() {
+        p.stop();
+    }
+    Ok(check)
+}
+
+/// Runs `check`; returns the exit code: 0 when nothing is an error, 1 otherwise.
+pub fn run(a: &CheckArgs) -> Result<u8, Failure> {
+    if a.log.is_some() && a.server.is_none() {
+        return Err(Failure::usage(anyhow!(
+            "--log is for a server started with --server (a URL's output is its own)"
+        )));
+    }
+    swarmlab_server::sys::raise_fd_limit();
+    let check = match (&a.url, &a.server) {
+        (Some(url), None) => {
+            let addr = resolve(url).map_err(Failure::usage)?;
+            let mut subject = Subject {
+                addr,
+                process: None,
+            };
+            if !subject.alive() {
+                return Err(anyhow!("{url}: nothing accepts connections at {addr}").into());
+            }
+            probe(&mut subject, url)
+        }
+        (None, Some(command)) => {
+            // its output kept (the last lines name a crash), in --log or nowhere
+            let log = a.log.clone().unwrap_or_else(|| "/dev/null".into());
+            let cmd = ServerCommand::user(command, command, None, Some(log));
+            check_command(&cmd).map_err(|e| anyhow!("the server did not come up: {e:#}"))?
+        }
+        _ => unreachable!("clap requires exactly one of URL and --server"),
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&check).expect("findings serialize")
+        );
+    } else {
+        print!("{}", render_text(&check, a.lang));
+    }
+    Ok(u8::from(check.worst() == Severity::Error))
+}
+
+/// `http://HOST:PORT[/...]` to an address (plain HTTP only).
+fn resolve(url: &str) -> anyhow::Result<SocketAddr> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow!("'{url}': check speaks plain HTTP; give an http:// URL"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let with_port = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    with_port
+        .to_socket_addrs()
+        .with_context(|| format!("'{url}': cannot resolve {authority}"))?
+        .next()
+        .ok_or_else(|| anyhow!("'{url}': {authority} has no address"))
+}

@@ -1,0 +1,178 @@
+//! `swarmlab check` against the test servers in `tests/servers/` (written after the seeds'
+//! code, each with its defects), against every built-in model, and its usage errors.
+
+#[macro_use]
+mod common;
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn swarmlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args(args)
+        .output()
+        .expect("run swarmlab")
+}
+
+fn server_script(name: &str) -> String {
+    format!(
+        "{}/../../tests/servers/{name}.py",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// `check --server "python3 tests/servers/NAME.py {port}" --json`: exit code and findings as
+/// (kind, severity) pairs, and the whole JSON for messages. `None` without python3.
+fn check_python(name: &str) -> Option<(i32, Vec<(String, String)>, String)> {
+    common::peer("python3")?;
+    let cmd = format!("python3 {} {{port}}", server_script(name));
+    let out = swarmlab(&["check", "--server", &cmd, "--json"]);
+    Some(parse(out))
+}
+
+fn parse(out: Output) -> (i32, Vec<(String, String)>, String) {
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {text}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let findings = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (out.status.code().unwrap_or(-1), findings, text)
+}
+
+fn has(findings: &[(String, String)], kind: &str, severity: &str) -> bool {
+    findings.iter().any(|(k, s)| k == kind && s == severity)
+}
+
+#[test]
+fn the_courses_single_process_server_has_each_of_its_defects_named() {
+    let Some((code, f, text)) = check_python("single") else {
+        return;
+    };
+    assert_eq!(code, 1, "{text}");
+    for (kind, severity) in [
+        ("bare_lf", "error"),
+        ("no_length", "warning"),
+        ("long_cut", "error"),
+        ("head_body", "error"),
+        ("dies", "error"),
+    ] {
+        assert!(has(&f, kind, severity), "{kind} ({severity}) not in {text}");
+    }
+    // the crash is said with the server's own last words
+    assert!(text.contains("BrokenPipeError") || text.contains("ConnectionResetError"), "{text}");
+}
+
+#[test]
+fn a_forking_server_that_never_closes_or_reaps_is_named() {
+    let Some((code, f, text)) = check_python("fork_leak") else {
+        return;
+    };
+    assert_eq!(code, 1, "{text}");
+    for kind in ["fd_leak", "zombies", "ignores_close"] {
+        assert!(has(&f, kind, "error"), "{kind} not in {text}");
+    }
+    assert!(!has(&f, "bare_lf", "error"), "{text}");
+}
+
+#[test]
+fn join_inside_the_accept_loop_makes_one_silent_client_hold_everyone() {
+    let Some((code, f, text)) = check_python("thread_join") else {
+        return;
+    };
+    assert!(has(&f, "serial", "warning"), "{text}");
+    // nothing else is wrong with it
+    assert_eq!(code, 0, "{text}");
+}
+
+#[test]
+fn reading_a_request_with_one_recv_is_named() {
+    let Some((code, f, text)) = check_python("recv_once") else {
+        return;
+    };
+    assert_eq!(code, 1, "{text}");
+    assert!(has(&f, "long_cut", "error"), "{text}");
+    assert!(has(&f, "unknown_path_ok", "warning"), "{text}");
+}
+
+#[test]
+fn a_correct_server_passes_everything() {
+    let Some((code, f, text)) = check_python("correct") else {
+        return;
+    };
+    assert_eq!(code, 0, "{text}");
+    assert!(f.iter().all(|(_, s)| s == "pass"), "{text}");
+    assert!(has(&f, "fd_leak", "error") || has(&f, "many_ok", "pass"), "{text}");
+    assert!(text.contains("\"fds\""), "counted with --server: {text}");
+}
+
+#[test]
+fn korean_findings_say_why_and_how_to_fix() {
+    if common::peer("python3").is_none() {
+        return;
+    }
+    let cmd = format!("python3 {} {{port}}", server_script("single"));
+    let out = swarmlab(&["check", "--server", &cmd, "--lang", "ko"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("오류") && text.contains("고치기:"), "{text}");
+    assert!(text.contains("[RFC 9112 §2.2]"), "{text}");
+}
+
+/// Every built-in model, probed where it runs (`check URL`): no error.
+fn model_passes(model: &'static str) {
+    let Some(server) = common::Server::try_start(model, &[]) else {
+        return;
+    };
+    let out = swarmlab(&["check", &server.url(), "--json"]);
+    let (code, f, text) = parse(out);
+    assert_eq!(code, 0, "{model}: {text}");
+    assert!(!f.iter().any(|(_, s)| s == "error"), "{model}: {text}");
+    // a URL has no process to count
+    assert!(has(&f, "not_counted", "note"), "{text}");
+    server.stop();
+}
+
+per_model!(models_pass, super::model_passes);
+
+#[test]
+fn a_model_started_by_check_has_its_descriptors_counted() {
+    let exe = env!("CARGO_BIN_EXE_swarmlab");
+    let cmd = format!("{exe} serve -m epoll --bind 127.0.0.1:{{port}}");
+    let (code, f, text) = parse(swarmlab(&["check", "--server", &cmd, "--json"]));
+    assert_eq!(code, 0, "{text}");
+    assert!(has(&f, "many_ok", "pass") && text.contains("\"fds\""), "{text}");
+}
+
+#[test]
+fn bad_input_gets_one_line() {
+    for (args, says) in [
+        (vec!["check"], "required"),
+        (vec!["check", "https://127.0.0.1:1"], "plain HTTP"),
+        (vec!["check", "http://127.0.0.1:1"], "nothing accepts connections"),
+        (
+            vec!["check", "--server", "sh -c 'echo cannot bind >&2; exit 3'"],
+            "cannot bind",
+        ),
+        (vec!["check", "--log", "x.log", "http://127.0.0.1:1"], "--server"),
+    ] {
+        let out = swarmlab(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
