@@ -53,9 +53,14 @@ pub struct CheckArgs {
 /// `swarmlab compare`.
 #[derive(Args, Debug)]
 pub struct CompareArgs {
-    /// Models to compare, comma-separated, or `all`.
+    /// Models to compare, comma-separated, `all`, or `none` (only --server and --target rows).
     #[arg(long, default_value = "all")]
     pub models: String,
+    /// Your own server as a row, started fresh for each phase: NAME=CMD, with `{port}` in CMD
+    /// (or $PORT in its environment) for the port it must listen on, on 127.0.0.1. Checked
+    /// first (as `swarmlab check` does); its output goes to OUT/servers/NAME.log. Repeatable.
+    #[arg(long, value_name = "NAME=CMD")]
+    pub server: Vec<String>,
     /// What every user sends.
     #[arg(long, default_value = "hello", value_parser = workload_kind())]
     pub workload: WorkloadKind,

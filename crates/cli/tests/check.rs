@@ -22,16 +22,19 @@ fn server_script(name: &str) -> String {
     )
 }
 
+/// A check's exit code, its findings as (kind, severity), and its whole JSON.
+type Checked = (i32, Vec<(String, String)>, String);
+
 /// `check --server "python3 tests/servers/NAME.py {port}" --json`: exit code and findings as
 /// (kind, severity) pairs, and the whole JSON for messages. `None` without python3.
-fn check_python(name: &str) -> Option<(i32, Vec<(String, String)>, String)> {
+fn check_python(name: &str) -> Option<Checked> {
     common::peer("python3")?;
     let cmd = format!("python3 {} {{port}}", server_script(name));
     let out = swarmlab(&["check", "--server", &cmd, "--json"]);
     Some(parse(out))
 }
 
-fn parse(out: Output) -> (i32, Vec<(String, String)>, String) {
+fn parse(out: Output) -> Checked {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
         panic!(
@@ -73,7 +76,10 @@ fn the_courses_single_process_server_has_each_of_its_defects_named() {
         assert!(has(&f, kind, severity), "{kind} ({severity}) not in {text}");
     }
     // the crash is said with the server's own last words
-    assert!(text.contains("BrokenPipeError") || text.contains("ConnectionResetError"), "{text}");
+    assert!(
+        text.contains("BrokenPipeError") || text.contains("ConnectionResetError"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -115,7 +121,10 @@ fn a_correct_server_passes_everything() {
     };
     assert_eq!(code, 0, "{text}");
     assert!(f.iter().all(|(_, s)| s == "pass"), "{text}");
-    assert!(has(&f, "fd_leak", "error") || has(&f, "many_ok", "pass"), "{text}");
+    assert!(
+        has(&f, "fd_leak", "error") || has(&f, "many_ok", "pass"),
+        "{text}"
+    );
     assert!(text.contains("\"fds\""), "counted with --server: {text}");
 }
 
@@ -154,7 +163,10 @@ fn a_model_started_by_check_has_its_descriptors_counted() {
     let cmd = format!("{exe} serve -m epoll --bind 127.0.0.1:{{port}}");
     let (code, f, text) = parse(swarmlab(&["check", "--server", &cmd, "--json"]));
     assert_eq!(code, 0, "{text}");
-    assert!(has(&f, "many_ok", "pass") && text.contains("\"fds\""), "{text}");
+    assert!(
+        has(&f, "many_ok", "pass") && text.contains("\"fds\""),
+        "{text}"
+    );
 }
 
 #[test]
@@ -162,12 +174,18 @@ fn bad_input_gets_one_line() {
     for (args, says) in [
         (vec!["check"], "required"),
         (vec!["check", "https://127.0.0.1:1"], "plain HTTP"),
-        (vec!["check", "http://127.0.0.1:1"], "nothing accepts connections"),
+        (
+            vec!["check", "http://127.0.0.1:1"],
+            "nothing accepts connections",
+        ),
         (
             vec!["check", "--server", "sh -c 'echo cannot bind >&2; exit 3'"],
             "cannot bind",
         ),
-        (vec!["check", "--log", "x.log", "http://127.0.0.1:1"], "--server"),
+        (
+            vec!["check", "--log", "x.log", "http://127.0.0.1:1"],
+            "--server",
+        ),
     ] {
         let out = swarmlab(&args);
         let err = String::from_utf8_lossy(&out.stderr);

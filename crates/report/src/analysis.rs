@@ -53,6 +53,7 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
     }
     let mut out = vec![throughput(lang, &ranked)];
     out.extend(failures(lang, &ranked));
+    out.extend(crate::sections::check_verdict(lang, r));
     out.extend(tail_latency(lang, &ranked));
     let costed: Vec<(&Design, &Client, &Server)> = ranked
         .iter()
@@ -258,10 +259,14 @@ const TIED: f64 = 0.9;
 /// no longer tells them apart; the one that needed the least server CPU per request wins.
 fn conclusion(lang: Lang, ranked: &[Ran<'_>]) -> String {
     let (best, bc, _) = ranked[0];
-    let tied: Vec<_> = ranked
+    let mut tied: Vec<_> = ranked
         .iter()
         .filter(|(_, c, _)| c.peak_rps >= bc.peak_rps * TIED)
         .collect();
+    // a design that failed under the load is not the most efficient of those that did not
+    if tied.iter().any(|(_, c, _)| c.failures == 0) {
+        tied.retain(|(_, c, _)| c.failures == 0);
+    }
     let costed: Vec<_> = tied
         .iter()
         .filter_map(|(m, c, s)| Some((*m, *c, (*s)?)))
@@ -279,6 +284,21 @@ fn conclusion(lang: Lang, ranked: &[Ran<'_>]) -> String {
                 tied.len(), names.join(", "), win.0.design, win.2.cpu_us_per_request, worst.0.design, worst.2.cpu_us_per_request, ms(win.1.p99_ms), win.2.peak_pss_mib
             ),
         };
+    }
+    if let [(m, c, _)] = tied.as_slice() {
+        if m.design != best.design {
+            let until = bc.before_first_failure.unwrap_or(bc.requests);
+            return match lang {
+                Lang::En => format!(
+                    "**Verdict:** under this load **{}** is the most efficient design here: within 10 % of the highest peak throughput ({} against {} req/s for **{}**) and without a failure, where **{}** failed after {} requests; p99 {} ms.",
+                    m.design, int(c.peak_rps), int(bc.peak_rps), best.design, best.design, int(until as f64), ms(c.p99_ms)
+                ),
+                Lang::Ko => format!(
+                    "**결론:** 이 부하에서 가장 효율적인 설계는 **{}**이다: 최고 처리량의 10 % 이내({} req/s, **{}**(은)는 {} req/s)이면서 실패가 없었고, **{}**(은)는 {}번의 요청 후 실패했다. p99는 {}ms이다.",
+                    m.design, int(c.peak_rps), best.design, int(bc.peak_rps), best.design, int(until as f64), ms(c.p99_ms)
+                ),
+            };
+        }
     }
     match lang {
         Lang::En => format!(

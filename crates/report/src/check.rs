@@ -720,11 +720,7 @@ pub fn escape(bytes: &[u8], max: usize) -> String {
 /// The check as the terminal shows it: a line per finding, and under each one that is not a
 /// pass, the bytes seen, why it matters and how to fix it; then a summary line.
 pub fn render_text(check: &Check, lang: Lang) -> String {
-    let mut out = format!(
-        "{} {}\n",
-        lang.pick("check:", "검사:"),
-        check.server
-    );
+    let mut out = format!("{} {}\n", lang.pick("check:", "검사:"), check.server);
     for f in &check.findings {
         let rule = f.kind.rule();
         out.push_str(&format!(
@@ -740,7 +736,11 @@ pub fn render_text(check: &Check, lang: Lang) -> String {
         ));
         if f.severity != Severity::Pass {
             if !f.seen.is_empty() {
-                out.push_str(&format!("           {} {}\n", lang.pick("seen:", "받은 바이트:"), f.seen));
+                out.push_str(&format!(
+                    "           {} {}\n",
+                    lang.pick("seen:", "받은 바이트:"),
+                    f.seen
+                ));
             }
             for (label, text) in [
                 (lang.pick("why:", "이유:"), f.kind.why(lang)),
@@ -776,7 +776,11 @@ pub fn summary(check: &Check, lang: Lang) -> String {
 /// why and how to fix; the passes as one line.
 pub fn render_markdown(check: &Check, lang: Lang) -> String {
     let mut out = String::new();
-    for f in check.findings.iter().filter(|f| f.severity != Severity::Pass) {
+    for f in check
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Pass)
+    {
         let rule = f.kind.rule();
         out.push_str(&format!(
             "- **{}** ({}{}): {}.",
@@ -790,7 +794,11 @@ pub fn render_markdown(check: &Check, lang: Lang) -> String {
             f.kind.title(lang)
         ));
         if !f.seen.is_empty() {
-            out.push_str(&format!(" {} `{}`.", lang.pick("Seen:", "받은 바이트:"), f.seen.replace('`', "'")));
+            out.push_str(&format!(
+                " {} `{}`.",
+                lang.pick("Seen:", "받은 바이트:"),
+                f.seen.replace('`', "'")
+            ));
         }
         for text in [f.kind.why(lang), f.kind.fix(lang)] {
             if !text.is_empty() {
@@ -800,12 +808,21 @@ pub fn render_markdown(check: &Check, lang: Lang) -> String {
         }
         out.push('\n');
     }
-    let passed: Vec<&str> = check
+    let mut passed: Vec<&str> = Vec::new();
+    for f in check
         .findings
         .iter()
         .filter(|f| f.severity == Severity::Pass)
-        .map(|f| f.probe.as_str())
-        .collect();
+    {
+        // a probe with several findings (GET /) is named once, if none of them failed
+        let failed = check
+            .findings
+            .iter()
+            .any(|g| g.probe == f.probe && g.severity != Severity::Pass);
+        if !failed && !passed.contains(&f.probe.as_str()) {
+            passed.push(&f.probe);
+        }
+    }
     if !passed.is_empty() {
         out.push_str(&format!(
             "- {}: {}\n",
@@ -822,7 +839,11 @@ mod tests {
 
     #[test]
     fn severity_and_text_follow_the_kind() {
-        let f = Finding::new("GET /", Kind::BareLf, escape(b"HTTP/1.1 200 OK\nX: y\n\n", 64));
+        let f = Finding::new(
+            "GET /",
+            Kind::BareLf,
+            escape(b"HTTP/1.1 200 OK\nX: y\n\n", 64),
+        );
         assert_eq!(f.severity, Severity::Error);
         assert_eq!(f.seen, "HTTP/1.1 200 OK\\nX: y\\n\\n");
         let c = Check {
@@ -833,7 +854,10 @@ mod tests {
         let text = render_text(&c, Lang::En);
         assert!(text.contains("error    GET /"), "{text}");
         assert!(text.contains("[RFC 9112 §2.2]"), "{text}");
-        assert!(text.contains("1 error(s), 0 warning(s), 0 note(s), 1 passed"), "{text}");
+        assert!(
+            text.contains("1 error(s), 0 warning(s), 0 note(s), 1 passed"),
+            "{text}"
+        );
         let ko = render_text(&c, Lang::Ko);
         assert!(ko.contains("오류 1개"), "{ko}");
         let json = serde_json::to_string(&c).unwrap();

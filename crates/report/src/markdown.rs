@@ -22,6 +22,7 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
     results_table(&mut s, r, lang);
     table_notes(&mut s, r, lang);
     for section in [
+        sections::checks_section(lang, r),
         sections::capacity_section(lang, r),
         sections::scaling_section(lang, r),
         sections::workloads_section(lang, r),
@@ -103,13 +104,15 @@ fn setup(s: &mut String, r: &Results, lang: Lang) {
 fn results_table(s: &mut String, r: &Results, lang: Lang) {
     let _ = writeln!(s, "## {}\n", lang.pick("Results", "결과"));
     let head = match lang {
-        Lang::En => "| Rank | Model | Peak RPS (best 10 s) | RPS | Requests | Failures | Requests until first failure | Avg ms | p50 ms | p95 ms | p99 ms | Max ms | Server CPU µs/request | Peak PSS MiB (RSS) | Threads | Processes | Context switches (vol/invol) | Clean exit |",
-        Lang::Ko => "| 순위 | 모델 | 최고 RPS(10초) | RPS | 요청 수 | 실패 수 | 첫 실패까지 요청 수 | 평균 ms | p50 ms | p95 ms | p99 ms | 최대 ms | 요청당 서버 CPU µs | 최대 PSS MiB (RSS) | 스레드 | 프로세스 | 문맥 교환(자발/비자발) | 정상 종료 |",
+        Lang::En => "| Rank | Model | Peak RPS (best 10 s) | RPS | Requests | Failures | Requests until first failure | Avg ms | p50 ms | p95 ms | p99 ms | Max ms | Server CPU µs/request | Peak PSS MiB (RSS) | Threads | Processes | Open fds | Context switches (vol/invol) | Clean exit |",
+        Lang::Ko => "| 순위 | 모델 | 최고 RPS(10초) | RPS | 요청 수 | 실패 수 | 첫 실패까지 요청 수 | 평균 ms | p50 ms | p95 ms | p99 ms | 최대 ms | 요청당 서버 CPU µs | 최대 PSS MiB (RSS) | 스레드 | 프로세스 | 열린 fd | 문맥 교환(자발/비자발) | 정상 종료 |",
     };
     let _ = writeln!(s, "{head}");
     let _ = writeln!(s, "|{}", "---|".repeat(head.matches('|').count() - 1));
     for (rank, (m, c, srv)) in r.ranking().into_iter().enumerate() {
-        let name = if m.design.is_external() {
+        let name = if r.check_of(m.design.name()).is_some() {
+            format!("{} ({})", m.design, lang.pick("yours", "직접 작성"))
+        } else if m.design.is_external() {
             format!("{} ({})", m.design, lang.pick("external", "외부"))
         } else {
             m.design.name().to_string()
@@ -119,12 +122,22 @@ fn results_table(s: &mut String, r: &Results, lang: Lang) {
             .map_or_else(|| "-".to_string(), |n| int(n as f64));
         let server = match srv {
             Some(v) => format!(
-                "{:.1} | {:.1} ({:.1}) | {} | {} | {}/{} | {}",
+                "{:.1} | {:.1} ({:.1}) | {} | {}{} | {} | {}/{} | {}",
                 v.cpu_us_per_request,
                 v.peak_pss_mib,
                 v.peak_rss_mib,
                 v.peak_threads,
                 v.peak_processes,
+                if v.peak_zombies > 0 {
+                    format!(" + {} {}", v.peak_zombies, lang.pick("zombies", "좀비"))
+                } else {
+                    String::new()
+                },
+                if v.peak_fds > 0 {
+                    int(v.peak_fds as f64)
+                } else {
+                    "-".into()
+                },
                 int(v.voluntary_switches as f64),
                 int(v.involuntary_switches as f64),
                 if v.clean_exit {
@@ -133,7 +146,7 @@ fn results_table(s: &mut String, r: &Results, lang: Lang) {
                     lang.pick("NO", "아니오")
                 }
             ),
-            None => "- | - | - | - | - | -".to_string(),
+            None => "- | - | - | - | - | - | -".to_string(),
         };
         let _ = writeln!(
             s,

@@ -275,6 +275,9 @@ pub struct Results {
     /// `rows`).
     #[serde(default)]
     pub workloads: Vec<WorkloadRun>,
+    /// `swarmlab check`'s findings on each `--server`, taken before its phases ran.
+    #[serde(default)]
+    pub checks: Vec<crate::check::Check>,
     /// `--baseline`: the earlier run's capacities, to compare with.
     #[serde(default)]
     pub baseline: Option<Baseline>,
@@ -516,11 +519,22 @@ pub struct Server {
     pub peak_threads: u64,
     /// Most processes at once.
     pub peak_processes: u64,
+    /// Most open file descriptors at once, summed over the processes (0: not counted).
+    #[serde(default)]
+    pub peak_fds: u64,
+    /// Most zombie children at once (ended, never waited for).
+    #[serde(default)]
+    pub peak_zombies: u64,
     /// Exited with status 0 after SIGTERM.
     pub clean_exit: bool,
 }
 
 impl Results {
+    /// The check of the `--server` row named `name`, if it was checked.
+    pub fn check_of(&self, name: &str) -> Option<&crate::check::Check> {
+        self.checks.iter().find(|c| c.server == name)
+    }
+
     /// Rows that ran, with their client figures.
     pub fn ran(&self) -> impl Iterator<Item = (&ModelResult, &Client, Option<&Server>)> {
         self.rows.iter().filter_map(|r| match &r.outcome {

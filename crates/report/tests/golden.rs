@@ -76,6 +76,8 @@ fn ran(
                 involuntary_switches: requests / 50,
                 peak_threads: threads,
                 peak_processes: procs,
+                peak_fds: 0,
+                peak_zombies: 0,
                 clean_exit: true,
             }),
             capacity: None,
@@ -126,6 +128,7 @@ pub fn fixture() -> Results {
         ],
         workloads: Vec::new(),
         baseline: None,
+        checks: Vec::new(),
     }
 }
 
@@ -624,4 +627,91 @@ fn baseline_marks_real_changes_only_beyond_the_spread() {
         md.contains("| select | not in the baseline → ≥ 64,000"),
         "{md}"
     );
+}
+
+/// Two students' servers: one whose failures are connections refused after it died (check's
+/// early-leavers finding explains them), one serial server without failures.
+fn with_checks() -> Results {
+    use swarmlab_report::check::{Check, Finding, Kind};
+    let mut r = fixture();
+    r.rows.retain(|m| m.design.model() == Some(Model::Epoll));
+    let mut mine = ran("mine", 650.0, 90.0, 900.0, Some(3120), 120.0, 15.0, 1, 2);
+    mine.design = Design::External("mine".into());
+    if let Outcome::Ran { client, server, .. } = &mut mine.outcome {
+        client.failure_kinds = vec![(
+            "ConnectionRefusedError(111, 'Connection refused')".into(),
+            7,
+        )];
+        if let Some(s) = server {
+            s.peak_fds = 12;
+        }
+    }
+    let mut joined = ran("joined", 640.0, 300.0, 2900.0, None, 300.0, 13.0, 2, 2);
+    joined.design = Design::External("joined".into());
+    r.rows.push(mine);
+    r.rows.push(joined);
+    r.checks = vec![
+        Check {
+            server: "mine".into(),
+            findings: vec![
+                Finding::new("GET /", Kind::Answers { status: 200 }, String::new()),
+                Finding::new(
+                    "GET /",
+                    Kind::BareLf,
+                    "HTTP/1.1 200 OK\\nContent-Type: text/html\\n\\n".into(),
+                ),
+                Finding::new(
+                    "early leavers",
+                    Kind::Dies {
+                        left: 20,
+                        said: Some(
+                            "exit status 1; its last words: BrokenPipeError: [Errno 32] Broken pipe"
+                                .into(),
+                        ),
+                    },
+                    String::new(),
+                ),
+            ],
+        },
+        Check {
+            server: "joined".into(),
+            findings: vec![
+                Finding::new("GET /", Kind::Answers { status: 200 }, String::new()),
+                Finding::new(
+                    "silent client",
+                    Kind::Serial { held_ms: 3100 },
+                    String::new(),
+                ),
+            ],
+        },
+    ];
+    r
+}
+
+#[test]
+fn checked_servers_have_their_findings_beside_their_numbers() {
+    for (lang, file) in [
+        (Lang::En, "report.checks.en.md"),
+        (Lang::Ko, "report.checks.ko.md"),
+    ] {
+        let md = markdown::render_markdown(&with_checks(), lang);
+        golden(file, &md);
+    }
+    let md = markdown::render_markdown(&with_checks(), Lang::En);
+    assert!(md.contains("| mine (yours) |"), "{md}");
+    assert!(
+        md.contains("### mine (2 error(s), 0 warning(s), 0 note(s), 1 passed)"),
+        "{md}"
+    );
+    // the verdict says the refused connections are the crash check found
+    assert!(
+        md.contains("**mine**'s failures `ConnectionRefusedError(111, 'Connection refused')` (7) are the defect check found"),
+        "{md}"
+    );
+    assert!(
+        md.contains("**joined** serves one client at a time"),
+        "{md}"
+    );
+    let back: Results = serde_json::from_str(&render_json(&with_checks())).unwrap();
+    assert_eq!(back.checks, with_checks().checks);
 }

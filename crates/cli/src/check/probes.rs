@@ -56,13 +56,7 @@ fn request(s: &Subject, method: &str, path: &str, extra: &str) -> Vec<u8> {
 /// Connects and sends; `Err` is the finding that says it could not.
 fn open(addr: SocketAddr, probe: &str, bytes: &[u8]) -> Result<Wire, Finding> {
     let no = |e: std::io::Error| {
-        Finding::new(
-            probe,
-            Kind::NoAnswer {
-                why: e.to_string(),
-            },
-            String::new(),
-        )
+        Finding::new(probe, Kind::NoAnswer { why: e.to_string() }, String::new())
     };
     let mut w = Wire::connect(addr).map_err(no)?;
     w.send(bytes).map_err(no)?;
@@ -99,7 +93,11 @@ fn get(s: &mut Subject) -> Vec<Finding> {
         Err((end, bytes)) => return vec![no_answer(p, &end, &bytes)],
     };
     let seen = escape(&a.head, QUOTE);
-    let mut out = vec![Finding::new(p, Kind::Answers { status: a.status }, seen.clone())];
+    let mut out = vec![Finding::new(
+        p,
+        Kind::Answers { status: a.status },
+        seen.clone(),
+    )];
     if a.bare_lf {
         out.push(Finding::new(p, Kind::BareLf, seen.clone()));
     }
@@ -141,16 +139,20 @@ fn get(s: &mut Subject) -> Vec<Finding> {
         return out;
     }
     // the same request again on the same connection, as a keep-alive client does
-    let again = w.send(&req).map_err(|_| End::Reset).and_then(|()| {
-        w.answer(false).map(|_| ()).map_err(|(end, _)| end)
-    });
+    let again = w
+        .send(&req)
+        .map_err(|_| End::Reset)
+        .and_then(|()| w.answer(false).map(|_| ()).map_err(|(end, _)| end));
     out.push(match again {
         Ok(()) => Finding::new(p, Kind::KeepsAlive, String::new()),
         Err(End::Eof | End::Reset) => Finding::new(p, Kind::ClosesSilently, seen_of(&a.head)),
         Err(end) => Finding::new(
             p,
             Kind::NoAnswer {
-                why: format!("a second request on the same connection: {}", end.describe()),
+                why: format!(
+                    "a second request on the same connection: {}",
+                    end.describe()
+                ),
             },
             String::new(),
         ),
@@ -164,12 +166,19 @@ fn seen_of(head: &[u8]) -> String {
 
 /// `Connection: close`: the answer, then the end of the connection (and nothing more).
 fn connection_close(s: &mut Subject) -> Vec<Finding> {
-    closes_after(s, "Connection: close", request(s, "GET", "/", "Connection: close\r\n"))
+    closes_after(
+        s,
+        "Connection: close",
+        request(s, "GET", "/", "Connection: close\r\n"),
+    )
 }
 
 /// HTTP/1.0 without keep-alive: the same.
 fn http10(s: &mut Subject) -> Vec<Finding> {
-    let req = format!("GET / HTTP/1.0\r\nHost: {}\r\nUser-Agent: swarmlab-check\r\n\r\n", s.host());
+    let req = format!(
+        "GET / HTTP/1.0\r\nHost: {}\r\nUser-Agent: swarmlab-check\r\n\r\n",
+        s.host()
+    );
     closes_after(s, "HTTP/1.0", req.into_bytes())
 }
 
@@ -203,7 +212,9 @@ fn closes_after(s: &mut Subject, p: &'static str, req: Vec<u8>) -> Vec<Finding> 
     }
     let waited_ms = CLOSE_WAIT.as_millis() as u64;
     out.push(match end {
-        End::Timeout if http10 => Finding::new(p, Kind::Http10KeptOpen { waited_ms }, seen_of(&a.head)),
+        End::Timeout if http10 => {
+            Finding::new(p, Kind::Http10KeptOpen { waited_ms }, seen_of(&a.head))
+        }
         End::Timeout => Finding::new(p, Kind::IgnoresClose { waited_ms }, seen_of(&a.head)),
         _ => Finding::new(p, closed, String::new()),
     });
@@ -213,7 +224,11 @@ fn closes_after(s: &mut Subject, p: &'static str, req: Vec<u8>) -> Vec<Finding> 
 /// `HEAD /`: a header and no body.
 fn head(s: &mut Subject) -> Vec<Finding> {
     let p = "HEAD";
-    let mut w = try_open!(s.addr(), p, &request(s, "HEAD", "/", "Connection: close\r\n"));
+    let mut w = try_open!(
+        s.addr(),
+        p,
+        &request(s, "HEAD", "/", "Connection: close\r\n")
+    );
     let a = match w.answer(true) {
         Ok(a) => a,
         Err((end, bytes)) => return vec![no_answer(p, &end, &bytes)],
@@ -237,7 +252,12 @@ fn head(s: &mut Subject) -> Vec<Finding> {
 /// A path no server has.
 fn unknown_path(s: &mut Subject) -> Vec<Finding> {
     let p = "unknown path";
-    let req = request(s, "GET", "/swarmlab-check/no-such-path", "Connection: close\r\n");
+    let req = request(
+        s,
+        "GET",
+        "/swarmlab-check/no-such-path",
+        "Connection: close\r\n",
+    );
     let mut w = try_open!(s.addr(), p, &req);
     match w.answer(false) {
         Ok(a) if (200..300).contains(&a.status) => vec![Finding::new(
@@ -245,7 +265,11 @@ fn unknown_path(s: &mut Subject) -> Vec<Finding> {
             Kind::UnknownPathOk { status: a.status },
             seen_of(&a.head),
         )],
-        Ok(a) => vec![Finding::new(p, Kind::NotFound { status: a.status }, String::new())],
+        Ok(a) => vec![Finding::new(
+            p,
+            Kind::NotFound { status: a.status },
+            String::new(),
+        )],
         Err((end, bytes)) => vec![no_answer(p, &end, &bytes)],
     }
 }
@@ -310,15 +334,7 @@ fn long_one(addr: SocketAddr, p: &str, req: &[u8], bytes: u64) -> Finding {
     let cut = |answered| Finding::new(p, Kind::LongCut { bytes, answered }, String::new());
     let mut w = match Wire::connect(addr) {
         Ok(w) => w,
-        Err(e) => {
-            return Finding::new(
-                p,
-                Kind::NoAnswer {
-                    why: e.to_string(),
-                },
-                String::new(),
-            )
-        }
+        Err(e) => return Finding::new(p, Kind::NoAnswer { why: e.to_string() }, String::new()),
     };
     if w.send(req).is_err() {
         return cut(false);
@@ -356,7 +372,11 @@ fn bad_request(s: &mut Subject) -> Vec<Finding> {
             Kind::BadRequestAccepted { status: a.status },
             seen_of(&a.head),
         ),
-        Ok(a) => Finding::new(p, Kind::BadRequestRefused { status: a.status }, String::new()),
+        Ok(a) => Finding::new(
+            p,
+            Kind::BadRequestRefused { status: a.status },
+            String::new(),
+        ),
         Err((_, bytes)) => Finding::new(p, Kind::BadRequestDropped, escape(&bytes, QUOTE)),
     }]
 }
@@ -369,9 +389,7 @@ fn silent_client(s: &mut Subject) -> Vec<Finding> {
         Err(e) => {
             return vec![Finding::new(
                 p,
-                Kind::NoAnswer {
-                    why: e.to_string(),
-                },
+                Kind::NoAnswer { why: e.to_string() },
                 String::new(),
             )]
         }
@@ -379,7 +397,11 @@ fn silent_client(s: &mut Subject) -> Vec<Finding> {
     // the server takes the silent one first
     std::thread::sleep(Duration::from_millis(200));
     let asked = Instant::now();
-    let mut other = try_open!(s.addr(), p, &request(s, "GET", "/", "Connection: close\r\n"));
+    let mut other = try_open!(
+        s.addr(),
+        p,
+        &request(s, "GET", "/", "Connection: close\r\n")
+    );
     if other.answer(false).is_ok() {
         return vec![Finding::new(p, Kind::Concurrent, String::new())];
     }
@@ -479,7 +501,14 @@ fn many_connections(s: &mut Subject) -> Vec<Finding> {
         }
         _ => {
             if out.is_empty() {
-                out.push(Finding::new(p, Kind::ManyOk { n: tried, fds: None }, String::new()));
+                out.push(Finding::new(
+                    p,
+                    Kind::ManyOk {
+                        n: tried,
+                        fds: None,
+                    },
+                    String::new(),
+                ));
             }
             out.push(Finding::new(p, Kind::NotCounted, String::new()));
         }
@@ -502,11 +531,19 @@ fn early_leavers(s: &mut Subject) -> Vec<Finding> {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(300));
-    let asked = open(s.addr(), p, &request(s, "GET", "/", "Connection: close\r\n"))
-        .ok()
-        .and_then(|mut w| w.answer(false).ok());
+    let asked = open(
+        s.addr(),
+        p,
+        &request(s, "GET", "/", "Connection: close\r\n"),
+    )
+    .ok()
+    .and_then(|mut w| w.answer(false).ok());
     if asked.is_some() && s.running() {
-        vec![Finding::new(p, Kind::Survives { left: LEAVERS }, String::new())]
+        vec![Finding::new(
+            p,
+            Kind::Survives { left: LEAVERS },
+            String::new(),
+        )]
     } else {
         vec![Finding::new(
             p,

@@ -47,6 +47,7 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
     warn_if_fds_short(&plan);
     std::fs::create_dir_all(&plan.out)
         .with_context(|| format!("cannot create {}", plan.out.display()))?;
+    fresh_logs(&plan)?;
     let stop = interrupt_flag()?;
     let exe = std::env::current_exe().context("cannot find the swarmlab executable")?;
     if plan.pinned {
@@ -65,12 +66,14 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
     };
     let started = Instant::now();
     let rows = run_all(&ctx, live.as_ref());
+    let checks = rows.iter().filter_map(|r| r.check.clone()).collect();
     let results = Results {
         machine,
         settings,
         workloads: workload_runs(&plan, &rows),
         rows: rows.into_iter().map(|r| r.main).collect(),
         baseline,
+        checks,
     };
     reports::write(&results, &plan.out, plan.lang)?;
     if let Some(live) = &live {
@@ -144,6 +147,23 @@ fn load_users(file: &Path) -> anyhow::Result<Workload> {
     }
 }
 
+/// `OUT/servers/NAME.log` for each `--server`, emptied: every phase's server appends its
+/// output there.
+fn fresh_logs(plan: &Plan) -> anyhow::Result<()> {
+    for t in &plan.targets {
+        if let targets::Target::Command { name, .. } = t {
+            let path = model_run::log_path(plan, name);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            std::fs::File::create(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Raises the open-file limit as far as it goes, and says so when the run needs more.
 fn warn_if_fds_short(plan: &Plan) {
     let limit = swarmlab_server::sys::raise_fd_limit();
@@ -167,19 +187,20 @@ fn interrupt_flag() -> anyhow::Result<Arc<AtomicBool>> {
 
 /// The first line: what will run, and where.
 fn announce(plan: &Plan, request: &str) {
-    let models = plan
-        .targets
-        .iter()
-        .filter(|t| matches!(t, targets::Target::Model(_)))
-        .count();
-    let targets = plan.targets.len() - models;
+    let count = |f: fn(&targets::Target) -> bool| plan.targets.iter().filter(|t| f(t)).count();
+    let models = count(|t| matches!(t, targets::Target::Model(_)));
+    let servers = count(|t| matches!(t, targets::Target::Command { .. }));
+    let targets = plan.targets.len() - models - servers;
+    let mut rows = vec![format!("{models} model(s)")];
+    if servers > 0 {
+        rows.push(format!("{servers} server(s) of yours"));
+    }
+    if targets > 0 {
+        rows.push(format!("{targets} target(s)"));
+    }
     println!(
-        "compare: {models} model(s){}, {} users at {}/s, `{request}`, at most {} s each{}",
-        if targets == 0 {
-            String::new()
-        } else {
-            format!(" + {targets} target(s)")
-        },
+        "compare: {}, {} users at {}/s, `{request}`, at most {} s each{}",
+        rows.join(" + "),
         plan.users,
         plan.spawn_rate,
         plan.max_time.as_secs(),

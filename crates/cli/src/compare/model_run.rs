@@ -8,11 +8,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use swarmlab_report::check::Check;
 use swarmlab_report::{
     Capacity, CapacityRow, Client, Design, ModelResult, Outcome, Sample, ScalePoint, Server,
     WorkloadKind,
 };
-use swarmlab_server::Model;
 use swarmlab_swarm::{Plan as LoadPlan, Summary, Swarm, Target as Url, Workload};
 
 use super::capacity::{loopback_sources, mib, Searches};
@@ -35,10 +35,12 @@ pub struct Ctx<'a> {
     pub stop: &'a AtomicBool,
 }
 
-/// A design's row of the main table, and its row in each of `--workload all`'s others.
+/// A design's row of the main table, its row in each of `--workload all`'s others, and (a
+/// `--server`) what `check` found.
 pub struct Row {
     pub main: ModelResult,
     pub extras: Vec<CapacityRow>,
+    pub check: Option<Check>,
 }
 
 impl Row {
@@ -61,26 +63,77 @@ impl Row {
                     reason: why.to_string(),
                 },
             },
+            check: None,
         }
     }
 }
 
+/// How one design's servers are started: a phase asks for one on `cpus`, serving HTTPS if
+/// `tls`; `Err` says why it cannot be (a user's server serves what it serves).
+type Starter<'a> = &'a dyn Fn(Option<&[usize]>, bool) -> Result<ServerCommand, String>;
+
 /// Runs one target's phases.
 pub fn run(ctx: &Ctx<'_>, target: &Target, progress: &Progress<'_>) -> Row {
     match target {
-        Target::Model(m) => run_model(ctx, *m, progress),
+        Target::Model(m) => {
+            let model = *m;
+            let start =
+                |cpus: Option<&[usize]>, tls| Ok(ServerCommand::model(ctx.exe, model, cpus, tls));
+            run_started(ctx, Design::Model(model), &start, progress)
+        }
+        Target::Command { name, command } => run_command(ctx, name, command, progress),
         Target::External { name, url, pid } => run_external(ctx, name, url, *pid, progress),
     }
 }
 
-/// A swarmlab model: the assignment's run on one server, the searches on fresh ones.
-fn run_model(ctx: &Ctx<'_>, model: Model, progress: &Progress<'_>) -> Row {
-    let design = Design::Model(model);
+/// The user's own server: `check` first (its findings go beside the numbers), then the same
+/// phases as a model's, each on a fresh server started from its command, its output in
+/// `OUT/servers/NAME.log`.
+fn run_command(ctx: &Ctx<'_>, name: &str, command: &str, progress: &Progress<'_>) -> Row {
+    let design = Design::External(name.to_string());
+    let log = log_path(ctx.plan, name);
+    let start = |cpus: Option<&[usize]>, tls: bool| {
+        if tls {
+            return Err(format!(
+                "{name} serves plain HTTP (a --server is asked over http://)"
+            ));
+        }
+        Ok(ServerCommand::user(name, command, cpus, Some(log.clone())))
+    };
+    progress.say("checking its HTTP");
+    let checked = start(ctx.plan.server_cpus.as_deref(), false)
+        .map_err(anyhow::Error::msg)
+        .and_then(|cmd| crate::check::check_command(&cmd));
+    let check = match checked {
+        Ok(c) => c,
+        Err(e) => {
+            return Row::skipped(
+                ctx,
+                design,
+                &format!("did not come up: {e:#} (its output: {})", log.display()),
+            )
+        }
+    };
+    let mut row = run_started(ctx, design, &start, progress);
+    row.check = Some(check);
+    row
+}
+
+/// Where a `--server`'s output goes.
+pub fn log_path(plan: &Plan, name: &str) -> std::path::PathBuf {
+    plan.out.join("servers").join(format!("{name}.log"))
+}
+
+/// A design started here (a model, or a user's server): the assignment's run on one server,
+/// the searches on fresh ones.
+fn run_started(ctx: &Ctx<'_>, design: Design, start: Starter<'_>, progress: &Progress<'_>) -> Row {
     let cpus = ctx.plan.server_cpus.as_deref();
     let tls = ctx.plan.main().kind.is_tls();
-    let server = match ServerProcess::start(&ServerCommand::model(ctx.exe, model, cpus, tls)) {
+    let started =
+        start(cpus, tls).and_then(|cmd| ServerProcess::start(&cmd).map_err(|e| format!("{e:#}")));
+    let server = match started {
         Ok(s) => s,
-        Err(e) => return Row::skipped(ctx, design, &format!("{e:#}")),
+        Err(e) => return Row::skipped(ctx, design, &e),
     };
     let before = procfs::children_usage();
     let url = Url::parse(&server.url()).expect("a loopback URL");
@@ -93,8 +146,11 @@ fn run_model(ctx: &Ctx<'_>, model: Model, progress: &Progress<'_>) -> Row {
     let clean_exit = server.stop();
     let after = procfs::children_usage();
     let client = client_figures(&summary);
+    // rusage counts what was waited for; the samples, what was alive (a user's server killed
+    // with its group leaves children nobody waited for)
+    let cpu_s = (after.cpu_s - before.cpu_s).max(tree.cpu_ns as f64 / 1e9);
     let mut server = server_figures(
-        after.cpu_s - before.cpu_s,
+        cpu_s,
         client.requests,
         &tree,
         (
@@ -105,7 +161,7 @@ fn run_model(ctx: &Ctx<'_>, model: Model, progress: &Progress<'_>) -> Row {
     );
     let (capacity, scaling, extras) = match ctx.plan.search.filter(|_| !interrupted(ctx)) {
         Some(search) => {
-            let found = model_searches(ctx, model, search, progress);
+            let found = searches_on_fresh_servers(ctx, &design, start, search, progress);
             server.clean_exit &= found.clean_exit;
             (found.capacity, found.scaling, found.extras)
         }
@@ -114,6 +170,7 @@ fn run_model(ctx: &Ctx<'_>, model: Model, progress: &Progress<'_>) -> Row {
     Row {
         main: ran(design, client, Some(server), capacity, scaling),
         extras,
+        check: None,
     }
 }
 
@@ -128,13 +185,14 @@ struct Found {
 /// A fresh server for the main workload's searches and the extras on its cores, one more
 /// serving HTTPS for the TLS workloads, and one on every core but the generator's for the
 /// `cpu` workload.
-fn model_searches(
+fn searches_on_fresh_servers(
     ctx: &Ctx<'_>,
-    model: Model,
+    design: &Design,
+    start: Starter<'_>,
     search: SearchPlan,
     progress: &Progress<'_>,
 ) -> Found {
-    let design = Design::Model(model);
+    let design = design.clone();
     let extras = ctx.plan.extras();
     let mut found = Found {
         capacity: None,
@@ -158,11 +216,13 @@ fn model_searches(
         } else {
             ctx.plan.server_cpus.as_deref()
         };
-        let server = match ServerProcess::start(&ServerCommand::model(ctx.exe, model, cpus, tls)) {
+        let started = start(cpus, tls)
+            .and_then(|cmd| ServerProcess::start(&cmd).map_err(|e| format!("{e:#}")));
+        let server = match started {
             Ok(s) => s,
             Err(e) => {
                 for i in picked {
-                    found.extras[i].skipped = Some(format!("{e:#}"));
+                    found.extras[i].skipped = Some(e.clone());
                 }
                 continue;
             }
@@ -246,6 +306,7 @@ fn run_external(
     Row {
         main: ran(design, client, server, capacity, scaling),
         extras,
+        check: None,
     }
 }
 
@@ -334,6 +395,8 @@ fn server_figures(
         involuntary_switches: involuntary,
         peak_threads: tree.threads,
         peak_processes: tree.processes,
+        peak_fds: tree.fds,
+        peak_zombies: tree.zombies,
         clean_exit,
     }
 }

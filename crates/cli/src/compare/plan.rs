@@ -124,7 +124,7 @@ impl Plan {
     /// The plan for `a` on a machine with `cores` cores; a bad model name or target is an
     /// error (a usage error: nothing has run).
     pub fn new(a: &CompareArgs, cores: usize) -> anyhow::Result<Plan> {
-        let targets = targets::parse(&a.models, &a.target)?;
+        let targets = targets::parse(&a.models, &a.server, &a.target)?;
         let objective = |kind: WorkloadKind| WorkloadPlan {
             kind,
             objective_ms: (a.slo_p99 > 0.0).then(|| a.slo_p99 + request_of(kind).own_ms),

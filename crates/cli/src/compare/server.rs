@@ -134,8 +134,17 @@ impl ServerProcess {
             .stderr(Stdio::piped());
         let log = match &cmd.log {
             Some(path) => {
-                let file = std::fs::File::create(path)
-                    .with_context(|| format!("cannot create {}", path.display()))?;
+                // each phase's server after the last's
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("cannot open {}", path.display()))?;
+                let shown = cmd
+                    .argv
+                    .last()
+                    .map_or(String::new(), |a| a.replace("{port}", &port));
+                writeln!(file, "--- swarmlab: `{shown}` on port {port}")?;
                 command.stdout(file.try_clone()?);
                 Some(file)
             }
@@ -221,7 +230,8 @@ impl ServerProcess {
         procfs::sample_tree(self.pid())
     }
 
-    /// SIGTERM, then a bounded wait, then SIGKILL; whether it exited 0 on its own.
+    /// SIGTERM, then a bounded wait, then SIGKILL; whether it exited 0 on its own (a user's
+    /// server, which need not handle SIGTERM: whether it ended before SIGKILL, of either).
     pub fn stop(mut self) -> bool {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
@@ -231,7 +241,12 @@ impl ServerProcess {
         let deadline = Instant::now() + STOP_TIMEOUT;
         loop {
             match self.child.try_wait() {
-                Ok(Some(status)) => return status.success(),
+                Ok(Some(status)) => {
+                    use std::os::unix::process::ExitStatusExt;
+                    let by_term = status.signal() == Some(libc_sigterm())
+                        || status.code() == Some(128 + libc_sigterm());
+                    return status.success() || (self.group && by_term);
+                }
                 Ok(None) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(20))
                 }
@@ -276,6 +291,10 @@ impl Drop for ServerProcess {
             self.kill();
         }
     }
+}
+
+fn libc_sigterm() -> i32 {
+    nix::sys::signal::Signal::SIGTERM as i32
 }
 
 /// Whether `addr` answers a `GET /` with an HTTP/1.x status line, over TLS if `tls` (its

@@ -1,16 +1,18 @@
-//! The report's sections beyond the assignment's run: capacity (the most each design sustains
+//! The report's sections beyond the assignment's run: each `--server`'s check, capacity (the most each design sustains
 //! within the latency objective), scaling with clients, one table per workload with the matrix
 //! verdict, and the change against a baseline run. Markdown, in English or Korean; every claim
 //! cites the figure it rests on.
 
 mod baseline;
 mod capacity;
+mod checks;
 mod common;
 mod scaling;
 mod workloads;
 
 pub use baseline::baseline_section;
 pub use capacity::{capacity_conclusion, capacity_section, capacity_verdict};
+pub use checks::{check_verdict, checks_section};
 pub use common::{limited_by, shown, RESOLUTION};
 pub use scaling::scaling_section;
 pub use workloads::workloads_section;
