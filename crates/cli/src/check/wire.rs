@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(framing(200, false, &[]), Framing::Close);
         assert_eq!(
             dechunk(b"5\r\nhello\r\n1;x=y\r\n!\r\n0\r\n\r\nnext"),
-            Some((b"hello!".to_vec(), 29))
+            Some((b"hello!".to_vec(), 25))
         );
         assert_eq!(dechunk(b"5\r\nhel"), None);
     }
