@@ -18,15 +18,114 @@ pub fn render_html(r: &Results, lang: Lang) -> String {
         lang.pick("en", "ko")
     );
     h.push_str(&markdown_to_html(&render_markdown(r, lang)));
-    let ranked = r.ranking();
-    comparison_bars(&mut h, &ranked, lang);
-    capacity_charts(&mut h, r, lang);
-    scaling_charts(&mut h, r, lang);
-    workload_bars(&mut h, r, lang);
-    latency_curve(&mut h, &ranked, lang);
-    per_model_charts(&mut h, &ranked, lang);
+    for f in figures(r, lang) {
+        match f {
+            Fig::H2(t) => {
+                let _ = write!(h, "<h2>{t}</h2>");
+            }
+            Fig::H3(t) => {
+                let _ = write!(h, "<h3>{}</h3>", escape(&t));
+            }
+            Fig::Chart { svg, .. } => {
+                let _ = write!(h, "<figure>{svg}</figure>");
+            }
+        }
+    }
     h.push_str("</body></html>\n");
     h
+}
+
+/// One piece of the report's figures, in order: a heading, or a chart.
+#[derive(Clone, Debug)]
+pub enum Fig {
+    /// A section's heading.
+    H2(String),
+    /// A design's heading (its name).
+    H3(String),
+    /// A chart: an id (its file's name, `figures/ID.png`) and its SVG.
+    Chart {
+        /// Letters, digits and '-'.
+        id: String,
+        /// The chart.
+        svg: String,
+    },
+}
+
+fn chart(out: &mut Vec<Fig>, id: &str, svg: String) {
+    out.push(Fig::Chart {
+        id: id.to_string(),
+        svg,
+    });
+}
+
+/// Every chart of the report with the headings between them, in the page's order: the
+/// comparison bars, capacity, scaling, the other workloads, latency against throughput, and
+/// Locust's three charts per design.
+pub fn figures(r: &Results, lang: Lang) -> Vec<Fig> {
+    let ranked = r.ranking();
+    let mut out = Vec::new();
+    comparison_bars(&mut out, &ranked, lang);
+    capacity_charts(&mut out, r, lang);
+    scaling_charts(&mut out, r, lang);
+    workload_bars(&mut out, r, lang);
+    latency_curve(&mut out, &ranked, lang);
+    per_model_charts(&mut out, &ranked, lang);
+    out
+}
+
+/// Locust's three charts for one design's run (requests per second, response times, users),
+/// as (id suffix, SVG).
+pub fn locust_charts(c: &crate::Client, lang: Lang) -> [(&'static str, String); 3] {
+    let series = |f: fn(&crate::Sample) -> Option<f64>| -> Vec<(f64, f64)> {
+        c.timeline
+            .iter()
+            .filter_map(|t| Some((t.t, f(t)?)))
+            .collect()
+    };
+    [
+        (
+            "rps",
+            line_chart(
+                lang.pick("Total requests per second", "초당 전체 요청 수"),
+                lang.pick("seconds", "초"),
+                "req/s",
+                &[Line {
+                    label: "RPS",
+                    points: series(|t| Some(t.rps)),
+                }],
+            ),
+        ),
+        (
+            "response-times",
+            line_chart(
+                lang.pick("Response times (ms)", "응답 시간(ms)"),
+                lang.pick("seconds", "초"),
+                "ms",
+                &[
+                    Line {
+                        label: lang.pick("50th percentile", "50번째 백분위수"),
+                        points: series(|t| t.p50_ms),
+                    },
+                    Line {
+                        label: lang.pick("95th percentile", "95번째 백분위수"),
+                        points: series(|t| t.p95_ms),
+                    },
+                ],
+            ),
+        ),
+        (
+            "users",
+            line_chart(
+                lang.pick("Number of users", "사용자 수"),
+                lang.pick("seconds", "초"),
+                lang.pick("users", "사용자"),
+                &[Line {
+                    label: lang.pick("Users", "사용자"),
+                    points: series(|t| Some(t.users as f64)),
+                }],
+            ),
+        ),
+    ]
 }
 
 /// The ran rows, best first, with what their clients saw and their server cost.
@@ -38,7 +137,7 @@ type Ranked<'a> = [(
 
 /// The assignment's run side by side: peak RPS, average response time, requests until the
 /// first failure, server CPU per request, server memory.
-fn comparison_bars(h: &mut String, ranked: &Ranked<'_>, lang: Lang) {
+fn comparison_bars(out: &mut Vec<Fig>, ranked: &Ranked<'_>, lang: Lang) {
     let bars = |f: fn(&crate::Client, Option<&crate::Server>) -> Option<f64>| -> Vec<Bar> {
         ranked
             .iter()
@@ -57,19 +156,22 @@ fn comparison_bars(h: &mut String, ranked: &Ranked<'_>, lang: Lang) {
             },
         })
         .collect();
-    let _ = write!(h, "<h2>{}</h2>", lang.pick("Comparison", "비교"));
-    for (title, unit, data) in [
+    out.push(Fig::H2(lang.pick("Comparison", "비교").into()));
+    for (id, title, unit, data) in [
         (
+            "comparison-peak-rps",
             lang.pick("Peak RPS (best 10 s)", "최고 RPS(10초)"),
             "req/s",
             bars(|c, _| Some(c.peak_rps)),
         ),
         (
+            "comparison-average-ms",
             lang.pick("Average response time", "평균 응답시간"),
             "ms",
             bars(|c, _| Some(c.avg_ms)),
         ),
         (
+            "comparison-until-failure",
             lang.pick(
                 "Requests until the first failure (≥: none failed, all requests)",
                 "첫 실패까지 요청 수 (≥: 실패 없음, 전체 요청 수)",
@@ -78,24 +180,26 @@ fn comparison_bars(h: &mut String, ranked: &Ranked<'_>, lang: Lang) {
             until_failure,
         ),
         (
+            "comparison-cpu",
             lang.pick("Server CPU per request", "요청당 서버 CPU"),
             "µs",
             bars(|_, s| Some(s?.cpu_us_per_request)),
         ),
         (
+            "comparison-memory",
             lang.pick("Server peak memory (PSS)", "서버 최대 메모리(PSS)"),
             "MiB",
             bars(|_, s| Some(s?.peak_pss_mib)),
         ),
     ] {
         if !data.is_empty() {
-            let _ = write!(h, "<figure>{}</figure>", bar_chart(title, unit, &data));
+            chart(out, id, bar_chart(title, unit, &data));
         }
     }
 }
 
 /// Latency against throughput, every model's 10-second windows.
-fn latency_curve(h: &mut String, ranked: &Ranked<'_>, lang: Lang) {
+fn latency_curve(out: &mut Vec<Fig>, ranked: &Ranked<'_>, lang: Lang) {
     let curve: Vec<Line<'_>> = ranked
         .iter()
         .map(|(m, c, _)| Line {
@@ -108,85 +212,42 @@ fn latency_curve(h: &mut String, ranked: &Ranked<'_>, lang: Lang) {
                 .collect(),
         })
         .collect();
-    let _ = write!(
-        h,
-        "<figure>{}</figure>",
+    chart(
+        out,
+        "latency-against-throughput",
         line_chart(
             lang.pick(
                 "Latency against throughput (10 s windows)",
-                "처리량 대비 지연(10초 구간)"
+                "처리량 대비 지연(10초 구간)",
             ),
             "req/s",
             "p95 ms",
-            &curve
-        )
+            &curve,
+        ),
     );
 }
 
 /// Locust's three charts (requests per second, response times, users) for every model.
-fn per_model_charts(h: &mut String, ranked: &Ranked<'_>, lang: Lang) {
-    let _ = write!(
-        h,
-        "<h2>{}</h2>",
-        lang.pick("Each model over time", "모델별 시간 추이")
-    );
+fn per_model_charts(out: &mut Vec<Fig>, ranked: &Ranked<'_>, lang: Lang) {
+    out.push(Fig::H2(
+        lang.pick("Each model over time", "모델별 시간 추이").into(),
+    ));
     for (m, c, _) in ranked {
-        let _ = write!(h, "<h3>{}</h3>", escape(m.design.name()));
-        let series = |f: fn(&crate::Sample) -> Option<f64>| -> Vec<(f64, f64)> {
-            c.timeline
-                .iter()
-                .filter_map(|t| Some((t.t, f(t)?)))
-                .collect()
-        };
-        let charts = [
-            line_chart(
-                lang.pick("Total requests per second", "초당 전체 요청 수"),
-                lang.pick("seconds", "초"),
-                "req/s",
-                &[Line {
-                    label: "RPS",
-                    points: series(|t| Some(t.rps)),
-                }],
-            ),
-            line_chart(
-                lang.pick("Response times (ms)", "응답 시간(ms)"),
-                lang.pick("seconds", "초"),
-                "ms",
-                &[
-                    Line {
-                        label: lang.pick("50th percentile", "50번째 백분위수"),
-                        points: series(|t| t.p50_ms),
-                    },
-                    Line {
-                        label: lang.pick("95th percentile", "95번째 백분위수"),
-                        points: series(|t| t.p95_ms),
-                    },
-                ],
-            ),
-            line_chart(
-                lang.pick("Number of users", "사용자 수"),
-                lang.pick("seconds", "초"),
-                lang.pick("users", "사용자"),
-                &[Line {
-                    label: lang.pick("Users", "사용자"),
-                    points: series(|t| Some(t.users as f64)),
-                }],
-            ),
-        ];
-        for svg in charts {
-            let _ = write!(h, "<figure>{svg}</figure>");
+        out.push(Fig::H3(m.design.name().to_string()));
+        for (suffix, svg) in locust_charts(c, lang) {
+            chart(out, &format!("{}-{suffix}", m.design.name()), svg);
         }
     }
 }
 
 /// The capacity bars, and every search's curves (the baseline's dashed beside them).
-fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
+fn capacity_charts(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
     let ranked = r.by_capacity();
     let (false, Some(slo)) = (ranked.is_empty(), r.settings.slo_p99_ms) else {
         return;
     };
     let slo = crate::lang::ms(slo);
-    let _ = write!(h, "<h2>{}</h2>", lang.pick("Capacity", "수용량"));
+    out.push(Fig::H2(lang.pick("Capacity", "수용량").into()));
     let capacity_bars: Vec<Bar> = ranked
         .iter()
         .map(|(m, c)| Bar {
@@ -195,18 +256,19 @@ fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
             at_least: c.limited_by == crate::LimitedBy::Generator,
         })
         .collect();
-    let _ = write!(
-        h,
-        "<figure>{}</figure>",
+    chart(
+        out,
+        "capacity",
         bar_chart(
             &match lang {
-                Lang::En =>
-                    format!("Capacity: req/s sustained with p99 ≤ {slo} ms (≥: a lower bound)"),
+                Lang::En => {
+                    format!("Capacity: req/s sustained with p99 ≤ {slo} ms (≥: a lower bound)")
+                }
                 Lang::Ko => format!("수용량: p99 ≤ {slo}ms로 유지한 req/s (≥: 하한값)"),
             },
             "req/s",
-            &capacity_bars
-        )
+            &capacity_bars,
+        ),
     );
     // Every step of every search, sorted by the rate offered; the baseline's dashed.
     let mut achieved = Vec::new();
@@ -248,20 +310,24 @@ fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
             });
         }
     }
-    let _ = write!(
-        h,
-        "<figure>{}</figure><figure>{}</figure>",
+    chart(
+        out,
+        "capacity-achieved",
         xy_chart(
             lang.pick(
                 "Achieved against offered (each step of the search)",
-                "제시한 요청률 대비 처리한 요청률(탐색의 각 단계)"
+                "제시한 요청률 대비 처리한 요청률(탐색의 각 단계)",
             ),
             lang.pick("offered req/s", "제시 req/s"),
             lang.pick("achieved req/s", "처리 req/s"),
             &achieved,
             true,
-            true
+            true,
         ),
+    );
+    chart(
+        out,
+        "capacity-p99",
         xy_chart(
             &match lang {
                 Lang::En => format!("p99 against offered (the objective: {slo} ms)"),
@@ -271,13 +337,13 @@ fn capacity_charts(h: &mut String, r: &Results, lang: Lang) {
             "p99 ms",
             &p99,
             true,
-            true
-        )
+            true,
+        ),
     );
 }
 
 /// `--scaling`: capacity, memory and CPU per request against connections.
-fn scaling_charts(h: &mut String, r: &Results, lang: Lang) {
+fn scaling_charts(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
     let scaled: Vec<_> = r
         .rows
         .iter()
@@ -303,13 +369,15 @@ fn scaling_charts(h: &mut String, r: &Results, lang: Lang) {
                 .collect()
         };
         let conns = lang.pick("connections", "연결 수");
-        for (title, unit, lines) in [
+        for (id, title, unit, lines) in [
             (
+                "scaling-capacity",
                 lang.pick("Capacity against connections", "연결 수에 따른 수용량"),
                 "req/s",
                 line(|p| Some(p.capacity.rps)),
             ),
             (
+                "scaling-memory",
                 lang.pick(
                     "Server memory (PSS) against connections",
                     "연결 수에 따른 서버 메모리(PSS)",
@@ -318,6 +386,7 @@ fn scaling_charts(h: &mut String, r: &Results, lang: Lang) {
                 line(|p| Some(p.pss_mib)),
             ),
             (
+                "scaling-cpu",
                 lang.pick(
                     "Server CPU per request at capacity, against connections",
                     "연결 수에 따른 수용량에서의 요청당 서버 CPU",
@@ -326,17 +395,13 @@ fn scaling_charts(h: &mut String, r: &Results, lang: Lang) {
                 line(|p| p.capacity.cpu_us_per_request),
             ),
         ] {
-            let _ = write!(
-                h,
-                "<figure>{}</figure>",
-                xy_chart(title, conns, unit, &lines, true, true)
-            );
+            chart(out, id, xy_chart(title, conns, unit, &lines, true, true));
         }
     }
 }
 
 /// `--workload all`: a capacity bar chart per other workload.
-fn workload_bars(h: &mut String, r: &Results, lang: Lang) {
+fn workload_bars(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
     for w in &r.workloads {
         let mut data: Vec<Bar> = w
             .rows
@@ -352,9 +417,9 @@ fn workload_bars(h: &mut String, r: &Results, lang: Lang) {
             .collect();
         data.sort_by(|a, b| b.value.total_cmp(&a.value));
         if !data.is_empty() {
-            let _ = write!(
-                h,
-                "<figure>{}</figure>",
+            chart(
+                out,
+                &format!("workload-{}", w.workload),
                 bar_chart(
                     &match lang {
                         Lang::En => format!(
@@ -369,8 +434,8 @@ fn workload_bars(h: &mut String, r: &Results, lang: Lang) {
                         ),
                     },
                     "req/s",
-                    &data
-                )
+                    &data,
+                ),
             );
         }
     }
