@@ -1,5 +1,6 @@
 //! Renderers for `swarmlab compare`: a [`Results`] value in, text out (Markdown, a
-//! self-contained HTML page with inline SVG charts, JSON). No clocks, no files, no processes:
+//! self-contained HTML page with inline SVG charts, JSON), and the report to hand in (PDF and
+//! PNG figures, set in a font the caller found with [`pdf::Fonts`]). No clocks, no processes:
 //! the same results always render to the same bytes, which the golden tests rely on.
 #![deny(missing_docs)]
 
@@ -10,6 +11,7 @@ pub mod check;
 pub mod html;
 pub mod lang;
 pub mod markdown;
+pub mod pdf;
 pub mod results;
 pub mod sections;
 
@@ -17,7 +19,7 @@ pub use capacity::{Capacity, LimitedBy};
 pub use lang::Lang;
 pub use results::{
     Baseline, CapacityRow, Client, Design, Machine, ModelResult, Outcome, Results, Sample,
-    ScalePoint, Server, Settings, UnknownWorkload, Workload, WorkloadKind, WorkloadRun,
+    ScalePoint, Server, Settings, StatRow, UnknownWorkload, Workload, WorkloadKind, WorkloadRun,
 };
 
 /// `results.json`.

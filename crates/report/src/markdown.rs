@@ -59,7 +59,7 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
 }
 
 /// The machine and the load.
-fn setup(s: &mut String, r: &Results, lang: Lang) {
+pub(crate) fn setup(s: &mut String, r: &Results, lang: Lang) {
     let m = &r.machine;
     let st = &r.settings;
     let _ = writeln!(

@@ -355,6 +355,9 @@ pub struct Settings {
     pub pinned: bool,
     /// Started, UTC.
     pub started: String,
+    /// The command line that ran it (to reproduce it); empty when not known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub command: String,
     /// Capacity: the latency objective of the main workload, p99 at most this, ms; `None`: no
     /// capacity search.
     #[serde(default, with = "zero_is_none")]
@@ -467,6 +470,40 @@ pub struct Client {
     pub saturated: Option<String>,
     /// One sample per second.
     pub timeline: Vec<Sample>,
+    /// Locust's Statistics tab at the end of the run: a row per request, then "Aggregated".
+    #[serde(default)]
+    pub stats: Vec<StatRow>,
+}
+
+/// One row of Locust's Statistics tab (its columns, in its order).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatRow {
+    /// The method (empty for the "Aggregated" row).
+    pub method: String,
+    /// The request's name, or "Aggregated".
+    pub name: String,
+    /// # Requests.
+    pub requests: u64,
+    /// # Fails.
+    pub failures: u64,
+    /// Median (ms).
+    pub median_ms: f64,
+    /// 95%ile (ms).
+    pub p95_ms: f64,
+    /// 99%ile (ms).
+    pub p99_ms: f64,
+    /// Average (ms).
+    pub avg_ms: f64,
+    /// Min (ms).
+    pub min_ms: f64,
+    /// Max (ms).
+    pub max_ms: f64,
+    /// Average size (bytes).
+    pub avg_size: f64,
+    /// Current RPS (Locust's window at the end).
+    pub current_rps: f64,
+    /// Current Failures/s.
+    pub current_fail_s: f64,
 }
 
 /// One second of a model's run.

@@ -65,6 +65,7 @@ fn ran(
                     .unwrap_or_default(),
                 saturated: None,
                 timeline: timeline(peak, p99 / 2.0),
+                stats: Vec::new(),
             }),
             server: Some(Server {
                 cpu_s: cpu_us * requests as f64 / 1e6,
@@ -109,6 +110,7 @@ pub fn fixture() -> Results {
             max_time_s: 12.0,
             pinned: true,
             started: "2026-11-23T00:00:00Z".into(),
+            command: String::new(),
             slo_p99_ms: None,
             capacity_connections: None,
             server_cores: 1,
@@ -714,4 +716,127 @@ fn checked_servers_have_their_findings_beside_their_numbers() {
     );
     let back: Results = serde_json::from_str(&render_json(&with_checks())).unwrap();
     assert_eq!(back.checks, with_checks().checks);
+}
+
+/// Fonts for `lang`, or `None` (said) when none is installed; under SWARMLAB_REQUIRE_PEERS=1
+/// (CI installs fonts-noto-cjk) that is a failure.
+fn fonts(lang: Lang) -> Option<swarmlab_report::pdf::Fonts> {
+    match swarmlab_report::pdf::Fonts::system(lang) {
+        Ok(f) => Some(f),
+        Err(why) => {
+            assert!(
+                std::env::var("SWARMLAB_REQUIRE_PEERS").as_deref() != Ok("1"),
+                "{why}, and SWARMLAB_REQUIRE_PEERS=1"
+            );
+            eprintln!("SKIPPED: {why}");
+            None
+        }
+    }
+}
+
+/// A poppler tool on PATH, or `None` (said); required under SWARMLAB_REQUIRE_PEERS=1.
+fn poppler(tool: &str) -> Option<()> {
+    let found = std::process::Command::new(tool).arg("-v").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var("SWARMLAB_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "{tool} (poppler-utils) is not installed, and SWARMLAB_REQUIRE_PEERS=1"
+        );
+        eprintln!("SKIPPED: {tool} is not installed (apt install poppler-utils)");
+        return None;
+    }
+    Some(())
+}
+
+#[test]
+fn the_pdf_holds_the_assignments_sentence_in_korean_and_english() {
+    let r = with_checks();
+    let dir = std::env::temp_dir().join(format!("swarmlab-pdf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (lang, sentence) in [
+        (
+            Lang::Ko,
+            "RPS가 585.0이며, 3120번의 요청을 했을 시 failure가 발생한다. 그리고 평균 응답시간은 90ms이다.",
+        ),
+        (
+            Lang::En,
+            "RPS was 585.0; a failure occurred after 3120 requests; the average response time was 90 ms.",
+        ),
+    ] {
+        let Some(fonts) = fonts(lang) else {
+            return;
+        };
+        let pdf = swarmlab_report::pdf::render_pdf(&r, lang, &fonts).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        // the same results and fonts: the same bytes
+        assert_eq!(pdf, swarmlab_report::pdf::render_pdf(&r, lang, &fonts).unwrap());
+        let path = dir.join(format!("report.{lang:?}.pdf"));
+        std::fs::write(&path, &pdf).unwrap();
+        if poppler("pdftotext").is_none() {
+            return;
+        }
+        let out = std::process::Command::new("pdftotext")
+            .args(["-enc", "UTF-8"])
+            .arg(&path)
+            .arg("-")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        // lines break at spaces: joined with one, the sentence is whole
+        let text = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains(sentence), "{lang:?}: no '{sentence}' in:\n{text}");
+        // Locust's Statistics columns, the check's finding, the verdict's citation of it
+        for needle in ["Requests", "Median", "Current", "Aggregated", "RFC 9112"] {
+            assert!(text.contains(needle), "{lang:?}: no '{needle}'");
+        }
+        // every page renders
+        let pages = std::process::Command::new("pdftoppm")
+            .args(["-r", "20", "-png"])
+            .arg(&path)
+            .arg(dir.join(format!("page-{lang:?}")))
+            .status()
+            .unwrap();
+        assert!(pages.success());
+        let rendered = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("page-{lang:?}"))
+            })
+            .count();
+        assert!(rendered >= 4, "{lang:?}: {rendered} pages");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_chart_and_table_is_a_png() {
+    let r = with_checks();
+    let Some(fonts) = fonts(Lang::En) else {
+        return;
+    };
+    let figs = swarmlab_report::pdf::render_figures(&r, Lang::En, &fonts).unwrap();
+    let names: Vec<&str> = figs.iter().map(|(n, _)| n.as_str()).collect();
+    let charts = swarmlab_report::html::figures(&r, Lang::En)
+        .into_iter()
+        .filter(|f| matches!(f, swarmlab_report::html::Fig::Chart { .. }))
+        .count();
+    // every chart, the results table, each design's Statistics, each checked server's check
+    assert_eq!(figs.len(), charts + 1 + 2 + 2, "{names:?}");
+    for n in [
+        "results-table.png",
+        "mine-statistics.png",
+        "mine-check.png",
+        "mine-rps.png",
+        "joined-users.png",
+    ] {
+        assert!(names.contains(&n), "{n} not in {names:?}");
+    }
+    for (name, png) in &figs {
+        assert!(png.starts_with(b"\x89PNG"), "{name}");
+    }
 }

@@ -451,5 +451,39 @@ fn client_figures(s: &Summary) -> Client {
                 p95_ms: h.p95_ms,
             })
             .collect(),
+        stats: stat_rows(s),
     }
+}
+
+/// Locust's Statistics tab at the end: a row per entry, then "Aggregated".
+fn stat_rows(s: &Summary) -> Vec<swarmlab_report::StatRow> {
+    let row =
+        |method: &str, name: &str, e: &swarmlab_swarm::stats::EntryStats, i: Option<usize>| {
+            let (current_rps, current_fail_s) = s.stats.current_rates(i);
+            swarmlab_report::StatRow {
+                method: method.to_string(),
+                name: name.to_string(),
+                requests: e.num_requests,
+                failures: e.num_failures,
+                median_ms: e.median_ms(),
+                p95_ms: e.percentile_ms(0.95).unwrap_or(0.0),
+                p99_ms: e.percentile_ms(0.99).unwrap_or(0.0),
+                avg_ms: e.avg_ms(),
+                min_ms: e.min_ms(),
+                max_ms: e.max_ms(),
+                avg_size: e.avg_content(),
+                current_rps,
+                current_fail_s,
+            }
+        };
+    let mut rows: Vec<_> = s
+        .entries
+        .iter()
+        .zip(&s.stats.entries)
+        .enumerate()
+        .filter(|(_, (_, e))| e.num_requests > 0)
+        .map(|(i, (entry, e))| row(&entry.method, &entry.name, e, Some(i)))
+        .collect();
+    rows.push(row("", "Aggregated", &s.stats.total, None));
+    rows
 }

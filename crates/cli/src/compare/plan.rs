@@ -242,11 +242,31 @@ impl Plan {
             max_time_s: self.max_time.as_secs_f64(),
             pinned: self.pinned,
             started,
+            command: command_line(),
             slo_p99_ms: self.main().objective_ms,
             capacity_connections: self.search.map(|s| s.connections),
             server_cores: self.server_cores,
         }
     }
+}
+
+/// This process's command line as a shell would take it back: `swarmlab` and its arguments,
+/// each quoted where it must be.
+fn command_line() -> String {
+    let quote = |a: String| {
+        if !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+        {
+            a
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    std::iter::once("swarmlab".to_string())
+        .chain(std::env::args().skip(1).map(quote))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! What a comparison leaves behind: `index.html`, `report.md` and `results.json` (rendered by
-//! swarmlab-report), a line per design as it finishes, the rankings on the console at the end,
+//! What a comparison leaves behind: `index.html`, `report.md`, `results.json`, the `report.pdf`
+//! to hand in and its `figures/*.png` (rendered by swarmlab-report), a line per design as it
+//! finishes, the rankings on the console at the end,
 //! and `--baseline`'s earlier results read back.
 
 use std::path::Path;
@@ -11,8 +12,44 @@ use swarmlab_report::{Baseline, Lang, ModelResult, Outcome, Results};
 
 use crate::Failure;
 
-/// Writes the three reports into `out`.
+/// Writes the reports into `out`: a PDF only where a font for `lang` is installed (else one
+/// line says which to install, and the rest is written).
 pub fn write(results: &Results, out: &Path, lang: Lang) -> Result<(), Failure> {
+    write_text(results, out, lang)?;
+    match swarmlab_report::pdf::Fonts::system(lang) {
+        Ok(fonts) => write_pdf(results, out, lang, &fonts)?,
+        Err(why) => {
+            // an earlier run's PDF must not pass for this one's
+            let _ = std::fs::remove_file(out.join("report.pdf"));
+            eprintln!("swarmlab: warning: report.pdf and figures/ not written: {why}");
+        }
+    }
+    Ok(())
+}
+
+/// `report.pdf` and `figures/*.png`.
+pub fn write_pdf(
+    results: &Results,
+    out: &Path,
+    lang: Lang,
+    fonts: &swarmlab_report::pdf::Fonts,
+) -> Result<(), Failure> {
+    let pdf = swarmlab_report::pdf::render_pdf(results, lang, fonts).map_err(anyhow::Error::msg)?;
+    let path = out.join("report.pdf");
+    std::fs::write(&path, pdf).with_context(|| format!("cannot write {}", path.display()))?;
+    let dir = out.join("figures");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, png) in
+        swarmlab_report::pdf::render_figures(results, lang, fonts).map_err(anyhow::Error::msg)?
+    {
+        let path = dir.join(name);
+        std::fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `index.html`, `report.md`, `results.json`.
+fn write_text(results: &Results, out: &Path, lang: Lang) -> Result<(), Failure> {
     for (file, text) in [
         (
             "index.html",
@@ -100,8 +137,12 @@ pub fn print_summary(results: &Results, took: Duration, out: &Path) {
     }
     let took = took.as_secs();
     println!("took {} min {:02} s", took / 60, took % 60);
+    let pdf = out.join("report.pdf").exists();
     let out = out.display();
     println!("reports: {out}/index.html, {out}/report.md, {out}/results.json");
+    if pdf {
+        println!("to hand in: {out}/report.pdf, and each chart and table in {out}/figures/");
+    }
 }
 
 /// `--baseline`: the capacities of an earlier results.json.

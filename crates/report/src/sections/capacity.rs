@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::common::{apart, limited_by, none_met, p99_cell, shown};
+use super::common::{apart, in_top, limited_by, none_met, p99_cell, shown};
 use crate::capacity::{Capacity, LimitedBy};
 use crate::lang::{int, ms, Lang};
 use crate::results::Results;
@@ -83,7 +83,7 @@ pub fn capacity_verdict(lang: Lang, r: &Results) -> Vec<String> {
         return Vec::new();
     };
     let slo = ms(slo);
-    let top: Vec<_> = ranked.iter().filter(|(_, c)| !apart(bc, c)).collect();
+    let top: Vec<_> = ranked.iter().filter(|(_, c)| in_top(bc, c)).collect();
     let mut out = vec![the_most(lang, &ranked, &top, &slo)];
     out.extend(the_least(lang, &ranked));
     out.extend(lower_bounds(lang, r, &ranked));
@@ -194,7 +194,7 @@ pub fn capacity_conclusion(lang: Lang, r: &Results) -> Option<String> {
     let ranked = r.by_capacity();
     let &(best, bc) = ranked.first()?;
     let slo = ms(r.settings.slo_p99_ms?);
-    let top: Vec<_> = ranked.iter().filter(|(_, c)| !apart(bc, c)).collect();
+    let top: Vec<_> = ranked.iter().filter(|(_, c)| in_top(bc, c)).collect();
     let costed: Vec<_> = top
         .iter()
         .filter_map(|(m, c)| Some((m, c, c.cpu_us_per_request?)))

@@ -44,6 +44,19 @@ pub(super) fn apart(a: &Capacity, b: &Capacity) -> bool {
     hi.rps > lo.rps * (1.0 + margin)
 }
 
+/// Whether `c` belongs with the best, `best`: not told apart from it, and, for a lower bound,
+/// a figure within the margin of the best's. (A lower bound far below the best may be
+/// anywhere above its figure, but nothing says it is up there: it is left unranked, and the
+/// lower-bounds sentence says so, rather than named a co-winner.)
+pub(super) fn in_top(best: &Capacity, c: &Capacity) -> bool {
+    if c.limited_by == LimitedBy::Generator && c.rps < best.rps {
+        let spread = |c: &Capacity| c.spread.map_or(0.0, |s| s.rps);
+        let margin = RESOLUTION.max(spread(best)).max(spread(c));
+        return c.rps * (1.0 + margin) >= best.rps;
+    }
+    !apart(best, c)
+}
+
 /// For designs for which no rate met the objective: what the lowest rate tried gave.
 pub(super) fn none_met(lang: Lang, slo_ms: f64, rows: &[(&str, &Capacity)]) -> Option<String> {
     let zero: Vec<String> = rows
@@ -145,6 +158,11 @@ mod tests {
     fn capacities_are_told_apart_only_beyond_resolution_spread_and_bounds() {
         let s = LimitedBy::Server;
         assert!(apart(&cap(12_000.0, s, 0.0), &cap(10_000.0, s, 0.0)));
+        // a lower bound far below the best is not with it; one close to it is
+        let bound = |rps| cap(rps, LimitedBy::Generator, 0.0);
+        assert!(!in_top(&cap(19_000.0, s, 0.0), &bound(126.0)));
+        assert!(in_top(&cap(19_000.0, s, 0.0), &bound(18_000.0)));
+        assert!(in_top(&bound(19_000.0), &cap(18_000.0, s, 0.0)));
         assert!(
             !apart(&cap(10_900.0, s, 0.0), &cap(10_000.0, s, 0.0)),
             "within 10 %"

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use swarmlab_server::Model;
 
-use super::common::{apart, limited_by, none_met, p99_cell, shown};
+use super::common::{in_top, limited_by, none_met, p99_cell, shown};
 use crate::capacity::{Capacity, LimitedBy};
 use crate::lang::{int, ms, Lang};
 use crate::results::{Design, Outcome, Results, WorkloadKind};
@@ -194,7 +194,7 @@ fn matrix_row(lang: Lang, r: &Results, t: &Table<'_>) -> Option<(String, String,
     let ranked = t.ranked();
     let &(_, bc) = ranked.first()?;
     let winners: Vec<&(&Design, &Capacity)> =
-        ranked.iter().filter(|(_, c)| !apart(bc, c)).collect();
+        ranked.iter().filter(|(_, c)| in_top(bc, c)).collect();
     let names = winners
         .iter()
         .map(|(d, _)| format!("**{d}**"))
