@@ -76,14 +76,20 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
 /// Throughput: the best, the runner-up, the least.
 fn throughput(lang: Lang, ranked: &[Ran<'_>]) -> String {
     let (best, bc, _) = ranked[0];
+    // (Locust counts failed requests in RPS: a fast failure is still a request)
+    let failed = match (lang, bc.failures) {
+        (_, 0) => String::new(),
+        (Lang::En, n) => format!(" ({} of its requests failed)", int(n as f64)),
+        (Lang::Ko, n) => format!("(그중 실패 {}번)", int(n as f64)),
+    };
     let mut s = match lang {
         Lang::En => format!(
-            "**{}** sustained the highest throughput: {} req/s over its best 10 s",
+            "**{}** sustained the highest throughput: {} req/s over its best 10 s{failed}",
             best.design,
             int(bc.peak_rps)
         ),
         Lang::Ko => format!(
-            "**{}**(이)가 가장 높은 처리량을 유지했다: 가장 좋은 10초 동안 {} req/s",
+            "**{}**(이)가 가장 높은 처리량을 유지했다: 가장 좋은 10초 동안 {} req/s{failed}",
             best.design,
             int(bc.peak_rps)
         ),
@@ -258,47 +264,66 @@ const TIED: f64 = 0.9;
 /// The verdict from the assignment's run alone (no capacity search). When several designs kept up within 10 % of the best throughput, throughput
 /// no longer tells them apart; the one that needed the least server CPU per request wins.
 fn conclusion(lang: Lang, ranked: &[Ran<'_>]) -> String {
-    let (best, bc, _) = ranked[0];
-    let mut tied: Vec<_> = ranked
+    let (fastest, fc, _) = ranked[0];
+    // a design that failed under the load is not the most efficient of those that did not
+    let clean: Vec<Ran<'_>> = ranked
+        .iter()
+        .copied()
+        .filter(|r| r.1.failures == 0)
+        .collect();
+    let candidates = if clean.is_empty() { ranked } else { &clean[..] };
+    let (best, bc, _) = candidates[0];
+    let tied: Vec<_> = candidates
         .iter()
         .filter(|(_, c, _)| c.peak_rps >= bc.peak_rps * TIED)
         .collect();
-    // a design that failed under the load is not the most efficient of those that did not
-    if tied.iter().any(|(_, c, _)| c.failures == 0) {
-        tied.retain(|(_, c, _)| c.failures == 0);
-    }
     let costed: Vec<_> = tied
         .iter()
         .filter_map(|(m, c, s)| Some((*m, *c, (*s)?)))
         .collect();
+    // what the faster design that failed did, said beside the verdict
+    let beside = if best.design == fastest.design {
+        String::new()
+    } else {
+        let until = int(fc.before_first_failure.unwrap_or(fc.requests) as f64);
+        match lang {
+            Lang::En => format!(
+                " **{}** went faster ({} req/s) but failed after {until} requests.",
+                fastest.design,
+                int(fc.peak_rps)
+            ),
+            Lang::Ko => format!(
+                " **{}**(은)는 더 빨랐지만({} req/s) {until}번의 요청 후 실패했다.",
+                fastest.design,
+                int(fc.peak_rps)
+            ),
+        }
+    };
     if tied.len() > 1 && costed.len() > 1 {
         let names: Vec<&str> = tied.iter().map(|(m, _, _)| m.design.name()).collect();
         let (win, worst) = extremes(&costed, |r| r.2.cpu_us_per_request);
         return match lang {
             Lang::En => format!(
-                "**Verdict:** {} designs kept up within 10 % of the best throughput ({}), so throughput does not separate them; among them **{}** needed the least server CPU per request ({:.1} µs, against {:.1} µs for **{}**) with a p99 of {} ms and {:.1} MiB (PSS): under this load it is the most efficient design here.",
+                "**Verdict:** {} designs kept up within 10 % of the best throughput ({}), so throughput does not separate them; among them **{}** needed the least server CPU per request ({:.1} µs, against {:.1} µs for **{}**) with a p99 of {} ms and {:.1} MiB (PSS): under this load it is the most efficient design here.{beside}",
                 tied.len(), names.join(", "), win.0.design, win.2.cpu_us_per_request, worst.2.cpu_us_per_request, worst.0.design, ms(win.1.p99_ms), win.2.peak_pss_mib
             ),
             Lang::Ko => format!(
-                "**결론:** {}개 설계({})가 최고 처리량의 10 % 이내를 유지해 처리량으로는 구별되지 않는다. 그중 **{}**(이)가 요청당 서버 CPU를 가장 적게 썼다({:.1} µs, **{}**(은)는 {:.1} µs). p99 {}ms, 메모리 {:.1} MiB(PSS)로, 이 부하에서 가장 효율적인 설계이다.",
+                "**결론:** {}개 설계({})가 최고 처리량의 10 % 이내를 유지해 처리량으로는 구별되지 않는다. 그중 **{}**(이)가 요청당 서버 CPU를 가장 적게 썼다({:.1} µs, **{}**(은)는 {:.1} µs). p99 {}ms, 메모리 {:.1} MiB(PSS)로, 이 부하에서 가장 효율적인 설계이다.{beside}",
                 tied.len(), names.join(", "), win.0.design, win.2.cpu_us_per_request, worst.0.design, worst.2.cpu_us_per_request, ms(win.1.p99_ms), win.2.peak_pss_mib
             ),
         };
     }
-    if let [(m, c, _)] = tied.as_slice() {
-        if m.design != best.design {
-            let until = bc.before_first_failure.unwrap_or(bc.requests);
-            return match lang {
-                Lang::En => format!(
-                    "**Verdict:** under this load **{}** is the most efficient design here: within 10 % of the highest peak throughput ({} against {} req/s for **{}**) and without a failure, where **{}** failed after {} requests; p99 {} ms.",
-                    m.design, int(c.peak_rps), int(bc.peak_rps), best.design, best.design, int(until as f64), ms(c.p99_ms)
-                ),
-                Lang::Ko => format!(
-                    "**결론:** 이 부하에서 가장 효율적인 설계는 **{}**이다: 최고 처리량의 10 % 이내({} req/s, **{}**(은)는 {} req/s)이면서 실패가 없었고, **{}**(은)는 {}번의 요청 후 실패했다. p99는 {}ms이다.",
-                    m.design, int(c.peak_rps), best.design, int(bc.peak_rps), best.design, int(until as f64), ms(c.p99_ms)
-                ),
-            };
-        }
+    if best.design != fastest.design {
+        return match lang {
+            Lang::En => format!(
+                "**Verdict:** under this load **{}** is the most efficient design here: the highest peak throughput of the designs that did not fail ({} req/s), with a p99 of {} ms.{beside}",
+                best.design, int(bc.peak_rps), ms(bc.p99_ms)
+            ),
+            Lang::Ko => format!(
+                "**결론:** 이 부하에서 가장 효율적인 설계는 **{}**이다: 실패하지 않은 설계 중 가장 높은 처리량({} req/s)이며, p99는 {}ms이다.{beside}",
+                best.design, int(bc.peak_rps), ms(bc.p99_ms)
+            ),
+        };
     }
     match lang {
         Lang::En => format!(
