@@ -503,12 +503,129 @@ fn compare_loads_models_with_a_locustfile() {
     );
 }
 
+/// The students' servers (tests/servers/, after the seeds' code) as `--server` rows, loaded
+/// with requests over 1,024 bytes: each row has its process tree's figures, the check runs
+/// first, the verdict says which finding the one-recv server's failures are, each server's
+/// output is in servers/NAME.log, and a server that does not come up is a row that says so.
+#[test]
+fn compare_runs_the_students_own_servers() {
+    let _one = exclusive();
+    if common::peer("python3").is_none() || !common::python_has_greenlet() {
+        return;
+    }
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let servers = repo.join("tests/servers");
+    let script = |n: &str| format!("python3 {}/{n}.py {{port}}", servers.display());
+    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("compare-own-{}", std::process::id()));
+    let (single, fork, good) = (
+        format!("single={}", script("single")),
+        format!("fork={}", script("fork_leak")),
+        format!("good={}", script("correct")),
+    );
+    let lf = servers.join("locustfile_long.py");
+    let stdout = swarmlab_ok(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--models",
+        "none",
+        "--server",
+        &single,
+        "--server",
+        &fork,
+        "--server",
+        &good,
+        "--server",
+        "broken=echo 'cannot bind {port}: no' >&2; exit 3",
+        "--locustfile",
+        lf.to_str().unwrap(),
+        "--slo-p99",
+        "0",
+        "-u",
+        "100",
+        "-r",
+        "100",
+        "--max-time",
+        "3s",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        stdout.contains("3 server(s) of yours") || stdout.contains("4 server(s) of yours"),
+        "{stdout}"
+    );
+    let results: Results =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    for name in ["single", "fork", "good"] {
+        let row = results
+            .rows
+            .iter()
+            .find(|r| r.design.name() == name)
+            .unwrap();
+        let Outcome::Ran { server, .. } = &row.outcome else {
+            panic!("{name} did not run: {:?}", row.outcome);
+        };
+        let s = server.as_ref().expect("a started server is measured");
+        assert!(
+            s.cpu_us_per_request > 0.0
+                && s.peak_pss_mib > 0.0
+                && s.peak_processes >= 1
+                && s.peak_fds > 0,
+            "{name}: {s:?}"
+        );
+        let log = std::fs::read_to_string(out_dir.join(format!("servers/{name}.log"))).unwrap();
+        assert!(log.contains("--- swarmlab: `python3"), "{name}: {log}");
+        assert!(results.check_of(name).is_some(), "{name} was not checked");
+    }
+    let broken = results
+        .rows
+        .iter()
+        .find(|r| r.design.name() == "broken")
+        .unwrap();
+    assert!(
+        matches!(&broken.outcome, Outcome::Skipped { reason } if reason.contains("cannot bind")),
+        "{:?}",
+        broken.outcome
+    );
+    // the fork server's leaks are counted while it runs, and named by the check
+    let fork_check = results.check_of("fork").unwrap();
+    assert!(fork_check
+        .errors()
+        .any(|f| f.kind.rule().is_empty() && format!("{:?}", f.kind).starts_with("FdLeak")));
+    // single reads one recv(1024): its 2,000-byte posts are reset, and the verdict says so
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("**single**'s failures `ConnectionResetError")
+            && md.contains("are the defect check found"),
+        "{md}"
+    );
+    assert!(md.contains("## Your servers, checked"), "{md}");
+    if swarmlab_report::pdf::Fonts::system(Lang::En).is_ok() {
+        let pdf = std::fs::read(out_dir.join("report.pdf")).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        assert!(out_dir.join("figures/single-statistics.png").exists());
+    }
+}
+
 #[test]
 fn bad_models_and_targets_are_one_line_exit_2() {
     for args in [
         &["compare", "--models", "single,bogus"][..],
         &["compare", "--target", "nourl"],
         &["compare", "--lang", "fr"],
+        &["compare", "--models", "none"],
+        &["compare", "--server", "mine=python3 s.py 8000"],
+        &[
+            "compare",
+            "--models",
+            "none",
+            "--server",
+            "a=x {port}",
+            "--server",
+            "a=y {port}",
+        ],
     ] {
         let out = swarmlab(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
