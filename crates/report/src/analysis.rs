@@ -251,9 +251,14 @@ fn generator(lang: Lang, r: &Results, ranked: &[Ran<'_>]) -> String {
         )
         .to_string()
     } else {
+        let capacity = match (lang, bounds.is_empty()) {
+            (_, true) => String::new(),
+            (Lang::En, false) => format!(" In the capacity search it gave out before {}, whose capacities are therefore lower bounds.", bounds.join(", ")),
+            (Lang::Ko, false) => format!(" 수용량 탐색에서는 {}보다 먼저 한계에 닿았으므로 이들의 수용량은 하한값이다.", bounds.join(", ")),
+        };
         match lang {
-            Lang::En => format!("The load generator was saturated while measuring {}: those rows measure the client, not the server.", saturated.join(", ")),
-            Lang::Ko => format!("{}(을)를 측정하는 동안 부하 생성기가 포화되었다: 해당 행은 서버가 아니라 클라이언트를 측정한 것이다.", saturated.join(", ")),
+            Lang::En => format!("In the assignment's run the load generator was saturated while measuring {}: those rows of the results table measure the client, not the server.{capacity}", saturated.join(", ")),
+            Lang::Ko => format!("과제 실행에서 {}(을)를 측정하는 동안 부하 생성기가 포화되었다: 결과 표의 해당 행은 서버가 아니라 클라이언트를 측정한 것이다.{capacity}", saturated.join(", ")),
         }
     }
 }

@@ -187,7 +187,7 @@ fn table_notes(s: &mut String, r: &Results, lang: Lang) {
         }
     }
     if r.ran().any(|(_, c, _)| c.saturated.is_some()) {
-        let _ = writeln!(s, "\n⚠ {}", lang.pick("the load generator was saturated for this row: it measures the client, not the server.", "이 행을 측정하는 동안 부하 생성기가 포화되었다: 서버가 아니라 클라이언트를 측정한 값이다."));
+        let _ = writeln!(s, "\n⚠ {}", lang.pick("in the assignment's run (this table) the load generator was saturated for this row: it measures the client, not the server (capacity has its own \"limited by\").", "과제 실행(이 표)에서 이 행을 측정하는 동안 부하 생성기가 포화되었다: 서버가 아니라 클라이언트를 측정한 값이다(수용량에는 따로 \"한계 요인\"이 있다)."));
     }
     let _ = writeln!(s, "\n{}", lang.pick(
         "Latencies are measured by the client from send to complete response (HdrHistogram, 3 significant digits). Server CPU is user + system time of the server's process tree, children included (rusage after it exits). Memory is sampled from /proc once a second and summed over the tree's processes: PSS (from smaps_rollup) splits each shared page among the processes sharing it, so it is the memory the tree really holds; RSS, in brackets, counts a page shared by forked processes once per process (it overstates fork's and prefork's memory).",

@@ -100,7 +100,8 @@ pub fn describe(row: &ModelResult) -> String {
             client
                 .saturated
                 .as_ref()
-                .map_or(String::new(), |w| format!(" [{w}]")),
+                // which phase: the capacity has its own "limited by"
+                .map_or(String::new(), |w| format!(" [the assignment's run: {w}]")),
         ),
         Outcome::Skipped { reason } => format!("{}: not run: {reason}", row.design),
     }
