@@ -82,6 +82,10 @@ pub struct CompareArgs {
     /// A short smoke version of the same comparison.
     #[arg(long)]
     pub quick: bool,
+    /// The assignment's run this many times per design, each on a fresh server: the report
+    /// gives every trial, the median (its row) and the spread.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: u32,
     /// An external server as an extra row: NAME=URL, or NAME=URL@PID for its CPU and memory.
     #[arg(long, value_name = "NAME=URL[@PID]")]
     pub target: Vec<String>,

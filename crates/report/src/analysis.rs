@@ -9,7 +9,27 @@ use crate::results::{Client, Design, Results, Server};
 
 /// The assignment's sentence for one model, in its exact format.
 pub fn assignment_sentence(lang: Lang, c: &Client) -> String {
-    match (lang, c.before_first_failure) {
+    sentence(lang, c.before_first_failure, c.requests, c.rps, c.avg_ms)
+}
+
+/// The assignment's sentence for one trial of `--repeat`.
+pub fn trial_sentence(lang: Lang, t: &crate::Trial) -> String {
+    sentence(lang, t.before_first_failure, t.requests, t.rps, t.avg_ms)
+}
+
+fn sentence(
+    lang: Lang,
+    before_first_failure: Option<u64>,
+    requests: u64,
+    rps: f64,
+    avg_ms: f64,
+) -> String {
+    let c = Sentence {
+        requests,
+        rps,
+        avg_ms,
+    };
+    match (lang, before_first_failure) {
         (Lang::En, Some(n)) => format!(
             "RPS was {:.1}; a failure occurred after {n} requests; the average response time was {} ms.",
             c.rps,
@@ -33,6 +53,13 @@ pub fn assignment_sentence(lang: Lang, c: &Client) -> String {
             ms(c.avg_ms)
         ),
     }
+}
+
+/// What the sentence says.
+struct Sentence {
+    requests: u64,
+    rps: f64,
+    avg_ms: f64,
 }
 
 /// A ran row: the design, what its clients saw, what its server cost (if known).

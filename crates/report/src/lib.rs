@@ -19,7 +19,8 @@ pub use capacity::{Capacity, LimitedBy};
 pub use lang::Lang;
 pub use results::{
     Baseline, CapacityRow, Client, Design, Machine, ModelResult, Outcome, Results, Sample,
-    ScalePoint, Server, Settings, StatRow, UnknownWorkload, Workload, WorkloadKind, WorkloadRun,
+    ScalePoint, Server, Settings, StatRow, Trial, UnknownWorkload, Workload, WorkloadKind,
+    WorkloadRun,
 };
 
 /// `results.json`.

@@ -23,6 +23,7 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
     table_notes(&mut s, r, lang);
     for section in [
         sections::checks_section(lang, r),
+        sections::trials_section(lang, r),
         sections::capacity_section(lang, r),
         sections::scaling_section(lang, r),
         sections::workloads_section(lang, r),

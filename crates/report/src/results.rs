@@ -473,6 +473,48 @@ pub struct Client {
     /// Locust's Statistics tab at the end of the run: a row per request, then "Aggregated".
     #[serde(default)]
     pub stats: Vec<StatRow>,
+    /// `--repeat`: every trial of the assignment's run, in order (this row's figures are the
+    /// median trial's); empty for one trial.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trials: Vec<Trial>,
+}
+
+/// One trial of the assignment's run (`--repeat`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// Requests completed (failed ones included).
+    pub requests: u64,
+    /// Failed requests.
+    pub failures: u64,
+    /// Requests before the first failure; `None`: no failure.
+    pub before_first_failure: Option<u64>,
+    /// Requests / duration.
+    pub rps: f64,
+    /// Best 10 s.
+    pub peak_rps: f64,
+    /// Average response time, ms.
+    pub avg_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// Server CPU per request, µs (`None`: not measured).
+    pub cpu_us_per_request: Option<f64>,
+}
+
+impl Client {
+    /// The trials' peak RPS: (lowest, highest, spread as a share of the median), or `None`
+    /// for a single trial.
+    pub fn trial_spread(&self) -> Option<(f64, f64, f64)> {
+        if self.trials.len() < 2 {
+            return None;
+        }
+        let lo = self
+            .trials
+            .iter()
+            .map(|t| t.peak_rps)
+            .fold(f64::MAX, f64::min);
+        let hi = self.trials.iter().map(|t| t.peak_rps).fold(0.0, f64::max);
+        Some((lo, hi, (hi - lo) / self.peak_rps.max(1e-9)))
+    }
 }
 
 /// One row of Locust's Statistics tab (its columns, in its order).

@@ -66,6 +66,7 @@ fn ran(
                 saturated: None,
                 timeline: timeline(peak, p99 / 2.0),
                 stats: Vec::new(),
+                trials: Vec::new(),
             }),
             server: Some(Server {
                 cpu_s: cpu_us * requests as f64 / 1e6,
@@ -839,4 +840,50 @@ fn every_chart_and_table_is_a_png() {
     for (name, png) in &figs {
         assert!(png.starts_with(b"\x89PNG"), "{name}");
     }
+}
+
+/// `--repeat 3`: two designs with three trials each, overlapping.
+fn with_trials() -> Results {
+    let mut r = with_checks();
+    for (m, peaks) in r
+        .rows
+        .iter_mut()
+        .zip([[640.0, 650.0, 700.0], [600.0, 640.0, 660.0]])
+    {
+        if let Outcome::Ran { client, .. } = &mut m.outcome {
+            client.trials = peaks
+                .iter()
+                .map(|&p| swarmlab_report::Trial {
+                    requests: (p * 11.0) as u64,
+                    failures: client.failures,
+                    before_first_failure: client.before_first_failure,
+                    rps: p * 0.9,
+                    peak_rps: p,
+                    avg_ms: client.avg_ms,
+                    p99_ms: client.p99_ms,
+                    cpu_us_per_request: Some(100.0),
+                })
+                .collect();
+        }
+    }
+    r
+}
+
+#[test]
+fn trials_are_each_given_with_their_median_and_spread() {
+    for (lang, file) in [
+        (Lang::En, "report.trials.en.md"),
+        (Lang::Ko, "report.trials.ko.md"),
+    ] {
+        golden(file, &markdown::render_markdown(&with_trials(), lang));
+    }
+    let md = markdown::render_markdown(&with_trials(), Lang::En);
+    assert!(md.contains("## Trials"), "{md}");
+    assert!(
+        md.contains("**mine** and **joined** are within their trials' spread (640 to 700 and 600 to 660 req/s)"),
+        "{md}"
+    );
+    assert!(md.contains("- **mine**, trial 3: RPS was 630.0;"), "{md}");
+    let back: Results = serde_json::from_str(&render_json(&with_trials())).unwrap();
+    assert_eq!(back, with_trials());
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use swarmlab_report::check::Check;
 use swarmlab_report::{
-    Capacity, CapacityRow, Client, Design, ModelResult, Outcome, Sample, ScalePoint, Server,
+    Capacity, CapacityRow, Client, Design, ModelResult, Outcome, Sample, ScalePoint, Server, Trial,
     WorkloadKind,
 };
 use swarmlab_swarm::{Plan as LoadPlan, Summary, Swarm, Target as Url, Workload};
@@ -124,41 +124,32 @@ pub fn log_path(plan: &Plan, name: &str) -> std::path::PathBuf {
     plan.out.join("servers").join(format!("{name}.log"))
 }
 
-/// A design started here (a model, or a user's server): the assignment's run on one server,
-/// the searches on fresh ones.
+/// A design started here (a model, or a user's server): the assignment's run on a fresh
+/// server (`--repeat` times, the median trial's figures as the row's), the searches on fresh
+/// ones.
 fn run_started(ctx: &Ctx<'_>, design: Design, start: Starter<'_>, progress: &Progress<'_>) -> Row {
-    let cpus = ctx.plan.server_cpus.as_deref();
-    let tls = ctx.plan.main().kind.is_tls();
-    let started =
-        start(cpus, tls).and_then(|cmd| ServerProcess::start(&cmd).map_err(|e| format!("{e:#}")));
-    let server = match started {
-        Ok(s) => s,
-        Err(e) => return Row::skipped(ctx, design, &e),
-    };
-    let before = procfs::children_usage();
-    let url = Url::parse(&server.url()).expect("a loopback URL");
-    let sample = || server.sample();
-    let (summary, tree) = match assignment_run(ctx, &design, &url, Some(&sample), progress) {
-        Ok(v) => v,
-        Err(e) => return Row::skipped(ctx, design, &format!("{e:#}")),
-    };
-    progress.say("stopping the server");
-    let clean_exit = server.stop();
-    let after = procfs::children_usage();
-    let client = client_figures(&summary);
-    // rusage counts what was waited for; the samples, what was alive (a user's server killed
-    // with its group leaves children nobody waited for)
-    let cpu_s = (after.cpu_s - before.cpu_s).max(tree.cpu_ns as f64 / 1e9);
-    let mut server = server_figures(
-        cpu_s,
-        client.requests,
-        &tree,
-        (
-            after.voluntary - before.voluntary,
-            after.involuntary - before.involuntary,
-        ),
-        clean_exit,
-    );
+    let n = ctx.plan.repeat.max(1);
+    let mut trials: Vec<(Client, Server)> = Vec::with_capacity(n);
+    for k in 0..n {
+        if k > 0 && interrupted(ctx) {
+            break;
+        }
+        if n > 1 {
+            progress.say(&format!("trial {} of {n}", k + 1));
+        }
+        let csv = if n > 1 {
+            format!("{}_trial{}", design.name(), k + 1)
+        } else {
+            design.name().to_string()
+        };
+        match one_trial(ctx, start, &csv, progress) {
+            Ok(t) => trials.push(t),
+            // the first trial's failure is the row's; a later one's ends the trials
+            Err(e) if trials.is_empty() => return Row::skipped(ctx, design, &e),
+            Err(_) => break,
+        }
+    }
+    let (client, mut server) = median_trial(trials);
     let (capacity, scaling, extras) = match ctx.plan.search.filter(|_| !interrupted(ctx)) {
         Some(search) => {
             let found = searches_on_fresh_servers(ctx, &design, start, search, progress);
@@ -172,6 +163,72 @@ fn run_started(ctx: &Ctx<'_>, design: Design, start: Starter<'_>, progress: &Pro
         extras,
         check: None,
     }
+}
+
+/// One assignment's run on a fresh server: what the clients saw, what the server cost.
+fn one_trial(
+    ctx: &Ctx<'_>,
+    start: Starter<'_>,
+    csv: &str,
+    progress: &Progress<'_>,
+) -> Result<(Client, Server), String> {
+    let cpus = ctx.plan.server_cpus.as_deref();
+    let tls = ctx.plan.main().kind.is_tls();
+    let server = start(cpus, tls)
+        .and_then(|cmd| ServerProcess::start(&cmd).map_err(|e| format!("{e:#}")))?;
+    let before = procfs::children_usage();
+    let url = Url::parse(&server.url()).expect("a loopback URL");
+    let sample = || server.sample();
+    let (summary, tree) =
+        assignment_run(ctx, &url, Some(&sample), csv, progress).map_err(|e| format!("{e:#}"))?;
+    progress.say("stopping the server");
+    let clean_exit = server.stop();
+    let after = procfs::children_usage();
+    let client = client_figures(&summary);
+    // rusage counts what was waited for; the samples, what was alive (a user's server killed
+    // with its group leaves children nobody waited for)
+    let cpu_s = (after.cpu_s - before.cpu_s).max(tree.cpu_ns as f64 / 1e9);
+    let server = server_figures(
+        cpu_s,
+        client.requests,
+        &tree,
+        (
+            after.voluntary - before.voluntary,
+            after.involuntary - before.involuntary,
+        ),
+        clean_exit,
+    );
+    Ok((client, server))
+}
+
+/// The trial with the median peak RPS (of an even number, the lower of the middle two), with
+/// every trial's figures in it, in order; its server figures, clean only if every trial's was.
+fn median_trial(trials: Vec<(Client, Server)>) -> (Client, Server) {
+    let mut order: Vec<usize> = (0..trials.len()).collect();
+    order.sort_by(|&a, &b| trials[a].0.peak_rps.total_cmp(&trials[b].0.peak_rps));
+    let mid = order[(trials.len() - 1) / 2];
+    let all_clean = trials.iter().all(|(_, s)| s.clean_exit);
+    let summaries: Vec<Trial> = if trials.len() > 1 {
+        trials
+            .iter()
+            .map(|(c, s)| Trial {
+                requests: c.requests,
+                failures: c.failures,
+                before_first_failure: c.before_first_failure,
+                rps: c.rps,
+                peak_rps: c.peak_rps,
+                avg_ms: c.avg_ms,
+                p99_ms: c.p99_ms,
+                cpu_us_per_request: Some(s.cpu_us_per_request),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (mut client, mut server) = trials.into_iter().nth(mid).expect("one trial at least");
+    client.trials = summaries;
+    server.clean_exit = all_clean;
+    (client, server)
 }
 
 /// What the searches on a model's fresh servers found.
@@ -262,7 +319,7 @@ fn run_external(
     let sample_pid = pid.map(|pid| move || procfs::sample_tree(pid));
     let sample = sample_pid.as_ref().map(|f| f as &dyn Fn() -> TreeSample);
     let cpu_before = pid.and_then(procfs::process_cpu_s);
-    let (summary, tree) = match assignment_run(ctx, &design, &url, sample, progress) {
+    let (summary, tree) = match assignment_run(ctx, &url, sample, design.name(), progress) {
         Ok(v) => v,
         Err(e) => return Row::skipped(ctx, design, &format!("{e:#}")),
     };
@@ -338,12 +395,12 @@ fn ran(
 }
 
 /// The swarm against `url` as the assignment loads it, sampling the server's tree (if any)
-/// once a second into the peak it returns.
+/// once a second into the peak it returns; Locust's CSVs as `OUT/CSV_*.csv`.
 fn assignment_run(
     ctx: &Ctx<'_>,
-    design: &Design,
     url: &Url,
     sample: Option<&dyn Fn() -> TreeSample>,
+    csv: &str,
     progress: &Progress<'_>,
 ) -> anyhow::Result<(Summary, TreeSample)> {
     if !answers(url.addr, url.tls) {
@@ -367,7 +424,7 @@ fn assignment_run(
         peak: TreeSample::default(),
         started: Instant::now(),
         entries: workload.entries.clone(),
-        csvs: CsvFiles::create(&plan.out.join(design.name()), false)?,
+        csvs: CsvFiles::create(&plan.out.join(csv), false)?,
         progress,
     };
     let swarm = Swarm::new(workload, load.clone());
@@ -452,6 +509,7 @@ fn client_figures(s: &Summary) -> Client {
             })
             .collect(),
         stats: stat_rows(s),
+        trials: Vec::new(),
     }
 }
 

@@ -97,6 +97,8 @@ pub struct Plan {
     pub spawn_rate: f64,
     /// Longest assignment run per design.
     pub max_time: Duration,
+    /// `--repeat`: trials of the assignment's run per design.
+    pub repeat: usize,
     /// `--baseline`.
     pub baseline: Option<PathBuf>,
     /// Where the reports go.
@@ -174,6 +176,7 @@ impl Plan {
             max_time: a
                 .max_time
                 .unwrap_or(Duration::from_secs(if quick { 5 } else { 13 })),
+            repeat: a.repeat as usize,
             baseline: a.baseline.clone(),
             out: a.out.clone(),
             lang: a.lang,
@@ -209,8 +212,7 @@ impl Plan {
     /// What one design costs, in seconds, for the time left: the assignment's run, its
     /// capacity searches, starting and stopping servers.
     pub fn per_design_s(&self) -> f64 {
-        self.max_time.as_secs_f64()
-            + 2.0
+        (self.max_time.as_secs_f64() + 2.0) * self.repeat as f64
             + self.search.map_or(0.0, |s| {
                 let scaling: f64 = if self.scaling {
                     SCALING.iter().map(|&n| s.budget_s(n)).sum()

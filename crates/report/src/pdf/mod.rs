@@ -205,6 +205,7 @@ pub fn blocks(r: &Results, lang: Lang) -> Vec<Block> {
     b.extend(charts("comparison-"));
     b.extend(charts("latency-"));
     for (section, prefix) in [
+        (sections::trials_section(lang, r), "\u{0}"),
         (sections::capacity_section(lang, r), "capacity"),
         (sections::scaling_section(lang, r), "scaling-"),
         (sections::workloads_section(lang, r), "workload-"),

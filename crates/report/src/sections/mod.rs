@@ -8,6 +8,7 @@ mod capacity;
 mod checks;
 mod common;
 mod scaling;
+mod trials;
 mod workloads;
 
 pub use baseline::baseline_section;
@@ -15,4 +16,5 @@ pub use capacity::{capacity_conclusion, capacity_section, capacity_verdict};
 pub use checks::{check_verdict, checks_section};
 pub use common::{limited_by, shown, RESOLUTION};
 pub use scaling::scaling_section;
+pub use trials::trials_section;
 pub use workloads::workloads_section;
