@@ -609,6 +609,59 @@ fn compare_runs_the_students_own_servers() {
     }
 }
 
+/// `--repeat 2`: two trials on fresh servers, each with its own CSVs, the median's figures as
+/// the row's, and the trials in the report.
+#[test]
+fn repeat_runs_the_assignment_again_and_reports_every_trial() {
+    let _one = exclusive();
+    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("compare-repeat-{}", std::process::id()));
+    swarmlab_ok(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--models",
+        "epoll",
+        "--repeat",
+        "2",
+        "--slo-p99",
+        "0",
+        "-u",
+        "50",
+        "-r",
+        "50",
+        "--max-time",
+        "2s",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let results: Results =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    let Outcome::Ran { client, .. } = &results.rows[0].outcome else {
+        panic!("{:?}", results.rows[0]);
+    };
+    assert_eq!(client.trials.len(), 2, "{client:?}");
+    assert!(client.trials.iter().all(|t| t.requests > 0));
+    // the row is one of the trials: the lower of the two (the median of two)
+    let lower = client
+        .trials
+        .iter()
+        .map(|t| t.peak_rps)
+        .fold(f64::MAX, f64::min);
+    assert_eq!(client.peak_rps, lower);
+    for k in [1, 2] {
+        assert!(out_dir.join(format!("epoll_trial{k}_stats.csv")).exists());
+    }
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Trials") && md.contains("- **epoll**, trial 2: "),
+        "{md}"
+    );
+    let bad = swarmlab(&["compare", "--repeat", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
 #[test]
 fn bad_models_and_targets_are_one_line_exit_2() {
     for args in [

@@ -59,8 +59,12 @@ pub struct Capacity {
     pub curve: Vec<Step>,
     /// Run-to-run spread of the capacity figures, measured by offering the found rate once
     /// more: relative difference of the two measurements (0.05 = 5 %). `None` when the search
-    /// ended before it could repeat.
+    /// ended before it could repeat. With `searches`, the spread of the searches' capacities.
     pub spread: Option<Spread>,
+    /// When the first search's spread was over 20 %, the capacity of each whole search (each
+    /// on a fresh server, up to three), in order: the figures above are the median search's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub searches: Vec<f64>,
 }
 
 /// Relative differences between two measurements of the same rate.

@@ -172,6 +172,7 @@ fn searched(
             p99: 0.2,
             cpu: 0.05,
         }),
+        searches: Vec::new(),
     }
 }
 
@@ -322,6 +323,7 @@ pub fn with_capacity() -> Results {
                             handshakes_per_s: None,
                         }],
                         spread: None,
+                        searches: Vec::new(),
                     },
                 ),
                 row("fork", sleep(990.0, LimitedBy::Connections)),
@@ -886,4 +888,29 @@ fn trials_are_each_given_with_their_median_and_spread() {
     assert!(md.contains("- **mine**, trial 3: RPS was 630.0;"), "{md}");
     let back: Results = serde_json::from_str(&render_json(&with_trials())).unwrap();
     assert_eq!(back, with_trials());
+}
+
+#[test]
+fn a_capacity_searched_again_gives_each_search_and_their_spread() {
+    let mut r = with_capacity();
+    let row = r
+        .rows
+        .iter_mut()
+        .find_map(|m| match &mut m.outcome {
+            Outcome::Ran {
+                capacity: Some(c), ..
+            } => Some(c),
+            _ => None,
+        })
+        .expect("a capacity");
+    row.searches = vec![96_000.0, 150_000.0, 205_000.0];
+    row.spread.as_mut().unwrap().rps = 0.73;
+    let md = swarmlab_report::sections::capacity_section(Lang::En, &r);
+    assert!(md.contains("73 % (3 searches)"), "{md}");
+    assert!(md.contains("(96,000, 150,000, 205,000)"), "{md}");
+    let ko = swarmlab_report::sections::capacity_section(Lang::Ko, &r);
+    assert!(
+        ko.contains("(3회 탐색)") || ko.contains("3 회 탐색"),
+        "{ko}"
+    );
 }

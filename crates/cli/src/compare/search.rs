@@ -111,6 +111,7 @@ pub fn search(p: &Params, mut probe: impl FnMut(f64) -> Option<Step>) -> Capacit
             handshakes_per_s: None,
             curve,
             spread: None,
+            searches: Vec::new(),
         };
     };
     // The same rate once more: how much the figures move between two measurements.
@@ -143,6 +144,7 @@ pub fn search(p: &Params, mut probe: impl FnMut(f64) -> Option<Step>) -> Capacit
         handshakes_per_s: best.handshakes_per_s,
         curve,
         spread,
+        searches: Vec::new(),
     }
 }
 

@@ -60,12 +60,44 @@ pub fn capacity_section(lang: Lang, r: &Results) -> String {
             limited_by(lang, c.limited_by),
             c.cpu_us_per_request
                 .map_or_else(|| "-".to_string(), |v| format!("{v:.1}")),
-            c.spread
-                .map_or_else(|| "-".to_string(), |v| format!("{:.0} %", v.rps * 100.0)),
+            match (c.spread, c.searches.len()) {
+                (None, _) => "-".to_string(),
+                (Some(v), 0 | 1) => format!("{:.0} %", v.rps * 100.0),
+                (Some(v), n) => format!(
+                    "{:.0} % ({n} {})",
+                    v.rps * 100.0,
+                    lang.pick("searches", "회 탐색")
+                ),
+            },
             c.curve.len()
         );
     }
     let _ = writeln!(s);
+    let again: Vec<String> = ranked
+        .iter()
+        .filter(|(_, c)| c.searches.len() > 1)
+        .map(|(m, c)| {
+            let each: Vec<String> = c.searches.iter().map(|&r| int(r)).collect();
+            format!("**{}** ({})", m.design, each.join(", "))
+        })
+        .collect();
+    if !again.is_empty() {
+        let _ = writeln!(
+            s,
+            "{}
+",
+            match lang {
+                Lang::En => format!(
+                    "Searched again: where the two measurements of a found rate differed by more than 20 %, the whole search ran again on a fresh server (up to three in all), and the table gives the median search, its spread the searches' (highest less lowest, over the median): {}.",
+                    again.join("; ")
+                ),
+                Lang::Ko => format!(
+                    "다시 탐색함: 찾은 요청률의 두 측정이 20 % 넘게 달랐던 설계는 새 서버에서 탐색 전체를 다시 했고(모두 세 번까지), 표는 중앙값 탐색이며 편차는 탐색들 사이의 것이다(최고 - 최저, 중앙값 대비): {}.",
+                    again.join("; ")
+                ),
+            }
+        );
+    }
     for p in capacity_verdict(lang, r) {
         let _ = writeln!(s, "{p}\n");
     }

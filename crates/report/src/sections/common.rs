@@ -151,6 +151,7 @@ mod tests {
                 p99: 0.0,
                 cpu: 0.0,
             }),
+            searches: Vec::new(),
         }
     }
 
