@@ -63,7 +63,14 @@ struct Snapshot {
     server: Option<TreeSample>,
 }
 
-fn snapshot(swarm: &Swarm, sample: Option<&dyn Fn() -> TreeSample>) -> Snapshot {
+fn snapshot(swarm: &Swarm, sample: Option<&dyn Fn() -> TreeSample>, edge: Edge) -> Snapshot {
+    // Sampling a big tree (a forking server's hundreds of children, its thousands of
+    // descriptors) takes milliseconds on the generator's core: done outside the window, so
+    // the sends it delays are not counted as the generator's own lag.
+    let before = match edge {
+        Edge::Start => sample.map(|s| s()),
+        Edge::End => None,
+    };
     swarm.flush();
     let (total, late_sends, handshakes) = swarm.view(|v| {
         let h = v.stats.handshakes;
@@ -73,13 +80,25 @@ fn snapshot(swarm: &Swarm, sample: Option<&dyn Fn() -> TreeSample>) -> Snapshot 
             h.full + h.resumed,
         )
     });
+    let at = Instant::now();
+    let server = match edge {
+        Edge::Start => before,
+        Edge::End => sample.map(|s| s()),
+    };
     Snapshot {
         total,
         late_sends,
         handshakes,
-        at: Instant::now(),
-        server: sample.map(|s| s()),
+        at,
+        server,
     }
+}
+
+/// Which end of a measured window a snapshot is.
+#[derive(Clone, Copy)]
+enum Edge {
+    Start,
+    End,
 }
 
 /// Searches the capacity of the server behind `workload` with `connections` open, reporting
@@ -148,16 +167,16 @@ pub fn measure(
         }
         swarm.set_rate(Some(rate));
         std::thread::sleep(probe.settle);
-        let mut a = snapshot(&swarm, probe.sample);
+        let mut a = snapshot(&swarm, probe.sample, Edge::Start);
         std::thread::sleep(probe.window);
-        let mut b = snapshot(&swarm, probe.sample);
+        let mut b = snapshot(&swarm, probe.sample, Edge::End);
         if b.total.num_requests == a.total.num_requests {
             // Nothing completed: a short window can fall inside one stall (connections
             // retrying a SYN the backlog dropped wait a second). Once, a longer look: a server
             // that answers nothing then is measured as answering nothing.
             a = b;
             std::thread::sleep(probe.window * 4);
-            b = snapshot(&swarm, probe.sample);
+            b = snapshot(&swarm, probe.sample, Edge::End);
         }
         let secs = (b.at - a.at).as_secs_f64().max(1e-3);
         let requests = b.total.num_requests.saturating_sub(a.total.num_requests);
