@@ -697,6 +697,23 @@ impl Check {
     }
 }
 
+/// A probe's name as a reader of `lang` reads it (the JSON keeps the English one).
+pub fn probe_label(probe: &str, lang: Lang) -> &str {
+    if lang == Lang::En {
+        return probe;
+    }
+    match probe {
+        "unknown path" => "없는 경로",
+        "pipelining" => "파이프라이닝",
+        "long request" => "긴 요청",
+        "bad request" => "잘못된 요청",
+        "silent client" => "말 없는 클라이언트",
+        "2,000 connections" => "연속 2,000 연결",
+        "early leavers" => "일찍 떠나는 클라이언트",
+        other => other,
+    }
+}
+
 /// Bytes as a person reads them: printable ASCII as is, `\r` `\n` `\t` as escapes, the rest
 /// as `\xNN`; at most `max` bytes, with `…` after a cut.
 pub fn escape(bytes: &[u8], max: usize) -> String {
@@ -726,7 +743,7 @@ pub fn render_text(check: &Check, lang: Lang) -> String {
         out.push_str(&format!(
             "  {:<8} {:<18} {}{}\n",
             f.severity.tag(lang),
-            f.probe,
+            probe_label(&f.probe, lang),
             f.kind.title(lang),
             if rule.is_empty() || f.severity == Severity::Pass {
                 String::new()
@@ -785,7 +802,7 @@ pub fn render_markdown(check: &Check, lang: Lang) -> String {
         out.push_str(&format!(
             "- **{}** ({}{}): {}.",
             f.severity.tag(lang),
-            f.probe,
+            probe_label(&f.probe, lang),
             if rule.is_empty() {
                 String::new()
             } else {
@@ -819,8 +836,9 @@ pub fn render_markdown(check: &Check, lang: Lang) -> String {
             .findings
             .iter()
             .any(|g| g.probe == f.probe && g.severity != Severity::Pass);
-        if !failed && !passed.contains(&f.probe.as_str()) {
-            passed.push(&f.probe);
+        let label = probe_label(&f.probe, lang);
+        if !failed && !passed.contains(&label) {
+            passed.push(label);
         }
     }
     if !passed.is_empty() {

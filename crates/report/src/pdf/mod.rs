@@ -419,7 +419,7 @@ fn check_table(c: &Check, lang: Lang) -> Table {
         .map(|f| {
             vec![
                 f.severity.tag(lang).to_string(),
-                f.probe.clone(),
+                crate::check::probe_label(&f.probe, lang).to_string(),
                 f.kind.title(lang),
                 if f.severity == Severity::Pass {
                     String::new()

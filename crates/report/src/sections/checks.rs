@@ -69,7 +69,7 @@ pub fn check_verdict(lang: Lang, r: &Results) -> Vec<String> {
                         "**{name}** 의 실패 `{kind}` ({}건) 은 설계의 한계가 아니라 검사에서 찾은 결함이다: {} ({}). {}",
                         int(n as f64),
                         finding.kind.title(lang),
-                        finding.probe,
+                        crate::check::probe_label(&finding.probe, lang),
                         finding.kind.fix(lang)
                     ),
                 });
