@@ -2,6 +2,8 @@
 it with CRLF line ends and a Content-Length (404 off `/` and `/hello`, 400 for bytes that are
 not a request, no body for HEAD)."""
 
+import socket
+
 HEADER_LIMIT = 16384
 BODY = b"hello, world\n"
 
@@ -70,3 +72,12 @@ def answer(request, keep_alive):
     )
     head += "Connection: %s\r\n\r\n" % ("keep-alive" if keep_alive else "close")
     return head.encode("latin-1") + (b"" if request.method == "HEAD" else body)
+
+
+def listener(port, backlog=128):
+    """A listening TCP socket on 127.0.0.1:`port`."""
+    server_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server_socket.bind(("127.0.0.1", port))
+    server_socket.listen(backlog)
+    return server_socket

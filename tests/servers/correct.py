@@ -6,11 +6,10 @@ client that leaves early costs only its own thread.
 
 Usage: python3 correct.py PORT
 """
-import socket
 import sys
 from threading import Thread
 
-from common import answer, read_request
+from common import answer, listener, read_request
 
 
 def serve(csocket):
@@ -31,10 +30,7 @@ def serve(csocket):
 
 
 def main(port):
-    server_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server_socket.bind(("127.0.0.1", port))
-    server_socket.listen(1024)
+    server_socket = listener(port, 1024)
     while True:
         csocket, _ = server_socket.accept()
         Thread(target=serve, args=(csocket,), daemon=True).start()

@@ -7,17 +7,13 @@ otherwise right.
 Usage: python3 fork_leak.py PORT
 """
 import os
-import socket
 import sys
 
-from common import answer, read_request
+from common import answer, listener, read_request
 
 
 def main(port):
-    server_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server_socket.bind(("127.0.0.1", port))
-    server_socket.listen(128)
+    server_socket = listener(port)
     req_clients = list()
     while True:
         csocket, _ = server_socket.accept()

@@ -5,15 +5,13 @@ the answer it was sent.
 
 Usage: python3 recv_once.py PORT
 """
-import socket
 import sys
+
+from common import listener
 
 
 def main(port):
-    server_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server_socket.bind(("127.0.0.1", port))
-    server_socket.listen(128)
+    server_socket = listener(port)
     while True:
         csocket, _ = server_socket.accept()
         try:

@@ -6,11 +6,10 @@ silent client blocks every other.
 
 Usage: python3 thread_join.py PORT
 """
-import socket
 import sys
 from threading import Thread
 
-from common import answer, read_request
+from common import answer, listener, read_request
 
 
 def serve(csocket):
@@ -25,10 +24,7 @@ def serve(csocket):
 
 
 def main(port):
-    server_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server_socket.bind(("127.0.0.1", port))
-    server_socket.listen(128)
+    server_socket = listener(port)
     while True:
         csocket, _ = server_socket.accept()
         th = Thread(target=serve, args=(csocket,))

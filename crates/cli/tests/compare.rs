@@ -24,6 +24,17 @@ fn swarmlab(args: &[&str]) -> std::process::Output {
         .expect("run swarmlab")
 }
 
+/// A fresh output directory for one test's comparison.
+fn out_dir(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()))
+}
+
+/// `results.json` of a comparison in `dir`.
+fn results_in(dir: &std::path::Path) -> Results {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
+        .expect("results.json parses")
+}
+
 /// Runs swarmlab, fails the test with its output unless it exits 0, and returns its stdout.
 fn swarmlab_ok(args: &[&str]) -> String {
     let out = swarmlab(args);
@@ -110,8 +121,7 @@ fn sentence_matchers_accept_the_assignments_examples() {
 #[test]
 fn compare_quick_end_to_end() {
     let _one = exclusive();
-    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("compare-{}", std::process::id()));
+    let out_dir = out_dir("compare");
     let stdout = swarmlab_ok(&[
         "compare",
         "--quick",
@@ -282,8 +292,7 @@ fn compare_quick_end_to_end() {
 #[test]
 fn on_sleep_every_event_loop_beats_single_tenfold() {
     let _one = exclusive();
-    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("compare-sleep-{}", std::process::id()));
+    let out_dir = out_dir("compare-sleep");
     let loops = ["select", "poll", "epoll", "uring", "tokio"];
     let models = format!("single,{}", loops.join(","));
     let stdout = swarmlab_ok(&[
@@ -301,9 +310,7 @@ fn on_sleep_every_event_loop_beats_single_tenfold() {
         "--out",
         out_dir.to_str().unwrap(),
     ]);
-    let results: Results =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
+    let results = results_in(&out_dir);
     let capacity = |name: &str| match &results
         .rows
         .iter()
@@ -347,8 +354,7 @@ fn on_sleep_every_event_loop_beats_single_tenfold() {
 fn compare_shows_the_running_model_then_the_report() {
     let _one = exclusive();
     use std::io::{BufRead, BufReader, Read, Write};
-    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("compare-live-{}", std::process::id()));
+    let out_dir = out_dir("compare-live");
     let mut child = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
         .args(["compare", "--quick", "--models", "epoll", "--web-port", "0"])
         .args(["--max-time", "3s", "--out", out_dir.to_str().unwrap()])
@@ -408,16 +414,13 @@ fn compare_shows_the_running_model_then_the_report() {
     assert!(child.wait().unwrap().success());
 }
 
-/// `--locustfile`: every model gets that file's users; a locustfile that cannot be imported
-/// stops compare before anything runs, with the line that failed.
 /// `--workload tls-close`: each model serves HTTPS with a certificate made at its start, every
 /// request is a new TLS connection with a full handshake, and the capacity says how many
 /// handshakes per second it completed.
 #[test]
 fn compare_measures_tls_handshakes() {
     let _one = exclusive();
-    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("compare-tls-{}", std::process::id()));
+    let out_dir = out_dir("compare-tls");
     swarmlab_ok(&[
         "compare",
         "--quick",
@@ -431,9 +434,7 @@ fn compare_measures_tls_handshakes() {
         "--out",
         out_dir.to_str().unwrap(),
     ]);
-    let results: Results =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
+    let results = results_in(&out_dir);
     assert_eq!(results.rows.len(), 2);
     for row in &results.rows {
         let Outcome::Ran {
@@ -461,6 +462,8 @@ fn compare_measures_tls_handshakes() {
     assert!(md.contains("GET / over TLS (Connection: close)"), "{md}");
 }
 
+/// `--locustfile`: every model gets that file's users; a locustfile that cannot be imported
+/// stops compare before anything runs, with the line that failed.
 #[test]
 fn compare_loads_models_with_a_locustfile() {
     let _one = exclusive();
@@ -468,8 +471,7 @@ fn compare_loads_models_with_a_locustfile() {
         return;
     }
     let lf = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/locustfiles/weights.py");
-    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("compare-lf-{}", std::process::id()));
+    let out_dir = out_dir("compare-lf");
     swarmlab_ok(&[
         "compare",
         "--quick",
@@ -516,8 +518,7 @@ fn compare_runs_the_students_own_servers() {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let servers = repo.join("tests/servers");
     let script = |n: &str| format!("python3 {}/{n}.py {{port}}", servers.display());
-    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("compare-own-{}", std::process::id()));
+    let out_dir = out_dir("compare-own");
     let (single, fork, good) = (
         format!("single={}", script("single")),
         format!("fork={}", script("fork_leak")),
@@ -555,9 +556,7 @@ fn compare_runs_the_students_own_servers() {
         stdout.contains("3 server(s) of yours") || stdout.contains("4 server(s) of yours"),
         "{stdout}"
     );
-    let results: Results =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
+    let results = results_in(&out_dir);
     for name in ["single", "fork", "good"] {
         let row = results
             .rows
@@ -614,8 +613,7 @@ fn compare_runs_the_students_own_servers() {
 #[test]
 fn repeat_runs_the_assignment_again_and_reports_every_trial() {
     let _one = exclusive();
-    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("compare-repeat-{}", std::process::id()));
+    let out_dir = out_dir("compare-repeat");
     swarmlab_ok(&[
         "compare",
         "--quick",
@@ -635,9 +633,7 @@ fn repeat_runs_the_assignment_again_and_reports_every_trial() {
         "--out",
         out_dir.to_str().unwrap(),
     ]);
-    let results: Results =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
+    let results = results_in(&out_dir);
     let Outcome::Ran { client, .. } = &results.rows[0].outcome else {
         panic!("{:?}", results.rows[0]);
     };
@@ -706,8 +702,7 @@ fn swarmlab_server_models() -> Vec<String> {
 fn results_json_keeps_its_keys() {
     let _one = exclusive();
     use std::collections::{BTreeMap, BTreeSet};
-    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("compare-keys-{}", std::process::id()));
+    let out_dir = out_dir("compare-keys");
     let stdout = swarmlab_ok(&[
         "compare",
         "--quick",

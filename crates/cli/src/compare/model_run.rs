@@ -165,6 +165,20 @@ fn run_started(ctx: &Ctx<'_>, design: Design, start: Starter<'_>, progress: &Pro
     }
 }
 
+/// A fresh server from `start` on `cpus` (over TLS if `tls`), answering; `Err` says why not.
+fn fresh(start: Starter<'_>, cpus: Option<&[usize]>, tls: bool) -> Result<ServerProcess, String> {
+    start(cpus, tls).and_then(|cmd| ServerProcess::start(&cmd).map_err(|e| format!("{e:#}")))
+}
+
+/// A fresh server for the main workload: on the servers' cores, over TLS if it is.
+fn main_server(ctx: &Ctx<'_>, start: Starter<'_>) -> Result<ServerProcess, String> {
+    fresh(
+        start,
+        ctx.plan.server_cpus.as_deref(),
+        ctx.plan.main().kind.is_tls(),
+    )
+}
+
 /// One assignment's run on a fresh server: what the clients saw, what the server cost.
 fn one_trial(
     ctx: &Ctx<'_>,
@@ -172,10 +186,7 @@ fn one_trial(
     csv: &str,
     progress: &Progress<'_>,
 ) -> Result<(Client, Server), String> {
-    let cpus = ctx.plan.server_cpus.as_deref();
-    let tls = ctx.plan.main().kind.is_tls();
-    let server = start(cpus, tls)
-        .and_then(|cmd| ServerProcess::start(&cmd).map_err(|e| format!("{e:#}")))?;
+    let server = main_server(ctx, start)?;
     let before = procfs::children_usage();
     let url = Url::parse(&server.url()).expect("a loopback URL");
     let sample = || server.sample();
@@ -273,9 +284,7 @@ fn searches_on_fresh_servers(
         } else {
             ctx.plan.server_cpus.as_deref()
         };
-        let started = start(cpus, tls)
-            .and_then(|cmd| ServerProcess::start(&cmd).map_err(|e| format!("{e:#}")));
-        let server = match started {
+        let server = match fresh(start, cpus, tls) {
             Ok(s) => s,
             Err(e) => {
                 for i in picked {
@@ -335,11 +344,7 @@ fn remeasured(
             all[0].spread.map_or(0.0, |s| s.rps * 100.0),
             all.len() + 1
         ));
-        let cpus = ctx.plan.server_cpus.as_deref();
-        let tls = ctx.plan.main().kind.is_tls();
-        let Ok(server) = start(cpus, tls)
-            .and_then(|cmd| ServerProcess::start(&cmd).map_err(|e| format!("{e:#}")))
-        else {
+        let Ok(server) = main_server(ctx, start) else {
             break;
         };
         let url = Url::parse(&server.url()).expect("a loopback URL");
