@@ -487,8 +487,8 @@ impl Kind {
                 "Locust 의 모든 요청이 같은 이유로 실패한다.",
             ),
             BareLf => lang.pick(
-                "HTTP/1.1 ends every header line with CR LF. Clients that accept a bare LF do so as a courtesy: python-requests (Locust's HttpUser) logs MissingHeaderBodySeparatorDefect and may take header lines for body; stricter clients and proxies refuse the answer.",
-                "HTTP/1.1 의 헤더 줄은 CR LF 로 끝난다. LF 하나를 받아 주는 클라이언트는 호의일 뿐이다: python-requests (Locust 의 HttpUser) 는 MissingHeaderBodySeparatorDefect 를 기록하고 헤더를 본문으로 읽기도 하며, 엄격한 클라이언트와 프록시는 응답을 거부한다.",
+                "HTTP/1.1 ends every header line with CR LF; a client that accepts a bare LF does so as a courtesy. Under Locust (python-requests) the seed's run logged MissingHeaderBodySeparatorDefect for these answers; urllib3 2.8 on Python 3.11 reads them without a word; stricter clients and proxies refuse them.",
+                "HTTP/1.1 의 헤더 줄은 CR LF 로 끝난다. LF 하나를 받아 주는 클라이언트는 호의일 뿐이다. Locust (python-requests) 에서 시드 보고서의 실행은 이런 응답에 MissingHeaderBodySeparatorDefect 를 기록했고, Python 3.11 의 urllib3 2.8 은 말없이 읽으며, 엄격한 클라이언트와 프록시는 거부한다.",
             ),
             NoLength => lang.pick(
                 "Without Content-Length the client cannot tell a whole answer from one cut short by a reset, and the connection cannot be reused: every request pays a new connection (and, under load, the TIME_WAIT sockets that come with it).",
