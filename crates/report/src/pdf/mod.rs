@@ -178,8 +178,18 @@ pub fn blocks(r: &Results, lang: Lang) -> Vec<Block> {
         ));
         b.push(Block::Table(statistics(client)));
         b.push(Block::H3(lang.pick("Charts", "Charts (차트)").into()));
-        for (_, svg) in locust_charts(client, lang) {
-            b.push(Block::Chart(svg));
+        if client.timeline.len() < 2 {
+            b.push(Block::Para(
+                lang.pick(
+                    "The run ended within its first seconds (at its first failure): too short for Locust's charts, which plot one point a second.",
+                    "실행이 처음 몇 초 안에 (첫 failure 에서) 끝났다: 초마다 한 점을 찍는 Locust 의 차트를 그리기에는 너무 짧다.",
+                )
+                .into(),
+            ));
+        } else {
+            for (_, svg) in locust_charts(client, lang) {
+                b.push(Block::Chart(svg));
+            }
         }
         if let Some(c) = r.check_of(name) {
             b.push(Block::H3(format!(
