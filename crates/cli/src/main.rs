@@ -7,7 +7,9 @@ mod compare;
 mod csv_files;
 mod procfs;
 mod serve;
+mod server_process;
 mod swarm;
+mod wire;
 
 use std::process::ExitCode;
 

@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod pdf;
 pub mod results;
 pub mod sections;
+pub mod sentence;
 
 pub use capacity::{Capacity, LimitedBy};
 pub use lang::Lang;

@@ -5,7 +5,6 @@
 //! again if a probe ends it; a URL is probed where it runs.
 
 mod probes;
-pub mod wire;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -14,8 +13,8 @@ use anyhow::{anyhow, Context};
 use swarmlab_report::check::{render_text, Check, Finding, Kind, Severity};
 
 use crate::args::CheckArgs;
-use crate::compare::server::{ServerCommand, ServerProcess};
 use crate::procfs::TreeSample;
+use crate::server_process::{ServerCommand, ServerProcess};
 use crate::Failure;
 
 /// The server under the probes.
@@ -68,7 +67,7 @@ impl Subject {
     /// that is a client leaving early, which some servers do not survive.
     fn alive(&mut self) -> bool {
         if self.process.is_none() {
-            return crate::compare::server::answers_http(self.addr);
+            return crate::server_process::answers_http(self.addr);
         }
         std::thread::sleep(Duration::from_millis(150));
         self.running()

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use swarmlab_report::check::{escape, Finding, Kind};
 
-use super::wire::{End, Framing, Wire};
 use super::Subject;
+use crate::wire::{End, Framing, Wire};
 
 /// Sequential connections of the descriptor-leak probe.
 pub const MANY: u32 = 2000;

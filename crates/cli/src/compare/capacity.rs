@@ -117,7 +117,7 @@ pub fn measure(
         rate: Some(params.start),
         threads: probe.threads,
         source_addrs: probe.source_addrs.clone(),
-        tls: Some(compare_tls()),
+        tls: Some(crate::server_process::compare_tls()),
         ..LoadPlan::default()
     };
     // Connections open on the first sends: give many of them a moment before the first window.
@@ -222,26 +222,6 @@ pub fn measure(
         peak_pss,
         peak_rss,
     }
-}
-
-/// How compare's generator speaks TLS: without verifying (the models' certificates are made
-/// at their start, self-signed; an external https target is measured, not trusted), each
-/// connection's handshake full, as python-requests makes them (it does not resume sessions):
-/// `tls-close` measures the handshake a new client pays.
-pub fn compare_tls() -> std::sync::Arc<swarmlab_swarm::tls::ClientTls> {
-    static TLS: std::sync::OnceLock<std::sync::Arc<swarmlab_swarm::tls::ClientTls>> =
-        std::sync::OnceLock::new();
-    TLS.get_or_init(|| {
-        let opts = swarmlab_swarm::tls::TlsOptions {
-            insecure: true,
-            no_resumption: true,
-            ..Default::default()
-        };
-        std::sync::Arc::new(
-            swarmlab_swarm::tls::ClientTls::new(&opts).expect("insecure TLS needs no file"),
-        )
-    })
-    .clone()
 }
 
 /// The longest wait for a failed capacity step's queued requests before the search gives up

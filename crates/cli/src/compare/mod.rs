@@ -3,8 +3,8 @@
 //! costs beside the clients' view; a report that says which design wins and why.
 //!
 //! A pipeline of small phases, each in its own file:
-//! [`plan`] decides everything from the arguments, once; [`server`] starts, measures and stops
-//! one server process (a model is `swarmlab serve --model M`, pinned to CPU 0 while the
+//! [`plan`] decides everything from the arguments, once; [`crate::server_process`] starts,
+//! measures and stops one server process (a model is `swarmlab serve --model M`, pinned to CPU 0 while the
 //! in-process generator is pinned to CPU 1); [`model_run`] is one design's phases (the
 //! assignment's run, then [`capacity`]'s searches, which step [`search`]'s algorithm on a live
 //! server); [`live`] is what a person watches meanwhile; [`reports`] writes what is left.
@@ -15,7 +15,6 @@ mod model_run;
 mod plan;
 mod reports;
 mod search;
-pub mod server;
 mod targets;
 mod workloads;
 

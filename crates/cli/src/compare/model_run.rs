@@ -18,11 +18,11 @@ use swarmlab_swarm::{Plan as LoadPlan, Summary, Swarm, Target as Url, Workload};
 use super::capacity::{loopback_sources, mib, Searches};
 use super::live::{Progress, Watcher};
 use super::plan::{Plan, SearchPlan};
-use super::server::{answers, ServerCommand, ServerProcess};
 use super::targets::Target;
 use super::workloads::users_for;
 use crate::csv_files::CsvFiles;
 use crate::procfs::{self, TreeSample};
+use crate::server_process::{answers, ServerCommand, ServerProcess};
 
 /// What every design's run shares.
 pub struct Ctx<'a> {
@@ -491,7 +491,7 @@ fn assignment_run(
         threads: plan.generator_threads,
         // one loopback source address has about 28,000 ports per destination
         source_addrs: loopback_sources(plan.users),
-        tls: Some(super::capacity::compare_tls()),
+        tls: Some(crate::server_process::compare_tls()),
         ..LoadPlan::default()
     };
     let mut watcher = Watcher {

@@ -3,9 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::analysis::trial_sentence;
 use crate::lang::{int, ms, Lang};
 use crate::results::Results;
+use crate::sentence::trial_sentence;
 
 /// The trials section (empty for one trial).
 pub fn trials_section(lang: Lang, r: &Results) -> String {

@@ -1,4 +1,5 @@
-//! One server as a child process, for one phase of a comparison: started from any command,
+//! One server as a child process, for one phase of a comparison or for `check`: started from
+//! any command,
 //! told its address by the comparison (never read back from its output), waited for until it
 //! answers HTTP, pinned, its process tree measured, and stopped with SIGTERM, then SIGKILL
 //! after a bound. Dropping it kills what is left, so no phase leaves a server behind.
@@ -293,6 +294,26 @@ impl Drop for ServerProcess {
     }
 }
 
+/// How compare's generator speaks TLS: without verifying (the models' certificates are made
+/// at their start, self-signed; an external https target is measured, not trusted), each
+/// connection's handshake full, as python-requests makes them (it does not resume sessions):
+/// `tls-close` measures the handshake a new client pays.
+pub fn compare_tls() -> std::sync::Arc<swarmlab_swarm::tls::ClientTls> {
+    static TLS: std::sync::OnceLock<std::sync::Arc<swarmlab_swarm::tls::ClientTls>> =
+        std::sync::OnceLock::new();
+    TLS.get_or_init(|| {
+        let opts = swarmlab_swarm::tls::TlsOptions {
+            insecure: true,
+            no_resumption: true,
+            ..Default::default()
+        };
+        std::sync::Arc::new(
+            swarmlab_swarm::tls::ClientTls::new(&opts).expect("insecure TLS needs no file"),
+        )
+    })
+    .clone()
+}
+
 fn libc_sigterm() -> i32 {
     nix::sys::signal::Signal::SIGTERM as i32
 }
@@ -307,7 +328,7 @@ pub fn answers(addr: SocketAddr, tls: bool) -> bool {
         return false;
     };
     let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
-    let config = super::capacity::compare_tls().config(false, Some(false));
+    let config = compare_tls().config(false, Some(false));
     let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
     let Ok(conn) = rustls::ClientConnection::new(config, name) else {
         return false;
@@ -324,7 +345,7 @@ pub fn answers(addr: SocketAddr, tls: bool) -> bool {
 /// end, as a polite client does: a server that dies when a client leaves early (a student's,
 /// before `check` has said so) is not killed by being asked whether it is up.
 pub fn answers_http(addr: SocketAddr) -> bool {
-    let Ok(mut w) = crate::check::wire::Wire::connect(addr) else {
+    let Ok(mut w) = crate::wire::Wire::connect(addr) else {
         return false;
     };
     w.send(b"GET / HTTP/1.1\r\nHost: compare\r\nConnection: close\r\n\r\n")
