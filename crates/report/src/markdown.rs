@@ -129,8 +129,8 @@ fn results_table(s: &mut String, r: &Results, lang: Lang) {
                 v.peak_rss_mib,
                 v.peak_threads,
                 v.peak_processes,
-                if v.peak_zombies > 0 {
-                    format!(" + {} {}", v.peak_zombies, lang.pick("zombies", "좀비"))
+                if v.zombies_left > 0 {
+                    format!(" + {} {}", v.zombies_left, lang.pick("zombies", "좀비"))
                 } else {
                     String::new()
                 },

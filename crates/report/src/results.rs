@@ -601,9 +601,10 @@ pub struct Server {
     /// Most open file descriptors at once, summed over the processes (0: not counted).
     #[serde(default)]
     pub peak_fds: u64,
-    /// Most zombie children at once (ended, never waited for).
+    /// Zombie children (ended, never waited for) still there a moment after the run: what a
+    /// parent that never reaps leaves, not the instant of a thousand clients leaving at once.
     #[serde(default)]
-    pub peak_zombies: u64,
+    pub zombies_left: u64,
     /// Exited with status 0 after SIGTERM.
     pub clean_exit: bool,
 }

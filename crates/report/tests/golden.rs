@@ -79,7 +79,7 @@ fn ran(
                 peak_threads: threads,
                 peak_processes: procs,
                 peak_fds: 0,
-                peak_zombies: 0,
+                zombies_left: 0,
                 clean_exit: true,
             }),
             capacity: None,

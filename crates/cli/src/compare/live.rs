@@ -156,7 +156,6 @@ impl Observer for Watcher<'_> {
             self.peak.threads = self.peak.threads.max(s.threads);
             self.peak.processes = self.peak.processes.max(s.processes);
             self.peak.fds = self.peak.fds.max(s.fds);
-            self.peak.zombies = self.peak.zombies.max(s.zombies);
             self.peak.cpu_ns = self.peak.cpu_ns.max(s.cpu_ns);
         }
         self.csvs.second(stats, &self.entries, status.users);

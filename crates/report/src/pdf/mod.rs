@@ -353,8 +353,8 @@ fn results_table(r: &Results, lang: Lang) -> Table {
                 format!("{:.1}", v.cpu_us_per_request),
                 format!("{:.1}", v.peak_pss_mib),
                 v.peak_threads.to_string(),
-                if v.peak_zombies > 0 {
-                    format!("{} (+{} Z)", v.peak_processes, v.peak_zombies)
+                if v.zombies_left > 0 {
+                    format!("{} (+{} Z)", v.peak_processes, v.zombies_left)
                 } else {
                     v.peak_processes.to_string()
                 },
