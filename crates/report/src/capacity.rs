@@ -63,7 +63,7 @@ pub struct Capacity {
     pub spread: Option<Spread>,
     /// When the first search's spread was over 20 %, the capacity of each whole search (each
     /// on a fresh server, up to three), in order: the figures above are the median search's.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub searches: Vec<f64>,
 }
 

@@ -475,7 +475,7 @@ pub struct Client {
     pub stats: Vec<StatRow>,
     /// `--repeat`: every trial of the assignment's run, in order (this row's figures are the
     /// median trial's); empty for one trial.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub trials: Vec<Trial>,
 }
 
