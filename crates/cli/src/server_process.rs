@@ -1,6 +1,5 @@
 //! One server as a child process, for one phase of a comparison or for `check`: started from
-//! any command,
-//! told its address by the comparison (never read back from its output), waited for until it
+//! any command, told its address (never read back from its output), waited for until it
 //! answers HTTP, pinned, its process tree measured, and stopped with SIGTERM, then SIGKILL
 //! after a bound. Dropping it kills what is left, so no phase leaves a server behind.
 //!
@@ -12,6 +11,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
@@ -21,6 +21,9 @@ use anyhow::{anyhow, Context};
 use swarmlab_server::{Model, DEFAULT_BACKLOG};
 
 use crate::procfs::{self, TreeSample};
+
+/// SIGTERM's number: how a user's server that does not handle it ends when stopped.
+const SIGTERM: i32 = nix::sys::signal::Signal::SIGTERM as i32;
 
 /// How long a server may take to answer its first request.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -216,9 +219,10 @@ impl ServerProcess {
     pub fn ended(&mut self) -> Option<String> {
         let status = self.child.try_wait().ok()??;
         let said = self.said.lock().unwrap_or_else(|e| e.into_inner());
-        let how = match status.code() {
-            Some(code) => format!("exit status {code}"),
-            None => status.to_string().replace("signal: ", "killed by signal "),
+        let how = match (status.code(), status.signal()) {
+            (Some(code), _) => format!("exit status {code}"),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            (None, None) => status.to_string(),
         };
         Some(match said.lines.last() {
             Some(last) => format!("{how}; its last words: {}", last.trim()),
@@ -243,9 +247,8 @@ impl ServerProcess {
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => {
-                    use std::os::unix::process::ExitStatusExt;
-                    let by_term = status.signal() == Some(libc_sigterm())
-                        || status.code() == Some(128 + libc_sigterm());
+                    let by_term =
+                        status.signal() == Some(SIGTERM) || status.code() == Some(128 + SIGTERM);
                     return status.success() || (self.group && by_term);
                 }
                 Ok(None) if Instant::now() < deadline => {
@@ -312,10 +315,6 @@ pub fn compare_tls() -> std::sync::Arc<swarmlab_swarm::tls::ClientTls> {
         )
     })
     .clone()
-}
-
-fn libc_sigterm() -> i32 {
-    nix::sys::signal::Signal::SIGTERM as i32
 }
 
 /// Whether `addr` answers a `GET /` with an HTTP/1.x status line, over TLS if `tls` (its
