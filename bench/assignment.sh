@@ -4,7 +4,8 @@
 #
 # nginx (bench/nginx.conf, one worker) pinned to CPU 0; swarmlab swarm pinned to CPU 1 with
 # -u 10000 -r 1000 -t 40s --wait-time "constant(1)". Pass: >= 9,500 req/s over Locust's last
-# 10 s window, p99 <= 10 ms, zero failures, generator peak RSS <= 100 MiB.
+# 10 s window, p99 <= 10 ms, zero failures, generator peak RSS <= 100 MiB, and the generator's
+# own read delay (issue 26) not a noticeable part of the response times.
 #
 # On a VM whose vCPUs halt when idle (like this project's machines), waking a halted vCPU for
 # each loopback response costs milliseconds, which a lightly loaded generator then reports as
@@ -46,10 +47,15 @@ d = json.loads(out.stdout)
 rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 s, t = d["swarmlab"], d["stats_total"]
 rps, p99, fails = s["current_rps"], s["p99_ms"], t["num_failures"]
+mean = t["total_response_time"] / max(t["num_requests"], 1)
+delay = s.get("read_delay") or {}
 print(f"requests {t['num_requests']}, failures {fails}, last-10s req/s {rps:.1f}, p99 {p99:.3f} ms, "
-      f"generator peak RSS {rss_mib:.1f} MiB, saturated: {s['saturated']}")
+      f"mean {mean:.3f} ms, generator peak RSS {rss_mib:.1f} MiB, saturated: {s['saturated']}")
+print(f"generator's own read delay: mean {delay.get('mean_ms', float('nan')):.3f} ms, "
+      f"p99 {delay.get('p99_ms') or float('nan'):.3f} ms; flagged: {s.get('delayed')}")
 checks = [("req/s >= 9500", rps >= 9500), ("p99 <= 10 ms", p99 <= 10), ("zero failures", fails == 0),
-          ("RSS <= 100 MiB", rss_mib <= 100)]
+          ("RSS <= 100 MiB", rss_mib <= 100),
+          ("generator's own delay not flagged", not s.get("delayed"))]
 for name, ok in checks:
     print(f"  {'PASS' if ok else 'FAIL'}  {name}")
 sys.exit(0 if all(ok for _, ok in checks) else 1)

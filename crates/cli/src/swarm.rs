@@ -495,7 +495,20 @@ fn report(out: &mut dyn Write, summary: &Summary, entries: &[Entry]) {
             hs.resumed
         );
     }
+    let delay = &stats.read_delay;
+    if delay.num_requests > 0 {
+        let _ = writeln!(
+            out,
+            "generator's own delay (responses waiting, whole, in its sockets before it read them): mean {:.3} ms, p99 {} ms, {:.0} % of the average response time",
+            delay.avg_ms(),
+            delay.percentile_ms(0.99).map_or("N/A".into(), |v| format!("{v:.3}")),
+            100.0 * delay.avg_ms() / stats.total.avg_ms().max(1e-9)
+        );
+    }
     if let Some(why) = &summary.saturated {
+        let _ = writeln!(out, "warning: {why}");
+    }
+    if let Some(why) = &summary.delayed {
         let _ = writeln!(out, "warning: {why}");
     }
 }

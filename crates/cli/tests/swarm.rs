@@ -349,3 +349,83 @@ fn source_addrs_spread_users_over_local_addresses() {
     ]));
     assert!(e.contains("IPv4"), "{e}");
 }
+
+/// Issue 26: the generator measures the delay it adds itself (a response waiting, whole, in its
+/// socket before it is read and timed) and flags a run where that is a noticeable part of the
+/// response times. A normal run against a 50 ms answer is not flagged; the same run with the
+/// generator stopped for 150 ms out of every 300 ms (SIGSTOP, as a descheduled or overloaded
+/// generator is held back) is, and its delay is about what the stops made it.
+#[test]
+fn a_stalled_generator_flags_its_own_delay() {
+    let srv = Server::start("epoll", &[]);
+    let url = format!("{}/sleep?ms=50", srv.url());
+    let args = [
+        "swarm",
+        "--headless",
+        "-H",
+        &url,
+        "-u",
+        "20",
+        "-r",
+        "1000",
+        "-t",
+        "4s",
+        "--wait-time",
+        "constant(0)",
+        "--only-summary",
+        "--json",
+    ];
+    let run = |stall: bool| -> serde_json::Value {
+        let child = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run swarmlab swarm");
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        if stall {
+            use nix::sys::signal::{kill, Signal};
+            std::thread::sleep(Duration::from_millis(1000));
+            let until = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < until {
+                kill(pid, Signal::SIGSTOP).unwrap();
+                std::thread::sleep(Duration::from_millis(150));
+                kill(pid, Signal::SIGCONT).unwrap();
+                std::thread::sleep(Duration::from_millis(150));
+            }
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("generator's own delay"),
+            "the summary gives the delay: {stderr}"
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    };
+    let normal = run(false);
+    let delay = &normal["swarmlab"]["read_delay"];
+    assert!(delay["responses"].as_u64().unwrap() > 20, "{delay}");
+    assert!(
+        normal["swarmlab"]["delayed"].is_null(),
+        "a normal run is not flagged: {delay}, mean response {} ms",
+        normal["stats_total"]["total_response_time"]
+            .as_f64()
+            .unwrap()
+            / normal["stats_total"]["num_requests"].as_f64().unwrap()
+    );
+    let stalled = run(true);
+    let delay = &stalled["swarmlab"]["read_delay"];
+    let why = stalled["swarmlab"]["delayed"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a stalled run is flagged: {delay}"));
+    assert!(why.contains("generator's own delay"), "{why}");
+    // a stop of 150 ms holds back the answers due during it by up to 150 ms
+    let p99 = delay["p99_ms"].as_f64().unwrap();
+    assert!((50.0..1000.0).contains(&p99), "{delay}");
+    assert!(srv.stop().success());
+}

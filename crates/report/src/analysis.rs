@@ -200,8 +200,49 @@ fn server_cost(lang: Lang, costed: &[(&Design, &Client, &Server)]) -> Vec<String
     out
 }
 
-/// Whether the load generator kept up, in the assignment's run and in the capacity search.
+/// Whether the load generator kept up, in the assignment's run and in the capacity search,
+/// and how much of the response times was its own read delay.
 fn generator(lang: Lang, r: &Results, ranked: &[Ran<'_>]) -> String {
+    let mut text = kept_up(lang, r, ranked);
+    if let Some(delay) = read_delay(lang, ranked) {
+        text.push(' ');
+        text.push_str(&delay);
+    }
+    text
+}
+
+/// The generator's own read delay in the assignment's run: the largest share of a row's
+/// average response time, and the rows where it was a noticeable part of them.
+fn read_delay(lang: Lang, ranked: &[Ran<'_>]) -> Option<String> {
+    let share = |c: &crate::Client| {
+        c.read_delay
+            .map(|d| (d.mean_ms, d.mean_ms / c.avg_ms.max(1e-9)))
+    };
+    let (name, (mean, most)) = ranked
+        .iter()
+        .filter_map(|(m, c, _)| Some((m.design.name(), share(c)?)))
+        .max_by(|a, b| a.1 .1.total_cmp(&b.1 .1))?;
+    let delayed: Vec<&str> = ranked
+        .iter()
+        .filter(|(_, c, _)| c.delayed.is_some())
+        .map(|(m, _, _)| m.design.name())
+        .collect();
+    let pct = 100.0 * most;
+    let first = match lang {
+        Lang::En => format!("Its own read delay in the assignment's run (how long a response waited, whole, in its sockets before it was read and timed, from the kernel's receive stamps) took the largest share of {name}'s response times: {mean:.2} ms on average, {pct:.0} % of the average."),
+        Lang::Ko => format!("과제 실행에서 부하 생성기 자신의 읽기 지연(응답이 소켓에 다 도착한 뒤 읽혀 시간이 재어지기까지 기다린 시간, 커널의 수신 시각으로 측정)은 {name}의 응답 시간에서 가장 큰 몫을 차지했다: 평균 {mean:.2} ms, 평균 응답 시간의 {pct:.0} %."),
+    };
+    if delayed.is_empty() {
+        return Some(first);
+    }
+    Some(match lang {
+        Lang::En => format!("{first} However, for {} it was a noticeable part of the response times: those rows' latencies include the client's waiting as well as the server's.", delayed.join(", ")),
+        Lang::Ko => format!("{first} 다만 {}에서는 응답 시간의 눈에 띄는 부분이었다: 해당 행의 지연 시간에는 서버뿐 아니라 클라이언트가 기다린 시간도 들어 있다.", delayed.join(", ")),
+    })
+}
+
+/// Whether the load generator kept up (its CPU and send lag).
+fn kept_up(lang: Lang, r: &Results, ranked: &[Ran<'_>]) -> String {
     let saturated: Vec<&str> = ranked
         .iter()
         .filter(|(_, c, _)| c.saturated.is_some())

@@ -19,8 +19,8 @@ pub mod sentence;
 pub use capacity::{Capacity, LimitedBy};
 pub use lang::Lang;
 pub use results::{
-    Baseline, CapacityRow, Client, Design, Machine, ModelResult, Outcome, Results, Sample,
-    ScalePoint, Server, Settings, StatRow, Trial, UnknownWorkload, Workload, WorkloadKind,
+    Baseline, CapacityRow, Client, Design, Machine, ModelResult, Outcome, ReadDelay, Results,
+    Sample, ScalePoint, Server, Settings, StatRow, Trial, UnknownWorkload, Workload, WorkloadKind,
     WorkloadRun,
 };
 

@@ -153,7 +153,11 @@ fn results_table(s: &mut String, r: &Results, lang: Lang) {
             s,
             "| {} | {name}{} | {} | {:.1} | {} | {} | {until} | {} | {} | {} | {} | {} | {server} |",
             rank + 1,
-            if c.saturated.is_some() { " ⚠" } else { "" },
+            if c.saturated.is_some() || c.delayed.is_some() {
+                " ⚠"
+            } else {
+                ""
+            },
             int(c.peak_rps),
             c.rps,
             int(c.requests as f64),
@@ -189,6 +193,14 @@ fn table_notes(s: &mut String, r: &Results, lang: Lang) {
     }
     if r.ran().any(|(_, c, _)| c.saturated.is_some()) {
         let _ = writeln!(s, "\n⚠ {}", lang.pick("in the assignment's run (this table) the load generator was saturated for this row: it measures the client, not the server (capacity has its own \"limited by\").", "과제 실행(이 표)에서 이 행을 측정하는 동안 부하 생성기가 포화되었다: 서버가 아니라 클라이언트를 측정한 값이다(수용량에는 따로 \"한계 요인\"이 있다)."));
+    }
+    for (m, c, _) in r.ran() {
+        if let (Some(d), Some(_)) = (c.read_delay, &c.delayed) {
+            let _ = writeln!(s, "\n⚠ {}", match lang {
+                Lang::En => format!("{}: the load generator's own read delay was a noticeable part of this row's response times ({:.2} ms on average, p99 {:.2} ms): its latencies include the client's waiting.", m.design.name(), d.mean_ms, d.p99_ms),
+                Lang::Ko => format!("{}: 부하 생성기 자신의 읽기 지연이 이 행의 응답 시간에서 눈에 띄는 부분이었다(평균 {:.2} ms, p99 {:.2} ms): 지연 시간에 클라이언트가 기다린 시간이 들어 있다.", m.design.name(), d.mean_ms, d.p99_ms),
+            });
+        }
     }
     let _ = writeln!(s, "\n{}", lang.pick(
         "Latencies are measured by the client from send to complete response (HdrHistogram, 3 significant digits). Server CPU is user + system time of the server's process tree, children included (rusage after it exits). Memory is sampled from /proc once a second and summed over the tree's processes: PSS (from smaps_rollup) splits each shared page among the processes sharing it, so it is the memory the tree really holds; RSS, in brackets, counts a page shared by forked processes once per process (it overstates fork's and prefork's memory).",

@@ -468,6 +468,15 @@ pub struct Client {
     pub failure_kinds: Vec<(String, u64)>,
     /// Why the generator was saturated, if it was.
     pub saturated: Option<String>,
+    /// The generator's own read delay: how long a response waited, whole, in the generator's
+    /// socket before it was read and timed (kernel receive stamps, a sample of the
+    /// connections), mean and p99, ms; `None` where not measured.
+    #[serde(default)]
+    pub read_delay: Option<ReadDelay>,
+    /// Why the generator's own read delay is a noticeable part of these response times, if it
+    /// is.
+    #[serde(default)]
+    pub delayed: Option<String>,
     /// One sample per second.
     pub timeline: Vec<Sample>,
     /// Locust's Statistics tab at the end of the run: a row per request, then "Aggregated".
@@ -477,6 +486,15 @@ pub struct Client {
     /// median trial's); empty for one trial.
     #[serde(default)]
     pub trials: Vec<Trial>,
+}
+
+/// The generator's own read delay over a run, ms.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReadDelay {
+    /// Mean.
+    pub mean_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
 }
 
 /// One trial of the assignment's run (`--repeat`).

@@ -5,6 +5,9 @@
 use std::fmt::Write;
 use std::io;
 
+use crate::arrival::Arrival;
+use crate::tls::Stream;
+
 /// A complete response.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Response {
@@ -526,9 +529,10 @@ fn strip_os(e: &io::Error) -> String {
 }
 
 /// What reading a connection into its [`Reader`] came to.
-pub enum Received {
-    /// A whole response.
-    Response(Response),
+pub(crate) enum Received {
+    /// A whole response, and when its last bytes reached the socket (when the kernel stamped
+    /// them: [`crate::arrival`]).
+    Response(Response, Option<Arrival>),
     /// The connection failed (Locust's text for why).
     Failed(String),
     /// Nothing more to read now.
@@ -537,12 +541,13 @@ pub enum Received {
 
 /// Reads `sock` into `reader` (through `buf`) until a response is whole, the connection
 /// fails or ends, or the socket would block.
-pub fn receive(sock: &mut impl io::Read, reader: &mut Reader, buf: &mut [u8]) -> Received {
+pub(crate) fn receive(sock: &mut Stream, reader: &mut Reader, buf: &mut [u8]) -> Received {
+    let mut arrival = None;
     loop {
-        match sock.read(buf) {
+        match sock.recv(buf, &mut arrival) {
             Ok(0) => {
                 return match reader.eof() {
-                    Some(resp) => Received::Response(resp),
+                    Some(resp) => Received::Response(resp, arrival),
                     None if reader.is_fresh() => Received::Failed(
                         "RemoteDisconnected('Remote end closed connection without response')"
                             .into(),
@@ -553,7 +558,7 @@ pub fn receive(sock: &mut impl io::Read, reader: &mut Reader, buf: &mut [u8]) ->
                 };
             }
             Ok(n) => match reader.feed(&buf[..n]) {
-                Ok(Some(resp)) => return Received::Response(resp),
+                Ok(Some(resp)) => return Received::Response(resp, arrival),
                 Ok(None) => {}
                 Err(e) => return Received::Failed(e.0),
             },

@@ -71,8 +71,9 @@ impl Names {
 pub(crate) struct Control {
     /// The run's number: when it changes, workers drop every user and reload the workload.
     pub run: AtomicU64,
-    /// Users wanted now per class, across all workers; `targets_gen` says when it changed.
-    pub targets: Mutex<Arc<Vec<usize>>>,
+    /// Users wanted now per class, across all workers, and how long the users this adds take
+    /// to start (spread evenly over it); `targets_gen` says when it changed.
+    pub targets: Mutex<(Arc<Vec<usize>>, Duration)>,
     pub targets_gen: AtomicU64,
     /// The sum of `targets` (the open model spreads its schedule over this many users).
     pub users: AtomicUsize,
@@ -148,7 +149,7 @@ impl Shared {
             workload: RwLock::new(Arc::new(workload)),
             control: Control {
                 run: AtomicU64::new(0),
-                targets: Mutex::new(Arc::new(Vec::new())),
+                targets: Mutex::new((Arc::new(Vec::new()), Duration::ZERO)),
                 targets_gen: AtomicU64::new(0),
                 users: AtomicUsize::new(0),
                 open: Mutex::new(OpenSchedule {
@@ -186,16 +187,18 @@ impl Shared {
 }
 
 impl Control {
-    /// Publishes new per-class targets.
-    pub fn set_targets(&self, counts: Vec<usize>) {
+    /// Publishes new per-class targets; the users they add start spread evenly over
+    /// `start_over` (zero: all at once).
+    pub fn set_targets(&self, counts: Vec<usize>, start_over: Duration) {
         self.users.store(counts.iter().sum(), Ordering::Relaxed);
-        *self.targets.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(counts);
+        *self.targets.lock().unwrap_or_else(|e| e.into_inner()) = (Arc::new(counts), start_over);
         self.targets_gen.fetch_add(1, Ordering::Release);
     }
 
-    /// The current per-class targets.
-    pub fn targets(&self) -> Arc<Vec<usize>> {
-        Arc::clone(&self.targets.lock().unwrap_or_else(|e| e.into_inner()))
+    /// The current per-class targets, and how long the users they add take to start.
+    pub fn targets(&self) -> (Arc<Vec<usize>>, Duration) {
+        let t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
+        (Arc::clone(&t.0), t.1)
     }
 
     /// Publishes a new open-model schedule.

@@ -128,6 +128,7 @@ impl View {
             peak_users: self.peak_users,
             before_first_failure: self.before_first_failure,
             saturated: self.status.saturated.clone(),
+            delayed: crate::selfcheck::delay_verdict(&self.stats.read_delay, &self.stats.total),
             ended: self.ended.unwrap_or(Ended::Interrupted),
         }
     }
@@ -151,7 +152,8 @@ enum Command {
         users: usize,
         spawn_rate: f64,
     },
-    ClassUsers(Vec<usize>),
+    /// Users per class, the users added starting over this long.
+    ClassUsers(Vec<usize>, Duration),
     Rate(Option<f64>),
     Stop(Ended),
     Reset,
@@ -273,10 +275,12 @@ impl Swarm {
         self.send(Command::Users { users, spawn_rate });
     }
 
-    /// Sets users per class at once, in `Workload::classes` order (a Locust master's `spawn`:
-    /// it paces the ramp itself). Starts a run if none is under way.
-    pub fn set_class_users(&self, counts: Vec<usize>) {
-        self.send(Command::ClassUsers(counts));
+    /// Sets users per class, in `Workload::classes` order (a Locust master's `spawn`: it paces
+    /// the ramp itself, a step at a time); the users this adds start spread evenly over
+    /// `start_over` (the master's time between steps), as a ramp's do. Starts a run if none is
+    /// under way.
+    pub fn set_class_users(&self, counts: Vec<usize>, start_over: Duration) {
+        self.send(Command::ClassUsers(counts, start_over));
     }
 
     /// Sets the open model's rate (requests per second); `None` goes back to the closed model.
@@ -394,6 +398,20 @@ impl Ramp {
             self.from.saturating_sub(users).max(self.to)
         }
     }
+
+    /// How long `added` users of a step take to start: one every `1 / rate` s, so that the
+    /// load grows at the rate asked for ("users started per second") within Locust's steps.
+    /// Started in the same instant, a step's users would stay in lockstep for the whole run
+    /// under a constant wait (10,000 users at `-r 1000`: ten bursts of 1,000 requests a
+    /// second, each timed behind the others; issue 26).
+    fn start_over(&self, added: usize) -> Duration {
+        let secs = added as f64 / self.rate;
+        if secs.is_finite() && secs > 0.0 {
+            Duration::from_secs_f64(secs.min(3600.0))
+        } else {
+            Duration::ZERO
+        }
+    }
 }
 
 struct Controller {
@@ -466,7 +484,7 @@ impl Controller {
                     self.ramp_to(users, spawn_rate, now);
                 }
             }
-            Command::ClassUsers(counts) => {
+            Command::ClassUsers(counts, start_over) => {
                 if !matches!(self.state, State::Spawning | State::Running) {
                     let start = Start {
                         users: 0,
@@ -484,7 +502,7 @@ impl Controller {
                 counts.resize(n, 0);
                 self.users = counts.iter().sum();
                 self.classes = counts.clone();
-                self.shared.control.set_targets(counts);
+                self.shared.control.set_targets(counts, start_over);
                 self.set_state(State::Running);
             }
             Command::Rate(rate) => self.set_rate(rate, now),
@@ -524,7 +542,7 @@ impl Controller {
         let workload = self.shared.workload();
         *self.shared.names() = crate::control::Names::of(&workload.entries);
         self.run += 1;
-        control.set_targets(vec![0; workload.classes.len()]);
+        control.set_targets(vec![0; workload.classes.len()], Duration::ZERO);
         control.set_open(OpenSchedule {
             rate: start.rate,
             ramp: start.rate_ramp,
@@ -561,7 +579,7 @@ impl Controller {
         if start.rate.is_some() {
             // Open model: every connection at once; the schedule paces the requests.
             self.ramp = None;
-            self.set_users(start.users);
+            self.set_users(start.users, Duration::ZERO);
             self.set_state(State::Running);
         } else {
             self.ramp_to(start.users, start.spawn_rate, now);
@@ -588,7 +606,7 @@ impl Controller {
         let Some(ramp) = self.ramp else { return };
         let wanted = ramp.at(now);
         if wanted != self.users {
-            self.set_users(wanted);
+            self.set_users(wanted, ramp.start_over(wanted.saturating_sub(self.users)));
         }
         if wanted == ramp.to {
             self.ramp = None;
@@ -596,12 +614,13 @@ impl Controller {
         }
     }
 
-    /// Sets the total users, split over the classes (fixed counts first, then by weight).
-    fn set_users(&mut self, users: usize) {
+    /// Sets the total users, split over the classes (fixed counts first, then by weight); the
+    /// users added start over `start_over`.
+    fn set_users(&mut self, users: usize, start_over: Duration) {
         let counts = self.shared.workload().split(users);
         self.users = users;
         self.classes = counts.clone();
-        self.shared.control.set_targets(counts);
+        self.shared.control.set_targets(counts, start_over);
     }
 
     fn set_rate(&mut self, rate: Option<f64>, now: Instant) {
@@ -633,7 +652,7 @@ impl Controller {
         self.users = 0;
         self.classes = vec![0; n];
         let shared = Arc::clone(&self.shared);
-        shared.control.set_targets(vec![0; n]);
+        shared.control.set_targets(vec![0; n], Duration::ZERO);
         shared.control.draining.store(false, Ordering::Relaxed);
         // Users with on_stop steps run them on the way out (as Locust's do): wait for them,
         // bounded by the request timeout.
@@ -753,6 +772,8 @@ impl Controller {
                     .or_else(|| self.check.python_verdict(python, cpu));
             }
             view.status.cpu = cpu;
+            view.status.delayed =
+                crate::selfcheck::delay_verdict(&view.stats.read_delay, &view.stats.total);
             let row = history_row(&view.stats, self.users);
             view.history.push(row.clone());
             drop(view);
@@ -890,6 +911,9 @@ pub struct Status {
     pub cpu: f64,
     /// Why the generator is saturated, once it has been.
     pub saturated: Option<String>,
+    /// Why the generator's own read delay is a noticeable part of the response times so far,
+    /// when it is (the whole run's figures, judged each second).
+    pub delayed: Option<String>,
 }
 
 /// Gets the statistics as the run goes.
@@ -941,6 +965,9 @@ pub struct Summary {
     pub before_first_failure: Option<u64>,
     /// Why the generator was saturated, if it was.
     pub saturated: Option<String>,
+    /// Why the generator's own read delay is a noticeable part of the run's response times,
+    /// if it is ([`Stats::read_delay`] against [`Stats::total`]).
+    pub delayed: Option<String>,
     /// Why the run ended.
     pub ended: Ended,
 }
@@ -968,5 +995,23 @@ mod tests {
         let seen: Vec<usize> = [0.0, 1.0, 2.0, 5.0].iter().map(|&s| at(down, s)).collect();
         assert_eq!(seen, [8, 6, 4, 4]);
         assert_eq!(at(ramp(0, 7, f64::INFINITY), 0.0), 7);
+    }
+
+    /// Issue 26: a step's users start one every 1 / rate s, not in one instant (10,000 users
+    /// at 1,000/s started a thousand at a time stayed in lockstep under constant(1)).
+    #[test]
+    fn a_steps_users_start_over_the_step() {
+        let t0 = Instant::now();
+        let ramp = |rate| Ramp {
+            from: 0,
+            to: 10_000,
+            rate,
+            t0,
+        };
+        assert_eq!(ramp(1000.0).start_over(1000), Duration::from_secs(1));
+        assert_eq!(ramp(3.0).start_over(3), Duration::from_secs(1));
+        assert_eq!(ramp(0.5).start_over(1), Duration::from_secs(2));
+        assert_eq!(ramp(f64::INFINITY).start_over(7), Duration::ZERO);
+        assert_eq!(ramp(1000.0).start_over(0), Duration::ZERO);
     }
 }

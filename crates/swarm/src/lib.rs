@@ -14,6 +14,7 @@
 //! nothing here knows a Locust file or wire format.
 #![deny(missing_docs)]
 
+mod arrival;
 pub mod client;
 pub mod clock;
 mod control;

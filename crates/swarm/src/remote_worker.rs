@@ -13,7 +13,7 @@
 //! class's target (asking the process to start and stop users), starts a new run's users from
 //! scratch, hands over a delta every second and on a flush.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
@@ -85,6 +85,9 @@ struct User {
     /// Its cookies, by name.
     jar: Jar,
     stopping: bool,
+    /// When its process is told to start it (a ramp's users start spread over their step);
+    /// `None` once told.
+    starts: Option<Instant>,
     /// Its connections' slots (looked up per request: a scan of every connection cost a third
     /// of the engine's time at 10,000 users).
     conns: Vec<usize>,
@@ -135,6 +138,8 @@ pub(crate) struct RemoteWorker {
     inbuf: Vec<u8>,
     out: Vec<u8>,
     users: HashMap<u32, User>,
+    /// Users added and not yet started, by their start times.
+    starting: VecDeque<(Instant, u32)>,
     next_user: u32,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -211,6 +216,7 @@ impl RemoteWorker {
             inbuf: Vec::new(),
             out: Vec::new(),
             users: HashMap::new(),
+            starting: VecDeque::new(),
             next_user: 0,
             conns: Vec::new(),
             free: Vec::new(),
@@ -243,11 +249,14 @@ impl RemoteWorker {
             let now = Instant::now();
             self.follow(tx, now);
             self.shape_turn(now);
+            let start = self.start_due(now);
             self.flush_channel();
             let next = self
                 .timers
                 .next_deadline()
-                .map_or(now + TICK, |t| t.min(now + TICK));
+                .into_iter()
+                .chain(start)
+                .fold(now + TICK, Instant::min);
             if let Err(e) = self
                 .poll
                 .poll(&mut events, Some(next.saturating_duration_since(now)))
@@ -343,8 +352,8 @@ impl RemoteWorker {
         let targets_gen = control.targets_gen.load(Ordering::Acquire);
         if targets_gen != self.targets_gen {
             self.targets_gen = targets_gen;
-            let targets = control.targets();
-            self.spawn_to(&targets);
+            let (targets, start_over) = control.targets();
+            self.spawn_to(&targets, start_over, now);
         }
         let flush_gen = control.flush_gen.load(Ordering::Acquire);
         if flush_gen != self.flush_gen {
@@ -373,8 +382,10 @@ impl RemoteWorker {
         }
     }
 
-    /// Starts or stops users so this thread holds its share of each class's target.
-    fn spawn_to(&mut self, targets: &[usize]) {
+    /// Starts or stops users so this thread holds its share of each class's target; the users
+    /// added start spread evenly over `start_over` ([`RemoteWorker::start_due`] tells the
+    /// process when each is due).
+    fn spawn_to(&mut self, targets: &[usize], start_over: Duration, now: Instant) {
         if self.dead.is_some() {
             return;
         }
@@ -391,26 +402,51 @@ impl RemoteWorker {
                 let uid = live.pop().expect("more than wanted");
                 self.stop_user(uid);
             }
-            for _ in live.len()..mine {
+            let adding = mine.saturating_sub(live.len());
+            for j in 0..adding {
                 let uid = self.next_user;
                 self.next_user = self.next_user.wrapping_add(1);
+                let starts = now + start_over.mul_f64(j as f64 / adding as f64);
                 self.users.insert(
                     uid,
                     User {
                         class,
                         jar: Jar::default(),
                         stopping: false,
+                        starts: Some(starts),
                         conns: Vec::new(),
                     },
                 );
-                remote::spawn(&mut self.out, uid, class as u16);
+                self.starting.push_back((starts, uid));
             }
         }
+        // classes spread over the same time: interleave them
+        self.starting.make_contiguous().sort_by_key(|&(at, _)| at);
+        self.start_due(now);
+    }
+
+    /// Tells the process to start the users whose turn has come; the next one's turn, if any.
+    fn start_due(&mut self, now: Instant) -> Option<Instant> {
+        while let Some(&(at, uid)) = self.starting.front() {
+            if at > now {
+                return Some(at);
+            }
+            self.starting.pop_front();
+            if let Some(u) = self.users.get_mut(&uid).filter(|u| u.starts.is_some()) {
+                u.starts = None;
+                remote::spawn(&mut self.out, uid, u.class as u16);
+            }
+        }
+        None
     }
 
     /// Asks the process to stop a user (its on_stop may still make requests); it counts as
-    /// alive until the process says it ended.
+    /// alive until the process says it ended. A user not started yet just goes.
     fn stop_user(&mut self, uid: u32) {
+        if self.users.get(&uid).is_some_and(|u| u.starts.is_some()) {
+            self.users.remove(&uid);
+            return;
+        }
         if let Some(u) = self.users.get_mut(&uid) {
             if !u.stopping {
                 u.stopping = true;
@@ -900,7 +936,12 @@ impl RemoteWorker {
     fn receive(&mut self, slot: usize, now: Instant) {
         let c = self.conns[slot].as_mut().expect("a connection");
         match client::receive(&mut c.sock, &mut c.reader, &mut self.buf) {
-            Received::Response(resp) => self.response(slot, resp, now),
+            Received::Response(resp, arrival) => {
+                if let Some(a) = arrival {
+                    self.delta.read_delay.record_delay(a.waited(now));
+                }
+                self.response(slot, resp, now)
+            }
             Received::Failed(error) => self.conn_failed(slot, error, now),
             Received::Later => {}
         }

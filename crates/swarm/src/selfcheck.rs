@@ -5,9 +5,45 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::stats::EntryStats;
+
 /// The warning printed when the generator, not the server, limits the figures.
 pub const SATURATED: &str =
     "load generator saturated: these figures measure the client, not the server";
+
+/// The warning printed when the generator's own read delay is a noticeable part of the
+/// response times it reports.
+pub const DELAYED: &str =
+    "the load generator's own delay is a noticeable part of these response times";
+
+/// A read delay counts as noticeable from this share of the response time it is part of...
+const DELAY_SHARE: f64 = 0.10;
+/// ...when it is also at least this long on average (ms): below it the share is of figures
+/// too small to matter (a 0.25 ms loopback answer, 0.06 ms of it the generator's wake-up).
+const DELAY_MEAN_FLOOR_MS: f64 = 0.5;
+/// ...or at least this long at the 99th percentile (ms), against the response times' p99.
+const DELAY_P99_FLOOR_MS: f64 = 2.0;
+
+/// Whether the generator's own read delay (`delay`, [`crate::stats::Delta::read_delay`]) is a
+/// noticeable part of the response times it reports (`total`): on average, or at the 99th
+/// percentile, at least 10 % of them and over a floor (0.5 ms on average, 2 ms at p99). Then
+/// the figures measure the client's waiting as well as the server, and this says by how much.
+pub(crate) fn delay_verdict(delay: &EntryStats, total: &EntryStats) -> Option<String> {
+    if delay.num_requests == 0 || total.num_requests == 0 {
+        return None;
+    }
+    let (mean_d, mean_r) = (delay.avg_ms(), total.avg_ms());
+    let p99_d = delay.percentile_ms(0.99).unwrap_or(0.0);
+    let p99_r = total.percentile_ms(0.99).unwrap_or(0.0);
+    let by_mean = mean_d >= DELAY_MEAN_FLOOR_MS && mean_d >= DELAY_SHARE * mean_r;
+    let by_p99 = p99_d >= DELAY_P99_FLOOR_MS && p99_d >= DELAY_SHARE * p99_r;
+    (by_mean || by_p99).then(|| {
+        format!(
+            "{DELAYED}: whole responses waited {mean_d:.2} ms on average (p99 {p99_d:.2} ms) in the generator's sockets before it read and timed them, {:.0} % of the {mean_r:.2} ms average response time (p99 {p99_r:.2} ms); the figures include the client's waiting (a loaded or descheduled generator, or bursts of users in lockstep)",
+            100.0 * mean_d / mean_r.max(1e-9)
+        )
+    })
+}
 
 /// The generator watching itself: its own CPU time against the cores its threads can use.
 pub(crate) struct SelfCheck {
@@ -177,6 +213,41 @@ mod tests {
             .expect("two busy seconds");
         assert!(why.contains("user code") && why.contains("99 %"), "{why}");
         assert_eq!(c.python_verdict(Some((0.1, 0.1)), 0.0), None, "idle again");
+    }
+
+    /// The read delay is flagged when it is a noticeable part of the response times, in
+    /// share and in size, on average or at p99; not for a fast server's sub-millisecond share.
+    #[test]
+    fn read_delay_is_flagged_when_a_noticeable_part() {
+        let stats = |samples: &[(u64, u64)]| {
+            let mut e = EntryStats::default();
+            for &(us, n) in samples {
+                for _ in 0..n {
+                    e.record(us, 0, false);
+                }
+            }
+            e
+        };
+        // issue 26's healthy run: 0.25 ms answers, 0.06 ms of it the generator's
+        let healthy = (
+            stats(&[(60, 990), (450, 10)]),
+            stats(&[(250, 990), (1300, 10)]),
+        );
+        assert_eq!(delay_verdict(&healthy.0, &healthy.1), None);
+        // issue 26's regression: 2.9 ms of a 9.1 ms average was the generator's
+        let bursts = (stats(&[(2900, 1000)]), stats(&[(9100, 1000)]));
+        let why = delay_verdict(&bursts.0, &bursts.1).expect("flagged");
+        assert!(why.starts_with(DELAYED) && why.contains("32 %"), "{why}");
+        // a slow server: 1 ms of the generator's in 100 ms answers is not noticeable
+        let slow = (stats(&[(1000, 1000)]), stats(&[(100_000, 1000)]));
+        assert_eq!(delay_verdict(&slow.0, &slow.1), None);
+        // rare stalls: the mean hides them, p99 does not
+        let stalls = (
+            stats(&[(20, 980), (30_000, 20)]),
+            stats(&[(5_000, 980), (35_000, 20)]),
+        );
+        assert!(delay_verdict(&stalls.0, &stalls.1).is_some());
+        assert_eq!(delay_verdict(&EntryStats::default(), &healthy.1), None);
     }
 
     /// A process spinning on a core is seen at (about) all of it; this one's ticks parse.

@@ -69,6 +69,11 @@ impl EntryStats {
         self.hist.saturating_record(us);
     }
 
+    /// Records one response's read delay (the generator's own wait, see [`Delta::read_delay`]).
+    pub fn record_delay(&mut self, delay: std::time::Duration) {
+        self.record(delay.as_micros().min(u128::from(MAX_US)) as u64, 0, false);
+    }
+
     /// Adds `other` into `self`.
     pub fn merge(&mut self, other: &EntryStats) {
         self.num_requests += other.num_requests;
@@ -190,6 +195,11 @@ pub struct Delta {
     pub last_request: f64,
     /// Exceptions raised by user code (the Python path's tasks), by traceback.
     pub exceptions: BTreeMap<String, ExceptionRow>,
+    /// The generator's own delay per response read: from the kernel's stamp of its last bytes'
+    /// arrival to its being read and timed (time the response waited for the generator, which
+    /// its response time includes). Counted as requests are, in µs; responses on a socket the
+    /// kernel did not stamp are not in it.
+    pub read_delay: EntryStats,
 }
 
 /// One distinct exception of user code, as Locust groups them: by traceback, with the
@@ -247,6 +257,7 @@ impl Delta {
             && self.late_sends == 0
             && self.handshakes == Handshakes::default()
             && self.exceptions.is_empty()
+            && self.read_delay.num_requests == 0
     }
 
     /// Entry `i`'s statistics, growing the delta for an entry named after it was made (the
@@ -284,6 +295,8 @@ pub struct Stats {
     pub handshakes: Handshakes,
     /// Exceptions raised by user code, by traceback.
     pub exceptions: BTreeMap<String, ExceptionRow>,
+    /// The generator's own read delay, all responses ([`Delta::read_delay`]).
+    pub read_delay: EntryStats,
     /// Unix time the test started.
     pub start_time: f64,
     /// Unix time of the last completed request (`None` before any).
@@ -305,6 +318,7 @@ impl Stats {
             late_sends: 0,
             handshakes: Handshakes::default(),
             exceptions: BTreeMap::new(),
+            read_delay: EntryStats::default(),
             start_time,
             last_request: None,
             per_second: BTreeMap::new(),
@@ -371,6 +385,7 @@ impl Stats {
                 .or_insert_with(|| row.clone());
         }
         self.late_sends += d.late_sends;
+        self.read_delay.merge(&d.read_delay);
         self.handshakes.full += d.handshakes.full;
         self.handshakes.resumed += d.handshakes.resumed;
         for (tb, row) in &d.exceptions {

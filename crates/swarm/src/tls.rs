@@ -18,6 +18,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use mio::net::TcpStream;
+
+use crate::arrival::{self, Arrival};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
@@ -508,8 +510,42 @@ impl TlsStream {
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv(buf, &mut None)
+    }
+}
+
+/// The socket under a TLS session, read with its arrival stamps.
+struct Stamped<'a> {
+    sock: &'a TcpStream,
+    arrival: &'a mut Option<Arrival>,
+}
+
+impl Read for Stamped<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let (n, stamp) = arrival::recv(self.sock, buf)?;
+        if stamp.is_some() {
+            *self.arrival = stamp;
+        }
+        Ok(n)
+    }
+}
+
+impl Stream {
+    /// Reads as [`Read::read`] does, and sets `arrival` to when the last bytes read reached the
+    /// socket, when the kernel stamped them ([`crate::arrival`]).
+    pub(crate) fn recv(
+        &mut self,
+        buf: &mut [u8],
+        arrival: &mut Option<Arrival>,
+    ) -> io::Result<usize> {
         let t = match self {
-            Stream::Plain(s) => return s.read(buf),
+            Stream::Plain(s) => {
+                let (n, stamp) = arrival::recv(s, buf)?;
+                if stamp.is_some() {
+                    *arrival = stamp;
+                }
+                return Ok(n);
+            }
             Stream::Tls(t) => t,
         };
         loop {
@@ -524,7 +560,11 @@ impl Read for Stream {
                 }
                 Err(e) => return Err(e),
             }
-            match t.tls.read_tls(&mut t.sock) {
+            let mut sock = Stamped {
+                sock: &t.sock,
+                arrival,
+            };
+            match t.tls.read_tls(&mut sock) {
                 Ok(0) => t.eof = true,
                 Ok(_) => {}
                 Err(e) => return Err(e),

@@ -27,6 +27,7 @@ use crate::tls::{ClientTls, Handshake, Stream};
 use mio::{Events, Interest, Poll, Token};
 use swarmlab_http::Timers;
 
+use crate::arrival::Arrival;
 use crate::client::{self, io_error_string, Reader, Received, Response};
 use crate::control::{OpenSchedule, Shared};
 use crate::cookies::Jar;
@@ -110,6 +111,8 @@ struct User {
     epoch: u64,
     /// Global user number.
     number: usize,
+    /// It has taken its first step (a ramp's users wait their turn to start).
+    started: bool,
 }
 
 /// A request of a user's own: the step's with the user's cookies, or a redirect's next hop.
@@ -140,13 +143,15 @@ fn authority_of(request: &[u8]) -> &str {
 
 /// A non-blocking connect to `addr`, from `source` if given (its port picked at connect time,
 /// `IP_BIND_ADDRESS_NO_PORT`, so each source address has a full ephemeral range per
-/// destination).
+/// destination); one connection in four has its arrivals stamped ([`crate::arrival`]).
 pub(crate) fn connect(
     addr: std::net::SocketAddr,
     source: Option<std::net::IpAddr>,
 ) -> io::Result<TcpStream> {
     let Some(ip) = source else {
-        return TcpStream::connect(addr);
+        let sock = TcpStream::connect(addr)?;
+        crate::arrival::sample(&sock);
+        return Ok(sock);
     };
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
@@ -165,7 +170,9 @@ pub(crate) fn connect(
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
         Err(e) => return Err(e),
     }
-    Ok(TcpStream::from_std(socket.into()))
+    let sock = TcpStream::from_std(socket.into());
+    crate::arrival::sample(&sock);
+    Ok(sock)
 }
 
 /// The alarm's token (users' tokens are their slots).
@@ -401,8 +408,8 @@ impl Worker {
         let targets_gen = control.targets_gen.load(Ordering::Acquire);
         if targets_gen != self.targets_gen {
             self.targets_gen = targets_gen;
-            let targets = control.targets();
-            self.spawn_to(&targets, now);
+            let (targets, start_over) = control.targets();
+            self.spawn_to(&targets, start_over, now);
         }
         let flush_gen = control.flush_gen.load(Ordering::Acquire);
         if flush_gen != self.flush_gen {
@@ -437,9 +444,10 @@ impl Worker {
     }
 
     /// Starts or stops users so this thread holds its share of each class's target. Users
-    /// stop at once, a request in flight abandoned (as Locust kills a user's greenlet), then
-    /// run their `on_stop` steps if their class has any; idle users go first.
-    fn spawn_to(&mut self, targets: &[usize], now: Instant) {
+    /// added start spread evenly over `start_over`. Users stop at once, a request in flight
+    /// abandoned (as Locust kills a user's greenlet), then run their `on_stop` steps if their
+    /// class has any; idle users go first.
+    fn spawn_to(&mut self, targets: &[usize], start_over: Duration, now: Instant) {
         for (class, &total) in targets.iter().enumerate() {
             let mine = (total + self.threads - 1 - self.id) / self.threads;
             let live: Vec<usize> = (0..self.users.len())
@@ -466,13 +474,16 @@ impl Worker {
                     }
                 }
             }
-            for _ in live.len()..mine {
-                self.add_user(class, now);
+            let adding = mine.saturating_sub(live.len());
+            for j in 0..adding {
+                let start = now + start_over.mul_f64(j as f64 / adding as f64);
+                self.add_user(class, now, start);
             }
         }
     }
 
-    fn add_user(&mut self, class: usize, now: Instant) {
+    /// Adds a user of `class` that starts at `start` (its first step then).
+    fn add_user(&mut self, class: usize, now: Instant, start: Instant) {
         let idx = self.free.pop().unwrap_or(self.users.len());
         let user = User {
             class,
@@ -495,6 +506,7 @@ impl Worker {
             seq: 0,
             epoch: self.open_gen,
             number: self.id + idx * self.threads,
+            started: false,
         };
         if idx == self.users.len() {
             self.users.push(user);
@@ -504,6 +516,7 @@ impl Worker {
         self.alive += 1;
         match self.open.rate {
             Some(_) => self.schedule_open(idx, now),
+            None if start > now => self.set_timer(idx, Some(start)),
             None => self.ready.push(idx),
         }
     }
@@ -513,6 +526,10 @@ impl Worker {
     fn stop_user(&mut self, idx: usize, now: Instant) {
         let class = &self.workload.classes[self.users[idx].class];
         let u = &self.users[idx];
+        if !u.started {
+            // still waiting for its start: it never ran, so it has nothing to end
+            return self.retire(idx);
+        }
         let has_on_stop = u
             .frames
             .iter()
@@ -687,6 +704,7 @@ impl Worker {
         {
             return;
         }
+        self.users[idx].started = true;
         // Lists may be empty (a task of only self.interrupt()); a user's program always comes
         // back to a step or a wait within a few turns, but do not spin on a workload without
         // steps.
@@ -890,14 +908,17 @@ impl Worker {
         let u = &mut self.users[idx];
         let sock = u.sock.as_mut().expect("receiving user has a socket");
         match client::receive(sock, &mut u.reader, &mut self.buf) {
-            Received::Response(resp) => self.complete(idx, resp, now),
+            Received::Response(resp, arrival) => self.complete(idx, resp, arrival),
             Received::Failed(error) => self.fail(idx, error, now),
             Received::Later => {}
         }
     }
 
-    fn complete(&mut self, idx: usize, resp: Response, _batch: Instant) {
+    fn complete(&mut self, idx: usize, resp: Response, arrival: Option<Arrival>) {
         let now = Instant::now();
+        if let Some(a) = arrival {
+            self.delta.read_delay.record_delay(a.waited(now));
+        }
         self.count_handshake(idx);
         if resp.close {
             self.users[idx].sock = None;

@@ -249,3 +249,49 @@ fn interrupt_flag_stops_the_run() {
     assert_eq!(s.ended, Ended::Interrupted);
     assert!(s.duration < Duration::from_secs(5));
 }
+
+/// Issue 26: a ramp's step of users starts over the step, one every 1 / rate s, not in one
+/// instant: 20 users at 20/s (one step of 20, Locust's) send their first requests over about a
+/// second. Started at once, they stayed in lockstep under a constant wait, and every request
+/// of a burst was timed behind the others.
+#[test]
+fn a_steps_users_start_one_every_one_over_rate() {
+    let _one = exclusive();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let firsts = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&firsts);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let seen = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                let mut chunk = [0u8; 4096];
+                if matches!(s.read(&mut chunk), Ok(n) if n > 0) {
+                    seen.lock().unwrap().push(std::time::Instant::now());
+                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                    // hold the connection: one request per user is enough
+                    let _ = s.read(&mut chunk);
+                }
+            });
+        }
+    });
+    let p = Plan {
+        spawn_rate: 20.0,
+        ..plan(20, 1.6)
+    };
+    let s = swarmlab_swarm::run(
+        workload(addr, WaitTime::Constant(10.0)),
+        p,
+        &AtomicBool::new(false),
+        &mut (),
+    );
+    assert_eq!(s.stats.total.num_requests, 20);
+    let firsts = firsts.lock().unwrap();
+    let span = *firsts.iter().max().unwrap() - *firsts.iter().min().unwrap();
+    // ideally 0.95 s (19 gaps of 50 ms); a loaded machine stretches it, never shrinks it
+    assert!(
+        span >= Duration::from_millis(600),
+        "20 users at 20/s started within {span:?}"
+    );
+}

@@ -578,6 +578,11 @@ fn client_figures(s: &Summary) -> Client {
         users: s.peak_users,
         failure_kinds,
         saturated: s.saturated.clone(),
+        read_delay: (s.stats.read_delay.num_requests > 0).then(|| swarmlab_report::ReadDelay {
+            mean_ms: s.stats.read_delay.avg_ms(),
+            p99_ms: s.stats.read_delay.percentile_ms(0.99).unwrap_or(0.0),
+        }),
+        delayed: s.delayed.clone(),
         timeline: s
             .history
             .iter()

@@ -76,7 +76,7 @@ pub fn describe(row: &ModelResult) -> String {
             capacity,
             ..
         } => format!(
-            "{}: peak {:.1} req/s, {} requests, {} failures{}, p99 {:.2} ms{}{}{}",
+            "{}: peak {:.1} req/s, {} requests, {} failures{}, p99 {:.2} ms{}{}{}{}",
             row.design,
             client.peak_rps,
             client.requests,
@@ -101,6 +101,10 @@ pub fn describe(row: &ModelResult) -> String {
                 .saturated
                 .as_ref()
                 // which phase: the capacity has its own "limited by"
+                .map_or(String::new(), |w| format!(" [the assignment's run: {w}]")),
+            client
+                .delayed
+                .as_ref()
                 .map_or(String::new(), |w| format!(" [the assignment's run: {w}]")),
         ),
         Outcome::Skipped { reason } => format!("{}: not run: {reason}", row.design),

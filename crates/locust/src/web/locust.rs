@@ -2,7 +2,7 @@
 //! the engine already has, so scripts and exporters written against Locust's `/stats/requests`
 //! keep working. Differences, on purpose: times are milliseconds with decimals (Locust rounds
 //! min and max to whole ms and gives bucketed medians), and a `swarmlab` object is added with
-//! what Locust does not know (whether the generator saturated, its CPU).
+//! what Locust does not know (whether the generator saturated, its CPU, its own read delay).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -91,6 +91,8 @@ pub fn request_stats(view: &View) -> Value {
         "user_count": view.status.users,
         "swarmlab": {
             "saturated": view.status.saturated,
+            "delayed": view.status.delayed,
+            "read_delay_ms": (view.stats.read_delay.num_requests > 0).then(|| view.stats.read_delay.avg_ms()),
             "generator_cpu": view.status.cpu,
             "elapsed_s": view.duration.as_secs_f64(),
         },

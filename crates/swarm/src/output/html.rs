@@ -178,6 +178,7 @@ mod tests {
             peak_users: 3,
             before_first_failure: None,
             saturated: Some("load generator saturated: test".into()),
+            delayed: None,
             ended: Ended::RunTime,
         };
         let html = report(&summary, &entries, "http://127.0.0.1:1");

@@ -42,9 +42,29 @@ pub fn summary_json(summary: &Summary, entries: &[Entry]) -> Value {
             "current_fail_per_sec": current_fail_per_sec,
             "p99_ms": stats.total.percentile_ms(0.99),
             "saturated": summary.saturated,
+            "delayed": summary.delayed,
             "latency_unit": "ms; open model: from the intended send time",
             "service_time_p99_ms": stats.service_total.as_ref().and_then(|s| s.percentile_ms(0.99)),
+            "read_delay": read_delay_json(stats),
         },
+    })
+}
+
+/// The generator's own read delay ([`crate::stats::Delta::read_delay`]), `null` when no
+/// response was stamped; `responses` counts the sample (one connection in four), and
+/// `share_of_mean` is its mean over the mean response time.
+fn read_delay_json(stats: &crate::stats::Stats) -> Value {
+    let d = &stats.read_delay;
+    if d.num_requests == 0 {
+        return Value::Null;
+    }
+    json!({
+        "responses": d.num_requests,
+        "mean_ms": d.avg_ms(),
+        "p50_ms": d.percentile_ms(0.5),
+        "p99_ms": d.percentile_ms(0.99),
+        "max_ms": d.max_ms(),
+        "share_of_mean": d.avg_ms() / stats.total.avg_ms().max(1e-9),
     })
 }
 

@@ -126,7 +126,7 @@ function renderStats(s) {
     .map((e) => `<tr><td>${e.occurrences}</td><td>${esc(e.method)}</td><td>${esc(e.name)}</td><td>${esc(e.error)}</td>` +
       `<td>${when(e.first_seen)}</td><td>${when(e.last_seen)}</td></tr>`)
     .join("");
-  const sat = s.swarmlab && s.swarmlab.saturated;
+  const sat = s.swarmlab && (s.swarmlab.saturated || s.swarmlab.delayed);
   $("saturated").hidden = !sat;
   if (sat) $("saturated").textContent = sat;
   if (s.compare) {
