@@ -5,8 +5,9 @@
 # -r 1000 -t 20s --wait-time "constant(1)" --only-summary --json` pinned to CPU 1, the builds
 # taking turns ROUNDS times. Prints per run: p99 and mean response time, requests, the
 # generator's CPU time (user+sys, from rusage) and, where the build reports it, the delay the
-# generator added itself (`generator_delay`: from a response's bytes becoming readable to
-# their being read and timed). Then each build's medians and NEW/OLD ratios.
+# generator added itself (`read_delay`: from a response's bytes arriving to their being read
+# and timed, and whether the run was flagged for it). Then each build's medians and NEW/OLD
+# ratios.
 #
 #   bash bench/generator-delay.sh OLD/swarmlab                 # against this checkout's release build
 #   bash bench/generator-delay.sh OLD/swarmlab NEW/swarmlab
@@ -52,11 +53,11 @@ for r in range(rounds):
         d = json.loads(out.stdout)
         s, t = d["swarmlab"], d["stats_total"]
         mean = t["total_response_time"] / max(t["num_requests"], 1)
-        delay = s.get("generator_delay")
-        row = {"p99": s["p99_ms"], "mean": mean, "requests": t["num_requests"], "cpu": cpu,
-               "delay_p99": delay["p99_ms"] if delay else None}
+        delay = s.get("read_delay")
+        row = {"p99": s["p99_ms"], "mean": mean, "requests": t["num_requests"], "cpu": cpu}
         rows[name].append(row)
-        extra = f", generator's own delay p99 {row['delay_p99']:.2f} ms" if delay else ""
+        extra = (f", generator's own read delay mean {delay['mean_ms']:.2f} ms, p99 {delay['p99_ms']:.2f} ms, "
+                 f"flagged: {'yes' if s.get('delayed') else 'no'}") if delay else ""
         print(f"round {r + 1} {name}: p99 {row['p99']:.2f} ms, mean {mean:.2f} ms, "
               f"requests {row['requests']:,}, generator CPU {cpu:.2f} s{extra}, "
               f"saturated: {s['saturated']}", flush=True)

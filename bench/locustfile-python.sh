@@ -20,8 +20,9 @@ DURATION=${DURATION:-15}
 USERS=${USERS:-100}
 ROUNDS=${ROUNDS:-3}
 [ -x target/ci-venv/bin/locust ] && export PATH="$PWD/target/ci-venv/bin:$PATH"
-cargo build --release -q
-bin=$PWD/target/release/swarmlab
+# SWARMLAB_BIN: another build to measure (this checkout's release build by default)
+[ -n "${SWARMLAB_BIN:-}" ] || cargo build --release -q
+bin=${SWARMLAB_BIN:-$PWD/target/release/swarmlab}
 lf=$PWD/bench/locustfiles/dynamic.py
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT

@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-8}
 URL=http://127.0.0.1:18880/
-bin=target/release/swarmlab
-cargo build --release -q
+# SWARMLAB_BIN: another build to measure (this checkout's release build by default)
+bin=${SWARMLAB_BIN:-target/release/swarmlab}
+[ -n "${SWARMLAB_BIN:-}" ] || cargo build --release -q
 tmp=$(mktemp -d)
 trap 'kill $(cat "$tmp/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 taskset -c 0 nginx -p "$tmp" -c "$PWD/bench/nginx.conf" -g "pid $tmp/nginx.pid;" &

@@ -38,24 +38,23 @@ fn realtime_ns() -> i128 {
 
 /// One connection in this many is stamped: the delay is a sample of the responses (thousands
 /// a second at any real load), and the stamps' cost (about 4 % more generator CPU per request
-/// at 110,000 req/s when every connection had them, `bench/generator-delay.sh`'s notes) a
-/// quarter of that.
+/// at 110,000 req/s when every connection had them and was read with `recvmsg`) a quarter of
+/// that.
 const SAMPLE_EVERY: u32 = 4;
 
 static CONNECTIONS: AtomicU32 = AtomicU32::new(0);
 
 /// Stamps what arrives on `sock` if it is one of the sampled connections (the first of every
-/// [`SAMPLE_EVERY`], so a run's first connection always is).
-pub(crate) fn sample(sock: &impl AsFd) {
-    if CONNECTIONS.fetch_add(1, Ordering::Relaxed) % SAMPLE_EVERY == 0 {
-        enable(sock);
-    }
+/// [`SAMPLE_EVERY`], so a run's first connection always is); whether it does. The others are
+/// read with a plain `read`.
+pub(crate) fn sample(sock: &impl AsFd) -> bool {
+    CONNECTIONS.fetch_add(1, Ordering::Relaxed) % SAMPLE_EVERY == 0 && enable(sock)
 }
 
-/// Asks the kernel to stamp what arrives on `sock` (a no-op where it cannot: the delay is then
-/// not measured for that connection).
-pub(crate) fn enable(sock: &impl AsFd) {
-    let _ = setsockopt(sock, sockopt::ReceiveTimestampns, &true);
+/// Asks the kernel to stamp what arrives on `sock`; whether it will (where it cannot, the delay
+/// is not measured for that connection).
+pub(crate) fn enable(sock: &impl AsFd) -> bool {
+    setsockopt(sock, sockopt::ReceiveTimestampns, &true).is_ok()
 }
 
 /// A `read` of `sock` that also returns the arrival of the last bytes read, when stamped.
@@ -98,7 +97,7 @@ mod tests {
     fn a_read_tells_how_long_its_bytes_waited() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        enable(&client);
+        assert!(enable(&client));
         let (mut server, _) = listener.accept().unwrap();
         let mut buf = [0u8; 16];
         // the kernel turns stamping on a moment after the first socket asks (a deferred work

@@ -414,7 +414,13 @@ pub fn failure_text(e: &io::Error) -> Option<String> {
 }
 
 /// A connection of the generator: plain TCP, or TLS over it.
-pub enum Stream {
+pub struct Stream {
+    link: Link,
+    /// The kernel stamps what arrives on it ([`crate::arrival`]): it is read with `recvmsg`.
+    stamped: bool,
+}
+
+enum Link {
     /// `http://`.
     Plain(TcpStream),
     /// `https://`.
@@ -441,9 +447,14 @@ pub enum Handshake {
 
 impl Stream {
     /// `sock`, with a TLS session to `host` (SNI, and the name checked) when `tls` is given.
+    /// One connection in four has its arrivals stamped ([`arrival::sample`]).
     pub fn new(sock: TcpStream, tls: Option<(Arc<ClientConfig>, &str)>) -> io::Result<Stream> {
+        let stamped = arrival::sample(&sock);
         let Some((config, host)) = tls else {
-            return Ok(Stream::Plain(sock));
+            return Ok(Stream {
+                link: Link::Plain(sock),
+                stamped,
+            });
         };
         let name = ServerName::try_from(host.to_string()).map_err(|_| {
             io::Error::other(TlsFailure(format!(
@@ -452,37 +463,40 @@ impl Stream {
         })?;
         let tls = ClientConnection::new(config, name)
             .map_err(|e| io::Error::other(TlsFailure(error_string(&e, host))))?;
-        Ok(Stream::Tls(Box::new(TlsStream {
-            sock,
-            tls,
-            host: host.to_string(),
-            eof: false,
-        })))
+        Ok(Stream {
+            link: Link::Tls(Box::new(TlsStream {
+                sock,
+                tls,
+                host: host.to_string(),
+                eof: false,
+            })),
+            stamped,
+        })
     }
 
     /// The TCP socket under it.
     pub fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(t) => &t.sock,
+        match &self.link {
+            Link::Plain(s) => s,
+            Link::Tls(t) => &t.sock,
         }
     }
 
     /// Writes what TLS records are waiting, as far as the socket takes them (a no-op for a
     /// plain connection). Call on every readiness event.
     pub fn pump(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(_) => Ok(()),
-            Stream::Tls(t) => t.flush_records(),
+        match &mut self.link {
+            Link::Plain(_) => Ok(()),
+            Link::Tls(t) => t.flush_records(),
         }
     }
 
     /// Whether the handshake is done, and how; `None` while it runs, and for plain TCP.
     pub fn handshake(&self) -> Option<Handshake> {
-        match self {
-            Stream::Plain(_) => None,
-            Stream::Tls(t) if t.tls.is_handshaking() => None,
-            Stream::Tls(t) => Some(match t.tls.handshake_kind() {
+        match &self.link {
+            Link::Plain(_) => None,
+            Link::Tls(t) if t.tls.is_handshaking() => None,
+            Link::Tls(t) => Some(match t.tls.handshake_kind() {
                 Some(rustls::HandshakeKind::Resumed) => Handshake::Resumed,
                 _ => Handshake::Full,
             }),
@@ -538,15 +552,17 @@ impl Stream {
         buf: &mut [u8],
         arrival: &mut Option<Arrival>,
     ) -> io::Result<usize> {
-        let t = match self {
-            Stream::Plain(s) => {
+        let stamped = self.stamped;
+        let t = match &mut self.link {
+            Link::Plain(s) if !stamped => return s.read(buf),
+            Link::Plain(s) => {
                 let (n, stamp) = arrival::recv(s, buf)?;
                 if stamp.is_some() {
                     *arrival = stamp;
                 }
                 return Ok(n);
             }
-            Stream::Tls(t) => t,
+            Link::Tls(t) => t,
         };
         loop {
             match t.tls.reader().read(buf) {
@@ -560,11 +576,15 @@ impl Stream {
                 }
                 Err(e) => return Err(e),
             }
-            let mut sock = Stamped {
-                sock: &t.sock,
-                arrival,
+            let read = if stamped {
+                t.tls.read_tls(&mut Stamped {
+                    sock: &t.sock,
+                    arrival,
+                })
+            } else {
+                t.tls.read_tls(&mut t.sock)
             };
-            match t.tls.read_tls(&mut sock) {
+            match read {
                 Ok(0) => t.eof = true,
                 Ok(_) => {}
                 Err(e) => return Err(e),
@@ -581,9 +601,9 @@ impl Stream {
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let t = match self {
-            Stream::Plain(s) => return s.write(buf),
-            Stream::Tls(t) => t,
+        let t = match &mut self.link {
+            Link::Plain(s) => return s.write(buf),
+            Link::Tls(t) => t,
         };
         let n = t.tls.writer().write(buf)?;
         t.flush_records()?;
@@ -591,18 +611,18 @@ impl Write for Stream {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(t) => t.flush_records(),
+        match &mut self.link {
+            Link::Plain(s) => s.flush(),
+            Link::Tls(t) => t.flush_records(),
         }
     }
 }
 
 impl Stream {
     fn tcp_mut(&mut self) -> &mut TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(t) => &mut t.sock,
+        match &mut self.link {
+            Link::Plain(s) => s,
+            Link::Tls(t) => &mut t.sock,
         }
     }
 }

@@ -143,15 +143,13 @@ fn authority_of(request: &[u8]) -> &str {
 
 /// A non-blocking connect to `addr`, from `source` if given (its port picked at connect time,
 /// `IP_BIND_ADDRESS_NO_PORT`, so each source address has a full ephemeral range per
-/// destination); one connection in four has its arrivals stamped ([`crate::arrival`]).
+/// destination).
 pub(crate) fn connect(
     addr: std::net::SocketAddr,
     source: Option<std::net::IpAddr>,
 ) -> io::Result<TcpStream> {
     let Some(ip) = source else {
-        let sock = TcpStream::connect(addr)?;
-        crate::arrival::sample(&sock);
-        return Ok(sock);
+        return TcpStream::connect(addr);
     };
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
@@ -170,9 +168,7 @@ pub(crate) fn connect(
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
         Err(e) => return Err(e),
     }
-    let sock = TcpStream::from_std(socket.into());
-    crate::arrival::sample(&sock);
-    Ok(sock)
+    Ok(TcpStream::from_std(socket.into()))
 }
 
 /// The alarm's token (users' tokens are their slots).
