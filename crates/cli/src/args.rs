@@ -121,7 +121,7 @@ pub struct SwarmArgs {
     #[arg(short = 'H', long)]
     pub host: Option<String>,
     /// Peak number of concurrent users (each holds one keep-alive connection).
-    #[arg(short = 'u', long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(short = 'u', long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=swarmlab_swarm::MAX_USERS as i64))]
     pub users: u32,
     /// Users started per second.
     #[arg(short = 'r', long, default_value_t = 1.0, value_parser = positive)]

@@ -30,6 +30,16 @@ fn bad_input_is_one_line_and_exit_2() {
     assert!(e.contains("must look like http://"), "{e}");
     let e = one_line_usage_error(&swarm(&["-H", "http://no-such-host.invalid", "-t", "1s"]));
     assert!(e.contains("cannot resolve host"), "{e}");
+    // issue 27: a line break in the host would have sent a request of its own
+    let e = one_line_usage_error(&swarm(&[
+        "-H",
+        "http://127.0.0.1:1/a\r\nX-Injected: 1\r\n",
+        "-t",
+        "1s",
+    ]));
+    assert!(e.contains("control character"), "{e}");
+    let e = one_line_usage_error(&swarm(&["-H", "http://127.0.0.1:1", "-u", "1000001"]));
+    assert!(e.contains("1000000"), "{e}");
     one_line_usage_error(&swarm(&["-H", "http://127.0.0.1:1", "-t", "soon"]));
     one_line_usage_error(&swarm(&[
         "-H",

@@ -587,6 +587,8 @@ impl Controller {
     }
 
     fn ramp_to(&mut self, users: usize, spawn_rate: f64, now: Instant) {
+        // every face bounds what it is given; a LoadTestShape's answer is bounded here
+        let users = users.min(crate::plan::MAX_USERS);
         if users == self.users {
             self.ramp = None;
             self.set_state(State::Running);

@@ -40,7 +40,7 @@ pub mod workload;
 pub use clock::unix_now;
 pub use engine::{drive, run, Ended, Event, Observer, Start, State, Status, Summary, Swarm, View};
 pub use history::{History, HistoryRow};
-pub use plan::Plan;
+pub use plan::{Plan, MAX_USERS};
 pub use program::RequestParts;
 pub use scenario::BadScenario;
 pub use selfcheck::SATURATED;

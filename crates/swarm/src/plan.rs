@@ -3,6 +3,11 @@
 
 use std::time::Duration;
 
+/// The most users a run may have, whatever asks for them (the command line, the web form, a
+/// Locust master, a LoadTestShape): each costs memory up front, and 4,000,000,000 from one web
+/// form once exhausted memory (issue 27).
+pub const MAX_USERS: usize = 1_000_000;
+
 /// How a swarm runs.
 #[derive(Clone, Debug)]
 pub struct Plan {

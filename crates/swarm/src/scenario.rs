@@ -170,6 +170,22 @@ pub fn parse(
         }
         let mut tasks = Vec::new();
         for t in &u.task {
+            if !crate::target::is_request_target(&t.path) {
+                return Err(value(format!(
+                    "user '{}': task path {:?} has a space or a control character in it (percent-encode it: %20, %0D%0A)",
+                    u.name, t.path
+                )));
+            }
+            if let Some((k, v)) = t
+                .headers
+                .iter()
+                .find(|(k, v)| !is_token(k) || !crate::target::is_field_value(v))
+            {
+                return Err(value(format!(
+                    "user '{}': header {k:?}: {v:?} is not a header (a name is a token; a value has no line break, NUL or surrounding whitespace)",
+                    u.name
+                )));
+            }
             if !t.path.starts_with('/') || t.weight == 0 || !is_token(&t.method) {
                 return Err(value(format!(
                     "user '{}': task '{} {}' needs a method token, a path starting with / and weight >= 1",
@@ -299,5 +315,17 @@ path = "/"
             .unwrap_err()
             .to_string();
         assert!(e.contains("invalid wait time"), "{e}");
+        // issue 27: no request splitting through a path or a header
+        for task in [
+            "path = \"/a HTTP/1.1\\r\\nX: y\"",
+            "path = \"/\"\nheaders = { \"X-A\" = \"b\\r\\nInjected: yes\" }",
+            "path = \"/\"\nheaders = { \"X A\" = \"b\" }",
+        ] {
+            let text = format!("[[user]]\nname = \"a\"\n[[user.task]]\n{task}\n");
+            let e = parse(&text, "s.toml", Some(&host()), WaitTime::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.lines().count() == 1 && e.contains("user 'a'"), "{e}");
+        }
     }
 }

@@ -24,6 +24,25 @@ pub enum BadTarget {
     /// The host name does not resolve.
     #[error("cannot resolve host '{0}': {1}")]
     Resolve(String, String),
+    /// A space or a control character (a line break would end the request line and start
+    /// another request: request splitting).
+    #[error(
+        "host {0:?} has a space or a control character in it (percent-encode it: %20, %0D%0A)"
+    )]
+    Unsafe(String),
+}
+
+/// Whether `s` may stand in a request line as it is: no space, no control character.
+pub fn is_request_target(s: &str) -> bool {
+    !s.bytes().any(|b| b <= b' ' || b == 0x7f)
+}
+
+/// Whether `s` may be a header field's value: no line break, no NUL (RFC 9110 §5.5), and no
+/// whitespace around it (python-requests refuses those too).
+pub fn is_field_value(s: &str) -> bool {
+    !s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
+        && !s.starts_with([' ', '\t'])
+        && !s.ends_with([' ', '\t'])
 }
 
 impl Target {
@@ -47,6 +66,9 @@ impl Target {
 
     /// Parses and resolves `url`.
     pub fn parse(url: &str) -> Result<Target, BadTarget> {
+        if !is_request_target(url) {
+            return Err(BadTarget::Unsafe(url.to_string()));
+        }
         let form = || BadTarget::Form(url.to_string());
         let (tls, rest) = match url.strip_prefix("http://") {
             Some(rest) => (false, rest),
@@ -123,5 +145,26 @@ mod tests {
             Err(BadTarget::Form(_))
         ));
         assert!(matches!(Target::parse("http://"), Err(BadTarget::Form(_))));
+    }
+
+    /// Issue 27: a host with a line break in it sent a second request; with a space, a
+    /// request line of its own.
+    #[test]
+    fn request_splitting_is_refused() {
+        for url in [
+            "http://127.0.0.1:18266/x HTTP/1.1\r\nHost: victim\r\n\r\nDELETE /admin",
+            "http://127.0.0.1:1/a\r\nX-Injected: 1\r\n",
+            "http://127.0.0.1:1/a b",
+            "http://127.0.0.1:1/\x00",
+            "http://127.0.0.1:1/\x7f",
+        ] {
+            let e = Target::parse(url).unwrap_err();
+            assert!(matches!(e, BadTarget::Unsafe(_)), "{url:?}: {e}");
+            assert!(!e.to_string().contains('\n'), "one line: {e}");
+        }
+        assert!(is_field_value("text/plain; q=1"));
+        for bad in ["b\r\nInjected: yes", "a\nb", " lead", "trail\t", "nul\0"] {
+            assert!(!is_field_value(bad), "{bad:?}");
+        }
     }
 }

@@ -447,7 +447,7 @@ pub enum Handshake {
 
 impl Stream {
     /// `sock`, with a TLS session to `host` (SNI, and the name checked) when `tls` is given.
-    /// One connection in four has its arrivals stamped ([`arrival::sample`]).
+    /// One connection in four has its arrivals stamped (its arrival stamps: `crate::arrival`).
     pub fn new(sock: TcpStream, tls: Option<(Arc<ClientConfig>, &str)>) -> io::Result<Stream> {
         let stamped = arrival::sample(&sock);
         let Some((config, host)) = tls else {

@@ -14,6 +14,7 @@ use swarmlab_swarm::output::rows;
 use swarmlab_swarm::stats::quantile_ms;
 use swarmlab_swarm::target::Target;
 use swarmlab_swarm::wait::WaitTime;
+use swarmlab_swarm::MAX_USERS;
 
 /// Locust truncates the statistics and errors it returns to this many (its UI slows past it).
 const MAX_ROWS: usize = 500;
@@ -167,10 +168,20 @@ pub fn parse_swarm_form(form: &HashMap<String, String>) -> Result<SwarmForm, Str
             return Err("Missing or invalid user_count or spawn_rate from /swarm request".into())
         }
         Some(v) => match v.parse::<i64>() {
-            Ok(n) if n >= 1 => n as usize,
+            Ok(n) if n >= 1 && n as u64 <= MAX_USERS as u64 => n as usize,
+            Ok(n) if n >= 1 => {
+                return Err(format!(
+                    "Invalid user_count value: '{v}' (at most {MAX_USERS} users)"
+                ))
+            }
             Ok(_) => {
                 return Err(format!(
                     "Invalid user_count value: '{v}' (must be a positive integer)"
+                ))
+            }
+            Err(_) if v.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(format!(
+                    "Invalid user_count value: '{v}' (at most {MAX_USERS} users)"
                 ))
             }
             Err(_) => {
@@ -287,6 +298,22 @@ mod tests {
                 &[("user_count", "ten"), ("spawn_rate", "1")],
                 "'ten' (must be an integer)",
             ),
+            // issue 27: one POST of 4,000,000,000 users exhausted memory
+            (
+                &[("user_count", "4000000000"), ("spawn_rate", "1e308")],
+                "'4000000000' (at most 1000000 users)",
+            ),
+            (
+                &[("user_count", "1000001"), ("spawn_rate", "1")],
+                "(at most 1000000 users)",
+            ),
+            (
+                &[
+                    ("user_count", "99999999999999999999999"),
+                    ("spawn_rate", "1"),
+                ],
+                "(at most 1000000 users)",
+            ),
             (
                 &[("user_count", "5"), ("spawn_rate", "0")],
                 "'0' (must be a positive number)",
@@ -312,6 +339,18 @@ mod tests {
                     ("user_count", "5"),
                     ("spawn_rate", "1"),
                     ("host", "example"),
+                ],
+                "Invalid host",
+            ),
+            // issue 27: a line break in the host sent a second request
+            (
+                &[
+                    ("user_count", "5"),
+                    ("spawn_rate", "1"),
+                    (
+                        "host",
+                        "http://127.0.0.1:18266/x HTTP/1.1\r\nHost: victim\r\n\r\nDELETE /admin",
+                    ),
                 ],
                 "Invalid host",
             ),

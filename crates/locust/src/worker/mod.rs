@@ -90,6 +90,9 @@ pub enum WorkerError {
         /// Ours, comma-separated.
         have: String,
     },
+    /// The master asks for more users than a run may have.
+    #[error("the master asks this worker for {0} users; a run has at most {max}", max = swarmlab_swarm::MAX_USERS)]
+    TooManyUsers(u64),
     /// Nothing to load: neither the worker nor the master gave a host.
     #[error("no host to load: start the master with -H/--host, or this worker with -H or a scenario whose classes name their hosts")]
     NoHost,
@@ -623,6 +626,10 @@ impl Worker {
         let host = get(data, "host")
             .and_then(Value::as_str)
             .filter(|h| !h.is_empty());
+        let asked = wanted.values().fold(0u64, |a, &n| a.saturating_add(n));
+        if asked > swarmlab_swarm::MAX_USERS as u64 {
+            return Err(WorkerError::TooManyUsers(asked));
+        }
         let starting = self
             .swarm()
             .is_none_or(|s| !matches!(s.state(), State::Spawning | State::Running));
