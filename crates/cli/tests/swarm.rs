@@ -439,3 +439,59 @@ fn a_stalled_generator_flags_its_own_delay() {
     assert!((50.0..1000.0).contains(&p99), "{delay}");
     assert!(srv.stop().success());
 }
+
+/// Issue 27: Ctrl-C stops `swarm` while a page holds its event stream open (it ran on until the
+/// browser left: the web UI's shutdown waited for every connection to end, and an event stream
+/// never does).
+#[test]
+fn ctrl_c_ends_the_web_ui_with_an_event_stream_open() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let srv = Server::start("epoll", &[]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args(["swarm", "-H", &srv.url(), "-u", "2", "-r", "10"])
+        .args(["--web-port", "0", "--autostart"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("web UI at http://") {
+                let addr = addr.split_whitespace().next().unwrap_or("");
+                let _ = tx.send(addr.trim_end_matches('/').to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the web UI's address");
+    let mut events = std::net::TcpStream::connect(&addr).unwrap();
+    events
+        .write_all(format!("GET /events HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .unwrap();
+    events
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = [0u8; 64];
+    let n = events.read(&mut head).unwrap();
+    assert!(head[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &head[..n]);
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("still running 10 s after SIGINT with an event stream open");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.code().is_some(), "{status}");
+    drop(events);
+    assert!(srv.stop().success());
+}

@@ -221,12 +221,16 @@ pub struct Web {
     /// Where it listens.
     pub addr: SocketAddr,
     app: Arc<App>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    shutdown: Option<tokio::sync::watch::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// How long open connections (a page's event stream never ends by itself) get to finish once
+/// the UI closes; then they are dropped (a browser showing the page held Ctrl-C off forever).
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl Web {
-    /// Stops serving (open event streams end).
+    /// Stops serving: open event streams end, every connection within [`CLOSE_GRACE`].
     pub fn close(mut self) {
         self.shut();
     }
@@ -234,7 +238,7 @@ impl Web {
     fn shut(&mut self) {
         self.app.closing.store(true, Ordering::SeqCst);
         if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -254,7 +258,7 @@ pub fn start(app: Arc<App>, opts: &WebOptions) -> io::Result<Web> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let router = router(Arc::clone(&app), opts.login.as_deref());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (tx, rx) = tokio::sync::watch::channel(false);
     let bridge_app = Arc::clone(&app);
     std::thread::Builder::new()
         .name("swarm-web-events".into())
@@ -269,11 +273,19 @@ pub fn start(app: Arc<App>, opts: &WebOptions) -> io::Result<Web> {
             runtime.block_on(async move {
                 let listener =
                     tokio::net::TcpListener::from_std(listener).expect("register the listener");
-                let _ = axum::serve(listener, router)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await;
+                let mut down = rx.clone();
+                let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                    let _ = down.wait_for(|d| *d).await;
+                });
+                let mut down = rx;
+                // the runtime drops every connection still open when this returns
+                tokio::select! {
+                    _ = serve => {}
+                    _ = async move {
+                        let _ = down.wait_for(|d| *d).await;
+                        tokio::time::sleep(CLOSE_GRACE).await;
+                    } => {}
+                }
             });
         })?;
     Ok(Web {
