@@ -233,7 +233,9 @@ pub struct SwarmArgs {
     pub threads: Option<u16>,
     /// Locustfile: run it as Python (the Python path) even if the static reader takes it,
     /// with this python3 [default: $VIRTUAL_ENV's, else python3 on PATH].
-    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    // a bare --python is "" (PathBuf's own parser refuses an empty value)
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "",
+          value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from))]
     pub python: Option<PathBuf>,
     /// The Python path: processes of users, each with an event loop of the engine's [default:
     /// cores available].

@@ -41,6 +41,28 @@ fn bad_input_is_one_line_and_exit_2() {
     let e = one_line_usage_error(&swarm(&["-H", "http://127.0.0.1:1", "-u", "1000001"]));
     assert!(e.contains("1000000"), "{e}");
     one_line_usage_error(&swarm(&["-H", "http://127.0.0.1:1", "-t", "soon"]));
+    // issue 27: Locust refuses a unit twice; a bad port is not a name that does not resolve
+    one_line_usage_error(&swarm(&["-H", "http://127.0.0.1:1", "-t", "1h1h"]));
+    let e = one_line_usage_error(&swarm(&["-H", "http://127.0.0.1:99999", "-t", "1s"]));
+    assert!(e.contains("not a TCP port"), "{e}");
+    // a bare --python parses (it means: this machine's python3)
+    let lf = tempdir("bare-python").join("lf.py");
+    std::fs::write(
+        &lf,
+        "from locust import HttpUser, task\nclass U(HttpUser):\n    @task\n    def t(self):\n        self.client.get('/')\n",
+    )
+    .unwrap();
+    let out = swarm(&[
+        "--python",
+        "-f",
+        lf.to_str().unwrap(),
+        "-H",
+        "http://127.0.0.1:1",
+        "-t",
+        "1s",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("a value is required"), "{stderr}");
     one_line_usage_error(&swarm(&[
         "-H",
         "http://127.0.0.1:1",

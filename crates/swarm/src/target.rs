@@ -24,6 +24,9 @@ pub enum BadTarget {
     /// The host name does not resolve.
     #[error("cannot resolve host '{0}': {1}")]
     Resolve(String, String),
+    /// A port that is not one (`:99999`, `:0`).
+    #[error("host '{0}' has port {1}, which is not a TCP port (1 to 65535)")]
+    Port(String, String),
     /// A space or a control character (a line break would end the request line and start
     /// another request: request splitting).
     #[error(
@@ -87,6 +90,15 @@ impl Target {
         if authority.is_empty() || authority.contains(['@', ' ']) {
             return Err(form());
         }
+        if let Some((_, port)) = authority.rsplit_once(':').filter(|(h, _)| {
+            // an IPv6 address without a port has colons inside its brackets
+            !h.starts_with('[') || h.ends_with(']')
+        }) {
+            let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+            if digits && !port.parse::<u16>().is_ok_and(|p| p > 0) {
+                return Err(BadTarget::Port(authority.to_string(), port.to_string()));
+            }
+        }
         let with_port = if authority
             .rsplit_once(':')
             .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
@@ -145,6 +157,15 @@ mod tests {
             Err(BadTarget::Form(_))
         ));
         assert!(matches!(Target::parse("http://"), Err(BadTarget::Form(_))));
+        // issue 27: a bad port said "cannot resolve host"
+        for url in [
+            "http://127.0.0.1:99999",
+            "http://127.0.0.1:0/x",
+            "http://[::1]:70000",
+        ] {
+            let e = Target::parse(url).unwrap_err();
+            assert!(matches!(e, BadTarget::Port(..)), "{url}: {e}");
+        }
     }
 
     /// Issue 27: a host with a line break in it sent a second request; with a space, a

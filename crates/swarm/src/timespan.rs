@@ -20,6 +20,8 @@ pub fn parse_timespan(s: &str) -> Result<Duration, BadTimespan> {
     }
     let mut total = 0.0f64;
     let mut rest = t;
+    // Locust's form: each unit at most once, largest first (`1h1h` and `30s1m` are refused)
+    let mut smallest = f64::INFINITY;
     while !rest.is_empty() {
         let digits = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -39,6 +41,10 @@ pub fn parse_timespan(s: &str) -> Result<Duration, BadTimespan> {
             "ms" => 0.001,
             _ => return Err(bad()),
         };
+        if scale >= smallest {
+            return Err(bad());
+        }
+        smallest = scale;
         total += value * scale;
         rest = &rest[unit_len..];
     }
@@ -71,7 +77,10 @@ mod tests {
         for &(s, secs) in ok {
             assert_eq!(parse_timespan(s), Ok(Duration::from_secs_f64(secs)), "{s}");
         }
-        for bad in ["", "s", "10x", "-5", "1h-3m", "h1", "1.2.3s", "nan", "inf"] {
+        // issue 27: Locust refuses a unit twice or out of order
+        for bad in [
+            "", "s", "10x", "-5", "1h-3m", "h1", "1.2.3s", "nan", "inf", "1h1h", "30s1m", "1m1m",
+        ] {
             assert!(parse_timespan(bad).is_err(), "{bad}");
         }
     }
