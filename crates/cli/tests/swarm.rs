@@ -517,3 +517,73 @@ fn ctrl_c_ends_the_web_ui_with_an_event_stream_open() {
     drop(events);
     assert!(srv.stop().success());
 }
+
+/// The processes whose command line holds `needle`.
+fn processes_with(needle: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {
+            if String::from_utf8_lossy(&cmd).contains(needle) {
+                found.push(pid);
+            }
+        }
+    }
+    found
+}
+
+/// Issue 27: a SIGTERM to swarmlab alone (a supervisor's) while a locustfile that loops at
+/// import is being described leaves no Python process behind (it ran on under PID 1).
+#[test]
+fn a_locustfile_looping_at_import_dies_with_swarmlab() {
+    if !common::python_has_greenlet() {
+        return;
+    }
+    let dir = tempdir("import-loop");
+    let lf = dir.join("loops_at_import.py");
+    std::fs::write(
+        &lf,
+        "from locust import HttpUser, task\nwhile True:\n    pass\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args(["swarm", "--headless", "-f", lf.to_str().unwrap()])
+        .args(["-H", "http://127.0.0.1:1", "-t", "1s"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let needle = lf.to_str().unwrap();
+    let t = Instant::now();
+    while processes_with(needle).len() < 2 {
+        // swarmlab itself, and the Python process importing the file
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "no Python process for {needle}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    child.wait().unwrap();
+    let t = Instant::now();
+    loop {
+        let left = processes_with(needle);
+        if left.is_empty() {
+            break;
+        }
+        if t.elapsed() > Duration::from_secs(5) {
+            for p in &left {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(*p),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            panic!("left running after swarmlab ended: {left:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

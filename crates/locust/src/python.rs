@@ -108,6 +108,58 @@ pub fn bootstrap(dir: &Path) -> String {
     )
 }
 
+/// How long a locustfile gets to be read or imported (a file that loops forever at import
+/// would otherwise hold swarmlab forever).
+pub const IMPORT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs `command` to its end, as `Command::output` does, but bounded by `limit` (then it is
+/// killed and the error says so) and tied to swarmlab's life (it dies with it: a SIGINT or
+/// SIGTERM to swarmlab alone must not leave it running).
+pub fn output_bounded(
+    command: &mut std::process::Command,
+    limit: std::time::Duration,
+) -> io::Result<std::process::Output> {
+    use std::io::Read;
+    use std::process::Stdio;
+    swarmlab_swarm::sys::die_with_parent(command);
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let until = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if std::time::Instant::now() >= until {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "it did not finish in {} s (does the locustfile loop at import?)",
+                    limit.as_secs()
+                ),
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,7 @@ mod remote_worker;
 pub mod scenario;
 mod selfcheck;
 pub mod stats;
+pub mod sys;
 pub mod target;
 pub mod timespan;
 pub mod tls;

@@ -184,6 +184,7 @@ impl RemoteWorker {
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit());
+        crate::sys::die_with_parent(&mut command);
         let child = command.spawn().map_err(|e| {
             io::Error::new(
                 e.kind(),

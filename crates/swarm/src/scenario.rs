@@ -112,6 +112,17 @@ pub enum BadScenario {
 
 /// Reads a scenario file; `host` is the `-H` default, `wait` the `--wait-time` default.
 pub fn load(path: &str, host: Option<&Target>, wait: WaitTime) -> Result<Workload, BadScenario> {
+    // a regular file of a scenario's size (`-f /dev/zero` was read until memory ran out)
+    let meta = std::fs::metadata(path).map_err(|e| BadScenario::Read {
+        file: path.into(),
+        error: e.to_string(),
+    })?;
+    if !meta.is_file() || meta.len() > 16 << 20 {
+        return Err(BadScenario::Read {
+            file: path.into(),
+            error: "not a regular file of at most 16 MiB".into(),
+        });
+    }
     let text = std::fs::read_to_string(path).map_err(|e| BadScenario::Read {
         file: path.into(),
         error: e.to_string(),

@@ -296,9 +296,33 @@ pub enum BadLocustfile {
     At(String),
 }
 
+/// Largest locustfile read (`-f /dev/zero` was read until memory ran out).
+const MAX_FILE: u64 = 16 << 20;
+
+/// `path` is a regular file of a locustfile's size.
+fn check_file(path: &str) -> Result<(), BadLocustfile> {
+    let value = |message: String| BadLocustfile::Value {
+        file: path.into(),
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| value(format!("cannot read it: {e}")))?;
+    if !meta.is_file() {
+        return Err(value("not a regular file".into()));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(value(format!(
+            "{} bytes: larger than a locustfile ({} MiB at most)",
+            meta.len(),
+            MAX_FILE >> 20
+        )));
+    }
+    Ok(())
+}
+
 /// Reads `path` into a workload: compiled to the engine's program when the static reader
 /// takes all of it (and `--python` was not given), else run as Python.
 pub fn load(path: &str, opts: &Options) -> Result<Loaded, BadLocustfile> {
+    check_file(path)?;
     let python = python_of(opts);
     let why = if opts.force_python {
         "--python".to_string()
@@ -341,19 +365,22 @@ pub fn load_static(
 
 /// The static reader's view of `path` (parsed by Python's own `ast`, never imported).
 fn read_static(python: &std::path::Path, path: &str) -> Result<Parsed, BadLocustfile> {
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(READER)
-        .arg(path)
-        .output()
-        .map_err(|e| BadLocustfile::NoPython {
-            file: path.into(),
-            why: if e.kind() == std::io::ErrorKind::NotFound {
-                format!("{} is not there (or not on PATH)", python.display())
-            } else {
-                e.to_string()
-            },
-        })?;
+    let out = crate::python::output_bounded(
+        std::process::Command::new(python)
+            .arg("-c")
+            .arg(READER)
+            .arg(path)
+            .stdin(std::process::Stdio::null()),
+        crate::python::IMPORT_LIMIT,
+    )
+    .map_err(|e| BadLocustfile::NoPython {
+        file: path.into(),
+        why: if e.kind() == std::io::ErrorKind::NotFound {
+            format!("{} is not there (or not on PATH)", python.display())
+        } else {
+            e.to_string()
+        },
+    })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         return Err(BadLocustfile::NoPython {

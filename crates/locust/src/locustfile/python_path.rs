@@ -59,15 +59,17 @@ pub fn workload(python: &Path, path: &str, opts: &Options) -> Result<Workload, B
         a.extend(opts.classes.iter().cloned());
         a
     };
-    let out = std::process::Command::new(python)
-        .args(args("--describe"))
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| BadLocustfile::NoPython {
-            file: path.into(),
-            why: e.to_string(),
-        })?;
+    let out = crate::python::output_bounded(
+        std::process::Command::new(python)
+            .args(args("--describe"))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(std::process::Stdio::null()),
+        crate::python::IMPORT_LIMIT,
+    )
+    .map_err(|e| BadLocustfile::NoPython {
+        file: path.into(),
+        why: e.to_string(),
+    })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         // the runtime says what is wrong in its last line (FILE:LINE: Type: message)

@@ -1,0 +1,19 @@
+//! The engine's one need of `unsafe`: child processes (user code's Python) that die with
+//! swarmlab.
+
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+/// Makes the process `command` starts get SIGKILL when the thread that started it ends, as it
+/// does when swarmlab itself ends: a SIGINT or SIGTERM to swarmlab alone (a supervisor's) left
+/// a `python3 ... --describe` of a locustfile that loops at import running under PID 1.
+pub fn die_with_parent(command: &mut Command) {
+    // SAFETY: between fork and exec the closure only calls prctl(2), which is
+    // async-signal-safe, and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                .map_err(std::io::Error::from)
+        });
+    }
+}
