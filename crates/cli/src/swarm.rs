@@ -58,6 +58,17 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
         return Ok(0);
     }
     let html_file = a.html.as_deref().map(|t| html_path(t, &plan));
+    if let Some(path) = &html_file {
+        // refused now, as --csv is, not after the run
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     // 10,000 users need 10,000 sockets; the soft limit is often 1024.
     swarmlab_server::sys::raise_fd_limit();
     let stop = Arc::new(AtomicBool::new(false));

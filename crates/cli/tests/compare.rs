@@ -683,6 +683,38 @@ fn bad_models_and_targets_are_one_line_exit_2() {
     }
 }
 
+/// Issue 27: compare does not overwrite a directory of the user's own, and a run in which no
+/// server came up is not a success.
+#[test]
+fn foreign_out_directories_and_no_server_up_are_errors() {
+    let mine = out_dir("users-own");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("index.html"), "my own page").unwrap();
+    let out = swarmlab(&["compare", "--out", mine.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no results.json"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(mine.join("index.html")).unwrap(),
+        "my own page"
+    );
+    let none = out_dir("none-up");
+    let out = swarmlab(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--models",
+        "none",
+        "--server",
+        "broken=echo 'cannot bind {port}' >&2; exit 3",
+        "--out",
+        none.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no server came up"), "{stderr}");
+}
+
 /// The models `serve --list` reports: whatever has landed.
 fn swarmlab_server_models() -> Vec<String> {
     let out = swarmlab(&["serve", "--list"]);

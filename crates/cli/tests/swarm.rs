@@ -41,6 +41,18 @@ fn bad_input_is_one_line_and_exit_2() {
     let e = one_line_usage_error(&swarm(&["-H", "http://127.0.0.1:1", "-u", "1000001"]));
     assert!(e.contains("1000000"), "{e}");
     one_line_usage_error(&swarm(&["-H", "http://127.0.0.1:1", "-t", "soon"]));
+    // issue 27: an --html that cannot be written is refused before the run, as --csv is
+    let t = Instant::now();
+    let out = swarm(&[
+        "-H",
+        "http://127.0.0.1:1",
+        "-t",
+        "5s",
+        "--html",
+        "/proc/no/r.html",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
     // issue 27: Locust refuses a unit twice; a bad port is not a name that does not resolve
     one_line_usage_error(&swarm(&["-H", "http://127.0.0.1:1", "-t", "1h1h"]));
     let e = one_line_usage_error(&swarm(&["-H", "http://127.0.0.1:99999", "-t", "1s"]));

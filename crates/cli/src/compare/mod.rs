@@ -44,6 +44,7 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
     let baseline = plan.baseline.as_deref().map(reports::read_baseline);
     let baseline = baseline.transpose().map_err(Failure::usage)?;
     warn_if_fds_short(&plan);
+    refuse_foreign_out(&plan.out).map_err(Failure::usage)?;
     std::fs::create_dir_all(&plan.out)
         .with_context(|| format!("cannot create {}", plan.out.display()))?;
     fresh_logs(&plan)?;
@@ -79,7 +80,28 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
         live.finish(&results, plan.lang, &stop);
     }
     reports::print_summary(&results, started.elapsed(), &plan.out);
+    if results.ran().next().is_none() {
+        eprintln!(
+            "swarmlab: error: no server came up, so nothing was measured (each row says why)"
+        );
+        return Ok(1);
+    }
     Ok(0)
+}
+
+/// `out` is a new or empty directory, or an earlier compare's (it has a `results.json`): the
+/// reports overwrite `index.html`, `report.md` and CSVs, which must not be the user's own.
+fn refuse_foreign_out(out: &std::path::Path) -> Result<(), anyhow::Error> {
+    let Ok(mut entries) = std::fs::read_dir(out) else {
+        return Ok(()); // not there yet (or not a directory: creating it says so)
+    };
+    if entries.next().is_none() || out.join("results.json").is_file() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "--out {} has files of its own and no results.json of an earlier compare: give a new or empty directory (its index.html, report.md and CSVs would be overwritten)",
+        out.display()
+    )
 }
 
 /// Every target's phases in turn, each said on one line as it finishes.
