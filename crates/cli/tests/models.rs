@@ -831,3 +831,28 @@ mod event_loops_never_block {
         super::sleeps_do_not_block("uring")
     }
 }
+
+/// Issue 27: `single` keeps the 5 s drain bound the other models keep, whatever its one client
+/// is doing: sleeping a minute (it took 61 s to stop), or not reading a 64 MiB answer (29 s).
+#[test]
+fn single_stops_within_its_drain_bound() {
+    for request in [
+        &b"GET /sleep?ms=60000 HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"GET /bytes?n=67108864 HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        let srv = Server::start("single", &[]);
+        let mut s = common::connect_with_receive_buffer(srv.addr, 4096);
+        s.write_all(request).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let t = Instant::now();
+        assert!(srv.stop().success(), "single did not exit 0");
+        let took = t.elapsed();
+        // the bound is 5 s; a loaded machine adds to it, never minutes
+        assert!(
+            took < Duration::from_secs(12),
+            "{}: single took {took:?} to stop",
+            String::from_utf8_lossy(&request[..20])
+        );
+        drop(s);
+    }
+}

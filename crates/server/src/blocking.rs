@@ -68,6 +68,9 @@ pub fn accept_error(e: io::Error) -> io::Result<()> {
     }
 }
 
+/// How often a write blocked on a client that does not read looks for a stop.
+const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Serves one connection until it closes, times out, or shutdown lets it go: carries out the
 /// [`Driver`]'s steps with blocking calls. Writes go out with `MSG_DONTWAIT` and wait in
 /// `poll(2)` when the socket is full, so the write deadline holds without a timer thread.
@@ -81,15 +84,41 @@ pub fn serve_conn(stream: TcpStream, cfg: &Config, stop: &Stop, yield_to: Option
     let mut driver = Driver::new(cfg, Instant::now());
     let mut buf = vec![0u8; READ_CHUNK];
     let mut stopping = false;
+    // once stopping: what is under way may finish until then (the model's drain bound, kept
+    // here too: `single` serves on its only thread, so nobody else can cut it short)
+    let mut drain_until: Option<Instant> = None;
     // the connection was told to yield (it ends after what is under way): stop watching
     let mut yielded = false;
     loop {
         let now = Instant::now();
+        if drain_until.is_some_and(|d| now >= d) {
+            return;
+        }
+        if !stopping && stop.is_set() {
+            stopping = true;
+            driver.shutdown();
+        }
+        if stopping && drain_until.is_none() {
+            drain_until = Some(now + cfg.drain_timeout);
+        }
+        // a wait ends by the driver's deadline, the drain bound, and (for waits that cannot
+        // watch the stop fd) soon enough to see a stop
+        let bounded = |deadline: Option<Instant>, poll_stop: bool| {
+            [
+                deadline,
+                drain_until,
+                (poll_stop && !stopping).then(|| now + STOP_POLL),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+        };
         match driver.next(now) {
             Step::Send => match sys::send_now(stream.as_fd(), driver.output()) {
                 Ok(n) => driver.sent(n, now),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if sys::wait_writable(stream.as_fd(), driver.deadline()).is_err() {
+                    if sys::wait_writable(stream.as_fd(), bounded(driver.deadline(), true)).is_err()
+                    {
                         return;
                     }
                 }
@@ -111,7 +140,7 @@ pub fn serve_conn(stream: TcpStream, cfg: &Config, stop: &Stop, yield_to: Option
                     }
                     _ => None,
                 };
-                match sys::wait_readable(&fds[..n], driver.deadline()) {
+                match sys::wait_readable(&fds[..n], bounded(driver.deadline(), false)) {
                     Ok(Some(i)) if Some(i) == listening => {
                         // someone waits: an idle connection that was answered ends now
                         yielded = driver.make_way();
@@ -140,12 +169,14 @@ pub fn serve_conn(stream: TcpStream, cfg: &Config, stop: &Stop, yield_to: Option
                 }
             }
             Step::Sleep => {
-                if let Some(until) = driver.deadline() {
-                    std::thread::sleep(until.saturating_duration_since(now));
-                }
-                if !stopping && stop.is_set() {
-                    stopping = true;
-                    driver.shutdown();
+                // woken by a stop (then the drain bound holds), else at the driver's deadline
+                let until = bounded(driver.deadline(), false);
+                if stopping {
+                    if let Some(until) = until {
+                        std::thread::sleep(until.saturating_duration_since(now));
+                    }
+                } else if sys::wait_readable(&[stop.fd()], until).is_err() {
+                    return;
                 }
             }
             Step::ShutdownWrite => {
