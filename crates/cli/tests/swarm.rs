@@ -599,3 +599,40 @@ fn a_locustfile_looping_at_import_dies_with_swarmlab() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Issue 27: a user class without tasks fails and waits 0 s, forever, as in Locust; the run
+/// still ends on time (it took 14 s for `-t 2s`: the Python hub never read the engine's stop).
+#[test]
+fn a_class_without_tasks_ends_on_time() {
+    if !common::python_has_greenlet() {
+        return;
+    }
+    let srv = Server::start("epoll", &[]);
+    let lf = tempdir("no-tasks").join("no_tasks.py");
+    std::fs::write(
+        &lf,
+        "from locust import HttpUser\nclass U(HttpUser):\n    pass\n",
+    )
+    .unwrap();
+    let t = Instant::now();
+    let out = swarm(&[
+        "-f",
+        lf.to_str().unwrap(),
+        "-H",
+        &srv.url(),
+        "-u",
+        "5",
+        "-r",
+        "5",
+        "-t",
+        "2s",
+        "--only-summary",
+    ]);
+    let took = t.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Locust: exit 1 (exceptions of user code), in about the run time
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(took < Duration::from_secs(8), "a 2 s run took {took:?}");
+    assert!(stdout.contains("No tasks defined on U"), "{stdout}");
+    assert!(srv.stop().success());
+}

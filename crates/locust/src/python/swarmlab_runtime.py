@@ -234,19 +234,21 @@ class Hub:
                     self.ready.append((g, None, None))
 
     def run_ready(self):
-        while self.ready:
-            batch, self.ready = self.ready, []
-            for g, value, throw in batch:
-                if g.dead:
-                    continue
-                if throw is not None:
-                    g.throw(throw)
-                elif value is None:
-                    g.switch()  # a start, or the end of a sleep
-                else:
-                    g.switch(value)
-            if self.out_size > 1 << 16:
-                self.flush()
+        # One batch, then back to the loop, which looks at the channel before the next: a user
+        # that yields with sleep(0) over and over (a class without tasks fails and waits 0 s,
+        # forever) made this loop endless, and the engine's stop went unread for seconds.
+        batch, self.ready = self.ready, []
+        for g, value, throw in batch:
+            if g.dead:
+                continue
+            if throw is not None:
+                g.throw(throw)
+            elif value is None:
+                g.switch()  # a start, or the end of a sleep
+            else:
+                g.switch(value)
+        if self.out_size > 1 << 16:
+            self.flush()
 
     def read(self):
         try:
