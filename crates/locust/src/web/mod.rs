@@ -14,6 +14,7 @@
 //! the finished report; the form is off there (compare drives).
 
 pub mod locust;
+mod origin;
 
 use std::collections::HashMap;
 use std::io;
@@ -377,7 +378,8 @@ pub fn router(app: Arc<App>, login: Option<&str>) -> Router {
             get(|| async { Json(json!({"master": [], "workers": {}})) }),
         )
         .route("/events", get(events))
-        .with_state(app);
+        .with_state(app)
+        .layer(ValidateRequestHeaderLayer::custom(origin::SameOrigin::new()));
     match login {
         Some(login) => r.layer(ValidateRequestHeaderLayer::custom(BasicAuth::new(login))),
         None => r,

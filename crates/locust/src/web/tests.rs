@@ -55,7 +55,7 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: &str, extra: &str) -> 
     };
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: ui\r\nConnection: close\r\n{ctype}{extra}Content-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{ctype}{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -376,7 +376,7 @@ fn the_event_stream_carries_a_row_every_second() {
     assert_eq!(v["success"], true);
     let mut s = TcpStream::connect(web.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s.write_all(b"GET /events HTTP/1.1\r\nHost: ui\r\nAccept: text/event-stream\r\n\r\n")
+    s.write_all(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
         .unwrap();
     let mut seen = String::new();
     let mut chunk = [0u8; 4096];
