@@ -94,3 +94,48 @@ fn a_locust_user_runs_a_test_in_the_browser() {
     let csv = std::fs::read_to_string(out.join("requests.csv")).unwrap();
     assert!(csv.lines().any(|l| l.starts_with(",Aggregated,")), "{csv}");
 }
+
+/// Issue 27: a page of another origin, in a real browser, cannot start a load through the UI (a
+/// cross-site form POST and a no-cors fetch to `/swarm`); the UI stays ready.
+#[test]
+fn a_page_of_another_origin_cannot_start_a_load() {
+    let (Some(node), Some(chromium), Some(pw)) =
+        (peer("node"), peer("chromium"), playwright_core())
+    else {
+        return;
+    };
+    let target = Server::start("epoll", &[]);
+    let mut ui = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args(["swarm", "--web-port", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(ui.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("web UI at ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let run = Command::new(node)
+        .arg(workspace().join("crates/cli/tests/web/cross_site.cjs"))
+        .args([addr.as_str(), target.url().as_str()])
+        .env("PLAYWRIGHT_CORE", &pw)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .unwrap();
+    let _ = ui.kill();
+    let _ = ui.wait();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        run.status.success() && log.contains("cross-site: ok"),
+        "{log}"
+    );
+}
