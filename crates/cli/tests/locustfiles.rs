@@ -220,8 +220,9 @@ fn the_assignment_locustfile_runs_against_every_model() {
             .unwrap();
         assert!(
             out.status.success(),
-            "{model}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "{model}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
         );
         let r = rows(&dir.join("run_stats.csv"));
         let (n, f) = r.values().fold((0, 0), |(n, f), v| (n + v.0, f + v.1));

@@ -482,6 +482,22 @@ impl Stream {
         }
     }
 
+    /// Whether the server has closed (or reset) this idle connection: a peek that reads its end
+    /// or an error. Before a request goes out on a connection idle for a while, as urllib3
+    /// checks a pooled one (`is_connection_dropped`): a server that lets idle clients go when
+    /// others wait (`single`, `pool`, `prefork`) closes it at any moment, and a request sent
+    /// into the close fails with `RemoteDisconnected` where python-requests would have
+    /// reconnected. Bytes waiting (a TLS session ticket) are not a close.
+    pub(crate) fn closed_by_peer(&self) -> bool {
+        use rustix::net::{recv, RecvFlags};
+        let mut byte = [0u8; 1];
+        match recv(self.tcp(), &mut byte, RecvFlags::PEEK | RecvFlags::DONTWAIT) {
+            Ok((0, _)) => true,
+            Ok(_) => false,
+            Err(e) => e != rustix::io::Errno::AGAIN && e != rustix::io::Errno::INTR,
+        }
+    }
+
     /// Writes what TLS records are waiting, as far as the socket takes them (a no-op for a
     /// plain connection). Call on every readiness event.
     pub fn pump(&mut self) -> io::Result<()> {

@@ -38,6 +38,9 @@ use crate::workload::Workload;
 
 /// Longest the loop sleeps before looking at the controls again.
 const TICK: Duration = Duration::from_millis(20);
+/// A keep-alive connection idle this long is checked for a close before it is reused (a
+/// syscall; connections in back-to-back use are not).
+const CHECK_IDLE_AFTER: Duration = Duration::from_millis(50);
 /// A send this late (open model) counts as behind schedule.
 const LATE: Duration = Duration::from_millis(1);
 const READ_BUF: usize = 64 * 1024;
@@ -726,6 +729,11 @@ impl Worker {
         u.written = 0;
         u.hop = hop;
         u.reader = reader;
+        if now.saturating_duration_since(u.sent) >= CHECK_IDLE_AFTER
+            && u.sock.as_ref().is_some_and(Stream::closed_by_peer)
+        {
+            u.sock = None; // the server let it go while it was idle: a fresh one
+        }
         if u.elsewhere {
             // a redirect left the connection on another host
             u.sock = None;
