@@ -231,7 +231,7 @@ pub struct Web {
 const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Web {
-    /// Stops serving: open event streams end, every connection within [`CLOSE_GRACE`].
+    /// Stops serving: open event streams end, every connection within 0.5 s.
     pub fn close(mut self) {
         self.shut();
     }
