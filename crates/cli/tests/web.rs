@@ -38,16 +38,11 @@ fn playwright_core() -> Option<PathBuf> {
     None
 }
 
-#[test]
-fn a_locust_user_runs_a_test_in_the_browser() {
-    let (Some(node), Some(chromium), Some(pw)) =
-        (peer("node"), peer("chromium"), playwright_core())
-    else {
-        return;
-    };
-    let target = Server::start("epoll", &[]);
+/// `swarmlab swarm --web-port 0 ARGS` and the address its UI listens on (its first line).
+fn web_ui(args: &[&str]) -> (std::process::Child, String) {
     let mut ui = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
-        .args(["swarm", "--web-port", "0", "-u", "1", "-r", "1"])
+        .args(["swarm", "--web-port", "0"])
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -61,6 +56,18 @@ fn a_locust_user_runs_a_test_in_the_browser() {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_string();
+    (ui, addr)
+}
+
+#[test]
+fn a_locust_user_runs_a_test_in_the_browser() {
+    let (Some(node), Some(chromium), Some(pw)) =
+        (peer("node"), peer("chromium"), playwright_core())
+    else {
+        return;
+    };
+    let target = Server::start("epoll", &[]);
+    let (mut ui, addr) = web_ui(&["-u", "1", "-r", "1"]);
     let out = workspace().join("target/web-screenshots");
     let run = Command::new(node)
         .arg(workspace().join("crates/cli/tests/web/ui.cjs"))
@@ -105,21 +112,7 @@ fn a_page_of_another_origin_cannot_start_a_load() {
         return;
     };
     let target = Server::start("epoll", &[]);
-    let mut ui = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
-        .args(["swarm", "--web-port", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(ui.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("web UI at ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
+    let (mut ui, addr) = web_ui(&[]);
     let run = Command::new(node)
         .arg(workspace().join("crates/cli/tests/web/cross_site.cjs"))
         .args([addr.as_str(), target.url().as_str()])
