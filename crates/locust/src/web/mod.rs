@@ -379,7 +379,9 @@ pub fn router(app: Arc<App>, login: Option<&str>) -> Router {
         )
         .route("/events", get(events))
         .with_state(app)
-        .layer(ValidateRequestHeaderLayer::custom(origin::SameOrigin::new()));
+        .layer(ValidateRequestHeaderLayer::custom(origin::SameOrigin::new(
+            login.is_none(),
+        )));
     match login {
         Some(login) => r.layer(ValidateRequestHeaderLayer::custom(BasicAuth::new(login))),
         None => r,

@@ -18,27 +18,34 @@ use tower_http::validate_request::ValidateRequest;
 /// The check, as a `tower_http` request validator.
 #[derive(Clone, Default)]
 pub struct SameOrigin {
+    /// Whether `Host` is checked: not behind `--web-login` (a browser sends the login to its
+    /// own origin only, so a rebound name gets no further, and a UI reached from other machines
+    /// may be reached by any name).
+    check_host: bool,
     /// This machine's name (from `gethostname`), also a valid `Host`.
     hostname: Option<String>,
 }
 
 impl SameOrigin {
-    /// The check, knowing this machine's name.
-    pub fn new() -> SameOrigin {
+    /// The check, knowing this machine's name; `check_host` as [`SameOrigin::check_host`].
+    pub fn new(check_host: bool) -> SameOrigin {
         let hostname = rustix::system::uname()
             .nodename()
             .to_str()
             .ok()
             .map(|s| s.to_ascii_lowercase());
-        SameOrigin { hostname }
+        SameOrigin {
+            check_host,
+            hostname,
+        }
     }
 
     /// Why a request is refused, if it is.
     pub fn refuse(&self, method: &Method, headers: &axum::http::HeaderMap) -> Option<&'static str> {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        if let Some(host) = host {
+        if let Some(host) = host.filter(|_| self.check_host) {
             if !self.host_allowed(host) {
-                return Some("this UI answers requests to its IP address, localhost or this machine's name only\n");
+                return Some("this UI answers requests to its IP address, localhost or this machine's name only (behind --web-login, to any name)\n");
             }
         }
         if matches!(*method, Method::GET | Method::HEAD) {
@@ -117,6 +124,7 @@ mod tests {
     #[test]
     fn cross_site_and_rebound_requests_are_refused() {
         let c = SameOrigin {
+            check_host: true,
             hostname: Some("lab-box".into()),
         };
         let ok: &[(Method, &[(&str, &str)])] = &[
@@ -168,5 +176,17 @@ mod tests {
         for (m, h) in refused {
             assert!(c.refuse(m, &headers(h)).is_some(), "{m} {h:?}");
         }
+        // behind a login, any name (the cross-site check stays)
+        let logged = SameOrigin {
+            check_host: false,
+            ..c
+        };
+        let h = headers(&[("host", "lab.example.edu:8089")]);
+        assert_eq!(logged.refuse(&Method::POST, &h), None);
+        let h = headers(&[
+            ("host", "lab.example.edu:8089"),
+            ("origin", "http://evil.example"),
+        ]);
+        assert!(logged.refuse(&Method::POST, &h).is_some());
     }
 }
