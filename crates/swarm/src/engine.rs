@@ -153,7 +153,7 @@ enum Command {
         spawn_rate: f64,
     },
     /// Users per class, the users added starting over this long.
-    ClassUsers(Vec<usize>, Duration),
+    ClassUsers(Vec<usize>, f64),
     Rate(Option<f64>),
     Stop(Ended),
     Reset,
@@ -276,11 +276,11 @@ impl Swarm {
     }
 
     /// Sets users per class, in `Workload::classes` order (a Locust master's `spawn`: it paces
-    /// the ramp itself, a step at a time); the users this adds start spread evenly over
-    /// `start_over` (the master's time between steps), as a ramp's do. Starts a run if none is
-    /// under way.
-    pub fn set_class_users(&self, counts: Vec<usize>, start_over: Duration) {
-        self.send(Command::ClassUsers(counts, start_over));
+    /// the ramp itself, a step at a time); the users this adds start one after another as a
+    /// ramp's step at `spawn_rate` does ([`crate::plan::step_start_span`]; infinite: all at
+    /// once). Starts a run if none is under way.
+    pub fn set_class_users(&self, counts: Vec<usize>, spawn_rate: f64) {
+        self.send(Command::ClassUsers(counts, spawn_rate));
     }
 
     /// Sets the open model's rate (requests per second); `None` goes back to the closed model.
@@ -399,18 +399,9 @@ impl Ramp {
         }
     }
 
-    /// How long `added` users of a step take to start: one every `1 / rate` s, so that the
-    /// load grows at the rate asked for ("users started per second") within Locust's steps.
-    /// Started in the same instant, a step's users would stay in lockstep for the whole run
-    /// under a constant wait (10,000 users at `-r 1000`: ten bursts of 1,000 requests a
-    /// second, each timed behind the others; issue 26).
+    /// How long `added` users of a step take to start ([`crate::plan::step_start_span`]).
     fn start_over(&self, added: usize) -> Duration {
-        let secs = added as f64 / self.rate;
-        if secs.is_finite() && secs > 0.0 {
-            Duration::from_secs_f64(secs.min(3600.0))
-        } else {
-            Duration::ZERO
-        }
+        crate::plan::step_start_span(added, self.rate)
     }
 }
 
@@ -484,7 +475,7 @@ impl Controller {
                     self.ramp_to(users, spawn_rate, now);
                 }
             }
-            Command::ClassUsers(counts, start_over) => {
+            Command::ClassUsers(counts, spawn_rate) => {
                 if !matches!(self.state, State::Spawning | State::Running) {
                     let start = Start {
                         users: 0,
@@ -500,7 +491,10 @@ impl Controller {
                 let n = self.shared.workload().classes.len();
                 let mut counts = counts;
                 counts.resize(n, 0);
-                self.users = counts.iter().sum();
+                let users: usize = counts.iter().sum();
+                let start_over =
+                    crate::plan::step_start_span(users.saturating_sub(self.users), spawn_rate);
+                self.users = users;
                 self.classes = counts.clone();
                 self.shared.control.set_targets(counts, start_over);
                 self.set_state(State::Running);
@@ -999,8 +993,9 @@ mod tests {
         assert_eq!(at(ramp(0, 7, f64::INFINITY), 0.0), 7);
     }
 
-    /// Issue 26: a step's users start one every 1 / rate s, not in one instant (10,000 users
-    /// at 1,000/s started a thousand at a time stayed in lockstep under constant(1)).
+    /// Issue 26: a big step's users start one after another, not in one instant (10,000 users
+    /// at 1,000/s started a thousand at a time stayed in lockstep under constant(1)); a small
+    /// step starts within milliseconds, as under Locust.
     #[test]
     fn a_steps_users_start_over_the_step() {
         let t0 = Instant::now();
@@ -1011,8 +1006,12 @@ mod tests {
             t0,
         };
         assert_eq!(ramp(1000.0).start_over(1000), Duration::from_secs(1));
-        assert_eq!(ramp(3.0).start_over(3), Duration::from_secs(1));
-        assert_eq!(ramp(0.5).start_over(1), Duration::from_secs(2));
+        assert_eq!(
+            ramp(10_000.0).start_over(10_000),
+            Duration::from_millis(1000)
+        );
+        assert_eq!(ramp(3.0).start_over(3), Duration::from_millis(3));
+        assert_eq!(ramp(0.5).start_over(1), Duration::from_millis(1));
         assert_eq!(ramp(f64::INFINITY).start_over(7), Duration::ZERO);
         assert_eq!(ramp(1000.0).start_over(0), Duration::ZERO);
     }

@@ -57,3 +57,23 @@ impl Default for Plan {
         }
     }
 }
+
+/// The longest gap between two users of one step starting.
+pub const STEP_START_GAP: Duration = Duration::from_millis(1);
+
+/// How long the `added` users of one ramp step take to start at `rate` users per second.
+///
+/// Locust adds a step's users (`max(1, floor(rate))` of them) in one instant. swarmlab starts
+/// them one after another, `min(1 / rate, 1 ms)` apart: a step of three starts within 2 ms, as
+/// under Locust (a user started a third of a second late loses a tenth of a 3 s run's share of
+/// the requests), while a step of thousands does not stay in lockstep under a constant wait —
+/// 10,000 users at `-r 1000` started a thousand at a time sent ten bursts of 1,000 requests a
+/// second, each request timed behind the rest of its burst (issue 26). The gap never exceeds
+/// `1 / rate`, so the step has started before the next one is due.
+pub fn step_start_span(added: usize, rate: f64) -> Duration {
+    if added == 0 || !rate.is_finite() || rate <= 0.0 {
+        return Duration::ZERO;
+    }
+    let gap = (1.0 / rate).min(STEP_START_GAP.as_secs_f64());
+    Duration::from_secs_f64((added as f64 * gap).min(3600.0))
+}

@@ -250,13 +250,9 @@ fn interrupt_flag_stops_the_run() {
     assert!(s.duration < Duration::from_secs(5));
 }
 
-/// Issue 26: a ramp's step of users starts over the step, one every 1 / rate s, not in one
-/// instant: 20 users at 20/s (one step of 20, Locust's) send their first requests over about a
-/// second. Started at once, they stayed in lockstep under a constant wait, and every request
-/// of a burst was timed behind the others.
-#[test]
-fn a_steps_users_start_one_every_one_over_rate() {
-    let _one = exclusive();
+/// How long apart the first requests of `users` users started at `rate` per second arrive
+/// (one step of them: Locust's step is `floor(rate)` users).
+fn first_requests_span(users: usize, rate: f64) -> Duration {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let firsts = Arc::new(Mutex::new(Vec::new()));
@@ -277,8 +273,8 @@ fn a_steps_users_start_one_every_one_over_rate() {
         }
     });
     let p = Plan {
-        spawn_rate: 20.0,
-        ..plan(20, 1.6)
+        spawn_rate: rate,
+        ..plan(users, 1.6)
     };
     let s = swarmlab_swarm::run(
         workload(addr, WaitTime::Constant(10.0)),
@@ -286,12 +282,30 @@ fn a_steps_users_start_one_every_one_over_rate() {
         &AtomicBool::new(false),
         &mut (),
     );
-    assert_eq!(s.stats.total.num_requests, 20);
+    assert_eq!(s.stats.total.num_requests, users as u64);
     let firsts = firsts.lock().unwrap();
-    let span = *firsts.iter().max().unwrap() - *firsts.iter().min().unwrap();
-    // ideally 0.95 s (19 gaps of 50 ms); a loaded machine stretches it, never shrinks it
+    *firsts.iter().max().unwrap() - *firsts.iter().min().unwrap()
+}
+
+/// Issue 26: a big step of users starts one after another, 1 ms apart, not in one instant:
+/// 400 users at 400/s (one step of 400, Locust's) send their first requests over about 0.4 s.
+/// Started at once, they stayed in lockstep under a constant wait, and every request of a
+/// burst was timed behind the others. A small step starts together, as under Locust: 3 users
+/// at 3/s within milliseconds (a third of a second apart, the first user of a 3 s run made
+/// 38 % of its requests and the last 29 %, where Locust's made a third each).
+#[test]
+fn a_big_steps_users_start_one_after_another_a_small_one_together() {
+    let _one = exclusive();
+    let span = first_requests_span(400, 400.0);
+    // ideally 0.4 s (399 gaps of 1 ms); a loaded machine stretches it, never shrinks it
     assert!(
-        span >= Duration::from_millis(600),
-        "20 users at 20/s started within {span:?}"
+        span >= Duration::from_millis(250),
+        "400 users at 400/s started within {span:?}"
+    );
+    let span = first_requests_span(3, 3.0);
+    // ideally 2 ms; one user a third of a second late would read 0.33 s or more
+    assert!(
+        span < Duration::from_millis(250),
+        "3 users at 3/s started {span:?} apart"
     );
 }

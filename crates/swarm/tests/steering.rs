@@ -254,12 +254,12 @@ fn per_class_counts_run_only_those_classes() {
     );
     let w = swarmlab_swarm::scenario::parse(&text, "t.toml", None, WaitTime::default()).unwrap();
     let swarm = Swarm::new(w, plan());
-    swarm.set_class_users(vec![0, 3], Duration::ZERO);
+    swarm.set_class_users(vec![0, 3], f64::INFINITY);
     eventually("3 connections", || srv.open.load(Ordering::SeqCst) == 3);
     eventually("requests", || srv.requests.load(Ordering::SeqCst) > 50);
     assert!(srv.by_path.lock().unwrap().iter().all(|p| p == "/b"));
     assert_eq!(swarm.view(|v| v.status.class_users.clone()), [0, 3]);
-    swarm.set_class_users(vec![2, 0], Duration::ZERO);
+    swarm.set_class_users(vec![2, 0], f64::INFINITY);
     eventually("2 connections", || srv.open.load(Ordering::SeqCst) == 2);
     let before = srv.by_path.lock().unwrap().len();
     eventually("requests to /a", || {

@@ -606,15 +606,13 @@ impl Worker {
             self.stop_timeout = Duration::from_secs_f64(t.clamp(0.0, 3600.0));
         }
         // The master sends a step of max(1, floor(spawn_rate)) users every step / spawn_rate
-        // s: this worker's share of a step starts spread over that time, not in one instant
-        // (users started at once stay in lockstep under a constant wait).
-        let start_over = get(data, "parsed_options")
+        // s: this worker's share of a step starts one after another, as swarmlab's own ramps
+        // do (`step_start_span`), not in one instant (users started at once stay in lockstep
+        // under a constant wait). The share is only known below, so the rate is kept.
+        let spawn_rate = get(data, "parsed_options")
             .and_then(|o| get(o, "spawn_rate"))
             .and_then(|v| v.as_f64().or_else(|| v.as_u64().map(|n| n as f64)))
-            .filter(|r| r.is_finite() && *r > 0.0)
-            .map_or(Duration::ZERO, |r| {
-                Duration::from_secs_f64((r.floor().max(1.0) / r).min(3600.0))
-            });
+            .filter(|r| r.is_finite() && *r > 0.0);
         let wanted: BTreeMap<String, u64> = get(data, "user_classes_count")
             .and_then(Value::as_map)
             .map(|m| {
@@ -688,7 +686,7 @@ impl Worker {
             }
         }
         self.state = WorkerState::Spawning;
-        swarm.set_class_users(counts, start_over);
+        swarm.set_class_users(counts, spawn_rate.unwrap_or(f64::INFINITY));
         self.state = WorkerState::Running;
         self.user_count = wanted.values().sum();
         self.classes = Value::Map(
