@@ -348,6 +348,8 @@ macro_rules! differential {
 
 differential!(
     assert_outside_catch,
+    bad_headers,
+    bad_headers_fast,
     catch_json,
     catch_ranges,
     csv_feeder,

@@ -125,10 +125,10 @@ fn aggregated(stats_csv: &Path) -> (u64, u64) {
 /// CSVs, and less only by the requests still in flight when it quit (at most one per user:
 /// a quitting worker reports all it measured at once, within the 0.5 s the master waits, and
 /// what its users finish after that reaches the master only if it is still listening).
-fn assert_master_counts_its_workers(master: u64, workers: u64, users: u64) {
+fn assert_master_counts_its_workers(master: u64, workers: u64, users: u64, logs: &str) {
     assert!(
         master <= workers && workers - master <= users,
-        "the master counted {master}, its workers {workers} ({users} users)"
+        "the master counted {master}, its workers {workers} ({users} users)\n{logs}"
     );
 }
 
@@ -254,7 +254,7 @@ fn two_workers_under_a_headless_master_agree_with_it() {
     let (c2, f2) = aggregated(&dir.join("w2_stats.csv"));
     assert!(c1 > 0 && c2 > 0, "each worker did requests: {c1} {c2}");
     let sum = c1 + c2;
-    assert_master_counts_its_workers(total, sum, 200);
+    assert_master_counts_its_workers(total, sum, 200, "");
     assert_eq!((failures, f1, f2), (0, 0, 0));
     assert_eq!(
         names(&dir.join("master_stats.csv")),
@@ -791,8 +791,10 @@ fn master_and_workers_on_separate_hosts() {
         String::from_utf8_lossy(&m.stderr)
     );
     let mut sum = 0;
+    let mut logs = format!("--- master:\n{}", String::from_utf8_lossy(&m.stderr));
     for (w, ns) in workers.into_iter().zip(["a", "b"]) {
         let out = w.finish(Duration::from_secs(30));
+        logs += &format!("--- worker {ns}:\n{}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -804,7 +806,7 @@ fn master_and_workers_on_separate_hosts() {
         sum += n;
     }
     let (total, failures) = aggregated(&dir.join("master_stats.csv"));
-    assert_master_counts_its_workers(total, sum, 20);
+    assert_master_counts_its_workers(total, sum, 20, &logs);
     assert_eq!(failures, 0);
     drop(srv);
 }

@@ -636,3 +636,117 @@ fn a_class_without_tasks_ends_on_time() {
     assert!(stdout.contains("No tasks defined on U"), "{stdout}");
     assert!(srv.stop().success());
 }
+
+/// Issue 27: a locustfile's header value with CR/LF never reaches the wire as a second header
+/// line or request, whichever client sends it. A raw socket captures every byte swarmlab sends:
+/// python-requests' client fails the request with its InvalidHeader (the failure counted, as
+/// Locust counts it), geventhttpclient's raises ValueError in the task; the well-formed
+/// requests of the same users still arrive, a Latin-1 value as its Latin-1 bytes. (Before the fix, `Injected: yes` went out as a
+/// header line of its own and the requests counted as successes.)
+#[test]
+fn header_values_with_crlf_never_reach_the_wire() {
+    use std::io::{Read, Write};
+    if !common::python_has_greenlet() {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let wire = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let captured = std::sync::Arc::clone(&wire);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let captured = std::sync::Arc::clone(&captured);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    captured.lock().unwrap().extend_from_slice(&buf[..n]);
+                    if n == 0
+                        || s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                            .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let dir = tempdir("crlf-headers");
+    let lf = dir.join("crlf.py");
+    std::fs::write(
+        &lf,
+        r#"from locust import FastHttpUser, HttpUser, constant, task
+
+
+class Requests(HttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def fine(self):
+        self.client.get("/fine", headers={"X-C": "caf\u00e9"})
+
+    @task
+    def split(self):
+        self.client.get("/a", name="crlf", headers={"X-A": "b\r\nInjected: yes"})
+
+
+class Fast(FastHttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def fine(self):
+        self.client.get("/fast-fine")
+
+    @task
+    def split(self):
+        self.client.get("/b", name="fast crlf", headers={"X-A": "b\r\nInjected: yes"})
+"#,
+    )
+    .unwrap();
+    let csv = dir.join("run");
+    let out = swarm(&[
+        "-f",
+        lf.to_str().unwrap(),
+        "-H",
+        &format!("http://127.0.0.1:{port}"),
+        "-u",
+        "2",
+        "-r",
+        "2",
+        "-t",
+        "1s",
+        "--only-summary",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "failures exit 1: {stderr}");
+    let bytes = wire.lock().unwrap().clone();
+    assert!(
+        bytes.windows(11).any(|w| w == b"X-C: caf\xe9\r\n"),
+        "a Latin-1 value goes out as Latin-1, as python-requests sends it"
+    );
+    let wire = String::from_utf8_lossy(&bytes).into_owned();
+    assert!(
+        wire.contains("GET /fine ") && wire.contains("GET /fast-fine "),
+        "the well-formed requests arrive: {wire:.400}"
+    );
+    assert!(
+        !wire.contains("Injected") && !wire.contains("GET /a ") && !wire.contains("GET /b "),
+        "a field with CR/LF reached the wire: {wire:.2000}"
+    );
+    let failures = std::fs::read_to_string(dir.join("run_failures.csv")).unwrap();
+    assert!(
+        failures.contains(
+            "GET,crlf,\"InvalidHeader(\"\"Invalid leading whitespace, reserved character(s), \
+             or return character(s) in header value: 'b\\\\r\\\\nInjected: yes'\"\")\""
+        ),
+        "{failures}"
+    );
+    assert!(!failures.contains("fast crlf"), "{failures}");
+    let exceptions = std::fs::read_to_string(dir.join("run_exceptions.csv")).unwrap();
+    assert!(
+        exceptions.contains("invalid value for header field 'X-A': 'b\\r\\nInjected: yes'"),
+        "{exceptions}"
+    );
+}

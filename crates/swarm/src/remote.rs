@@ -100,6 +100,10 @@ pub mod flags {
     /// After the body: three s16 paths (empty: none), the CA file (`verify="ca.pem"`), the
     /// client certificate and its key (`cert=`).
     pub const TLS_FILES: u8 = 64;
+    /// Not to be sent: the client refused it before connecting (python-requests'
+    /// `InvalidHeader` for a header field with CR or LF, say). The body is the error's text,
+    /// the failure the request is counted with.
+    pub const FAILED: u8 = 128;
 }
 
 /// The files a request names for its TLS (`verify="ca.pem"`, `cert=`): absolute paths.

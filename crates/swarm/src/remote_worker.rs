@@ -611,6 +611,11 @@ impl RemoteWorker {
             tls_files: req.tls_files,
         };
         self.reqs.insert(req.id, p);
+        if req.flags & flags::FAILED != 0 {
+            let error = self.reqs[&req.id].body.as_deref().unwrap_or_default();
+            let error = String::from_utf8_lossy(error).into_owned();
+            return self.answer(req.id, 0, None, Some(error), now);
+        }
         self.dispatch(req.id, now);
     }
 
@@ -656,6 +661,15 @@ impl RemoteWorker {
             Ok(a) => a,
             Err(e) => return self.answer(id, 0, None, Some(e), now),
         };
+        // the runtime refuses such fields as the user's client does; whatever sends REQ, a
+        // field never becomes two lines on the wire
+        if let Some(e) = self.reqs[&id]
+            .headers
+            .iter()
+            .find_map(|(k, v)| refused_field(k, v))
+        {
+            return self.answer(id, 0, None, Some(e), now);
+        }
         let bytes = self.encode(id, &authority, &path);
         let slot = self.idle_conn(user, &authority, tls.as_ref());
         let slot = match slot {
@@ -687,7 +701,8 @@ impl RemoteWorker {
         }
     }
 
-    /// The request line and header section of `id`'s current hop, its body after them.
+    /// The request line and header section of `id`'s current hop, its body after them
+    /// (every field checked by [`refused_field`] first).
     fn encode(&self, id: u32, authority: &str, path: &str) -> Vec<u8> {
         let p = &self.reqs[&id];
         let mut out = Vec::with_capacity(256 + p.body.as_ref().map_or(0, Vec::len));
@@ -706,9 +721,10 @@ impl RemoteWorker {
                 cookie = Some(v.clone());
                 continue;
             }
-            for part in [k.as_bytes(), b": ", v.as_bytes(), b"\r\n"] {
-                out.extend_from_slice(part);
-            }
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b": ");
+            latin1(&mut out, v);
+            out.extend_from_slice(b"\r\n");
         }
         let from_jar = self
             .users
@@ -1186,9 +1202,68 @@ fn client_rule(status: u16, fast: bool, name: &str) -> Option<String> {
     }
 }
 
+/// A header value as both Python clients write it: each character as its Latin-1 byte
+/// (`café` is `63 61 66 e9`); a character past U+00FF, which they refuse, as UTF-8.
+fn latin1(out: &mut Vec<u8>, v: &str) {
+    if v.is_ascii() {
+        return out.extend_from_slice(v.as_bytes());
+    }
+    for c in v.chars() {
+        match u8::try_from(u32::from(c)) {
+            Ok(b) => out.push(b),
+            Err(_) => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+}
+
+/// python-requests' `InvalidHeader` for a field it would not send (a name with a colon, CR,
+/// LF or leading whitespace; a value with CR or LF or leading whitespace), as Locust's failure
+/// text; `None` for a field that may go out. NUL, which requests would send, is refused too.
+fn refused_field(name: &str, value: &str) -> Option<String> {
+    let bad_name = name.is_empty()
+        || name.starts_with(|c: char| c.is_whitespace())
+        || name.contains([':', '\r', '\n', '\0']);
+    let bad_value =
+        value.starts_with(|c: char| c.is_whitespace()) || value.contains(['\r', '\n', '\0']);
+    let (kind, part) = match (bad_name, bad_value) {
+        (true, _) => ("name", name),
+        (false, true) => ("value", value),
+        (false, false) => return None,
+    };
+    let message = format!(
+        "Invalid leading whitespace, reserved character(s), or return character(s) in header {kind}: {}",
+        client::py_repr(part)
+    );
+    Some(format!("InvalidHeader({})", client::py_repr(&message)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text Locust 2.47 records for such fields (python-requests' InvalidHeader).
+    #[test]
+    fn fields_that_would_split_a_request_are_refused_as_requests_does() {
+        assert_eq!(
+            refused_field("X-A", "b\r\nInjected: yes").as_deref(),
+            Some(
+                r#"InvalidHeader("Invalid leading whitespace, reserved character(s), or return character(s) in header value: 'b\\r\\nInjected: yes'")"#
+            )
+        );
+        assert_eq!(
+            refused_field("X:A", "b").as_deref(),
+            Some(
+                r#"InvalidHeader("Invalid leading whitespace, reserved character(s), or return character(s) in header name: 'X:A'")"#
+            )
+        );
+        assert!(refused_field("X-A", " b").is_some());
+        assert_eq!(refused_field("X-A", "space "), None);
+        assert_eq!(refused_field("X-A", ""), None);
+        assert_eq!(refused_field("X A", "tab\tin"), None);
+    }
 
     #[test]
     fn urls_split_and_redirects_resolve() {

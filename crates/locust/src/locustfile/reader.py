@@ -9,6 +9,7 @@ import ast
 import json
 import os
 import sys
+import re
 import urllib.parse
 
 CLIENT_BASES = {"HttpUser": "HttpUser", "FastHttpUser": "FastHttpUser"}
@@ -16,6 +17,17 @@ TASKSET_BASES = {"TaskSet": False, "SequentialTaskSet": True}
 WAITS = {"constant": 1, "between": 2, "constant_throughput": 1, "constant_pacing": 1}
 METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 STDLIB = set(getattr(sys, "stdlib_module_names", ())) | {"locust", "gevent", "__future__"}
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
+_VISIBLE = re.compile(r"(?:[\x21-\x7e][\t\x20-\x7e]*)?").fullmatch
+
+
+def _plain_field(name, value):
+    """A header field both clients send as written: a token name, a value (or None, which
+    removes a field) of visible ASCII, spaces and tabs, starting visible."""
+    return isinstance(name, str) and bool(_TOKEN(name)) and (
+        value is None or isinstance(value, str) and bool(_VISIBLE(value)))
 
 
 class Problem(Exception):
@@ -473,7 +485,13 @@ class Reader:
                 h = self.literal(v, "headers=")
                 if not isinstance(h, dict):
                     raise Problem(v, "a headers= that is not a dict", "headers={\"X\": \"y\"}")
-                step["headers"] = [[str(a), None if b is None else str(b)] for a, b in h.items()]
+                for a, b in h.items():
+                    if not _plain_field(a, b):
+                        # python-requests fails such a request (InvalidHeader), geventhttpclient
+                        # raises in the task: the Python path does what each client does
+                        raise Problem(v, f"a header field the client checks as it sends ({a!r}: {b!r})",
+                                      "header names are tokens, values visible ASCII")
+                step["headers"] = [[a, b] for a, b in h.items()]
             elif k == "data":
                 d = self.literal(v, "data=")
                 if isinstance(d, dict):

@@ -18,6 +18,7 @@ run on the same core looks expensive).
 
 import heapq
 import os
+import re
 import selectors
 import socket
 import struct
@@ -35,7 +36,7 @@ SPAWN, STOP, RESP, TEST_START, TEST_STOP, EXIT, SHAPE_TICK = 1, 2, 3, 4, 5, 6, 7
 # python -> engine
 REQ, DONE, EXC, ENDED, FIRE, QUIT, READY, SHAPE = 1, 2, 3, 4, 5, 6, 7, 8
 # REQ flags
-DEFERRED, REDIRECTS, FAST, HAS_BODY, INSECURE, VERIFY, TLS_FILES = 1, 2, 4, 8, 16, 32, 64
+DEFERRED, REDIRECTS, FAST, HAS_BODY, INSECURE, VERIFY, TLS_FILES, FAILED = 1, 2, 4, 8, 16, 32, 64, 128
 # DONE outcomes
 SUCCESS, FAILURE, DEFAULT_RULE, NOT_REPORTED = 0, 1, 2, 3
 
@@ -57,20 +58,80 @@ _NO_BODY = b"\0\0\0\0"
 _DONE = struct.Struct("<IBIBI")  # length, type, req id, outcome, error length
 
 
-def encode_fields(items):
-    """Header fields as REQ carries them, without their count: s16 name, s32 value each."""
+class BadHeader(Exception):
+    """A header field the client refuses before it sends anything; the argument is the error
+    the request fails with, as Locust's failure text (`InvalidHeader("...")`)."""
+
+
+# python-requests' rules for a field (checked as it prepares a request): a name starts with
+# neither a colon nor whitespace and holds no colon, CR or LF; a value is empty or starts
+# with non-whitespace and holds no CR or LF. Anything else fails the request with
+# InvalidHeader, so a value cannot smuggle a second header line or request.
+_NAME_OK = re.compile(r"[^:\s][^:\r\n]*").fullmatch
+_VALUE_OK = re.compile(r"\S[^\r\n]*|").fullmatch
+_NAME_OK_B = re.compile(rb"[^:\s][^:\r\n]*").fullmatch
+_VALUE_OK_B = re.compile(rb"\S[^\r\n]*|").fullmatch
+
+
+def _requests_part(field, part, value):
+    """One part of a field as python-requests sends it (its bytes), or BadHeader."""
+    if part.__class__ is str:
+        if (_VALUE_OK if value else _NAME_OK)(part):
+            # http.client: names in ASCII, values in Latin-1 (UnicodeEncodeError in the task);
+            # REQ carries UTF-8, and the engine writes each character as its Latin-1 byte
+            part.encode("latin-1" if value else "ascii")
+            return part.encode()
+    elif isinstance(part, bytes):
+        if (_VALUE_OK_B if value else _NAME_OK_B)(part):
+            return part.decode("latin-1").encode()
+    else:
+        raise BadHeader(
+            "InvalidHeader(%r)"
+            % f"Header part ({part!r}) from {field} must be of type str or bytes, not {type(part)}"
+        )
+    kind = "value" if value else "name"
+    raise BadHeader(
+        "InvalidHeader(%r)"
+        % f"Invalid leading whitespace, reserved character(s), or return character(s) in header {kind}: {part!r}"
+    )
+
+
+# geventhttpclient's (FastHttpUser): a name is an RFC 9110 token; a str value holds tabs and
+# visible Latin-1 only; anything else is str()ed unchecked. It raises ValueError in the task.
+_TOKEN_OK = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
+_FIELD_VALUE_OK = re.compile(r"[\t\x20-\x7e\x80-\xff]*").fullmatch
+
+
+def _fast_field(k, v):
+    if k.__class__ is not str or not _TOKEN_OK(k):
+        raise ValueError(f"invalid header field name {k!r}")
+    if v.__class__ is str:
+        if not _FIELD_VALUE_OK(v):
+            raise ValueError(f"invalid value for header field {k!r}: {v!r}")
+    else:
+        v = str(v)
+    return k.encode(), v.encode()
+
+
+def encode_fields(items, fast=False):
+    """Header fields as REQ carries them, without their count: s16 name, s32 value each.
+    Checked as the user's client checks them: python-requests' fields (BadHeader: the request
+    fails) or, `fast`, geventhttpclient's (ValueError in the task)."""
     parts = []
-    for k, v in items:
-        k = k.encode("latin-1")
-        v = (v if v.__class__ is str else str(v)).encode("latin-1", "replace")
+    for field in items:
+        k, v = field
+        if fast:
+            k, v = _fast_field(k, v)
+        else:
+            k, v = _requests_part(field, k, False), _requests_part(field, v, True)
         parts.append(_U16.pack(len(k)) + k + _U32.pack(len(v)) + v)
     return b"".join(parts)
 
 
-def encode_headers(items):
+def encode_headers(items, fast=False):
     """A request's header fields as REQ carries them: u16 count, then the fields."""
     items = list(items)
-    return _U16.pack(len(items)) + encode_fields(items)
+    return _U16.pack(len(items)) + encode_fields(items, fast)
 
 
 def find_header(blob, name, low=None):

@@ -28,6 +28,7 @@ def _installed(package, fallback):
 
 REQUESTS_VERSION = _installed("requests", "2.34.2")
 _U16 = struct.Struct("<H")
+_NO_FIELDS = _U16.pack(0)
 _ABSOLUTE = re.compile(r"^https?://", re.I)
 
 
@@ -619,32 +620,40 @@ class HttpSession:
                 if v is None or k in session:
                     fast = False  # a session header replaced or removed
                     break
-        if fast:
-            # the common case: the session's headers as they are, encoded once, and the
-            # request's own after them
-            count, fields = self._session_fields()
-            if headers:
-                block = _U16.pack(count + len(headers)) + fields + _rt.encode_fields(headers.items())
-                sent = (self.headers, headers)
-            else:
-                block = _U16.pack(count) + fields
-                sent = self.headers
-        else:
-            sent = self.headers.copy()
-            for k, v in (headers or {}).items():
-                if v is None:
-                    sent.pop(k, None)
+        refused = None
+        try:
+            if fast:
+                # the common case: the session's headers as they are, encoded once, and the
+                # request's own after them
+                count, fields = self._session_fields()
+                if headers:
+                    block = _U16.pack(count + len(headers)) + fields + _rt.encode_fields(headers.items())
+                    sent = (self.headers, headers)
                 else:
-                    sent[k] = v
-            if ctype and "content-type" not in sent:
-                sent["Content-Type"] = ctype
-            if auth and "authorization" not in sent and isinstance(auth, (tuple, list)):
-                sent["Authorization"] = _basic_auth(*auth)
-            jar = dict(explicit)
-            jar.update(cookies or {})
-            if jar:
-                sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
-            block = _rt.encode_headers(sent.items())
+                    block = _U16.pack(count) + fields
+                    sent = self.headers
+            else:
+                sent = self.headers.copy()
+                for k, v in (headers or {}).items():
+                    if v is None:
+                        sent.pop(k, None)
+                    else:
+                        sent[k] = v
+                if ctype and "content-type" not in sent:
+                    sent["Content-Type"] = ctype
+                if auth and "authorization" not in sent and isinstance(auth, (tuple, list)):
+                    sent["Authorization"] = _basic_auth(*auth)
+                jar = dict(explicit)
+                jar.update(cookies or {})
+                if jar:
+                    sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+                block = _rt.encode_headers(sent.items())
+        except _rt.BadHeader as e:
+            # python-requests refuses the field before it connects: the request fails with
+            # its InvalidHeader (a RequestException, which Locust records as a failure)
+            refused = e.args[0]
+            block = _NO_FIELDS
+            sent = self.headers
         prepared = PreparedRequest(method, full, sent, body)
         verify = self.verify if verify is None else verify
         if verify is False:
@@ -653,7 +662,7 @@ class HttpSession:
         if isinstance(verify, str) or cert:
             prepared._tls_files = _tls_files(verify, cert)
         request_name = name or self.request_name or prepared.path_url
-        return _perform(self, prepared, block, request_name, catch_response, allow_redirects, context)
+        return _perform(self, prepared, block, request_name, catch_response, allow_redirects, context, refused)
 
 
 def _tls_files(verify, cert):

@@ -42,9 +42,11 @@ def _method(method):
     return m
 
 
-def perform(session, prepared, header_block, name, catch_response, allow_redirects, context):
+def perform(session, prepared, header_block, name, catch_response, allow_redirects, context, refused=None):
     """Sends `prepared` through the engine as `session`'s user; returns the response (a
-    context manager deciding the outcome with catch_response)."""
+    context manager deciding the outcome with catch_response). `refused`: the error the
+    client raised before sending (python-requests' InvalidHeader): the engine counts the
+    request failed with it and sends nothing."""
     user = session.user
     fast = session.FAST
     flags = rt.DEFERRED if catch_response else 0
@@ -57,6 +59,10 @@ def perform(session, prepared, header_block, name, catch_response, allow_redirec
     elif prepared._insecure:
         flags |= rt.INSECURE
     name = name if name.__class__ is str else str(name)
+    body = prepared.body
+    if refused is not None:
+        flags |= rt.FAILED
+        body = refused.encode()
     rid, reply = rt.HUB.request(
         user._swarmlab_id if user is not None else 0,
         flags,
@@ -64,7 +70,7 @@ def perform(session, prepared, header_block, name, catch_response, allow_redirec
         prepared.url,
         name,
         header_block,
-        prepared.body,
+        body,
         prepared._tls_files,
     )
     hblob = reply[6]

@@ -148,7 +148,7 @@ class FastHttpSession:
                     sent[k] = v
             if auth and "authorization" not in sent:
                 sent["Authorization"] = _basic_auth(*auth)
-            block = _rt.encode_headers(sent.items())
+            block = _rt.encode_headers(sent.items(), fast=True)
         prepared = PreparedRequest(method, full, sent, body)
         return _perform(self, prepared, block, name or self.request_name or url, catch_response, allow_redirects, context)
 
@@ -173,7 +173,7 @@ def _perform(*args):
 
 def _defaults_block():
     if not _BLOCK:
-        _BLOCK.append(_rt.encode_headers(_DEFAULTS.items()))
+        _BLOCK.append(_rt.encode_headers(_DEFAULTS.items(), fast=True))
     return _BLOCK[0]
 
 
