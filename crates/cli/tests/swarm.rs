@@ -750,3 +750,57 @@ class Fast(FastHttpUser):
         "{exceptions}"
     );
 }
+
+/// Issue 27: a terminal's Ctrl-C (SIGINT to the whole process group, the users' Python
+/// processes included) ends a Python-path run as it ends a static one and Locust's: at once,
+/// exit 0, no KeyboardInterrupt traceback (there were two, one per Python process, and exit 1).
+#[test]
+fn ctrl_c_to_the_group_ends_a_python_path_run_cleanly() {
+    use std::os::unix::process::CommandExt;
+    if !common::python_has_greenlet() {
+        return;
+    }
+    let srv = Server::start("epoll", &[]);
+    let dir = tempdir("group-ctrl-c");
+    let lf = dir.join("python_path.py");
+    // the assignment in the task keeps it off the static path
+    std::fs::write(
+        &lf,
+        "from locust import HttpUser, constant, task\n\n\nclass U(HttpUser):\n    \
+         wait_time = constant(0.2)\n\n    @task\n    def t(self):\n        x = 1\n        \
+         self.client.get(\"/\")\n",
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args(["swarm", "--headless", "--processes", "2", "-f"])
+        .arg(&lf)
+        .args(["-H", &srv.url(), "-u", "4", "-r", "4", "-t", "30s"])
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+    // running: its Python processes exist and requests are under way
+    let t = Instant::now();
+    while processes_with(lf.to_str().unwrap()).len() < 3 {
+        assert!(t.elapsed() < Duration::from_secs(20), "no Python processes");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT).unwrap();
+    let sent = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "took {:?} to end",
+        sent.elapsed()
+    );
+    assert!(!stderr.contains("KeyboardInterrupt"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ended by Interrupted"),
+        "{stderr}"
+    );
+}

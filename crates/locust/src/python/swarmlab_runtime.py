@@ -521,6 +521,13 @@ def main():
     real_stdout = sys.stdout
     if mode == "--describe":
         sys.stdout = sys.stderr
+    else:
+        # a terminal's Ctrl-C reaches the whole process group: the engine stops the run and
+        # then tells this process to end (a KeyboardInterrupt here printed a traceback per
+        # process and made the run exit 1); if the engine dies, the kernel ends this process
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     patch_time()
     try:
         module = load_locustfile(path)
