@@ -120,6 +120,45 @@ pub fn sample_tree(root: u32) -> TreeSample {
     s
 }
 
+/// The live processes (zombies left out) whose environment holds `entry` (`NAME=value`)
+/// exactly: a server's processes carry their own tag there, which a child that left its
+/// process group or session (`setsid`), or whose parent exited, keeps. Only our own user's
+/// processes can be read; others are not ours to find.
+pub fn with_env_entry(entry: &str) -> Vec<u32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let entry = entry.as_bytes();
+    let me = std::process::id();
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|&b| b == 0).any(|kv| kv == entry))
+        })
+        .filter(|pid| {
+            // a zombie is gone already (its parent, or PID 1, reaps it)
+            fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|st| {
+                st.rfind(')')
+                    .and_then(|i| st.get(i + 2..i + 3))
+                    .is_some_and(|state| state != "Z")
+            })
+        })
+        .collect()
+}
+
+/// A process's command line, for a message (`None` once it is gone).
+pub fn cmdline(pid: u32) -> Option<String> {
+    let raw = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let line: Vec<String> = raw
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    Some(line.join(" "))
+}
+
 /// The summed time on a CPU of a process's live threads: ns (`schedstat`'s first field), and
 /// clock ticks (utime + stime of each thread's `stat`), for the same threads.
 fn threads_time(pid: u32) -> Option<(u64, u64)> {

@@ -119,7 +119,18 @@ pub struct ServerProcess {
     tls: bool,
     group: bool,
     said: Arc<Mutex<Said>>,
+    /// Its row's name, for what is said about it.
+    name: String,
+    /// `SWARMLAB_SERVER_TAG=...`, unique to this start, in the environment of every process
+    /// of its tree: how a child that left the process group (`setsid`) is found at the stop.
+    tag: String,
 }
+
+/// The environment variable that marks a server's processes.
+const TAG_VAR: &str = "SWARMLAB_SERVER_TAG";
+
+/// How long processes a server left behind get between SIGTERM and SIGKILL.
+const STRAY_GRACE: Duration = Duration::from_secs(1);
 
 impl ServerProcess {
     /// Starts `cmd` and waits until it answers HTTP on its address. An exit, or no answer
@@ -131,8 +142,15 @@ impl ServerProcess {
         let addr = listener.local_addr()?;
         let port = addr.port().to_string();
         let (program, args) = cmd.argv.split_first().context("an empty server command")?;
+        static STARTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let tag = format!(
+            "{}-{}",
+            std::process::id(),
+            STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let mut command = Command::new(program);
         command
+            .env(TAG_VAR, &tag)
             .args(args.iter().map(|a| a.replace("{port}", &port)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -179,6 +197,8 @@ impl ServerProcess {
             tls: cmd.tls,
             group: cmd.group,
             said: Arc::clone(&said.0),
+            name: cmd.name.clone(),
+            tag: format!("{TAG_VAR}={tag}"),
         };
         match server.wait_until_answering() {
             Ok(()) => {
@@ -236,7 +256,10 @@ impl ServerProcess {
     }
 
     /// SIGTERM, then a bounded wait, then SIGKILL; whether it exited 0 on its own (a user's
-    /// server, which need not handle SIGTERM: whether it ended before SIGKILL, of either).
+    /// server, which need not handle SIGTERM: whether it ended before SIGKILL, of either) and
+    /// left no process of its own running. Processes that outlive it (a child that called
+    /// `setsid`, or whose parent exited without it) are found by their tag, named on stderr,
+    /// and stopped: such a server does not exit clean.
     pub fn stop(mut self) -> bool {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
@@ -244,22 +267,71 @@ impl ServerProcess {
             let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGTERM);
         }
         let deadline = Instant::now() + STOP_TIMEOUT;
-        loop {
+        let ended_clean = loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => {
                     let by_term =
                         status.signal() == Some(SIGTERM) || status.code() == Some(128 + SIGTERM);
-                    return status.success() || (self.group && by_term);
+                    break status.success() || (self.group && by_term);
                 }
                 Ok(None) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(20))
                 }
                 _ => {
                     self.kill();
-                    return false;
+                    break false;
                 }
             }
+        };
+        let strays = self.stop_strays();
+        if !strays.is_empty() {
+            eprintln!(
+                "swarmlab: {}: {} process(es) it started outlived it outside its process group \
+                 (setsid): {}; swarmlab stopped them, and the server does not count as exiting \
+                 clean",
+                self.name,
+                strays.len(),
+                strays.join("; ")
+            );
         }
+        ended_clean && strays.is_empty()
+    }
+
+    /// After its first process ended: gives the processes of its tree a grace to end too,
+    /// then stops what is left (SIGTERM, a grace, SIGKILL). Returns the ones that had left its
+    /// process group (`pid command`): a group's own were signalled with it and may just be
+    /// slow; a process outside it was never told to stop.
+    fn stop_strays(&self) -> Vec<String> {
+        use nix::sys::signal::{kill, Signal};
+        let pid = |p: u32| nix::unistd::Pid::from_raw(p as i32);
+        let wait_out = |grace: Duration| {
+            let deadline = Instant::now() + grace;
+            loop {
+                let left = procfs::with_env_entry(&self.tag);
+                if left.is_empty() || Instant::now() >= deadline {
+                    return left;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        let left = wait_out(STRAY_GRACE);
+        let root = pid(self.child.id());
+        let escaped: Vec<u32> = left
+            .iter()
+            .copied()
+            .filter(|&p| !self.group || nix::unistd::getpgid(Some(pid(p))).is_ok_and(|g| g != root))
+            .collect();
+        let named = escaped
+            .iter()
+            .map(|&p| format!("{p} `{}`", procfs::cmdline(p).unwrap_or_default()))
+            .collect();
+        for &p in &left {
+            let _ = kill(pid(p), Signal::SIGTERM);
+        }
+        for p in wait_out(STRAY_GRACE) {
+            let _ = kill(pid(p), Signal::SIGKILL);
+        }
+        named
     }
 
     fn kill(&mut self) {
@@ -269,6 +341,12 @@ impl ServerProcess {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for p in procfs::with_env_entry(&self.tag) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(p as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
 
     fn wait_until_answering(&mut self) -> anyhow::Result<()> {
@@ -503,5 +581,55 @@ mod tests {
             err.contains("exited") && err.contains("before it answered"),
             "{err}"
         );
+    }
+
+    /// Issue 27: a user's server whose child leaves the process group (`setsid`) is not left
+    /// running after the stop: the child is found by the server's tag, stopped, and the server
+    /// does not count as exiting clean. A well-behaved forking server still does.
+    #[test]
+    fn a_child_that_left_the_group_is_found_and_stopped() {
+        let Some(exe) = exe() else {
+            return;
+        };
+        // a duration no other process has: how the stray is found below without its tag
+        let marker = format!("sleep 300.{}", std::process::id());
+        let user = |script: String| {
+            ServerCommand::user(
+                "escaper",
+                &script.replace("EXE", &exe.display().to_string()),
+                None,
+                None,
+            )
+        };
+        let escaper = user(format!(
+            "setsid {marker} & exec EXE serve -m poll --bind 127.0.0.1:$PORT"
+        ));
+        let server = ServerProcess::start(&escaper).unwrap();
+        let named = |needle: &str| {
+            std::fs::read_dir("/proc")
+                .unwrap()
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|&p| procfs::cmdline(p).is_some_and(|c| c.starts_with(needle)))
+                .count()
+        };
+        let t = Instant::now();
+        while named(&marker) == 0 {
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "the stray never started"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            !server.stop(),
+            "a server that leaves a process running is not clean"
+        );
+        assert_eq!(named(&marker), 0, "the setsid child outlived the stop");
+        // a forking server whose children stay in its group: clean, nothing named
+        let forking =
+            user("sleep 300 & sleep 300 & exec EXE serve -m poll --bind 127.0.0.1:$PORT".into());
+        let server = ServerProcess::start(&forking).unwrap();
+        assert!(server.stop(), "children in the group go with it: clean");
     }
 }
