@@ -366,9 +366,15 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 30.0, value_parser = positive_secs)]
     pub write_timeout: f64,
     /// `thread`: the most connection threads at once; beyond, new connections wait in the
-    /// backlog [default: what vm.max_map_count allows, about 16,000].
+    /// backlog [default: what vm.max_map_count allows, about 16,000, and at most half the
+    /// processes and threads the machine can still start].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_threads: Option<u32>,
+    /// `fork`: the most connection processes at once; beyond, new connections wait in the
+    /// backlog [default: half the processes and threads the machine can still start, by
+    /// RLIMIT_NPROC, kernel.pid_max and kernel.threads-max].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_processes: Option<u32>,
     /// Listen backlog (std's 128 overflows under a 10,000-user ramp).
     #[arg(long, default_value_t = swarmlab_server::DEFAULT_BACKLOG,
           value_parser = clap::value_parser!(i32).range(1..))]

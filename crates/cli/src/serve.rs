@@ -37,6 +37,7 @@ pub fn run(a: &ServeArgs) -> Result<u8, Failure> {
     cfg.http.header_timeout = Duration::from_secs_f64(a.header_timeout);
     cfg.write_timeout = Duration::from_secs_f64(a.write_timeout);
     cfg.max_threads = a.max_threads.map(|n| n as usize);
+    cfg.max_processes = a.max_processes.map(|n| n as usize);
     if let Some(w) = a.workers {
         cfg.workers = usize::from(w);
     }

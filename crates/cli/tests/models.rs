@@ -641,7 +641,18 @@ fn prefork_workers_die_with_a_killed_parent() {
 /// crash, no reset) and is served as soon as a connection ends.
 #[test]
 fn thread_at_its_cap_keeps_new_clients_waiting_then_serves_them() {
-    let Some(mut srv) = Server::try_start("thread", &["--max-threads", "3"]) else {
+    at_its_cap_new_clients_wait_then_are_served("thread", "--max-threads");
+}
+
+/// Issue 27: `fork` has a cap too (it had none: 30,000 clients would take every pid of a
+/// 32,768 `kernel.pid_max`, the machine's and the user's), kept as `thread` keeps its own.
+#[test]
+fn fork_at_its_cap_keeps_new_clients_waiting_then_serves_them() {
+    at_its_cap_new_clients_wait_then_are_served("fork", "--max-processes");
+}
+
+fn at_its_cap_new_clients_wait_then_are_served(model: &'static str, flag: &'static str) {
+    let Some(mut srv) = Server::try_start(model, &[flag, "3"]) else {
         return;
     };
     let mut held: Vec<TcpStream> = (0..3)
@@ -664,7 +675,7 @@ fn thread_at_its_cap_keeps_new_clients_waiting_then_serves_them() {
             e.kind(),
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
         )),
-        "the fourth client is answered at once ({early:?}): no cap"
+        "{model}: the fourth client is answered at once ({early:?}): no cap"
     );
     drop(held.pop()); // one connection ends: its thread ends
     waiting

@@ -5,8 +5,13 @@
 //! the blocking loop and exits. SIGCHLD makes the parent reap at once, so there are never
 //! zombies. Any number of requests run at once, one per process. Failure mode: a fork per
 //! connection (page tables copied, about 0.2 ms here) caps new connections per second, and
-//! `fork` fails at RLIMIT_NPROC; that connection is then closed and logged. The parent never
-//! starts a thread: the child of a multithreaded process may not allocate.
+//! every process takes a pid: uncapped, 30,000 clients would take all of a 32,768
+//! `kernel.pid_max` (or the user's RLIMIT_NPROC), and neither this server nor anything else on
+//! the machine could start a process. So the server stops accepting at a cap, half the room
+//! for new tasks it finds at its start ([`crate::sys::task_room`]) or `--max-processes`: new
+//! clients wait in the listen backlog and are served as children end; it says so once. Should
+//! `fork` fail all the same, that connection is closed and logged. The parent never starts a
+//! thread: the child of a multithreaded process may not allocate.
 
 use std::io;
 use std::net::TcpListener;
@@ -22,7 +27,23 @@ use crate::{Config, Stop};
 pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let mut children = Children::new()?;
+    let (room, bound) = sys::task_room();
+    let most = (room / 2).max(1);
+    let cap = cfg.max_processes.map_or(most, |n| n.min(most));
     loop {
+        if children.len() >= cap {
+            if cfg.max_processes.is_some_and(|n| n <= most) {
+                warn_limited!("fork: {cap} connection processes (--max-processes); new connections wait in the backlog");
+            } else {
+                warn_limited!("fork: {cap} connection processes, half the room {bound} left at the start; new connections wait in the backlog");
+            }
+            // until a child ends (or shutdown)
+            if sys::wait_readable(&[stop.fd(), children.fd()], None)? == Some(0) {
+                break;
+            }
+            children.reap();
+            continue;
+        }
         match sys::wait_readable(&[stop.fd(), children.fd(), listener.as_fd()], None)? {
             Some(0) => break,
             Some(1) => {

@@ -170,6 +170,9 @@ pub struct Config {
     /// `thread`: the most connection threads at once (beyond, new connections wait in the
     /// backlog). By default (`None`), what `vm.max_map_count` allows.
     pub max_threads: Option<usize>,
+    /// `fork`: the most connection processes at once (beyond, new connections wait in the
+    /// backlog). By default (`None`), half the processes the machine can still start.
+    pub max_processes: Option<usize>,
     /// Serve TLS with this certificate (`--tls-cert`/`--tls-key`, `--tls self-signed`). By
     /// default, plain HTTP.
     pub tls: Option<tls::Tls>,
@@ -183,6 +186,7 @@ impl Default for Config {
             drain_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(30),
             max_threads: None,
+            max_processes: None,
             tls: None,
         }
     }

@@ -57,6 +57,51 @@ pub fn thread_count() -> Option<usize> {
         .find_map(|l| l.strip_prefix("Threads:")?.trim().parse().ok())
 }
 
+/// How many more processes and threads the machine and this user can start now, and what
+/// bounds it: the least of `RLIMIT_NPROC` (this user's tasks), `kernel.pid_max` and
+/// `kernel.threads-max` (every thread takes a pid too), less the tasks that exist
+/// (`/proc/loadavg`'s count, all users'; for `RLIMIT_NPROC` an over-count, which errs low).
+/// A server that spends all of it leaves the machine unable to start a shell.
+pub fn task_room() -> (usize, &'static str) {
+    use rustix::process::{getrlimit, Resource};
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+    };
+    let nproc = getrlimit(Resource::Nproc).current.unwrap_or(u64::MAX);
+    let limits = [
+        (nproc, "RLIMIT_NPROC"),
+        (
+            read("/proc/sys/kernel/pid_max").unwrap_or(32_768),
+            "kernel.pid_max",
+        ),
+        (
+            read("/proc/sys/kernel/threads-max").unwrap_or(u64::MAX),
+            "kernel.threads-max",
+        ),
+    ];
+    let (most, why) = limits
+        .into_iter()
+        .min_by_key(|l| l.0)
+        .expect("three limits");
+    let tasks = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(3)?
+                .split('/')
+                .nth(1)?
+                .parse::<u64>()
+                .ok()
+        })
+        .unwrap_or(0);
+    (
+        most.saturating_sub(tasks).min(usize::MAX as u64) as usize,
+        why,
+    )
+}
+
 /// Raises `RLIMIT_NOFILE` as far as this process may: 100,000 clients need 100,000 fds on
 /// each side. A privileged process lifts the hard limit too, up to `fs.nr_open`; any other
 /// raises the soft limit to the hard one. Returns the soft limit now.

@@ -7,8 +7,10 @@
 //! closed, logged, and the server goes on. Before that, each thread's stack, guard page and
 //! signal stack take about four memory mappings, and the kernel allows `vm.max_map_count`
 //! (65,530 by default) per process: past about 16,000 threads the runtime cannot set up a new
-//! thread and aborts the whole process. So the server stops accepting at a cap below that
-//! (new clients wait in the listen backlog, and are served as threads end) and says so once.
+//! thread and aborts the whole process; and every thread takes a pid, of which the machine
+//! may have 32,768 in all (`kernel.pid_max`). So the server stops accepting at a cap below
+//! both (half the room for new tasks it finds at its start, as `fork`), or `--max-threads`:
+//! new clients wait in the listen backlog, and are served as threads end; it says so once.
 
 use std::io;
 use std::net::TcpListener;
@@ -23,15 +25,22 @@ use crate::{Config, Stop};
 pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let active = Arc::new(AtomicUsize::new(0));
-    let (most, maps) = thread_cap();
+    let (by_maps, maps) = thread_cap();
+    // every thread takes a pid too: half the room for new tasks, as `fork` keeps
+    let (room, bound) = crate::sys::task_room();
+    let most = by_maps.min((room / 2).max(1));
     let cap = cfg.max_threads.map_or(most, |n| n.min(most));
     loop {
         if active.load(Ordering::SeqCst) >= cap {
             if cap < most {
                 warn_limited!("thread: {cap} connection threads (--max-threads); new connections wait in the backlog");
-            } else {
+            } else if most == by_maps {
                 warn_limited!(
                     "thread: {cap} connection threads, the most vm.max_map_count ({maps}) allows; new connections wait in the backlog"
+                );
+            } else {
+                warn_limited!(
+                    "thread: {cap} connection threads, half the room {bound} left at the start; new connections wait in the backlog"
                 );
             }
             // (wakes for shutdown at once)
