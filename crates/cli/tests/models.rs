@@ -348,6 +348,46 @@ suite! {
         drop(readers);
     }
 
+    // Issue 27: clients that ask for a long `/sleep` and leave do not keep the server's
+    // threads, processes or workers for the rest of it: with 2 workers and 3 abandoned
+    // 60 s sleeps, the next client is answered at once (pool and prefork answered no one until
+    // the sleeps ended; single, one client at a time, likewise), and a model that holds a
+    // thread or process per connection is back to its size within seconds. (select's loop
+    // cannot watch for the close alone, so it keeps the sleeps: its one loop is not held.)
+    abandoned_sleeps_do_not_hold_the_server(srv, "--workers", "2") {
+        let before = tree_threads_and_processes(srv.pid());
+        for _ in 0..3 {
+            let mut s = srv.connect();
+            s.write_all(b"GET /sleep?ms=60000 HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+            std::thread::sleep(Duration::from_millis(100)); // a worker has it
+            drop(s);
+        }
+        let t = Instant::now();
+        let mut s = srv.connect();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(GET).unwrap();
+        let r = read_response(&mut s);
+        assert!(
+            r.as_ref().is_some_and(|r| r.status == 200),
+            "{}: the next client was not answered within {:?}",
+            srv.model,
+            t.elapsed()
+        );
+        drop(s);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(srv.model, "fork" | "thread")
+            && tree_threads_and_processes(srv.pid()) > before
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{}: still {} threads and processes, {before} before the sleeps",
+                srv.model,
+                tree_threads_and_processes(srv.pid())
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     // Every model closes the same way (issue 18): a client that stops reading is dropped after
     // the write timeout, so it cannot hold a thread, a process or a loop's memory: what was in
     // the socket buffers arrives, then the end, far short of the 64 MiB asked for (and the
@@ -695,6 +735,19 @@ fn at_its_cap_new_clients_wait_then_are_served(model: &'static str, flag: &'stat
     assert!(srv.alive());
     let status = srv.stop();
     assert!(status.success(), "{status}");
+}
+
+/// Threads summed over a process and its children.
+fn tree_threads_and_processes(pid: i32) -> u64 {
+    std::iter::once(pid)
+        .chain(children_of(pid))
+        .filter_map(|p| {
+            let status = std::fs::read_to_string(format!("/proc/{p}/status")).ok()?;
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Threads:")?.trim().parse::<u64>().ok())
+        })
+        .sum()
 }
 
 fn tree_rss_kib(pid: i32) -> u64 {

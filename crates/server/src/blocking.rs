@@ -2,8 +2,9 @@
 //! `pool`): the shared [`Driver`]'s steps, carried out with blocking calls. Waiting happens in
 //! `poll(2)` on the socket and the stop signal with the driver's deadline, so a header
 //! deadline, an idle timeout, a write deadline and a shutdown all wake a blocked connection;
-//! `/sleep` blocks the thread (or process) in `thread::sleep`, which is the natural way for a
-//! blocking design to wait.
+//! `/sleep` blocks the thread (or process) in `poll(2)` until its time, watching only the stop
+//! signal and the client closing its side: a client that leaves does not keep the thread (or
+//! the process, or a pool's worker) for the rest of its sleep.
 
 use std::io::{self, Read};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::driver::{Driver, Step};
 use crate::log::warn_limited;
-use crate::sys;
+use crate::sys::{self, Woken};
 use crate::{Config, Stop};
 
 /// Bytes read per `read(2)`.
@@ -191,14 +192,15 @@ pub fn serve_conn(stream: TcpStream, cfg: &Config, stop: &Stop, yield_to: Option
                 }
             }
             Step::Sleep => {
-                // woken by a stop (then the drain bound holds), else at the driver's deadline
+                // woken by a stop (then the drain bound holds), by the client closing its side
+                // (it left: the reply is abandoned and the thread or process is free for the
+                // next client), else at the driver's deadline
                 let until = bounded(driver.deadline(), false);
-                if stopping {
-                    if let Some(until) = until {
-                        std::thread::sleep(until.saturating_duration_since(now));
-                    }
-                } else if sys::wait_readable(&[stop.fd()], until).is_err() {
-                    return;
+                let stop_fd = (!stopping).then(|| stop.fd());
+                match sys::wait_stop_or_hangup(stop_fd, stream.as_fd(), until) {
+                    Ok(Woken::Hangup) => driver.eof(),
+                    Ok(_) => {}
+                    Err(_) => return,
                 }
             }
             Step::ShutdownWrite => {

@@ -51,6 +51,7 @@ impl EpollSelector {
 fn flags(interest: Interest) -> epoll::EventFlags {
     match interest {
         Interest::None => epoll::EventFlags::empty(),
+        Interest::Hangup => epoll::EventFlags::RDHUP,
         Interest::Read => epoll::EventFlags::IN | epoll::EventFlags::RDHUP,
         Interest::Write => epoll::EventFlags::OUT,
     }
@@ -116,6 +117,7 @@ impl Selector for EpollSelector {
             events.push(Event {
                 fd: data.u64() as RawFd,
                 readable: flags.contains(epoll::EventFlags::IN) || hangup,
+                hangup,
                 writable: flags.contains(epoll::EventFlags::OUT) || hangup,
             });
         }

@@ -34,6 +34,7 @@ struct PollSelector {
 fn flags(interest: Interest) -> PollFlags {
     match interest {
         Interest::None => PollFlags::empty(),
+        Interest::Hangup => PollFlags::RDHUP,
         Interest::Read => PollFlags::IN,
         Interest::Write => PollFlags::OUT,
     }
@@ -80,10 +81,11 @@ impl Selector for PollSelector {
             if r.is_empty() {
                 continue;
             }
-            let hangup = r.intersects(PollFlags::HUP | PollFlags::ERR);
+            let hangup = r.intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::RDHUP);
             events.push(Event {
                 fd,
                 readable: r.contains(PollFlags::IN) || hangup,
+                hangup,
                 writable: r.contains(PollFlags::OUT) || hangup,
             });
         }

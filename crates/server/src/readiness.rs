@@ -22,6 +22,9 @@ use crate::{Config, Stop};
 pub enum Interest {
     /// Nothing (a timer will wake it).
     None,
+    /// The client closing its side (a `/sleep` reply pending: nothing more to read, but a
+    /// client that left need not be waited for). `select(2)` cannot watch for this alone.
+    Hangup,
     /// Input.
     Read,
     /// Room to write.
@@ -35,6 +38,9 @@ pub struct Event {
     pub fd: RawFd,
     /// Readable, or hung up.
     pub readable: bool,
+    /// The client closed its side, or the connection failed (`EPOLLRDHUP`, `POLLRDHUP`,
+    /// `HUP`, `ERR`).
+    pub hangup: bool,
     /// Writable.
     pub writable: bool,
 }
@@ -116,11 +122,11 @@ impl<S: Selector> Loop<S> {
                         self.shutdown_all(now);
                     }
                 } else {
-                    self.drive(ev.fd, ev.readable, now);
+                    self.drive(ev.fd, ev.readable, ev.hangup, now);
                 }
             }
             while let Some(fd) = self.timers.pop_due(now) {
-                self.drive(fd as RawFd, false, now);
+                self.drive(fd as RawFd, false, false, now);
             }
             if let Some(limit) = drain_until {
                 if self.open == 0 || now >= limit {
@@ -162,14 +168,14 @@ impl<S: Selector> Loop<S> {
         for fd in 0..self.clients.len() {
             if let Some(c) = &mut self.clients[fd] {
                 c.driver.shutdown();
-                self.drive(fd as RawFd, false, now);
+                self.drive(fd as RawFd, false, false, now);
             }
         }
     }
 
     /// Carries out the driver's steps until one must wait; reads at most once, and only if the
     /// selector said `readable` (level-triggered: more input means another event).
-    fn drive(&mut self, fd: RawFd, readable: bool, now: Instant) {
+    fn drive(&mut self, fd: RawFd, readable: bool, hangup: bool, now: Instant) {
         let Some(client) = self.clients.get_mut(fd as usize).and_then(Option::as_mut) else {
             return;
         };
@@ -193,7 +199,10 @@ impl<S: Selector> Loop<S> {
                         Err(_) => client.driver.eof(),
                     }
                 }
-                Step::Sleep => break Interest::None,
+                // a client gone during a `/sleep`: its reply is abandoned, as a blocking
+                // model's is (nothing more can be answered on a closed connection)
+                Step::Sleep if hangup => client.driver.eof(),
+                Step::Sleep => break Interest::Hangup,
                 Step::ShutdownWrite => {
                     let _ = client.stream.shutdown(Shutdown::Write);
                 }

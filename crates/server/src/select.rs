@@ -56,7 +56,10 @@ impl Selector for SelectSelector {
         self.sets.reset(nfds);
         for (fd, interest) in self.interest.iter().enumerate() {
             match interest {
-                Interest::None => {}
+                // select(2) reports a close only as readability, which pipelined input also
+                // gives: a `/sleep` reply is kept for a client that left, as before (the loop is
+                // not blocked by it: other clients go on)
+                Interest::None | Interest::Hangup => {}
                 Interest::Read => rustix::event::fd_set_insert(&mut self.sets.read, fd as RawFd),
                 Interest::Write => rustix::event::fd_set_insert(&mut self.sets.write, fd as RawFd),
             }
@@ -69,6 +72,7 @@ impl Selector for SelectSelector {
                 fd,
                 readable: true,
                 writable: false,
+                hangup: false,
             });
         }
         for fd in FdSetIter::new(&self.sets.write) {
@@ -76,6 +80,7 @@ impl Selector for SelectSelector {
                 fd,
                 readable: false,
                 writable: true,
+                hangup: false,
             });
         }
         Ok(())

@@ -156,6 +156,42 @@ pub fn wait_readable(
     }
 }
 
+/// What ended a [`wait_stop_or_hangup`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Woken {
+    /// The deadline passed.
+    Deadline,
+    /// The stop signal.
+    Stop,
+    /// The peer closed its side of `conn` (`POLLRDHUP`), or the connection failed.
+    Hangup,
+}
+
+/// Waits until `deadline` (forever if `None`), the `stop` fd is readable, or the peer closes
+/// its side of `conn`: a blocked `/sleep` that a client leaves ends early. Input that arrives
+/// meanwhile does not wake it (it waits in the socket for the next read).
+pub fn wait_stop_or_hangup(
+    stop: Option<BorrowedFd<'_>>,
+    conn: BorrowedFd<'_>,
+    deadline: Option<Instant>,
+) -> io::Result<Woken> {
+    loop {
+        let timeout = deadline.map(|d| timespec(d.saturating_duration_since(Instant::now())));
+        let mut polled = [
+            PollFd::new(&conn, PollFlags::RDHUP),
+            PollFd::new(stop.as_ref().unwrap_or(&conn), PollFlags::IN),
+        ];
+        let n = if stop.is_some() { 2 } else { 1 };
+        match rustix::event::poll(&mut polled[..n], timeout.as_ref()) {
+            Ok(0) => return Ok(Woken::Deadline),
+            Ok(_) if n == 2 && !polled[1].revents().is_empty() => return Ok(Woken::Stop),
+            Ok(_) => return Ok(Woken::Hangup),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// Waits until `fd` is writable (or in error), or until `deadline`. Returns whether it is.
 pub fn wait_writable(fd: BorrowedFd<'_>, deadline: Option<Instant>) -> io::Result<bool> {
     loop {
