@@ -944,3 +944,39 @@ impl Drop for Netns {
         }
     }
 }
+
+/// Issue 27: a worker whose "master" accepts the connection and never speaks (or stops
+/// mid-greeting) still ends at once on SIGINT and on SIGTERM; it went on waiting for the
+/// ZeroMQ handshake and ignored both.
+#[test]
+fn a_worker_facing_a_silent_peer_ends_on_a_signal() {
+    use std::io::Write;
+    for (sig, greeting) in [
+        (libc::SIGINT, &b""[..]),
+        (libc::SIGTERM, &b""[..]),
+        (libc::SIGINT, &b"\xff\0\0\0\0\0\0\0\x01\x7f"[..]),
+    ] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let greeting = greeting.to_vec();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in listener.incoming() {
+                let Ok(mut s) = s else { return };
+                let _ = s.write_all(&greeting);
+                held.push(s); // open, and silent
+            }
+        });
+        let w = worker(port, &["-H", "http://127.0.0.1:1"]);
+        std::thread::sleep(Duration::from_millis(1500));
+        w.signal(sig);
+        let t = Instant::now();
+        let out = w.finish(Duration::from_secs(10));
+        assert!(
+            t.elapsed() < Duration::from_secs(4),
+            "signal {sig}: the worker took {:?} to end: {}",
+            t.elapsed(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

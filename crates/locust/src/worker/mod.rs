@@ -41,6 +41,16 @@ const CONNECT_RETRIES: u32 = 60;
 /// worker gives it this long before the runtime (and the queue) goes, as ZeroMQ's
 /// `ZMQ_LINGER` does. Well inside the 0.5 s a quitting master waits for final reports.
 const LINGER: Duration = Duration::from_millis(200);
+/// After SIGINT/SIGTERM, how long the goodbye to the master (final reports, `quit`) may take
+/// before the worker ends without it: a master that stopped reading cannot hold it.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// Returns once `stop` is set (a signal handler sets it; checked every 50 ms).
+async fn stopped(stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
 
 /// How the worker reaches its master.
 #[derive(Clone, Debug)]
@@ -154,7 +164,17 @@ pub fn run(
         said_single_class: false,
         cpu: CpuMeter::new(),
     };
-    let result = runtime.block_on(w.session(stop, log));
+    let result = runtime.block_on(async {
+        let session = w.session(stop, log);
+        tokio::pin!(session);
+        tokio::select! {
+            r = &mut session => r,
+            _ = async {
+                stopped(stop).await;
+                tokio::time::sleep(STOP_GRACE).await;
+            } => Err(WorkerError::Interrupted),
+        }
+    });
     if let Some(s) = w.swarm() {
         s.stop();
     }
@@ -228,10 +248,16 @@ async fn open(
         .map_err(|e| WorkerError::Transport(e.to_string()))?;
     options.peer_identity(identity);
     let mut socket = zeromq::DealerSocket::with_options(options);
-    socket
-        .connect(endpoint)
-        .await
-        .map_err(|e| WorkerError::Transport(format!("connecting to {endpoint}: {e}")))?;
+    // the option bounds the TCP connect; this, the greeting and handshake after it too
+    match tokio::time::timeout(CONNECT_RETRY * 2, socket.connect(endpoint)).await {
+        Ok(r) => r.map_err(|e| WorkerError::Transport(format!("connecting to {endpoint}: {e}")))?,
+        Err(_) => {
+            return Err(WorkerError::Transport(format!(
+                "connecting to {endpoint}: no ZeroMQ handshake within {} s",
+                (CONNECT_RETRY * 2).as_secs()
+            )))
+        }
+    }
     let (send, mut recv) = socket.split();
     let reader = tokio::spawn(async move {
         loop {
@@ -346,7 +372,11 @@ impl Worker {
         loop {
             let mut out: Vec<(&str, Value)> = Vec::new();
             if c.link.is_none() {
-                self.connect(&mut c, log).await?;
+                // a peer that accepts and says nothing must not keep a signal waiting
+                tokio::select! {
+                    r = self.connect(&mut c, log) => r?,
+                    _ = stopped(stop) => return Err(WorkerError::Interrupted),
+                }
             }
             self.announce(&mut c, &mut out)?;
             if let Some(t) = c.last_master_heartbeat {
