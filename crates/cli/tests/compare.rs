@@ -409,9 +409,31 @@ fn compare_shows_the_running_model_then_the_report() {
         report.starts_with("HTTP/1.1 200") && report.contains("<svg"),
         "{report:.300}"
     );
+    // Issue 27: a browser's event stream held open does not keep compare from ending on
+    // Ctrl-C (it never exited while a page showed the live view)
+    let mut events = std::net::TcpStream::connect(&addr).unwrap();
+    write!(events, "GET /events HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    events
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut head = [0u8; 64];
+    let n = events.read(&mut head).unwrap();
+    assert!(head[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &head[..n]);
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    assert!(child.wait().unwrap().success());
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("compare still running 10 s after SIGINT with an event stream open");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    drop(events);
 }
 
 /// `--workload tls-close`: each model serves HTTPS with a certificate made at its start, every
