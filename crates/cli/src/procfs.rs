@@ -120,6 +120,75 @@ pub fn sample_tree(root: u32) -> TreeSample {
     s
 }
 
+/// The pids of the tree rooted at `root` (the root and its descendants alive now).
+pub fn tree_pids(root: u32) -> Vec<u32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return vec![root];
+    };
+    let parents: HashMap<u32, u32> = dir
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let after = &stat[stat.rfind(')')? + 2..];
+            Some((pid, after.split(' ').nth(1)?.parse().ok()?))
+        })
+        .collect();
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let p = tree[i];
+        tree.extend(parents.iter().filter(|&(_, &pp)| pp == p).map(|(&c, _)| c));
+        i += 1;
+    }
+    tree
+}
+
+/// The TCP ports the processes of `root`'s tree listen on (IPv4 and IPv6, sorted): a socket
+/// in LISTEN state (`/proc/net/tcp*`) whose inode one of their descriptors holds. How a
+/// server is known to be up without connecting to it, and where it listens if not where told.
+pub fn listening_ports(root: u32) -> Vec<u16> {
+    let mut inodes = HashSet::new();
+    for pid in tree_pids(root) {
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if let Ok(link) = fs::read_link(fd.path()) {
+                if let Some(inode) = link
+                    .to_str()
+                    .and_then(|l| l.strip_prefix("socket:["))
+                    .and_then(|l| l.strip_suffix(']'))
+                    .and_then(|n| n.parse::<u64>().ok())
+                {
+                    inodes.insert(inode);
+                }
+            }
+        }
+    }
+    let mut ports: Vec<u16> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|f| fs::read_to_string(f).ok())
+        .flat_map(|table| {
+            table
+                .lines()
+                .skip(1)
+                .filter_map(|l| {
+                    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    let port = u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()?;
+                    let listening = *f.get(3)? == "0A";
+                    let inode = f.get(9)?.parse::<u64>().ok()?;
+                    (listening && inodes.contains(&inode)).then_some(port)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
 /// The live processes (zombies left out) whose environment holds `entry` (`NAME=value`)
 /// exactly: a server's processes carry their own tag there, which a child that left its
 /// process group or session (`setsid`), or whose parent exited, keeps. Only our own user's

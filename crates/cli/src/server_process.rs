@@ -58,6 +58,11 @@ pub struct ServerCommand {
     pub group: bool,
     /// Where its stdout and stderr go (`None`: stdout nowhere, stderr ours once it is up).
     pub log: Option<std::path::PathBuf>,
+    /// It is up once it listens on its port (`check`: whatever it then answers is a finding),
+    /// not once it answers HTTP (`compare`, which needs answers to measure); and it runs with
+    /// the open-file limit the user had, not the one swarmlab raised for itself (`check`
+    /// measures leaks against the limit the server meets when its author runs it).
+    pub up_when_listening: bool,
 }
 
 impl ServerCommand {
@@ -85,6 +90,7 @@ impl ServerCommand {
             tls,
             group: false,
             log: None,
+            up_when_listening: false,
         };
         if tls {
             cmd.argv.extend(["--tls".to_string(), "self-signed".into()]);
@@ -108,6 +114,7 @@ impl ServerCommand {
             tls: false,
             group: true,
             log,
+            up_when_listening: false,
         }
     }
 }
@@ -187,10 +194,14 @@ impl ServerProcess {
         if let Some(cpus) = &cmd.cpus {
             swarmlab_server::sys::pin_on_exec(&mut command, cpus)?;
         }
+        if cmd.up_when_listening {
+            swarmlab_server::sys::original_fd_limit_on_exec(&mut command);
+        }
         let mut child = command
             .spawn()
             .with_context(|| format!("cannot start {program}"))?;
         let said = forward_stderr(&mut child, &cmd.name, log);
+        let up_when_listening = cmd.up_when_listening && cmd.listen == Listen::Port;
         let mut server = ServerProcess {
             child,
             addr,
@@ -200,7 +211,7 @@ impl ServerProcess {
             name: cmd.name.clone(),
             tag: format!("{TAG_VAR}={tag}"),
         };
-        match server.wait_until_answering() {
+        match server.wait_until_up(up_when_listening) {
             Ok(()) => {
                 said.0.lock().unwrap_or_else(|e| e.into_inner()).up = true;
                 Ok(server)
@@ -349,17 +360,46 @@ impl ServerProcess {
         }
     }
 
-    fn wait_until_answering(&mut self) -> anyhow::Result<()> {
+    /// Waits until it answers HTTP, or (`listening`) until its tree listens on its port. When
+    /// it does not within [`START_TIMEOUT`]: why not, as far as can be told: it ended, it
+    /// listens on another port, or it is still starting.
+    fn wait_until_up(&mut self, listening: bool) -> anyhow::Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Some(status) = self.child.try_wait()? {
-                return Err(anyhow!("the server exited ({status}) before it answered"));
+                return Err(anyhow!(
+                    "the server exited ({status}) before it {}",
+                    if listening { "listened" } else { "answered" }
+                ));
             }
-            if answers(self.addr, self.tls) {
+            let up = if listening {
+                procfs::listening_ports(self.child.id()).contains(&self.addr.port())
+            } else {
+                answers(self.addr, self.tls)
+            };
+            if up {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(anyhow!("{} does not answer HTTP", self.addr));
+                let elsewhere: Vec<String> = procfs::listening_ports(self.child.id())
+                    .into_iter()
+                    .filter(|&p| p != self.addr.port())
+                    .map(|p| p.to_string())
+                    .collect();
+                return Err(match (elsewhere.is_empty(), listening) {
+                    (false, _) => anyhow!(
+                        "it listens on port {} and not on {}, the port it was given: take the \
+                         port from the command line ({{port}} in the command) or from $PORT",
+                        elsewhere.join(", "),
+                        self.addr.port()
+                    ),
+                    (true, true) => anyhow!(
+                        "it runs, and listens on no TCP port after {} s (still starting, or \
+                         it never calls listen())",
+                        START_TIMEOUT.as_secs()
+                    ),
+                    (true, false) => anyhow!("{} does not answer HTTP", self.addr),
+                });
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -548,6 +588,7 @@ mod tests {
                 tls: false,
                 group: false,
                 log: None,
+                up_when_listening: false,
             };
             let server = ServerProcess::start(&cmd).unwrap();
             assert!(answers_http(server.addr));
@@ -569,6 +610,7 @@ mod tests {
             tls: false,
             group: true,
             log: None,
+            up_when_listening: false,
         };
         let err = ServerProcess::start(&cmd).err().expect("it did not start");
         assert_eq!(err.to_string(), "cannot bind: no");

@@ -8,6 +8,13 @@ use std::time::{Duration, Instant};
 
 /// How long a probe waits for an answer.
 pub const ANSWER_WAIT: Duration = Duration::from_secs(3);
+/// The most header a probe reads looking for its end (a server sending fields forever).
+pub const HEAD_MAX: usize = 64 * 1024;
+/// The most of a body a probe keeps; the rest is counted and dropped.
+pub const BODY_KEEP: usize = 64 * 1024;
+/// The most bytes a probe reads of one answer's body (an endless one, at full speed): past
+/// this it stops, and the answer counts as not ended.
+pub const BODY_MAX: u64 = 16 << 20;
 
 /// How a connection's reading ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +25,10 @@ pub enum End {
     Reset,
     /// Nothing more within the wait.
     Timeout,
+    /// More than a probe reads ([`HEAD_MAX`] of header, [`BODY_MAX`] of body), still coming.
+    TooMuch,
+    /// A header's end came, and what it ends is not an HTTP/1.x status line and fields.
+    NotHttp,
     /// Another error.
     Other(String),
 }
@@ -29,6 +40,8 @@ impl End {
             End::Eof => "the server closed the connection without an answer".into(),
             End::Reset => "the connection was reset (ECONNRESET)".into(),
             End::Timeout => format!("nothing within {} s", ANSWER_WAIT.as_secs()),
+            End::TooMuch => "more than a probe reads, still coming".into(),
+            End::NotHttp => "not an HTTP/1.x status line and header".into(),
             End::Other(e) => e.clone(),
         }
     }
@@ -60,8 +73,10 @@ pub struct Answer {
     pub headers: Vec<(String, String)>,
     /// How the body ends.
     pub framing: Framing,
-    /// The body's bytes that came.
+    /// The body's bytes that came (the first [`BODY_KEEP`] of them).
     pub body: Vec<u8>,
+    /// How many body bytes came.
+    pub body_len: u64,
     /// The body ended where its framing said (for [`Framing::Close`]: a clean close).
     pub whole: bool,
     /// How reading the body ended, when it did not end where the framing said, or for a
@@ -70,6 +85,13 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// Body bytes that came: counted, and kept up to [`BODY_KEEP`].
+    fn keep(&mut self, bytes: &[u8]) {
+        self.body_len += bytes.len() as u64;
+        let room = BODY_KEEP.saturating_sub(self.body.len());
+        self.body.extend_from_slice(&bytes[..room.min(bytes.len())]);
+    }
+
     /// A header field's value.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -142,16 +164,16 @@ impl Wire {
             if let Some(n) = head_end(&self.buf) {
                 break n;
             }
+            if self.buf.len() > HEAD_MAX {
+                return Err((End::TooMuch, std::mem::take(&mut self.buf)));
+            }
             if let Err(end) = self.fill(deadline) {
                 return Err((end, std::mem::take(&mut self.buf)));
             }
         };
         let head_bytes: Vec<u8> = self.buf.drain(..head_len).collect();
         let Some((status, headers)) = parse_head(&head_bytes) else {
-            return Err((
-                End::Other("not an HTTP/1.x status line and header".into()),
-                head_bytes,
-            ));
+            return Err((End::NotHttp, head_bytes));
         };
         let bare_lf = head_bytes
             .iter()
@@ -164,44 +186,63 @@ impl Wire {
             framing: framing(status, head, &headers),
             headers,
             body: Vec::new(),
+            body_len: 0,
             whole: false,
             end: None,
         };
         match answer.framing {
             Framing::Empty => answer.whole = true,
-            Framing::Length(n) => {
-                while (self.buf.len() as u64) < n {
-                    if let Err(end) = self.fill(deadline) {
-                        answer.end = Some(end);
-                        break;
-                    }
+            Framing::Length(n) => loop {
+                // what the buffer holds of this body moves to it (kept in part, counted)
+                let take = ((n - answer.body_len) as usize).min(self.buf.len());
+                answer.keep(self.buf.drain(..take).as_slice());
+                if answer.body_len == n {
+                    answer.whole = true;
+                    break;
                 }
-                let take = (n as usize).min(self.buf.len());
-                answer.body = self.buf.drain(..take).collect();
-                answer.whole = answer.body.len() as u64 == n;
-            }
+                if answer.body_len >= BODY_MAX {
+                    answer.end = Some(End::TooMuch);
+                    break;
+                }
+                if let Err(end) = self.fill(deadline) {
+                    answer.end = Some(end);
+                    break;
+                }
+            },
             Framing::Chunked => loop {
                 match dechunk(&self.buf) {
                     Some((body, used)) => {
-                        answer.body = body;
+                        answer.keep(&body);
                         self.buf.drain(..used);
                         answer.whole = true;
+                        break;
+                    }
+                    None if self.buf.len() as u64 > BODY_MAX => {
+                        answer.end = Some(End::TooMuch);
+                        let all = std::mem::take(&mut self.buf);
+                        answer.keep(&all);
                         break;
                     }
                     None => {
                         if let Err(end) = self.fill(deadline) {
                             answer.end = Some(end);
-                            answer.body = std::mem::take(&mut self.buf);
+                            let all = std::mem::take(&mut self.buf);
+                            answer.keep(&all);
                             break;
                         }
                     }
                 }
             },
             Framing::Close => loop {
+                let all = std::mem::take(&mut self.buf);
+                answer.keep(&all);
+                if answer.body_len >= BODY_MAX {
+                    answer.end = Some(End::TooMuch);
+                    break;
+                }
                 if let Err(end) = self.fill(deadline) {
                     answer.whole = end == End::Eof;
                     answer.end = Some(end);
-                    answer.body = std::mem::take(&mut self.buf);
                     break;
                 }
             },
@@ -209,13 +250,25 @@ impl Wire {
         Ok(answer)
     }
 
-    /// After an answer: waits up to `wait` for the connection's end; how it ended and the bytes
-    /// that came meanwhile (beyond the answer).
-    pub fn end(&mut self, wait: Duration) -> (End, Vec<u8>) {
+    /// After an answer: waits up to `wait` for the connection's end; how it ended, the bytes
+    /// that came meanwhile (beyond the answer; the first [`BODY_KEEP`] of them), and how many
+    /// came (reading stops past [`BODY_MAX`]: [`End::TooMuch`]).
+    pub fn end(&mut self, wait: Duration) -> (End, Vec<u8>, u64) {
         let deadline = Instant::now() + wait;
+        let mut kept = std::mem::take(&mut self.buf);
+        let mut count = kept.len() as u64;
+        kept.truncate(BODY_KEEP);
         loop {
-            if let Err(end) = self.fill(deadline) {
-                return (end, std::mem::take(&mut self.buf));
+            if count >= BODY_MAX {
+                return (End::TooMuch, kept, count);
+            }
+            match self.fill(deadline) {
+                Ok(_) => {
+                    count += self.buf.len() as u64;
+                    let room = BODY_KEEP.saturating_sub(kept.len());
+                    kept.extend(self.buf.drain(..).take(room));
+                }
+                Err(end) => return (end, kept, count),
             }
         }
     }

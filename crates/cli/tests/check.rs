@@ -60,6 +60,127 @@ fn has(findings: &[(String, String)], kind: &str, severity: &str) -> bool {
     findings.iter().any(|(k, s)| k == kind && s == severity)
 }
 
+/// `check --server "BINARY {port}" --json` for `tests/servers/NAME.c`, built here with `cc`.
+fn check_c(name: &str) -> Option<Checked> {
+    let cc = common::peer("cc")?;
+    let src = format!(
+        "{}/../../tests/servers/{name}.c",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bin = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("check-{name}"));
+    let built = Command::new(cc)
+        .args(["-O1", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("run cc");
+    assert!(
+        built.status.success(),
+        "cc {src}: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let cmd = format!("{} {{port}}", bin.display());
+    Some(parse(swarmlab(&["check", "--server", &cmd, "--json"])))
+}
+
+/// Issue 28: a server whose port accepts is up, whatever it answers; what it answers is the
+/// finding, said once for every probe that met it, with its why and fix in the JSON, and
+/// nothing blamed on it that it did not do (it did not die, it did not stop accepting).
+fn named_once(checked: Option<Checked>, kind: &str) {
+    let Some((code, f, text)) = checked else {
+        return;
+    };
+    assert_eq!(code, 1, "{text}");
+    assert!(!text.contains("did not come up"), "{text}");
+    let count = f.iter().filter(|(k, _)| k == kind).count();
+    assert_eq!(count, 1, "{kind} said {count} times: {text}");
+    assert!(has(&f, kind, "error"), "{kind} not in {text}");
+    for wrong in [
+        "dies",
+        "crashed",
+        "stopped_accepting",
+        "honours_close",
+        "http10_closed",
+    ] {
+        assert!(
+            !has(&f, wrong, "error") && !has(&f, wrong, "pass"),
+            "{wrong}: {text}"
+        );
+    }
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let found = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["kind"] == kind)
+        .unwrap();
+    assert!(
+        found["why"].as_str().is_some_and(|w| !w.is_empty())
+            && found["fix"].as_str().is_some_and(|w| !w.is_empty()),
+        "{found}"
+    );
+}
+
+#[test]
+fn the_request_echoed_where_the_head_belongs_is_named() {
+    named_once(check_python("echo_head"), "malformed");
+}
+
+#[test]
+fn a_header_never_ended_by_a_blank_line_is_named() {
+    named_once(check_python("no_blank_line"), "head_unended");
+}
+
+#[test]
+fn output_never_flushed_is_zero_bytes_then_a_close() {
+    named_once(check_c("unflushed"), "closed_empty");
+}
+
+#[test]
+fn a_server_that_never_reads_is_silent_not_down() {
+    named_once(check_python("never_reads"), "silent");
+}
+
+/// A forking parent that keeps the accepted socket: the answer (no Content-Length) never
+/// ends, and a read that stopped waiting is never taken for a close.
+#[test]
+fn an_answer_that_never_ends_is_never_a_pass() {
+    named_once(check_c("fork_keeps"), "never_ends");
+}
+
+/// An exception handler that closes the listening socket: the process runs and takes no
+/// connections; named at the probe after which it began, the later probes not blamed.
+#[test]
+fn a_listener_closed_by_an_exception_handler_is_named_where_it_began() {
+    let Some((code, f, text)) = check_python("listener_closed") else {
+        return;
+    };
+    assert_eq!(code, 1, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let at: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "stopped_accepting")
+        .map(|x| x["probe"].as_str().unwrap())
+        .collect();
+    assert_eq!(at, ["bad request"], "{text}");
+    assert!(!has(&f, "no_answer", "error"), "{text}");
+}
+
+/// One descriptor more per connection is named after a few dozen connections, with what it
+/// means at 10,000 users and the server's own open-file limit.
+#[test]
+fn a_leak_of_one_descriptor_per_connection_is_named() {
+    let Some((code, f, text)) = check_python("fd_leak") else {
+        return;
+    };
+    assert_eq!(code, 1, "{text}");
+    assert!(has(&f, "fd_leak", "error"), "{text}");
+    // the server's own limit, against which the report projects 10,000 users
+    assert!(text.contains("\"limit\""), "{text}");
+}
+
 #[test]
 fn the_courses_single_process_server_has_each_of_its_defects_named() {
     let Some((code, f, text)) = check_python("single") else {

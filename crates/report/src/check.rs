@@ -185,6 +185,9 @@ pub enum Kind {
         before: u64,
         /// Open descriptors after.
         after: u64,
+        /// The server's open-file limit (`ulimit -n`), when read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<u64>,
     },
     /// Children ended and were never waited for.
     Zombies {
@@ -203,6 +206,34 @@ pub enum Kind {
         /// How, and its last line on stderr.
         said: String,
     },
+    /// Bytes came, and they are not an HTTP/1.x status line and header.
+    Malformed {
+        /// What came where, and what belongs there.
+        what: String,
+    },
+    /// A status line and fields came, but no blank line ending the header.
+    HeadUnended {
+        /// Bytes that came.
+        bytes: u64,
+        /// How it went on: closed, still open, or more than the probe reads.
+        then: String,
+    },
+    /// The connection closed before a single byte of answer.
+    ClosedEmpty,
+    /// Nothing at all came within the probe's wait, and the connection stayed open.
+    Silent {
+        /// How long the probe waited, ms.
+        waited_ms: u64,
+    },
+    /// An answer without Content-Length or chunks, whose end (the close) never came.
+    NeverEnds {
+        /// How long the probe waited for the end, ms.
+        waited_ms: u64,
+        /// Body bytes that came meanwhile.
+        bytes: u64,
+    },
+    /// The process runs, and its port takes no connections any more.
+    StoppedAccepting,
     /// Not run: the server was down.
     Down {
         /// The probe that found it down.
@@ -231,6 +262,8 @@ impl Kind {
                 Severity::Warning
             }
             NoAnswer { .. } | BareLf | WrongLength { .. } | ClosesSilently => Severity::Error,
+            Malformed { .. } | HeadUnended { .. } | ClosedEmpty | Silent { .. } => Severity::Error,
+            NeverEnds { .. } | StoppedAccepting => Severity::Error,
             IgnoresClose { .. } | Http10KeptOpen { .. } | HeadBody { .. } => Severity::Error,
             PipelineLost { .. } | LongCut { .. } | Dies { .. } | Crashed { .. } => Severity::Error,
             ManyFailed { .. } | FdLeak { .. } | Zombies { .. } => Severity::Error,
@@ -241,7 +274,10 @@ impl Kind {
     pub fn rule(&self) -> &'static str {
         use Kind::*;
         match self {
-            Answers { .. } | NoAnswer { .. } => "RFC 9112 §4",
+            Answers { .. } | NoAnswer { .. } | Malformed { .. } => "RFC 9112 §4",
+            HeadUnended { .. } => "RFC 9112 §2.1",
+            ClosedEmpty | Silent { .. } | StoppedAccepting => "",
+            NeverEnds { .. } => "RFC 9112 §6.3",
             BareLf => "RFC 9112 §2.2",
             Framed { .. } | NoLength | WrongLength { .. } => "RFC 9112 §6.3",
             KeepsAlive | ClosesSaysSo | ClosesSilently => "RFC 9112 §9.3",
@@ -434,18 +470,28 @@ impl Kind {
                 int(*n as f64),
                 int(*failed as f64)
             ),
-            (FdLeak { n, before, after }, Lang::En) => format!(
-                "open descriptors grew from {} to {} over {} connections: accepted sockets are never closed",
-                int(*before as f64),
-                int(*after as f64),
-                int(*n as f64)
-            ),
-            (FdLeak { n, before, after }, Lang::Ko) => format!(
-                "연결 {}개 동안 열린 디스크립터가 {}개에서 {}개로 늘었다: accept 한 소켓을 닫지 않는다",
-                int(*n as f64),
-                int(*before as f64),
-                int(*after as f64)
-            ),
+            (FdLeak { n, before, after, limit }, Lang::En) => {
+                let per = after.saturating_sub(*before) as f64 / (*n).max(1) as f64;
+                format!(
+                    "open descriptors grew from {} to {} over {} connections: {:.1} more per connection, never closed{}",
+                    int(*before as f64),
+                    int(*after as f64),
+                    int(*n as f64),
+                    per,
+                    leak_projection(per, *after, *limit, Lang::En)
+                )
+            }
+            (FdLeak { n, before, after, limit }, Lang::Ko) => {
+                let per = after.saturating_sub(*before) as f64 / (*n).max(1) as f64;
+                format!(
+                    "연결 {}개 동안 열린 디스크립터가 {}개에서 {}개로 늘었다: 연결마다 {:.1}개씩, 닫히지 않는다{}",
+                    int(*n as f64),
+                    int(*before as f64),
+                    int(*after as f64),
+                    per,
+                    leak_projection(per, *after, *limit, Lang::Ko)
+                )
+            }
             (Zombies { n, count }, Lang::En) => format!(
                 "{} zombie children after {} connections: ended children are never waited for",
                 int(*count as f64),
@@ -471,6 +517,44 @@ impl Kind {
             }
             (Crashed { said }, Lang::En) => format!("the server's process ended ({said})"),
             (Crashed { said }, Lang::Ko) => format!("서버 프로세스가 끝났다 ({said})"),
+            (Malformed { what }, Lang::En) => format!("the answer is not HTTP: {what}"),
+            (Malformed { what }, Lang::Ko) => format!("응답이 HTTP 가 아니다: {what}"),
+            (HeadUnended { bytes, then }, Lang::En) => format!(
+                "a status line and fields, and no blank line ending the header ({} bytes, then {then})",
+                int(*bytes as f64)
+            ),
+            (HeadUnended { bytes, then }, Lang::Ko) => format!(
+                "상태 줄과 필드는 왔지만 헤더를 끝내는 빈 줄이 없다 ({} 바이트, 그 뒤 {then})",
+                int(*bytes as f64)
+            ),
+            (ClosedEmpty, Lang::En) => {
+                "the connection closed without a single byte of answer".into()
+            }
+            (ClosedEmpty, Lang::Ko) => "응답 바이트 하나 없이 연결이 닫혔다".into(),
+            (Silent { waited_ms }, Lang::En) => format!(
+                "nothing at all in {} ms, the connection open: it never reads the request, or never answers",
+                int(*waited_ms as f64)
+            ),
+            (Silent { waited_ms }, Lang::Ko) => format!(
+                "연결은 열린 채 {} ms 동안 아무것도 오지 않는다: 요청을 읽지 않거나 응답하지 않는다",
+                int(*waited_ms as f64)
+            ),
+            (NeverEnds { waited_ms, bytes }, Lang::En) => format!(
+                "the answer never ends: no Content-Length, and the connection still open {} ms after {} bytes of body",
+                int(*waited_ms as f64),
+                int(*bytes as f64)
+            ),
+            (NeverEnds { waited_ms, bytes }, Lang::Ko) => format!(
+                "응답이 끝나지 않는다: Content-Length 가 없고, 본문 {} 바이트 뒤 {} ms 가 지나도 연결이 열려 있다",
+                int(*bytes as f64),
+                int(*waited_ms as f64)
+            ),
+            (StoppedAccepting, Lang::En) => {
+                "the process runs, and its port takes no more connections".into()
+            }
+            (StoppedAccepting, Lang::Ko) => {
+                "프로세스는 살아 있지만 포트가 더는 연결을 받지 않는다".into()
+            }
             (Down { since }, Lang::En) => format!("not run: the server was down since {since}"),
             (Down { since }, Lang::Ko) => {
                 format!("실행 안 함: {since} 이후 서버가 내려가 있었다")
@@ -558,6 +642,26 @@ impl Kind {
                 "A server that ends on one client's request ends every other client's too; under Locust the rest of the run is ConnectionRefusedError.",
                 "클라이언트 하나의 요청에 끝나는 서버는 다른 모든 클라이언트도 끝낸다. Locust 에서는 나머지 실행이 모두 ConnectionRefusedError 가 된다.",
             ),
+            Malformed { .. } | HeadUnended { .. } => lang.pick(
+                "A client reads a status line, header fields and a blank line before any body; anything else is not an answer, and every Locust request fails (BadStatusLine, RemoteDisconnected or a timeout).",
+                "클라이언트는 본문보다 먼저 상태 줄, 헤더 필드, 빈 줄을 읽는다. 그렇지 않으면 응답이 아니며, Locust 의 모든 요청이 실패한다 (BadStatusLine, RemoteDisconnected, 또는 시간 초과).",
+            ),
+            ClosedEmpty => lang.pick(
+                "The client sees the connection end before any answer (RemoteDisconnected in Locust). Output written through a buffer (a FILE*, a BufferedWriter, makefile()) and never flushed before the close ends this way.",
+                "클라이언트는 응답 없이 연결이 끝나는 것을 본다 (Locust 에서는 RemoteDisconnected). 버퍼 (FILE*, BufferedWriter, makefile()) 로 쓰고 닫기 전에 flush 하지 않은 출력이 이렇게 된다.",
+            ),
+            Silent { .. } => lang.pick(
+                "Every client waits for its own timeout (Locust's default waits forever); the connection and whatever serves it stay taken.",
+                "모든 클라이언트가 자기 시간 초과까지 기다린다 (Locust 의 기본값은 끝없이 기다린다). 연결과 그것을 맡은 작업자는 계속 묶여 있다.",
+            ),
+            NeverEnds { .. } => lang.pick(
+                "Without Content-Length the body ends only at the close; if the close never comes, the client waits until its own timeout and then fails, although every byte came. A forking parent that keeps its copy of the accepted socket does exactly this.",
+                "Content-Length 가 없으면 본문은 연결이 닫혀야 끝난다. 닫힘이 오지 않으면 모든 바이트가 왔어도 클라이언트는 시간 초과까지 기다리다 실패한다. accept 한 소켓의 사본을 닫지 않는 fork 서버의 부모가 바로 이렇게 한다.",
+            ),
+            StoppedAccepting => lang.pick(
+                "From then on every client gets ConnectionRefusedError, although the process still runs (and looks fine in ps).",
+                "그 뒤로 모든 클라이언트가 ConnectionRefusedError 를 받는다. 프로세스는 여전히 살아 있어 ps 로는 멀쩡해 보인다.",
+            ),
             PipelineClosed => lang.pick(
                 "Allowed: the client resends the second request on a new connection.",
                 "허용된다: 클라이언트가 두 번째 요청을 새 연결로 다시 보낸다.",
@@ -626,13 +730,37 @@ impl Kind {
                 "Catch OSError (BrokenPipeError, ConnectionResetError) around each connection's recv/send, close that socket, and go on serving; use sendall() rather than send().",
                 "연결마다 recv/send 를 try/except OSError (BrokenPipeError, ConnectionResetError) 로 감싸 그 소켓만 닫고 계속 서비스한다. send() 대신 sendall() 을 쓴다.",
             ),
+            Malformed { .. } => lang.pick(
+                "Send the status line first (HTTP/1.1 200 OK\\r\\n), then the header fields, each ending \\r\\n, then \\r\\n alone, then the body; print the request to the terminal, not to the client.",
+                "상태 줄 (HTTP/1.1 200 OK\\r\\n) 을 먼저, 그다음 \\r\\n 으로 끝나는 헤더 필드들, 그다음 \\r\\n 하나, 그리고 본문을 보낸다. 요청은 클라이언트가 아니라 터미널에 출력한다.",
+            ),
+            HeadUnended { .. } => lang.pick(
+                "End the header with an empty line: \\r\\n after the last field and \\r\\n once more, before the body.",
+                "헤더를 빈 줄로 끝낸다: 마지막 필드 뒤 \\r\\n 과 본문 앞의 \\r\\n 한 번 더.",
+            ),
+            ClosedEmpty => lang.pick(
+                "Flush what you wrote before closing: fflush() (or fclose()) a FILE*, flush() a BufferedWriter or makefile() object; or write to the socket itself with sendall().",
+                "닫기 전에 쓴 것을 flush 한다: FILE* 는 fflush() (또는 fclose()), BufferedWriter 나 makefile() 객체는 flush(). 또는 소켓에 직접 sendall() 로 쓴다.",
+            ),
+            Silent { .. } => lang.pick(
+                "Read the request up to the blank line (\\r\\n\\r\\n) as soon as the connection is accepted, and answer it with sendall(); a handler that waits on something else first keeps every client waiting.",
+                "연결을 받자마자 빈 줄 (\\r\\n\\r\\n) 까지 요청을 읽고 sendall() 로 응답한다. 다른 것을 먼저 기다리는 핸들러는 모든 클라이언트를 기다리게 한다.",
+            ),
+            NeverEnds { .. } => lang.pick(
+                "Send Content-Length: len(body) with every answer, and close when done; in a forking server the parent closes its copy of the accepted socket right after fork().",
+                "모든 응답에 Content-Length: len(body) 를 보내고, 끝나면 닫는다. fork 서버라면 부모가 fork() 직후 accept 한 소켓의 사본을 닫는다.",
+            ),
+            StoppedAccepting => lang.pick(
+                "Close the client's socket in an exception handler, never the listening one; catch the exceptions you expect (UnicodeDecodeError, OSError), not everything.",
+                "예외 처리에서 듣기 소켓이 아니라 클라이언트 소켓을 닫는다. 모든 예외가 아니라 예상하는 예외 (UnicodeDecodeError, OSError) 만 잡는다.",
+            ),
             ManyFailed { .. } => lang.pick(
                 "Look at the first failure above, and at the server's own output.",
                 "위의 첫 실패와 서버 자신의 출력을 살펴본다.",
             ),
             FdLeak { .. } => lang.pick(
-                "Close every accepted socket once it is served; in a forking server the parent closes its copy right after fork() (the child keeps its own).",
-                "서비스를 마친 소켓은 모두 닫는다. fork 서버라면 부모가 fork() 직후 자기 사본을 닫는다 (자식은 자기 사본을 쓴다).",
+                "Close what each connection opens once it is served: its socket (in a forking server the parent closes its copy right after fork(); the child keeps its own), and any file it opened (use with open(...) as f:).",
+                "연결마다 연 것은 서비스를 마치면 닫는다: 소켓 (fork 서버라면 부모가 fork() 직후 자기 사본을 닫고, 자식은 자기 사본을 쓴다) 과 연 파일 (with open(...) as f: 를 쓴다).",
             ),
             Zombies { .. } => lang.pick(
                 "Reap children: os.waitpid(-1, os.WNOHANG) in a loop (or a SIGCHLD handler) in the parent, or signal.signal(SIGCHLD, SIG_IGN).",
@@ -656,16 +784,37 @@ pub struct Finding {
     /// The bytes seen (the start of an answer, escaped), where they show it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub seen: String,
+    /// Why a real client cares, in English (empty for a pass): `--json`'s copy of the text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub why: String,
+    /// How to fix it, in English (empty for a pass).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fix: String,
+    /// The later probes that found the same (one cause, one finding: a server that answers
+    /// every probe the same broken way, or ends on each, is said once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
 }
 
 impl Finding {
     /// A finding, its severity from its kind.
     pub fn new(probe: &str, kind: Kind, seen: String) -> Finding {
+        let severity = kind.severity();
+        let said = |text: &str| {
+            if severity == Severity::Pass {
+                String::new()
+            } else {
+                text.to_string()
+            }
+        };
         Finding {
             probe: probe.to_string(),
-            severity: kind.severity(),
+            severity,
+            why: said(kind.why(Lang::En)),
+            fix: said(kind.fix(Lang::En)),
             kind,
             seen,
+            also: Vec::new(),
         }
     }
 }
@@ -741,10 +890,11 @@ pub fn render_text(check: &Check, lang: Lang) -> String {
     for f in &check.findings {
         let rule = f.kind.rule();
         out.push_str(&format!(
-            "  {:<8} {:<18} {}{}\n",
+            "  {:<8} {:<18} {}{}{}\n",
             f.severity.tag(lang),
             probe_label(&f.probe, lang),
             f.kind.title(lang),
+            also(f, lang),
             if rule.is_empty() || f.severity == Severity::Pass {
                 String::new()
             } else {
@@ -774,6 +924,45 @@ pub fn render_text(check: &Check, lang: Lang) -> String {
     out
 }
 
+/// What a leak of `per` descriptors a connection means at the assignment's 10,000 users, and
+/// when it meets the open-file limit.
+fn leak_projection(per: f64, now: u64, limit: Option<u64>, lang: Lang) -> String {
+    let users = 10_000.0;
+    let need = now as f64 + per * users;
+    match (limit, lang) {
+        (Some(l), Lang::En) => format!(
+            " (10,000 users' connections would need {}; its limit, ulimit -n, is {}: it stops accepting after about {} more)",
+            int(need),
+            int(l as f64),
+            int((l.saturating_sub(now) as f64 / per.max(0.001)).floor())
+        ),
+        (Some(l), Lang::Ko) => format!(
+            " (사용자 10,000명의 연결에는 {}개가 필요하다. 한도 ulimit -n 은 {}개라 약 {}개 연결 뒤 더는 받지 못한다)",
+            int(need),
+            int(l as f64),
+            int((l.saturating_sub(now) as f64 / per.max(0.001)).floor())
+        ),
+        (None, Lang::En) => format!(" (10,000 users' connections would need {})", int(need)),
+        (None, Lang::Ko) => format!(" (사용자 10,000명의 연결에는 {}개가 필요하다)", int(need)),
+    }
+}
+
+/// "; the same in 3 more probes: HEAD, ..." for a finding that stands for several.
+pub fn also(f: &Finding, lang: Lang) -> String {
+    if f.also.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = f.also.iter().map(|p| probe_label(p, lang)).collect();
+    match lang {
+        Lang::En => format!(
+            "; the same in {} more probe(s): {}",
+            names.len(),
+            names.join(", ")
+        ),
+        Lang::Ko => format!("; 검사 {}개에서 똑같다: {}", names.len(), names.join(", ")),
+    }
+}
+
 /// "3 errors, 1 warning, 9 passed" (or its Korean).
 pub fn summary(check: &Check, lang: Lang) -> String {
     let count = |s: Severity| check.findings.iter().filter(|f| f.severity == s).count();
@@ -800,7 +989,7 @@ pub fn render_markdown(check: &Check, lang: Lang) -> String {
     {
         let rule = f.kind.rule();
         out.push_str(&format!(
-            "- **{}** ({}{}): {}.",
+            "- **{}** ({}{}): {}{}.",
             f.severity.tag(lang),
             probe_label(&f.probe, lang),
             if rule.is_empty() {
@@ -808,7 +997,8 @@ pub fn render_markdown(check: &Check, lang: Lang) -> String {
             } else {
                 format!(", {rule}")
             },
-            f.kind.title(lang)
+            f.kind.title(lang),
+            also(f, lang)
         ));
         if !f.seen.is_empty() {
             out.push_str(&format!(

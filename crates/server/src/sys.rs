@@ -102,12 +102,42 @@ pub fn task_room() -> (usize, &'static str) {
     )
 }
 
+/// The soft `RLIMIT_NOFILE` this process had before [`raise_fd_limit`] (`None` inside: no
+/// limit): what a program the user runs would get, and what `check` gives their server.
+pub static ORIGINAL_NOFILE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+
+/// Sets the soft `RLIMIT_NOFILE` of the program `cmd` will run back to what this process had
+/// before [`raise_fd_limit`] (the hard limit stays): the user's server meets the limit it
+/// would meet when they run it themselves.
+pub fn original_fd_limit_on_exec(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    let Some(&Some(soft)) = ORIGINAL_NOFILE.get() else {
+        return;
+    };
+    // SAFETY: the closure runs between fork and exec and only calls setrlimit(2), which is
+    // async-signal-safe; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+            let _ = rustix::process::setrlimit(
+                rustix::process::Resource::Nofile,
+                rustix::process::Rlimit {
+                    current: Some(soft),
+                    maximum: limit.maximum,
+                },
+            );
+            Ok(())
+        });
+    }
+}
+
 /// Raises `RLIMIT_NOFILE` as far as this process may: 100,000 clients need 100,000 fds on
 /// each side. A privileged process lifts the hard limit too, up to `fs.nr_open`; any other
 /// raises the soft limit to the hard one. Returns the soft limit now.
 pub fn raise_fd_limit() -> u64 {
     use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
     let limit = getrlimit(Resource::Nofile);
+    let _ = ORIGINAL_NOFILE.set(limit.current);
     let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open")
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok())

@@ -62,15 +62,53 @@ impl Subject {
         }
     }
 
-    /// Still there: its process (if started here) runs, given a moment to end (a traceback
-    /// takes one to print); a URL answers a polite request. Never a bare connect and close:
-    /// that is a client leaving early, which some servers do not survive.
-    fn alive(&mut self) -> bool {
-        if self.process.is_none() {
-            return crate::server_process::answers_http(self.addr);
-        }
+    /// How it is after a probe: serving (its port takes connections), ended (its process is
+    /// gone, with how), or running and taking no connections. A process is given a moment to
+    /// end (a traceback takes one to print); whether it accepts is read from its sockets (a
+    /// LISTEN socket on its port), never by connecting. A URL is asked politely.
+    fn state(&mut self) -> State {
+        let Some((_, p)) = self.process.as_ref() else {
+            return if accepts(self.addr) {
+                State::Serving
+            } else {
+                State::NotAccepting
+            };
+        };
         std::thread::sleep(Duration::from_millis(150));
-        self.running()
+        let root = p.pid();
+        if !self.running() {
+            let said = self
+                .ended()
+                .unwrap_or_else(|| "it takes no more connections".into());
+            return State::Ended(said);
+        }
+        if crate::procfs::listening_ports(root).contains(&self.addr.port()) {
+            State::Serving
+        } else {
+            State::NotAccepting
+        }
+    }
+
+    /// Its port takes connections: its process listens there (read from its sockets), or, for
+    /// a URL, a polite request is taken.
+    pub fn accepting(&self) -> bool {
+        match &self.process {
+            Some((_, p)) => crate::procfs::listening_ports(p.pid()).contains(&self.addr.port()),
+            None => accepts(self.addr),
+        }
+    }
+
+    /// Its process's open-file limit (`Max open files` in /proc/PID/limits), if started here.
+    pub fn open_file_limit(&self) -> Option<u64> {
+        let (_, p) = self.process.as_ref()?;
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", p.pid())).ok()?;
+        limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))?
+            .split_whitespace()
+            .nth(3)?
+            .parse()
+            .ok()
     }
 
     /// Starts it again (a command only).
@@ -85,6 +123,74 @@ impl Subject {
         self.process = Some((cmd, fresh));
         Ok(())
     }
+}
+
+/// A server as a probe left it.
+enum State {
+    Serving,
+    Ended(String),
+    NotAccepting,
+}
+
+/// Whether something accepts connections at `addr`: a connection taken, then a polite request
+/// (never a bare connect and close, which is a client leaving early, and which some servers do
+/// not survive), whatever it answers, read for a moment.
+pub fn accepts(addr: SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = s.write_all(
+        format!("GET / HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: swarmlab-check\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    );
+    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline && matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+    true
+}
+
+/// The answer-failure kinds a probe's clients see when the server ended or stopped accepting
+/// under them: the ending is the finding, said once.
+fn consequence(k: &Kind) -> bool {
+    matches!(
+        k,
+        Kind::NoAnswer { .. } | Kind::ClosedEmpty | Kind::Silent { .. }
+    )
+}
+
+/// One cause, one finding: the same broken answer (or the same end) in later probes is said
+/// once, at the first, which names the others.
+fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for f in findings {
+        let repeatable = matches!(
+            f.kind,
+            Kind::Malformed { .. }
+                | Kind::HeadUnended { .. }
+                | Kind::ClosedEmpty
+                | Kind::Silent { .. }
+                | Kind::NeverEnds { .. }
+                | Kind::Crashed { .. }
+                | Kind::StoppedAccepting
+        );
+        let same = |g: &Finding| {
+            std::mem::discriminant(&g.kind) == std::mem::discriminant(&f.kind)
+                && match (&g.kind, &f.kind) {
+                    (Kind::Crashed { said: a }, Kind::Crashed { said: b }) => a == b,
+                    _ => true,
+                }
+        };
+        match out.iter_mut().find(|g| repeatable && same(g)) {
+            Some(first) if first.probe != f.probe && !first.also.contains(&f.probe) => {
+                first.also.push(f.probe)
+            }
+            Some(_) => {}
+            None => out.push(f),
+        }
+    }
+    out
 }
 
 /// Runs every probe on `subject`, in order: a server that a probe ends is named and, when
@@ -105,23 +211,20 @@ pub fn probe(subject: &mut Subject, server: &str) -> Check {
             continue;
         }
         let found = run(subject);
-        if subject.alive() {
-            findings.extend(found);
-            continue;
-        }
+        let said = match subject.state() {
+            State::Serving => {
+                findings.extend(found);
+                continue;
+            }
+            State::Ended(said) => Kind::Crashed { said },
+            State::NotAccepting => Kind::StoppedAccepting,
+        };
         if name == probes::LEAVERS_PROBE {
             findings.extend(found); // it says so itself
         } else {
-            // what the probe's clients saw of it is the crash, said once
-            findings.extend(
-                found
-                    .into_iter()
-                    .filter(|f| !matches!(f.kind, Kind::NoAnswer { .. })),
-            );
-            let said = subject
-                .ended()
-                .unwrap_or_else(|| "it takes no more connections".into());
-            findings.push(Finding::new(name, Kind::Crashed { said }, String::new()));
+            // what the probe's clients saw of it is the ending, said once
+            findings.extend(found.into_iter().filter(|f| !consequence(&f.kind)));
+            findings.push(Finding::new(name, said, String::new()));
         }
         if !last && subject.restart().is_err() {
             down_since = Some(name);
@@ -129,7 +232,7 @@ pub fn probe(subject: &mut Subject, server: &str) -> Check {
     }
     Check {
         server: server.to_string(),
-        findings,
+        findings: merge_repeats(findings),
     }
 }
 
@@ -162,7 +265,7 @@ pub fn run(a: &CheckArgs) -> Result<u8, Failure> {
                 addr,
                 process: None,
             };
-            if !subject.alive() {
+            if !accepts(addr) {
                 return Err(anyhow!("{url}: nothing accepts connections at {addr}").into());
             }
             probe(&mut subject, url)
@@ -174,7 +277,9 @@ pub fn run(a: &CheckArgs) -> Result<u8, Failure> {
                 std::fs::File::create(&log)
                     .with_context(|| format!("cannot create {}", log.display()))?;
             }
-            let cmd = ServerCommand::user(command, command, None, Some(log));
+            let mut cmd = ServerCommand::user(command, command, None, Some(log));
+            // up once it listens: whatever it then answers is what the probes are for
+            cmd.up_when_listening = true;
             check_command(&cmd).map_err(|e| anyhow!("the server did not come up: {e:#}"))?
         }
         _ => unreachable!("clap requires exactly one of URL and --server"),
