@@ -30,6 +30,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long SIGTERM has before SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long a server may listen on another port than its own before that is the answer.
+const ASTRAY_AFTER: Duration = Duration::from_secs(2);
+
 /// How a started server learns its address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Listen {
@@ -380,7 +383,13 @@ impl ServerProcess {
             if up {
                 return Ok(());
             }
-            if Instant::now() > deadline {
+            // listening, and not where told, for a while: said without waiting out the bound
+            let astray = listening
+                && Instant::now() + START_TIMEOUT > deadline + ASTRAY_AFTER
+                && procfs::listening_ports(self.child.id())
+                    .iter()
+                    .any(|&p| p != self.addr.port());
+            if astray || Instant::now() > deadline {
                 let elsewhere: Vec<String> = procfs::listening_ports(self.child.id())
                     .into_iter()
                     .filter(|&p| p != self.addr.port())

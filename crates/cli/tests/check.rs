@@ -307,6 +307,14 @@ fn bad_input_gets_one_line() {
             vec!["check", "--log", "x.log", "http://127.0.0.1:1"],
             "--server",
         ),
+        (
+            vec![
+                "check",
+                "--server",
+                "python3 -c 'import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen(); time.sleep(30)'",
+            ],
+            "and not on",
+        ),
     ] {
         let out = swarmlab(&args);
         let err = String::from_utf8_lossy(&out.stderr);
@@ -314,4 +322,16 @@ fn bad_input_gets_one_line() {
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
+}
+
+/// Issue 28: with `--json`, a server that is not up is a JSON document too (stdout was empty).
+#[test]
+fn a_server_not_up_is_json_too() {
+    let out = swarmlab(&["check", "--json", "http://127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["up"], false);
+    assert!(v["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("nothing accepts connections")));
 }

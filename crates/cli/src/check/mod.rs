@@ -266,7 +266,9 @@ pub fn run(a: &CheckArgs) -> Result<u8, Failure> {
                 process: None,
             };
             if !accepts(addr) {
-                return Err(anyhow!("{url}: nothing accepts connections at {addr}").into());
+                let why = format!("nothing accepts connections at {addr}");
+                say_not_up(a.json, url, &why);
+                return Err(anyhow!("{url}: {why}").into());
             }
             probe(&mut subject, url)
         }
@@ -280,7 +282,14 @@ pub fn run(a: &CheckArgs) -> Result<u8, Failure> {
             let mut cmd = ServerCommand::user(command, command, None, Some(log));
             // up once it listens: whatever it then answers is what the probes are for
             cmd.up_when_listening = true;
-            check_command(&cmd).map_err(|e| anyhow!("the server did not come up: {e:#}"))?
+            match check_command(&cmd) {
+                Ok(check) => check,
+                Err(e) => {
+                    let why = format!("the server did not come up: {e:#}");
+                    say_not_up(a.json, command, &why);
+                    return Err(anyhow!("{why}").into());
+                }
+            }
         }
         _ => unreachable!("clap requires exactly one of URL and --server"),
     };
@@ -293,6 +302,19 @@ pub fn run(a: &CheckArgs) -> Result<u8, Failure> {
         print!("{}", render_text(&check, a.lang));
     }
     Ok(u8::from(check.worst() == Severity::Error))
+}
+
+/// With `--json`, a server that never came up is a JSON document too (on stdout, as findings
+/// are; the error line still goes to stderr).
+fn say_not_up(json: bool, server: &str, why: &str) {
+    if json {
+        let doc =
+            serde_json::json!({ "server": server, "up": false, "error": why, "findings": [] });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("a JSON value")
+        );
+    }
 }
 
 /// `http://HOST:PORT[/...]` to an address (plain HTTP only).
