@@ -86,6 +86,10 @@ pub struct CompareArgs {
     /// gives every trial, the median (its row) and the spread.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
     pub repeat: u32,
+    /// Seed of the users' random choices in every run (each run its own stream of it): the
+    /// same seed, the same choices [default: a new one, kept in results.json and the report].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
     /// An external server as an extra row: NAME=URL, or NAME=URL@PID for its CPU and memory.
     #[arg(long, value_name = "NAME=URL[@PID]")]
     pub target: Vec<String>,
@@ -248,6 +252,11 @@ pub struct SwarmArgs {
     /// https: do not verify the server's certificate (curl's and k6's -k).
     #[arg(short = 'k', long)]
     pub insecure: bool,
+    /// Seed of the users' random choices (tasks by weight, random waits; on the Python path,
+    /// Python's `random`): the same seed, the same choices [default: a new one each run,
+    /// printed at the end].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
     /// https: verify the server's certificate against these CA certificates (PEM) only,
     /// instead of the system's.
     #[arg(long, value_name = "FILE", conflicts_with = "insecure")]

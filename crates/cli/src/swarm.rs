@@ -205,6 +205,7 @@ fn plan_of(a: &SwarmArgs, remote: bool) -> Plan {
         threads: threads.map_or(Plan::default().threads, usize::from),
         source_addrs: a.source_addrs.clone().map_or_else(Vec::new, |s| s.0),
         tls: None,
+        seed: a.seed,
     }
 }
 
@@ -472,13 +473,15 @@ fn report(out: &mut dyn Write, summary: &Summary, entries: &[Entry]) {
     let rps = stats.total.num_requests as f64 / summary.duration.as_secs_f64().max(1e-3);
     let _ = writeln!(
         out,
-        "ran {:.1} s, ended by {:?}: {} requests, {:.1} req/s, average {:.3} ms, {} failures",
+        "ran {:.1} s, ended by {:?}: {} requests, {:.1} req/s, average {:.3} ms, {} failures; seed {} (--seed {} repeats its random choices)",
         summary.duration.as_secs_f64(),
         summary.ended,
         stats.total.num_requests,
         rps,
         stats.total.avg_ms(),
-        stats.total.num_failures
+        stats.total.num_failures,
+        summary.seed,
+        summary.seed
     );
     if summary.ended == Ended::Failure {
         let _ = writeln!(

@@ -804,3 +804,79 @@ fn ctrl_c_to_the_group_ends_a_python_path_run_cleanly() {
         "{stderr}"
     );
 }
+
+/// Issue 28: the users' random choices are drawn afresh each run (as Locust's are), and
+/// `--seed N` repeats them: four tasks weighted 3:2:1:1, 200 users, one task each (the rest
+/// of the run they wait). The same fixed counts came out of every run before.
+#[test]
+fn runs_draw_afresh_and_a_seed_repeats_them() {
+    let srv = Server::start("epoll", &[]);
+    let dir = tempdir("seeded");
+    let lf = dir.join("weighted.py");
+    std::fs::write(
+        &lf,
+        "from locust import HttpUser, constant, task\n\n\nclass Picks(HttpUser):\n    \
+         wait_time = constant(60)\n\n    @task(3)\n    def a(self):\n        \
+         self.client.get(\"/\", name=\"a\")\n\n    @task(2)\n    def b(self):\n        \
+         self.client.get(\"/\", name=\"b\")\n\n    @task(1)\n    def c(self):\n        \
+         self.client.get(\"/\", name=\"c\")\n\n    @task(1)\n    def d(self):\n        \
+         self.client.get(\"/\", name=\"d\")\n",
+    )
+    .unwrap();
+    let url = srv.url();
+    let counts = |seed: Option<&str>| -> (Vec<u64>, u64) {
+        let mut args = vec![
+            "-f",
+            lf.to_str().unwrap(),
+            "-H",
+            &url,
+            "-u",
+            "200",
+            "-r",
+            "1000",
+            "-t",
+            "1s",
+            "--json",
+        ];
+        if let Some(s) = seed {
+            args.extend(["--seed", s]);
+        }
+        let out = swarm(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut by_name: Vec<(String, u64)> = v["stats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_string(),
+                    e["num_requests"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        by_name.sort();
+        let total: u64 = by_name.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, 200, "one task each: {by_name:?}");
+        (
+            by_name.into_iter().map(|(_, n)| n).collect(),
+            v["swarmlab"]["seed"]
+                .as_u64()
+                .expect("the seed in the JSON"),
+        )
+    };
+    let (first, s1) = counts(Some("42"));
+    let (again, s2) = counts(Some("42"));
+    assert_eq!((first.clone(), s1), (again, s2), "--seed 42 twice");
+    let (fresh, f1) = counts(None);
+    let (fresh2, f2) = counts(None);
+    assert_ne!(f1, f2, "a new seed each run");
+    assert!(
+        fresh != fresh2 || fresh != first,
+        "unseeded runs drew the same counts as each other and as the seeded: {fresh:?}"
+    );
+}

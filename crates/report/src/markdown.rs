@@ -77,6 +77,16 @@ pub(crate) fn setup(s: &mut String, r: &Results, lang: Lang) {
             &format!("시작 {}.", st.started)
         )
     );
+    if let Some(seed) = st.seed {
+        let _ = writeln!(
+            s,
+            "{}\n",
+            lang.pick(
+                &format!("Users' random choices: seed {seed} (`--seed {seed}` repeats them)."),
+                &format!("사용자의 무작위 선택: 시드 {seed} (`--seed {seed}` 로 같은 선택을 되풀이한다)."),
+            )
+        );
+    }
     let _ = writeln!(
         s,
         "{} `{}` ({}), {} users spawned at {}/s, wait `{}`, at most {} s per model, {}.\n",

@@ -368,6 +368,10 @@ pub struct Settings {
     /// Cores the server could use (every core but the generator's).
     #[serde(default)]
     pub server_cores: usize,
+    /// The seed of the users' random choices (`compare --seed N` repeats them); `None` in
+    /// results written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 /// One model's (or external target's) row. In the JSON: `name`, `external`, `outcome`.

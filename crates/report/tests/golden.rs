@@ -132,6 +132,7 @@ pub fn fixture() -> Results {
             slo_p99_ms: None,
             capacity_connections: None,
             server_cores: 1,
+            seed: Some(7),
         },
         rows: vec![
             ran("single", 765.7, 83.0, 2300.0, Some(18367), 35.0, 2.5, 1, 1),

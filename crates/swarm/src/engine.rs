@@ -109,6 +109,8 @@ pub struct View {
     pub duration: Duration,
     /// Why the run could not go on, if it could not.
     pub fatal: Option<String>,
+    /// The seed of the users' random choices.
+    pub seed: u64,
 }
 
 impl View {
@@ -130,6 +132,7 @@ impl View {
             saturated: self.status.saturated.clone(),
             delayed: crate::selfcheck::delay_verdict(&self.stats.read_delay, &self.stats.total),
             ended: self.ended.unwrap_or(Ended::Interrupted),
+            seed: self.seed,
         }
     }
 }
@@ -186,8 +189,17 @@ impl Swarm {
     /// Starts the engine's threads, with no users yet ([`State::Ready`]). `plan` gives the
     /// engine-wide options (threads, timeouts, stop on failure, stop timeout); its users, spawn
     /// rate, run time and rate are what [`Start::from_plan`] reads.
-    pub fn new(workload: Workload, plan: Plan) -> Swarm {
+    pub fn new(workload: Workload, mut plan: Plan) -> Swarm {
         let threads = plan.threads.max(1);
+        if plan.seed.is_none() {
+            use rand::TryRng;
+            plan.seed = Some(rand::rngs::SysRng.try_next_u64().unwrap_or_else(|_| {
+                // no entropy from the OS (early boot): the clock, which still differs per run
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64)
+            }));
+        }
         let open = plan.rate.is_some();
         let shared = Arc::new(Shared::new(workload, plan));
         let (commands, command_rx) = mpsc::channel();
@@ -205,6 +217,7 @@ impl Swarm {
                 ended: None,
                 duration: Duration::ZERO,
                 fatal: None,
+                seed: shared.plan.seed.unwrap_or_default(),
             }),
             subscribers: Mutex::new(Vec::new()),
             delta_subscribers: Mutex::new(Vec::new()),
@@ -966,6 +979,8 @@ pub struct Summary {
     pub delayed: Option<String>,
     /// Why the run ended.
     pub ended: Ended,
+    /// The seed of the users' random choices (`--seed` repeats them).
+    pub seed: u64,
 }
 
 #[cfg(test)]

@@ -37,6 +37,10 @@ pub struct Plan {
     /// TLS client settings for `https://` hosts. By default, `None`: the system's roots,
     /// verified (as python-requests does).
     pub tls: Option<std::sync::Arc<crate::tls::ClientTls>>,
+    /// The seed of the users' random choices (tasks by weight, random waits). `None`: one is
+    /// drawn from the OS when the engine starts (see [`crate::Swarm::seed`]), so runs differ
+    /// as Locust's do; a seed given makes a run's choices repeatable.
+    pub seed: Option<u64>,
 }
 
 impl Default for Plan {
@@ -54,6 +58,7 @@ impl Default for Plan {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             source_addrs: Vec::new(),
             tls: None,
+            seed: None,
         }
     }
 }

@@ -181,6 +181,13 @@ impl RemoteWorker {
             .args(&driver.args)
             .envs(driver.env.iter().map(|(k, v)| (k, v)))
             .env("SWARMLAB_PROCESS", id.to_string())
+            // Python's `random` in this process: its own stream of the run's seed
+            .env(
+                "SWARMLAB_SEED",
+                (shared.plan.seed.unwrap_or_default()
+                    ^ (id as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .to_string(),
+            )
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit());

@@ -78,6 +78,9 @@ struct Frame {
 
 struct User {
     class: usize,
+    /// This user's own random stream (task picks, random waits): a run's choices depend on
+    /// its seed only, not on the order in which responses arrive.
+    rng: rand::rngs::SmallRng,
     sock: Option<Stream>,
     /// The TLS handshake of `sock` was counted (full or resumed).
     shaken: bool,
@@ -272,7 +275,10 @@ pub(crate) struct Worker {
     ready: Vec<usize>,
     buf: Vec<u8>,
     delta: Delta,
-    rng: u64,
+    /// The run's seed, and the users this worker has added: the `n`th user's stream is seeded
+    /// from (seed, worker, n), the same in every run with that seed.
+    seed: u64,
+    added: u64,
     /// Unix time at `base`, to stamp seconds without a syscall per request.
     base: Instant,
     base_unix: f64,
@@ -306,7 +312,8 @@ impl Worker {
             ready: Vec::new(),
             buf: vec![0; READ_BUF],
             delta: Delta::new(0, base_unix as u64, n, open.rate.is_some()),
-            rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
+            seed: shared.plan.seed.unwrap_or_default(),
+            added: 0,
             base: Instant::now(),
             base_unix,
             in_flight: 0,
@@ -484,8 +491,13 @@ impl Worker {
     /// Adds a user of `class` that starts at `start` (its first step then).
     fn add_user(&mut self, class: usize, now: Instant, start: Instant) {
         let idx = self.free.pop().unwrap_or(self.users.len());
+        self.added += 1;
+        let stream = (self.id as u64) << 40 | self.added;
         let user = User {
             class,
+            rng: rand::SeedableRng::seed_from_u64(
+                self.seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            ),
             sock: None,
             shaken: false,
             state: St::Waiting,
@@ -579,11 +591,8 @@ impl Worker {
         }
     }
 
-    fn next_rand(&mut self) -> u64 {
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    fn next_rand(&mut self, idx: usize) -> u64 {
+        rand::Rng::next_u64(&mut self.users[idx].rng)
     }
 
     /// The steps `running` names.
@@ -599,7 +608,7 @@ impl Worker {
 
     /// Picks the next task of the innermost set (entering nested sets), `now`.
     fn pick(&mut self, idx: usize, now: Instant) {
-        let rand = self.next_rand();
+        let rand = self.next_rand(idx);
         let u = &mut self.users[idx];
         let sets = &self.workload.classes[u.class].sets;
         let frame = u.frames.last_mut().expect("a user is in a set");
@@ -667,7 +676,7 @@ impl Worker {
                     return Next::Now;
                 }
                 let wait = class.sets[set].wait.unwrap_or(class.wait);
-                let unit = (self.next_rand() >> 11) as f64 / (1u64 << 53) as f64;
+                let unit = (self.next_rand(idx) >> 11) as f64 / (1u64 << 53) as f64;
                 let took = now.saturating_duration_since(self.users[idx].task_started);
                 self.pick(idx, now);
                 Next::Wait(wait.after(took, unit))

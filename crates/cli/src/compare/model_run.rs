@@ -475,6 +475,14 @@ fn ran(
     }
 }
 
+/// The assignment runs so far in this process, counting this one: run `n` draws its users'
+/// choices from its own stream of the seed (trials of `--repeat` differ as real trials do; a
+/// seed given repeats them all, in order).
+fn next_run() -> u64 {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
 /// The swarm against `url` as the assignment loads it, sampling the server's tree (if any)
 /// once a second into the peak it returns; Locust's CSVs as `OUT/CSV_*.csv`.
 fn assignment_run(
@@ -498,6 +506,7 @@ fn assignment_run(
         // one loopback source address has about 28,000 ports per destination
         source_addrs: loopback_sources(plan.users),
         tls: Some(crate::server_process::compare_tls()),
+        seed: Some(plan.seed ^ next_run().wrapping_mul(0x9E37_79B9_7F4A_7C15)),
         ..LoadPlan::default()
     };
     let mut watcher = Watcher {

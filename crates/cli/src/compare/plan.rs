@@ -117,6 +117,9 @@ pub struct Plan {
     pub wide_cpus: Option<Vec<usize>>,
     /// Cores the servers may use (every one but the generator's when pinned).
     pub server_cores: usize,
+    /// The seed of the users' random choices (`--seed`, else drawn from the OS): each run of
+    /// the assignment gets its own stream of it, in run order.
+    pub seed: u64,
 }
 
 /// The core the generator is pinned to; the servers get the others.
@@ -177,6 +180,10 @@ impl Plan {
                 .max_time
                 .unwrap_or(Duration::from_secs(if quick { 5 } else { 13 })),
             repeat: a.repeat as usize,
+            seed: a.seed.unwrap_or_else(|| {
+                use rand::TryRng;
+                rand::rngs::SysRng.try_next_u64().unwrap_or_default()
+            }),
             baseline: a.baseline.clone(),
             out: a.out.clone(),
             lang: a.lang,
@@ -248,6 +255,7 @@ impl Plan {
             slo_p99_ms: self.main().objective_ms,
             capacity_connections: self.search.map(|s| s.connections),
             server_cores: self.server_cores,
+            seed: Some(self.seed),
         }
     }
 }

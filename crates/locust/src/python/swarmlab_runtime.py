@@ -525,9 +525,14 @@ def main():
         # a terminal's Ctrl-C reaches the whole process group: the engine stops the run and
         # then tells this process to end (a KeyboardInterrupt here printed a traceback per
         # process and made the run exit 1); if the engine dies, the kernel ends this process
+        import random
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # the run's seed (swarm --seed N repeats a run's random choices, task picks included)
+        seed = os.environ.get("SWARMLAB_SEED")
+        if seed:
+            random.seed(int(seed))
     patch_time()
     try:
         module = load_locustfile(path)

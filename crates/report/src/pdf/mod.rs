@@ -153,10 +153,13 @@ pub fn blocks(r: &Results, lang: Lang) -> Vec<Block> {
         ));
     }
     b.push(Block::Bullets(items));
-    for m in &r.rows {
+    for (i, m) in r.rows.iter().enumerate() {
         let name = m.design.name();
         let yours = r.check_of(name).is_some();
-        b.push(Block::PageBreak);
+        // the first server follows the setup on the first page (it was three-quarters empty)
+        if i > 0 {
+            b.push(Block::PageBreak);
+        }
         b.push(Block::H2(if yours {
             format!("{name} ({})", lang.pick("your server", "직접 작성한 서버"))
         } else {
@@ -177,6 +180,14 @@ pub fn blocks(r: &Results, lang: Lang) -> Vec<Block> {
             lang.pick("Statistics", "Statistics (통계)").into(),
         ));
         b.push(Block::Table(statistics(client)));
+        // the sentence's RPS and the table's Current RPS are different figures
+        b.push(Block::Para(
+            lang.pick(
+                "RPS in the sentence above is the run's requests over its length. Current RPS in the table is Locust's own column: the requests of a few seconds before the run ended (a lagged window, so it can read lower, or 0 at a run's last seconds).",
+                "위 문장의 RPS 는 실행 전체의 요청 수를 실행 시간으로 나눈 값이다. 표의 Current RPS 는 Locust 의 열 그대로, 실행이 끝나기 몇 초 전의 요청 수다 (늦게 따라오는 창이라 더 낮거나, 실행 마지막 몇 초에는 0 일 수 있다).",
+            )
+            .into(),
+        ));
         b.push(Block::H3(lang.pick("Charts", "Charts (차트)").into()));
         if client.timeline.len() < 2 {
             b.push(Block::Para(

@@ -180,6 +180,7 @@ mod tests {
             saturated: Some("load generator saturated: test".into()),
             delayed: None,
             ended: Ended::RunTime,
+            seed: 1,
         };
         let html = report(&summary, &entries, "http://127.0.0.1:1");
         assert_eq!(html.matches("<svg").count(), 3);

@@ -46,6 +46,7 @@ pub fn summary_json(summary: &Summary, entries: &[Entry]) -> Value {
             "latency_unit": "ms; open model: from the intended send time",
             "service_time_p99_ms": stats.service_total.as_ref().and_then(|s| s.percentile_ms(0.99)),
             "read_delay": read_delay_json(stats),
+            "seed": summary.seed,
         },
     })
 }
