@@ -14,6 +14,8 @@ pub struct CsvFiles {
     prefix: PathBuf,
     history: fs::File,
     full_history: bool,
+    /// The unix second of the last history rows written (one set of rows a second).
+    last: Option<u64>,
 }
 
 impl CsvFiles {
@@ -30,6 +32,7 @@ impl CsvFiles {
             prefix: prefix.to_path_buf(),
             history,
             full_history,
+            last: None,
         })
     }
 
@@ -40,9 +43,12 @@ impl CsvFiles {
     /// Appends this second's history rows and rewrites `_stats.csv`.
     pub fn second(&mut self, stats: &Stats, entries: &[Entry], users: usize) {
         let now = swarmlab_swarm::unix_now() as u64;
-        let _ = self
-            .history
-            .write_all(csv::history_rows(stats, entries, users, now, self.full_history).as_bytes());
+        if self.last != Some(now) {
+            self.last = Some(now);
+            let _ = self.history.write_all(
+                csv::history_rows(stats, entries, users, now, self.full_history).as_bytes(),
+            );
+        }
         let _ = write_atomically(
             &Self::path(&self.prefix, "stats"),
             &csv::stats_csv(stats, entries),

@@ -579,7 +579,12 @@ impl Observer for CliObserver<'_> {
         }
         self.seconds += 1;
         if let Some(csv) = &mut self.csv {
-            csv.second(stats, &self.entries, status.users);
+            // the last call comes after the run stopped: Locust writes no history row then
+            // (its last row of a `-t 6s` run is its fifth second's); `_stats.csv` is written
+            // whole at the end anyway
+            if status.state != swarmlab_swarm::State::Stopped {
+                csv.second(stats, &self.entries, status.users);
+            }
         }
         if let (Some(why), false) = (&status.saturated, self.warned) {
             self.warned = true;

@@ -230,3 +230,95 @@ fn the_assignment_locustfile_runs_against_every_model() {
         assert!(srv.stop().success(), "{model}");
     }
 }
+
+/// (User Count, Total Request Count) of each Aggregated row of a `_stats_history.csv`.
+fn history(path: &Path) -> Vec<(u64, u64)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter(|l| l.contains(",Aggregated,"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].parse().unwrap(), f[17].parse().unwrap())
+        })
+        .collect()
+}
+
+/// Issue 28: `_stats_history.csv` (and the charts drawn from the same rows) reads as Locust's,
+/// second by second: a row at the start with no users, then each second's users before the
+/// step due that second (at `-r 10`: 0, 10, 20, 30, 40), beside the requests made so far; no
+/// row after the end. swarmlab's started a second late and read a step ahead.
+#[test]
+fn the_history_reads_as_locusts_second_by_second() {
+    let Some(locust) = peer("locust") else { return };
+    let srv = Server::start("epoll", &[]);
+    let dir = tempdir("history");
+    let lf = dir.join("paced.py");
+    std::fs::write(
+        &lf,
+        "from locust import HttpUser, constant, task\n\n\nclass Paced(HttpUser):\n    \
+         wait_time = constant(0.5)\n\n    @task\n    def t(self):\n        self.client.get(\"/\")\n",
+    )
+    .unwrap();
+    let url = srv.url();
+    let common = [
+        "-u",
+        "40",
+        "-r",
+        "10",
+        "-t",
+        "6s",
+        "-H",
+        &url,
+        "--only-summary",
+    ];
+    let theirs = Command::new(&locust)
+        .arg("-f")
+        .arg(&lf)
+        .arg("--headless")
+        .args(common)
+        .arg("--csv")
+        .arg(dir.join("locust"))
+        .output()
+        .unwrap();
+    assert!(
+        theirs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    let ours = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+        .args(["swarm", "--headless", "-f"])
+        .arg(&lf)
+        .args(common)
+        .arg("--csv")
+        .arg(dir.join("swarm"))
+        .output()
+        .unwrap();
+    assert!(
+        ours.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    let (l, s) = (
+        history(&dir.join("locust_stats_history.csv")),
+        history(&dir.join("swarm_stats_history.csv")),
+    );
+    let users = |h: &[(u64, u64)]| h.iter().map(|r| r.0).collect::<Vec<_>>();
+    assert_eq!(
+        users(&l),
+        users(&s),
+        "User Count by second: Locust {l:?}, swarmlab {s:?}"
+    );
+    assert_eq!(users(&s)[..5], [0, 10, 20, 30, 40], "{s:?}");
+    for (i, (a, b)) in l.iter().zip(&s).enumerate() {
+        // 2 requests a user a second: the same totals, give or take a user's request or two
+        // of timing on a loaded machine
+        let slack = 4 + a.1 / 10;
+        assert!(
+            a.1.abs_diff(b.1) <= slack,
+            "second {i}: Locust {} requests, swarmlab {}: Locust {l:?}, swarmlab {s:?}",
+            a.1,
+            b.1
+        );
+    }
+}

@@ -583,6 +583,14 @@ impl Controller {
         self.next_second = now + Duration::from_secs(1);
         (self.last_requests, self.last_late) = (0, 0);
         self.set_state(State::Spawning);
+        // the history starts at the start, as Locust's does: no users, no requests yet
+        let first = {
+            let mut view = lock(&self.inner.view);
+            let row = history_row(&view.stats, 0);
+            view.history.push(row.clone());
+            row
+        };
+        self.publish(Event::Second(first));
         if start.rate.is_some() {
             // Open model: every connection at once; the schedule paces the requests.
             self.ramp = None;
@@ -746,8 +754,12 @@ impl Controller {
         if !running {
             return;
         }
+        // a second's row counts the users before the step due in the same instant, as Locust's
+        // does (its writer runs before its spawner adds the step): at -r 250, 0, 250, 500...
+        let users_before = self.users;
         self.advance_ramp(now);
-        let control = &self.shared.control;
+        let shared = Arc::clone(&self.shared);
+        let control = &shared.control;
         if let Some(until) = self.drain_until {
             if now >= until || control.in_flight() == 0 {
                 self.finish_stop(now);
@@ -755,11 +767,20 @@ impl Controller {
             }
         }
         let elapsed = now - self.t0;
-        if now >= self.next_second {
+        // the run's end comes before a row due in the same instant (Locust's last row of a
+        // `-t 6s` run is its fifth second's)
+        let ending = self.stopping.is_none()
+            && self.drain_until.is_none()
+            && self.run_time.is_some_and(|t| elapsed >= t);
+        if now >= self.next_second && !ending {
             self.next_second += Duration::from_secs(1);
             if self.next_second <= now {
                 self.next_second = now + Duration::from_secs(1);
             }
+            // the row's totals as of now, as Locust's live ones are: every worker hands over
+            // its partial second (they hand over at wall-clock seconds, not at the run's)
+            let asked = self.shared.control.flush_gen.fetch_add(1, Ordering::AcqRel) + 1;
+            self.await_flush(asked, now + Duration::from_millis(50));
             let cpu = self.check.sample();
             let pids = self
                 .shared
@@ -783,7 +804,7 @@ impl Controller {
             view.status.cpu = cpu;
             view.status.delayed =
                 crate::selfcheck::delay_verdict(&view.stats.read_delay, &view.stats.total);
-            let row = history_row(&view.stats, self.users);
+            let row = history_row(&view.stats, users_before);
             view.history.push(row.clone());
             drop(view);
             self.publish(Event::Second(row));
@@ -869,7 +890,12 @@ pub fn drive(
     let mut interrupted = false;
     loop {
         match events.recv_timeout(Duration::from_millis(20)) {
-            Ok(Event::Second(_)) => swarm.view(|v| observer.second(&v.stats, &v.names, &v.status)),
+            Ok(Event::Second(row)) => swarm.view(|v| {
+                // the second's user count is its row's (before a step due at that instant)
+                let mut status = v.status.clone();
+                status.users = row.users;
+                observer.second(&v.stats, &v.names, &status)
+            }),
             Ok(Event::State(State::Stopped)) | Ok(Event::Quit) => break,
             Ok(Event::State(_)) | Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
