@@ -234,6 +234,31 @@ pub enum Kind {
     },
     /// The process runs, and its port takes no connections any more.
     StoppedAccepting,
+    /// With no client left, the server's processes keep a core busy.
+    Spins {
+        /// CPU while idle, percent of one core.
+        cpu_percent: u64,
+    },
+    /// Idle connections held: the tree grew a thread or process for each (a bound, if it has
+    /// one, lies beyond those held).
+    PerConnection {
+        /// Idle connections held.
+        held: u32,
+        /// Threads more than before (a process brings one).
+        workers: u64,
+        /// Of which processes.
+        processes: u64,
+        /// Memory (PSS) more than before, KiB.
+        kib: u64,
+    },
+    /// Idle connections held: the tree stayed the same size (an event loop, or a bounded
+    /// pool).
+    Bounded {
+        /// Idle connections held.
+        held: u32,
+        /// Threads and processes more than before.
+        workers: u64,
+    },
     /// Not run: the server was down.
     Down {
         /// The probe that found it down.
@@ -263,7 +288,9 @@ impl Kind {
             }
             NoAnswer { .. } | BareLf | WrongLength { .. } | ClosesSilently => Severity::Error,
             Malformed { .. } | HeadUnended { .. } | ClosedEmpty | Silent { .. } => Severity::Error,
-            NeverEnds { .. } | StoppedAccepting => Severity::Error,
+            NeverEnds { .. } | StoppedAccepting | Spins { .. } => Severity::Error,
+            PerConnection { .. } => Severity::Warning,
+            Bounded { .. } => Severity::Pass,
             IgnoresClose { .. } | Http10KeptOpen { .. } | HeadBody { .. } => Severity::Error,
             PipelineLost { .. } | LongCut { .. } | Dies { .. } | Crashed { .. } => Severity::Error,
             ManyFailed { .. } | FdLeak { .. } | Zombies { .. } => Severity::Error,
@@ -277,6 +304,7 @@ impl Kind {
             Answers { .. } | NoAnswer { .. } | Malformed { .. } => "RFC 9112 §4",
             HeadUnended { .. } => "RFC 9112 §2.1",
             ClosedEmpty | Silent { .. } | StoppedAccepting => "",
+            Spins { .. } | PerConnection { .. } | Bounded { .. } => "",
             NeverEnds { .. } => "RFC 9112 §6.3",
             BareLf => "RFC 9112 §2.2",
             Framed { .. } | NoLength | WrongLength { .. } => "RFC 9112 §6.3",
@@ -549,6 +577,38 @@ impl Kind {
                 int(*bytes as f64),
                 int(*waited_ms as f64)
             ),
+            (Spins { cpu_percent }, Lang::En) => format!(
+                "with its clients gone, the server keeps {cpu_percent} % of a core busy"
+            ),
+            (Spins { cpu_percent }, Lang::Ko) => format!(
+                "클라이언트가 모두 떠났는데도 서버가 코어 하나의 {cpu_percent} % 를 계속 쓴다"
+            ),
+            (PerConnection { held, workers, processes, kib }, Lang::En) => format!(
+                "a {} per connection (one each, for all {held} held): {held} idle connections took {} more threads and processes and {} KiB more memory (about {} KiB each; 10,000 users would take {} of them and {} MiB)",
+                if *processes * 2 >= *workers { "process" } else { "thread" },
+                int(*workers as f64),
+                int(*kib as f64),
+                int(*kib as f64 / (*workers).max(1) as f64),
+                int(10_000.0 * *workers as f64 / (*held).max(1) as f64),
+                int(10_000.0 * *kib as f64 / (*held).max(1) as f64 / 1024.0)
+            ),
+            (PerConnection { held, workers, processes, kib }, Lang::Ko) => format!(
+                "연결마다 {} 하나 (붙잡은 {held}개 모두): 유휴 연결 {held}개에 스레드와 프로세스가 {}개, 메모리가 {} KiB 늘었다 (하나에 약 {} KiB; 사용자 10,000명이면 {}개, {} MiB)",
+                if *processes * 2 >= *workers { "프로세스" } else { "스레드" },
+                int(*workers as f64),
+                int(*kib as f64),
+                int(*kib as f64 / (*workers).max(1) as f64),
+                int(10_000.0 * *workers as f64 / (*held).max(1) as f64),
+                int(10_000.0 * *kib as f64 / (*held).max(1) as f64 / 1024.0)
+            ),
+            (Bounded { held, workers }, Lang::En) => format!(
+                "{held} idle connections held with {} more threads and processes: no worker per connection",
+                int(*workers as f64)
+            ),
+            (Bounded { held, workers }, Lang::Ko) => format!(
+                "유휴 연결 {held}개를 스레드와 프로세스 {}개 더로 버틴다: 연결마다 작업자를 두지 않는다",
+                int(*workers as f64)
+            ),
             (StoppedAccepting, Lang::En) => {
                 "the process runs, and its port takes no more connections".into()
             }
@@ -658,6 +718,14 @@ impl Kind {
                 "Without Content-Length the body ends only at the close; if the close never comes, the client waits until its own timeout and then fails, although every byte came. A forking parent that keeps its copy of the accepted socket does exactly this.",
                 "Content-Length 가 없으면 본문은 연결이 닫혀야 끝난다. 닫힘이 오지 않으면 모든 바이트가 왔어도 클라이언트는 시간 초과까지 기다리다 실패한다. accept 한 소켓의 사본을 닫지 않는 fork 서버의 부모가 바로 이렇게 한다.",
             ),
+            Spins { .. } => lang.pick(
+                "A loop that reads a closed socket gets b'' (or 0) at once, forever: a thread or process that never checks for it burns a core, and under Locust every client that leaves adds one more.",
+                "닫힌 소켓을 읽는 루프는 곧바로 b'' (또는 0) 을 끝없이 받는다. 이를 확인하지 않는 스레드나 프로세스는 코어 하나를 태우고, Locust 에서는 떠나는 클라이언트마다 하나씩 늘어난다.",
+            ),
+            PerConnection { .. } => lang.pick(
+                "A design's property, not a bug: each client costs a thread or process (its memory, a scheduler slot) for as long as it stays connected, idle or not; at thousands of users the memory and the thread or process limit (ulimit -u, kernel.pid_max) are what stop it.",
+                "버그가 아니라 설계의 성질이다: 클라이언트마다 연결되어 있는 동안 (놀고 있어도) 스레드나 프로세스 하나 (그 메모리와 스케줄러 자리) 를 쓴다. 사용자가 수천 명이면 메모리와 스레드/프로세스 한도 (ulimit -u, kernel.pid_max) 가 서버를 멈춘다.",
+            ),
             StoppedAccepting => lang.pick(
                 "From then on every client gets ConnectionRefusedError, although the process still runs (and looks fine in ps).",
                 "그 뒤로 모든 클라이언트가 ConnectionRefusedError 를 받는다. 프로세스는 여전히 살아 있어 ps 로는 멀쩡해 보인다.",
@@ -749,6 +817,14 @@ impl Kind {
             NeverEnds { .. } => lang.pick(
                 "Send Content-Length: len(body) with every answer, and close when done; in a forking server the parent closes its copy of the accepted socket right after fork().",
                 "모든 응답에 Content-Length: len(body) 를 보내고, 끝나면 닫는다. fork 서버라면 부모가 fork() 직후 accept 한 소켓의 사본을 닫는다.",
+            ),
+            Spins { .. } => lang.pick(
+                "Leave the loop when recv() returns b'' (0 in C): the client closed; close the socket and end the thread or process.",
+                "recv() 가 b'' (C 에서는 0) 을 돌려주면 루프를 끝낸다: 클라이언트가 닫은 것이다. 소켓을 닫고 스레드나 프로세스를 끝낸다.",
+            ),
+            PerConnection { .. } => lang.pick(
+                "To hold thousands of clients, bound the workers (a pool) and let the rest wait, or serve many connections per thread with an event loop (select/poll/epoll, asyncio); the report compares the designs.",
+                "수천 클라이언트를 버티려면 작업자 수를 제한하고 (풀) 나머지는 기다리게 하거나, 이벤트 루프 (select/poll/epoll, asyncio) 로 스레드 하나가 여러 연결을 맡게 한다. 보고서가 설계들을 비교한다.",
             ),
             StoppedAccepting => lang.pick(
                 "Close the client's socket in an exception handler, never the listening one; catch the exceptions you expect (UnicodeDecodeError, OSError), not everything.",
@@ -859,6 +935,7 @@ pub fn probe_label(probe: &str, lang: Lang) -> &str {
         "silent client" => "말 없는 클라이언트",
         "2,000 connections" => "연속 2,000 연결",
         "early leavers" => "일찍 떠나는 클라이언트",
+        "200 idle connections" => "유휴 연결 200개",
         other => other,
     }
 }

@@ -98,6 +98,19 @@ impl Subject {
         }
     }
 
+    /// Its tree's CPU over a quarter second now, percent of one core (`None` for a URL).
+    pub fn idle_cpu_percent(&self) -> Option<u64> {
+        let (_, p) = self.process.as_ref()?;
+        let window = Duration::from_millis(250);
+        let a = p.sample();
+        std::thread::sleep(window);
+        let b = p.sample();
+        if a.processes == 0 || b.processes == 0 {
+            return None;
+        }
+        Some(b.cpu_ns.saturating_sub(a.cpu_ns) * 100 / window.as_nanos() as u64)
+    }
+
     /// Its process's open-file limit (`Max open files` in /proc/PID/limits), if started here.
     pub fn open_file_limit(&self) -> Option<u64> {
         let (_, p) = self.process.as_ref()?;
@@ -124,6 +137,9 @@ impl Subject {
         Ok(())
     }
 }
+
+/// CPU while no client is left, percent of a core, from which a server spins.
+const SPIN_PERCENT: u64 = 50;
 
 /// A server as a probe left it.
 enum State {
@@ -198,6 +214,7 @@ fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
 pub fn probe(subject: &mut Subject, server: &str) -> Check {
     let mut findings: Vec<Finding> = Vec::new();
     let mut down_since: Option<&str> = None;
+    let mut spun = false;
     for (i, &(name, run)) in probes::ALL.iter().enumerate() {
         let last = i + 1 == probes::ALL.len();
         if let Some(since) = down_since {
@@ -214,6 +231,26 @@ pub fn probe(subject: &mut Subject, server: &str) -> Check {
         let said = match subject.state() {
             State::Serving => {
                 findings.extend(found);
+                // with its clients gone, a server should be idle: a loop spinning on a closed
+                // socket shows as CPU here, named at the probe that left it so (once)
+                if !spun {
+                    // twice, half a second apart: a server finishing the probe's work is no spin
+                    let busy = |s: &Subject| s.idle_cpu_percent().filter(|&p| p >= SPIN_PERCENT);
+                    let twice = busy(subject).and_then(|a| {
+                        std::thread::sleep(Duration::from_millis(500));
+                        busy(subject).map(|b| a.min(b))
+                    });
+                    if let Some(pct) = twice {
+                        {
+                            spun = true;
+                            findings.push(Finding::new(
+                                name,
+                                Kind::Spins { cpu_percent: pct },
+                                String::new(),
+                            ));
+                        }
+                    }
+                }
                 continue;
             }
             State::Ended(said) => Kind::Crashed { said },

@@ -45,6 +45,7 @@ pub const ALL: &[Probe] = &[
     ("long request", long_request),
     ("bad request", bad_request),
     ("silent client", silent_client),
+    ("200 idle connections", idle_connections),
     ("2,000 connections", many_connections),
     ("early leavers", early_leavers),
 ];
@@ -499,6 +500,57 @@ fn silent_client(s: &mut Subject) -> Vec<Finding> {
             },
             escape(&bytes, QUOTE),
         )],
+    }
+}
+
+/// Idle connections held by the design probe.
+const IDLE: u32 = 200;
+
+/// With the server's process: 200 connections opened and left idle, and the tree's threads,
+/// processes and memory counted before and while they are held. A thread or process per
+/// connection without a bound is the design's cost, said as a warning with its figures; one
+/// client at a time is the silent-client probe's finding.
+fn idle_connections(s: &mut Subject) -> Vec<Finding> {
+    let p = "200 idle connections";
+    let Some(before) = s.sample().filter(|t| t.processes > 0) else {
+        return Vec::new(); // a URL: nothing to count
+    };
+    let mut held = Vec::new();
+    for _ in 0..IDLE {
+        match std::net::TcpStream::connect_timeout(&s.addr(), Duration::from_millis(300)) {
+            Ok(c) => held.push(c),
+            Err(_) => break, // a full backlog: what was taken is enough
+        }
+    }
+    // a thread or process per connection is started as each is accepted
+    std::thread::sleep(Duration::from_millis(700));
+    let during = s.sample().filter(|t| t.processes > 0);
+    let n = held.len() as u32;
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    let Some(during) = during else {
+        return Vec::new(); // it ended: the probe loop says so
+    };
+    // a process brings its own thread: threads count both kinds of worker once
+    let workers = during.threads.saturating_sub(before.threads);
+    let processes = during.processes.saturating_sub(before.processes);
+    if n >= IDLE / 2 && workers * 10 >= n as u64 * 8 {
+        vec![Finding::new(
+            p,
+            Kind::PerConnection {
+                held: n,
+                workers,
+                processes,
+                kib: during.pss.saturating_sub(before.pss) / 1024,
+            },
+            String::new(),
+        )]
+    } else {
+        vec![Finding::new(
+            p,
+            Kind::Bounded { held: n, workers },
+            String::new(),
+        )]
     }
 }
 
