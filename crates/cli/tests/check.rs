@@ -357,3 +357,55 @@ fn a_server_not_up_is_json_too() {
         .as_str()
         .is_some_and(|e| e.contains("nothing accepts connections")));
 }
+
+/// Issue 28: hostile answers end in bounded time and memory, one finding per cause (an endless
+/// body took 114 s and 2.4 GB, an endless chunked one 121 s and 1.8 GB, and contradicted
+/// itself).
+#[test]
+fn hostile_answers_are_bounded_in_time_and_memory() {
+    if common::peer("python3").is_none() {
+        return;
+    }
+    for (mode, kind) in [
+        ("endless-body", "never_ends"),
+        ("endless-chunks", "never_ends"),
+        ("endless-headers", "head_unended"),
+        ("garbage", "malformed"),
+    ] {
+        let cmd = format!("python3 {} {mode} {{port}}", server_script("hostile"));
+        let t = std::time::Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+            .args(["check", "--server", &cmd, "--json"])
+            .output()
+            .expect("run swarmlab");
+        let took = t.elapsed();
+        let (code, f, text) = parse(out);
+        assert_eq!(code, 1, "{mode}: {text}");
+        assert!(
+            took < std::time::Duration::from_secs(90),
+            "{mode}: {took:?}"
+        );
+        assert_eq!(
+            f.iter().filter(|(k, _)| k == kind).count(),
+            1,
+            "{mode}: one {kind}: {text}"
+        );
+        for wrong in ["dies", "crashed", "stopped_accepting", "no_answer"] {
+            assert!(
+                !f.iter().any(|(k, _)| k == wrong),
+                "{mode}: {wrong} in {text}"
+            );
+        }
+    }
+    // the largest check process this test waited for (ru_maxrss: KiB)
+    // SAFETY: rusage is plain integers; all zeros is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage(2) fills the struct it is given; RUSAGE_CHILDREN is a valid target.
+    let got = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    assert_eq!(got, 0);
+    assert!(
+        usage.ru_maxrss < 100 * 1024,
+        "a check took {} KiB",
+        usage.ru_maxrss
+    );
+}

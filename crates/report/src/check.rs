@@ -330,8 +330,8 @@ impl Kind {
         match (self, lang) {
             (Answers { status }, Lang::En) => format!("answers GET / with {status}"),
             (Answers { status }, Lang::Ko) => format!("GET / 에 {status} 으로 응답한다"),
-            (NoAnswer { why }, Lang::En) => format!("no answer to GET /: {why}"),
-            (NoAnswer { why }, Lang::Ko) => format!("GET / 에 응답이 없다: {why}"),
+            (NoAnswer { why }, Lang::En) => format!("no answer: {why}"),
+            (NoAnswer { why }, Lang::Ko) => format!("응답이 없다: {why}"),
             (BareLf, Lang::En) => "header lines end with a bare \\n, not \\r\\n".into(),
             (BareLf, Lang::Ko) => "헤더 줄이 \\r\\n 이 아니라 \\n 하나로 끝난다".into(),
             (Framed { how }, Lang::En) => format!("the body's end is marked ({how})"),

@@ -183,7 +183,9 @@ fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
     for f in findings {
         let repeatable = matches!(
             f.kind,
-            Kind::Malformed { .. }
+            Kind::NoAnswer { .. }
+                | Kind::WrongLength { .. }
+                | Kind::Malformed { .. }
                 | Kind::HeadUnended { .. }
                 | Kind::ClosedEmpty
                 | Kind::Silent { .. }
@@ -195,6 +197,7 @@ fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
             std::mem::discriminant(&g.kind) == std::mem::discriminant(&f.kind)
                 && match (&g.kind, &f.kind) {
                     (Kind::Crashed { said: a }, Kind::Crashed { said: b }) => a == b,
+                    (Kind::NoAnswer { why: a }, Kind::NoAnswer { why: b }) => a == b,
                     _ => true,
                 }
         };

@@ -476,8 +476,13 @@ fn silent_client(s: &mut Subject) -> Vec<Finding> {
         p,
         &request(s, "GET", "/", "Connection: close\r\n")
     );
-    if other.answer(false).is_ok() {
-        return vec![Finding::new(p, Kind::Concurrent, String::new())];
+    match other.answer(false) {
+        Ok(_) => return vec![Finding::new(p, Kind::Concurrent, String::new())],
+        // an answer came, broken: the answer's finding (said once), no question of waiting
+        Err((end, bytes)) if !bytes.is_empty() || end != End::Timeout => {
+            return vec![no_head(p, &end, &bytes)]
+        }
+        Err(_) => {}
     }
     drop(silent);
     match other.answer(false) {
