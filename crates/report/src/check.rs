@@ -935,7 +935,7 @@ pub fn probe_label(probe: &str, lang: Lang) -> &str {
         "silent client" => "말 없는 클라이언트",
         "2,000 connections" => "연속 2,000 연결",
         "early leavers" => "일찍 떠나는 클라이언트",
-        "200 idle connections" => "유휴 연결 200개",
+        "idle clients" => "유휴 클라이언트",
         other => other,
     }
 }

@@ -45,7 +45,7 @@ pub const ALL: &[Probe] = &[
     ("long request", long_request),
     ("bad request", bad_request),
     ("silent client", silent_client),
-    ("200 idle connections", idle_connections),
+    ("idle clients", idle_connections),
     ("2,000 connections", many_connections),
     ("early leavers", early_leavers),
 ];
@@ -516,7 +516,7 @@ const IDLE: u32 = 200;
 /// connection without a bound is the design's cost, said as a warning with its figures; one
 /// client at a time is the silent-client probe's finding.
 fn idle_connections(s: &mut Subject) -> Vec<Finding> {
-    let p = "200 idle connections";
+    let p = "idle clients";
     let Some(before) = s.sample().filter(|t| t.processes > 0) else {
         return Vec::new(); // a URL: nothing to count
     };
