@@ -689,6 +689,10 @@ class Requests(HttpUser):
     def split(self):
         self.client.get("/a", name="crlf", headers={"X-A": "b\r\nInjected: yes"})
 
+    @task
+    def split_url(self):
+        self.client.get("/u x\r\nInjected: yes", name="url")
+
 
 class Fast(FastHttpUser):
     wait_time = constant(0.01)
@@ -732,8 +736,13 @@ class Fast(FastHttpUser):
         "the well-formed requests arrive: {wire:.400}"
     );
     assert!(
-        !wire.contains("Injected") && !wire.contains("GET /a ") && !wire.contains("GET /b "),
+        !wire.contains("\r\nInjected") && !wire.contains("GET /a ") && !wire.contains("GET /b "),
         "a field with CR/LF reached the wire: {wire:.2000}"
+    );
+    // a URL is percent-encoded as python-requests sends it
+    assert!(
+        wire.contains("GET /u%20x%0D%0AInjected:%20yes HTTP/1.1\r\n"),
+        "{wire:.2000}"
     );
     let failures = std::fs::read_to_string(dir.join("run_failures.csv")).unwrap();
     assert!(

@@ -634,6 +634,18 @@ impl RemoteWorker {
             Ok(v) => v,
             Err(e) => return self.answer(id, 0, None, Some(e), now),
         };
+        // the runtime percent-encodes a URL as python-requests does; whatever sends REQ, a
+        // target with a space or a control character never reaches the request line
+        if path.bytes().any(|b| b <= b' ' || b == 0x7f) || authority.bytes().any(|b| b <= b' ') {
+            let e = format!(
+                "InvalidURL({})",
+                client::py_repr(&format!(
+                    "Invalid URL {}: a space or control character",
+                    client::py_repr(&p.url)
+                ))
+            );
+            return self.answer(id, 0, None, Some(e), now);
+        }
         let verify = if p.flags & flags::INSECURE != 0 {
             Some(false)
         } else if p.flags & flags::VERIFY != 0 {

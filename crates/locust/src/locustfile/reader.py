@@ -472,6 +472,11 @@ class Reader:
         if url_node is None:
             raise Problem(call, "a request without a URL", "give the path as the first argument")
         url = self.string(url_node, "the URL")
+        if any(not ("!" <= ch <= "~") for ch in url):
+            # python-requests percent-encodes spaces, CR, LF and other such characters before
+            # sending (requote_uri), as the Python path does; never sent as they are
+            raise Problem(url_node, "a URL with spaces, control or non-ASCII characters",
+                          "percent-encode them (%20, %0D%0A)")
         if args:
             raise Problem(args[0], "more positional arguments than the URL", "pass the rest by keyword")
         step = {"line": call.lineno, "method": method.upper(), "url": url, "name": None, "headers": [],
