@@ -38,7 +38,7 @@ pub struct Plan {
     /// verified (as python-requests does).
     pub tls: Option<std::sync::Arc<crate::tls::ClientTls>>,
     /// The seed of the users' random choices (tasks by weight, random waits). `None`: one is
-    /// drawn from the OS when the engine starts (see [`crate::Swarm::seed`]), so runs differ
+    /// drawn from the OS when the engine starts (the run's [`crate::Summary::seed`]), so runs differ
     /// as Locust's do; a seed given makes a run's choices repeatable.
     pub seed: Option<u64>,
 }
