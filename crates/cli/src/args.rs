@@ -33,7 +33,7 @@ pub enum Command {
 #[derive(Args, Debug)]
 #[command(group = clap::ArgGroup::new("subject").required(true).args(["url", "server"]))]
 pub struct CheckArgs {
-    /// A running server: http://HOST:PORT.
+    /// A running server: http://HOST:PORT or https://HOST:PORT.
     pub url: Option<String>,
     /// A command that starts the server: `{port}` in it (or $PORT in its environment) is the
     /// port it must listen on, on 127.0.0.1. Its open descriptors and children are counted too.
@@ -48,6 +48,9 @@ pub struct CheckArgs {
     /// With --server: its stdout and stderr go to FILE.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// https: do not verify the server's certificate (curl's -k).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
 }
 
 /// `swarmlab compare`.

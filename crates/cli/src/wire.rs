@@ -107,9 +107,59 @@ impl Answer {
     }
 }
 
+/// The TLS every probe connection of this process speaks (`check https://...`), with the
+/// server's name; unset: plain HTTP. Set once, before the probes.
+static TLS: std::sync::OnceLock<(std::sync::Arc<rustls::ClientConfig>, String)> =
+    std::sync::OnceLock::new();
+
+/// Makes every probe connection speak TLS with `config` to `server_name` (a `check` of an
+/// `https://` URL). Only the first call counts.
+pub fn use_tls(config: std::sync::Arc<rustls::ClientConfig>, server_name: &str) {
+    let _ = TLS.set((config, server_name.to_string()));
+}
+
+/// A connection's bytes: plain, or TLS over it.
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Io {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Io::Plain(s) => s,
+            Io::Tls(t) => &t.sock,
+        }
+    }
+}
+
+impl Read for Io {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Io::Plain(s) => s.read(buf),
+            Io::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl Write for Io {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Io::Plain(s) => s.write(buf),
+            Io::Tls(t) => t.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Io::Plain(s) => s.flush(),
+            Io::Tls(t) => t.flush(),
+        }
+    }
+}
+
 /// A probe's connection.
 pub struct Wire {
-    stream: TcpStream,
+    stream: Io,
     buf: Vec<u8>,
 }
 
@@ -118,6 +168,18 @@ impl Wire {
     pub fn connect(addr: SocketAddr) -> std::io::Result<Wire> {
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
         let _ = stream.set_nodelay(true);
+        let stream = match TLS.get() {
+            None => Io::Plain(stream),
+            Some((config, name)) => {
+                let name = rustls::pki_types::ServerName::try_from(name.clone())
+                    .map_err(|e| std::io::Error::new(ErrorKind::InvalidInput, e.to_string()))?;
+                let conn = rustls::ClientConnection::new(std::sync::Arc::clone(config), name)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                // the handshake runs with the first write, bounded as reads are
+                let _ = stream.set_read_timeout(Some(ANSWER_WAIT));
+                Io::Tls(Box::new(rustls::StreamOwned::new(conn, stream)))
+            }
+        };
         Ok(Wire {
             stream,
             buf: Vec::new(),
@@ -126,12 +188,13 @@ impl Wire {
 
     /// Sends all of `bytes`.
     pub fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.stream.write_all(bytes)
+        self.stream.write_all(bytes)?;
+        self.stream.flush()
     }
 
     /// The socket, for what a probe does to it itself (linger, shutdown).
     pub fn stream(&self) -> &TcpStream {
-        &self.stream
+        self.stream.tcp()
     }
 
     /// Reads more into the buffer, waiting until `deadline`: the bytes read, or how it ended.
@@ -140,7 +203,7 @@ impl Wire {
         if left.is_zero() {
             return Err(End::Timeout);
         }
-        let _ = self.stream.set_read_timeout(Some(left));
+        let _ = self.stream.tcp().set_read_timeout(Some(left));
         let mut chunk = [0u8; 16384];
         match self.stream.read(&mut chunk) {
             Ok(0) => Err(End::Eof),
@@ -152,6 +215,8 @@ impl Wire {
                 Err(End::Timeout)
             }
             Err(e) if e.kind() == ErrorKind::ConnectionReset => Err(End::Reset),
+            // a TLS peer that closed without close_notify: the end of the connection
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => Err(End::Eof),
             Err(e) => Err(End::Other(e.to_string())),
         }
     }

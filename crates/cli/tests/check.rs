@@ -316,7 +316,8 @@ fn a_model_started_by_check_has_its_descriptors_counted() {
 fn bad_input_gets_one_line() {
     for (args, says) in [
         (vec!["check"], "required"),
-        (vec!["check", "https://127.0.0.1:1"], "plain HTTP"),
+        (vec!["check", "ftp://127.0.0.1:1"], "http:// or https://"),
+        (vec!["check", "https://127.0.0.1:1"], "nothing accepts connections"),
         (
             vec!["check", "http://127.0.0.1:1"],
             "nothing accepts connections",
@@ -408,4 +409,28 @@ fn hostile_answers_are_bounded_in_time_and_memory() {
         "a check took {} KiB",
         usage.ru_maxrss
     );
+}
+
+/// Issue 28: `check https://...` speaks TLS (the generator's client): a model serving HTTPS
+/// with a self-signed certificate passes with `-k`, and without it every probe says why.
+#[test]
+fn https_is_checked_and_k_skips_verification() {
+    let Some(server) = common::Server::try_start("epoll", &["--tls", "self-signed"]) else {
+        return;
+    };
+    let url = format!("https://{}", server.addr);
+    let (code, f, text) = parse(swarmlab(&["check", "-k", &url, "--json"]));
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        has(&f, "keeps_alive", "pass") && has(&f, "head_ok", "pass"),
+        "{text}"
+    );
+    let (code, f, text) = parse(swarmlab(&["check", &url, "--json"]));
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        has(&f, "no_answer", "error") && text.contains("certificate"),
+        "{text}"
+    );
+    assert!(!has(&f, "long_cut", "error"), "{text}");
+    server.stop();
 }

@@ -300,7 +300,18 @@ pub fn run(a: &CheckArgs) -> Result<u8, Failure> {
     swarmlab_server::sys::raise_fd_limit();
     let check = match (&a.url, &a.server) {
         (Some(url), None) => {
-            let addr = resolve(url).map_err(Failure::usage)?;
+            let (addr, tls_name) = resolve(url).map_err(Failure::usage)?;
+            if let Some(name) = &tls_name {
+                // the generator's TLS client: verified against the system's roots, or not (-k)
+                let opts = swarmlab_swarm::tls::TlsOptions {
+                    insecure: a.insecure,
+                    no_resumption: true,
+                    ..Default::default()
+                };
+                let client = swarmlab_swarm::tls::ClientTls::new(&opts)
+                    .map_err(|e| Failure::usage(anyhow!("{e}")))?;
+                crate::wire::use_tls(client.config(false, None), name);
+            }
             let mut subject = Subject {
                 addr,
                 process: None,
@@ -357,23 +368,34 @@ fn say_not_up(json: bool, server: &str, why: &str) {
     }
 }
 
-/// `http://HOST:PORT[/...]` to an address (plain HTTP only).
-fn resolve(url: &str) -> anyhow::Result<SocketAddr> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| anyhow!("'{url}': check speaks plain HTTP; give an http:// URL"))?;
+/// `http[s]://HOST:PORT[/...]` to an address, and whether it is HTTPS.
+fn resolve(url: &str) -> anyhow::Result<(SocketAddr, Option<String>)> {
+    let (rest, tls, port) = if let Some(r) = url.strip_prefix("http://") {
+        (r, false, 80)
+    } else if let Some(r) = url.strip_prefix("https://") {
+        (r, true, 443)
+    } else {
+        anyhow::bail!("'{url}': give an http:// or https:// URL");
+    };
     let authority = rest.split('/').next().unwrap_or_default();
-    let with_port = if authority
+    let has_port = authority
         .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+    let with_port = if has_port {
         authority.to_string()
     } else {
-        format!("{authority}:80")
+        format!("{authority}:{port}")
     };
-    with_port
+    let host = with_port
+        .rsplit_once(':')
+        .map_or(authority, |(h, _)| h)
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let addr = with_port
         .to_socket_addrs()
         .with_context(|| format!("'{url}': cannot resolve {authority}"))?
         .next()
-        .ok_or_else(|| anyhow!("'{url}': {authority} has no address"))
+        .ok_or_else(|| anyhow!("'{url}': {authority} has no address"))?;
+    Ok((addr, tls.then_some(host)))
 }

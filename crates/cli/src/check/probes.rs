@@ -404,8 +404,18 @@ fn long_one(addr: SocketAddr, p: &str, req: &[u8], bytes: u64) -> Finding {
         Ok(w) => w,
         Err(e) => return Finding::new(p, Kind::NoAnswer { why: e.to_string() }, String::new()),
     };
-    if w.send(req).is_err() {
-        return cut(false);
+    match w.send(req) {
+        Ok(()) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            ) =>
+        {
+            return cut(false)
+        }
+        // not a cut: the connection failed before the request went (a TLS handshake)
+        Err(e) => return Finding::new(p, Kind::NoAnswer { why: e.to_string() }, String::new()),
     }
     let a = match w.answer(false) {
         Ok(a) => a,
