@@ -231,6 +231,9 @@ pub enum Kind {
         waited_ms: u64,
         /// Body bytes that came meanwhile.
         bytes: u64,
+        /// The body is chunked, and its last (empty) chunk never came.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        chunked: bool,
     },
     /// The process runs, and its port takes no connections any more.
     StoppedAccepting,
@@ -567,13 +570,23 @@ impl Kind {
                 "연결은 열린 채 {} ms 동안 아무것도 오지 않는다: 요청을 읽지 않거나 응답하지 않는다",
                 int(*waited_ms as f64)
             ),
-            (NeverEnds { waited_ms, bytes }, Lang::En) => format!(
-                "the answer never ends: no Content-Length, and the connection still open {} ms after {} bytes of body",
+            (NeverEnds { waited_ms, bytes, chunked }, Lang::En) => format!(
+                "the answer never ends: {}, and the connection still open {} ms after {} bytes of body",
+                if *chunked {
+                    "a chunked body without its last (0) chunk"
+                } else {
+                    "no Content-Length"
+                },
                 int(*waited_ms as f64),
                 int(*bytes as f64)
             ),
-            (NeverEnds { waited_ms, bytes }, Lang::Ko) => format!(
-                "응답이 끝나지 않는다: Content-Length 가 없고, 본문 {} 바이트 뒤 {} ms 가 지나도 연결이 열려 있다",
+            (NeverEnds { waited_ms, bytes, chunked }, Lang::Ko) => format!(
+                "응답이 끝나지 않는다: {}, 본문 {} 바이트 뒤 {} ms 가 지나도 연결이 열려 있다",
+                if *chunked {
+                    "chunked 본문에 마지막 (0) 청크가 없고"
+                } else {
+                    "Content-Length 가 없고"
+                },
                 int(*bytes as f64),
                 int(*waited_ms as f64)
             ),
@@ -793,6 +806,11 @@ impl Kind {
             Serial { .. } => lang.pick(
                 "Serve each connection in its own process or thread and go straight back to accept(): join() (or wait) only at shutdown, never inside the accept loop.",
                 "연결마다 프로세스나 스레드를 두고 곧바로 accept() 로 돌아간다. join() (또는 wait) 은 accept 루프 안이 아니라 종료할 때만 한다.",
+            ),
+            // it ended by itself, with success: no exception to catch
+            Crashed { said } if said.starts_with("exit status 0") => lang.pick(
+                "Keep the accept loop going: a return, break, sys.exit() or exit(0) after a request (or a loop that ends when a client leaves) ends the server for everyone.",
+                "accept 루프를 계속 돌린다: 요청 뒤의 return, break, sys.exit(), exit(0) (또는 클라이언트가 떠나면 끝나는 루프) 가 모두를 위한 서버를 끝낸다.",
             ),
             Dies { .. } | Crashed { .. } => lang.pick(
                 "Catch OSError (BrokenPipeError, ConnectionResetError) around each connection's recv/send, close that socket, and go on serving; use sendall() rather than send().",
@@ -1149,5 +1167,24 @@ mod tests {
         assert!(json.contains("\"kind\":\"bare_lf\""), "{json}");
         assert_eq!(serde_json::from_str::<Check>(&json).unwrap(), c);
         assert_eq!(escape(&[0, b'a', 0xff], 2), "\\x00a…");
+    }
+
+    /// The fix fits the cause: a server that exited with success has no exception to catch.
+    #[test]
+    fn a_server_that_exits_on_purpose_is_not_told_to_catch_oserror() {
+        let exited = Kind::Crashed {
+            said: "exit status 0".into(),
+        };
+        let raised = Kind::Crashed {
+            said: "exit status 1; its last words: BrokenPipeError".into(),
+        };
+        assert!(exited.fix(Lang::En).contains("accept loop"));
+        assert!(raised.fix(Lang::En).contains("OSError"));
+        let chunked = Kind::NeverEnds {
+            waited_ms: 3000,
+            bytes: 10,
+            chunked: true,
+        };
+        assert!(chunked.title(Lang::En).contains("last (0) chunk"));
     }
 }

@@ -126,6 +126,7 @@ fn unended(probe: &str, a: &Answer) -> Option<Finding> {
             Kind::NeverEnds {
                 waited_ms: crate::wire::ANSWER_WAIT.as_millis() as u64,
                 bytes: a.body_len,
+                chunked: a.framing == Framing::Chunked,
             },
             escape(&a.head, QUOTE),
         ),
