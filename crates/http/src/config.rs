@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// What a connection accepts and how long it waits.
 ///
-/// The limits follow RFC 9112/9110 (see `shared/reference/linux-servers.md` §5.2): a request
+/// The limits follow RFC 9112/9110: a request
 /// target over `max_target` gets 414, a header section over `max_head` bytes or with more than
 /// `max_headers` fields gets 431, a body over `max_body` gets 413.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

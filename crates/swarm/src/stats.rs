@@ -1,5 +1,6 @@
 //! Request statistics: what workers record and how the aggregator reports it, with Locust's
-//! formulas (see `shared/reference/locust.md` §2) over HdrHistograms instead of Locust's
+//! formulas (`locust/stats.py`: percentiles from counts per rounded millisecond, current
+//! RPS over a trailing window) over HdrHistograms instead of Locust's
 //! rounded millisecond buckets.
 //!
 //! Workers record into their own [`Delta`] (one unix second of one thread) and hand it over

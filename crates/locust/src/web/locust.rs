@@ -1,4 +1,4 @@
-//! Locust 2.47's web API shapes (`shared/reference/locust.md` §3), as pure functions of what
+//! Locust 2.47's web API shapes (its `web.py` routes: `/swarm`, `/stop`, `/stats/requests`...), as pure functions of what
 //! the engine already has, so scripts and exporters written against Locust's `/stats/requests`
 //! keep working. Differences, on purpose: times are milliseconds with decimals (Locust rounds
 //! min and max to whole ms and gives bucketed medians), and a `swarmlab` object is added with

@@ -2,8 +2,8 @@
 //! CSVs and report; this process does the requests, through the steering handle.
 //!
 //! ZeroMQ DEALER (the `zeromq` crate) with identity = node id (`hostname_<uuid hex>`), msgpack
-//! `[type, data, node_id]` arrays ([`rmpv`]), message by message as `shared/reference/locust.md`
-//! §4 lists them: `client_ready` (-1) resent every 5 s until `ack`; a heartbeat every second;
+//! `[type, data, node_id]` arrays ([`rmpv`]), message by message as Locust's
+//! `runners.py` exchanges them: `client_ready` (-1) resent every 5 s until `ack`; a heartbeat every second;
 //! `spawn` (absolute per-class counts at the master's pace; older timestamps dropped) answered
 //! with `spawning` and `spawning_complete`; `stats` every 3 s as deltas in Locust's format
 //! ([`report`]); `stop` -> `client_stopped`, then `client_ready` after the stop timeout; `quit`

@@ -1,4 +1,4 @@
-//! The worker's statistics in Locust's wire format (`shared/reference/locust.md` §4): what
+//! The worker's statistics in Locust's wire format (what `runners.py`'s master reads): what
 //! the workers measured since the last report, as `StatsEntry.serialize()` dicts, with
 //! Locust's rounded response-time buckets, per-second request and failure counts keyed by
 //! integer unix second, and errors keyed as Locust keys them. Built from the engine's
