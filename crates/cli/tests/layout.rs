@@ -237,3 +237,96 @@ fn the_reader_sees_groups_reexports_and_cycles() {
     .collect();
     assert_eq!(cycles(&g), [["a", "b", "c"].map(String::from).to_vec()]);
 }
+
+/// The crates in their written order, each with the crates it may depend on: layers point one
+/// way. `http` and `models` are leaves; the servers build on `http`; the engine on `http` alone
+/// (no report, no server: a load generator builds neither a PDF writer nor io_uring);
+/// the reports read design names (`models`) and know neither engine nor server; Locust's faces
+/// sit on the engine (and draw the `--html` report's charts with the report's chart code); the
+/// binary is on top.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("http", &[]),
+    ("models", &[]),
+    ("server", &["http", "models"]),
+    ("swarm", &["http"]),
+    ("report", &["models"]),
+    ("locust", &["swarm", "report"]),
+    (
+        "cli",
+        &["http", "models", "server", "swarm", "report", "locust"],
+    ),
+];
+
+/// The `swarmlab-*` crates a manifest names, in any dependency table (normal, dev, build):
+/// a test's dependency points across layers as much as the code's does.
+fn workspace_deps(manifest: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut in_deps = false;
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_deps = line.ends_with("dependencies]");
+            continue;
+        }
+        if !in_deps {
+            continue;
+        }
+        let key = line.split(['=', '.', ' ']).next().unwrap_or("");
+        if let Some(name) = key.strip_prefix("swarmlab-") {
+            out.insert(name.to_string());
+        }
+    }
+    out
+}
+
+/// What breaks the written order: a crate not in it, or a dependency it does not allow.
+fn layer_violations(krate: &str, deps: &BTreeSet<String>) -> Vec<String> {
+    let Some((_, allowed)) = LAYERS.iter().find(|(name, _)| *name == krate) else {
+        return vec![format!("crates/{krate} is not in the written order (LAYERS)")];
+    };
+    deps.iter()
+        .filter(|d| !allowed.contains(&d.as_str()))
+        .map(|d| format!("crates/{krate} depends on swarmlab-{d}, which its layer may not"))
+        .collect()
+}
+
+#[test]
+fn crates_depend_only_on_the_layers_below() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut found = Vec::new();
+    let mut checked = 0;
+    for krate in std::fs::read_dir(&crates).unwrap().flatten() {
+        let manifest = krate.path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let name = krate.file_name().to_string_lossy().into_owned();
+        checked += 1;
+        found.extend(layer_violations(&name, &workspace_deps(&text)));
+    }
+    assert_eq!(checked, LAYERS.len(), "crates found: {checked}");
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// The check on made-up manifests: a reversed dependency (the engine on the reports, HTTP on
+/// the engine) and a crate outside the order fail; the engine's own manifest passes.
+#[test]
+fn a_reversed_crate_dependency_fails() {
+    let engine_on_report = "[package]\nname = \"swarmlab-swarm\"\n[dependencies]\n\
+        swarmlab-http.workspace = true\nswarmlab-report = { path = \"../report\" }\n";
+    let deps = workspace_deps(engine_on_report);
+    assert_eq!(deps, ["http", "report"].map(String::from).into());
+    assert_eq!(
+        layer_violations("swarm", &deps),
+        ["crates/swarm depends on swarmlab-report, which its layer may not"]
+    );
+    let http_on_engine = "[dev-dependencies]\nswarmlab-swarm.workspace = true\n";
+    assert_eq!(layer_violations("http", &workspace_deps(http_on_engine)).len(), 1);
+    assert_eq!(layer_violations("newcrate", &BTreeSet::new()).len(), 1);
+    let ours = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../swarm/Cargo.toml"),
+    )
+    .unwrap();
+    assert!(layer_violations("swarm", &workspace_deps(&ours)).is_empty());
+    assert!(!workspace_deps(&ours).is_empty());
+}

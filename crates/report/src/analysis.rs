@@ -3,7 +3,7 @@
 //! on; design explanations appear only next to the numbers that show them.
 
 use crate::lang::{int, ms, Lang};
-use swarmlab_server::Model;
+use swarmlab_models::Model;
 
 use crate::results::{Client, Design, Results, Server};
 

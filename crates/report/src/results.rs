@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use swarmlab_server::Model;
+use swarmlab_models::Model;
 
 use crate::capacity::Capacity;
 
@@ -403,7 +403,7 @@ impl From<ModelResult> for RawRow {
 }
 
 impl TryFrom<RawRow> for ModelResult {
-    type Error = swarmlab_server::UnknownModel;
+    type Error = swarmlab_models::UnknownModel;
     fn try_from(r: RawRow) -> Result<ModelResult, Self::Error> {
         let design = if r.external {
             Design::External(r.name)

@@ -9,7 +9,7 @@ use swarmlab_report::{
     LimitedBy, Machine, ModelResult, Outcome, ReadDelay, Results, Sample, ScalePoint, Server,
     Settings, Workload, WorkloadKind, WorkloadRun,
 };
-use swarmlab_server::Model;
+use swarmlab_models::Model;
 
 fn timeline(peak: f64, p95: f64) -> Vec<Sample> {
     (0..12)

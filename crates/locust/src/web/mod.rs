@@ -35,7 +35,9 @@ use tokio_stream::StreamExt;
 use tower_http::validate_request::{ValidateRequest, ValidateRequestHeaderLayer};
 
 use swarmlab_swarm::engine::{Event, Swarm};
-use swarmlab_swarm::output::{csv, html};
+use swarmlab_swarm::output::csv;
+
+use crate::html_report as html;
 use swarmlab_swarm::plan::Plan;
 use swarmlab_swarm::wait::WaitTime;
 use swarmlab_swarm::workload::Workload;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use swarmlab_server::Model;
+use swarmlab_models::Model;
 
 use super::common::{in_top, limited_by, none_met, p99_cell, shown};
 use crate::capacity::{Capacity, LimitedBy};

@@ -1,9 +1,8 @@
 //! Renderers: pure functions from merged statistics to text (console tables, Locust's CSV
-//! files, JSON, a self-contained HTML report). Nothing here measures anything.
+//! files, JSON; the HTML report, which draws charts, is `swarmlab-locust`'s). Nothing here measures anything.
 
 pub mod console;
 pub mod csv;
-pub mod html;
 pub mod json;
 
 use crate::stats::{EntryStats, Stats};

@@ -1,4 +1,4 @@
-//! The HTML report: one self-contained file (inline CSS, inline SVG charts drawn with
+//! Locust's `--html` report: one self-contained file (inline CSS, inline SVG charts drawn with
 //! plotters, no network loads) with the statistics, percentile and error tables and charts of
 //! requests/s, response times and users over time.
 
@@ -7,11 +7,11 @@ use std::fmt::Write;
 use swarmlab_report::chart::{line_chart, Line};
 use swarmlab_report::html::escape as esc;
 
-use crate::engine::Summary;
-use crate::history::HistoryRow;
-use crate::output::{console::pct_label, ms, rows, utc};
-use crate::stats::PERCENTILES;
-use crate::workload::Entry;
+use swarmlab_swarm::history::HistoryRow;
+use swarmlab_swarm::output::{console::pct_label, ms, rows, utc};
+use swarmlab_swarm::stats::PERCENTILES;
+use swarmlab_swarm::workload::Entry;
+use swarmlab_swarm::Summary;
 
 /// The whole report.
 pub fn report(summary: &Summary, entries: &[Entry], host: &str) -> String {
@@ -150,13 +150,27 @@ th{background:#f3f3f3}td:nth-child(-n+2){text-align:left}.meta{color:#666}.big s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Ended;
-    use crate::output::tests::one_request;
     use std::time::Duration;
+    use swarmlab_swarm::stats::{Delta, Stats};
+    use swarmlab_swarm::Ended;
+
+    /// Statistics of one `GET name` request of `us` µs at unix second 10.
+    fn one_request(name: &str, us: u64, content: u64) -> (Vec<Entry>, Stats) {
+        let entries = vec![Entry {
+            method: "GET".into(),
+            name: name.into(),
+        }];
+        let mut stats = Stats::new(1, 10.0, false);
+        let mut d = Delta::new(0, 10, 1, false);
+        d.entries[0].record(us, content, false);
+        d.last_request = 10.5;
+        stats.merge(&d);
+        (entries, stats)
+    }
 
     #[test]
     fn report_is_self_contained_with_charts_and_tables() {
-        let (entries, stats) = one_request("/<x>", 2500, 13, None);
+        let (entries, stats) = one_request("/<x>", 2500, 13);
         let history = (0..5)
             .map(|i| HistoryRow {
                 time: 100 + i,
