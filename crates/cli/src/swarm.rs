@@ -10,9 +10,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::Context;
+use swarmlab_locust::html_report as html;
 use swarmlab_locust::web::{self, App, FormDefaults, Template, WebOptions};
 use swarmlab_locust::worker::{self as locust_worker, SwarmSlot, WorkerError, WorkerOptions};
-use swarmlab_locust::html_report as html;
 use swarmlab_swarm::output::{console, json};
 use swarmlab_swarm::tls::{ClientTls, TlsOptions};
 use swarmlab_swarm::{

@@ -282,7 +282,9 @@ fn workspace_deps(manifest: &str) -> BTreeSet<String> {
 /// What breaks the written order: a crate not in it, or a dependency it does not allow.
 fn layer_violations(krate: &str, deps: &BTreeSet<String>) -> Vec<String> {
     let Some((_, allowed)) = LAYERS.iter().find(|(name, _)| *name == krate) else {
-        return vec![format!("crates/{krate} is not in the written order (LAYERS)")];
+        return vec![format!(
+            "crates/{krate} is not in the written order (LAYERS)"
+        )];
     };
     deps.iter()
         .filter(|d| !allowed.contains(&d.as_str()))
@@ -321,12 +323,191 @@ fn a_reversed_crate_dependency_fails() {
         ["crates/swarm depends on swarmlab-report, which its layer may not"]
     );
     let http_on_engine = "[dev-dependencies]\nswarmlab-swarm.workspace = true\n";
-    assert_eq!(layer_violations("http", &workspace_deps(http_on_engine)).len(), 1);
+    assert_eq!(
+        layer_violations("http", &workspace_deps(http_on_engine)).len(),
+        1
+    );
     assert_eq!(layer_violations("newcrate", &BTreeSet::new()).len(), 1);
-    let ours = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../swarm/Cargo.toml"),
-    )
-    .unwrap();
+    let ours =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../swarm/Cargo.toml"))
+            .unwrap();
     assert!(layer_violations("swarm", &workspace_deps(&ours)).is_empty());
     assert!(!workspace_deps(&ours).is_empty());
+}
+
+/// Python module name of a file below the runtime's root: `locust/user/task.py` ->
+/// `locust.user.task`, `locust/__init__.py` -> `locust`.
+fn py_module(rel: &str) -> String {
+    let rel = rel.trim_end_matches(".py");
+    let rel = rel.strip_suffix("/__init__").unwrap_or(rel);
+    rel.replace('/', ".")
+}
+
+/// Every import of every module (inside functions too: an import is a dependency wherever it
+/// is written), as edges between the given modules. `files`: (path below the root, text).
+fn python_graph(files: &[(String, String)]) -> Graph {
+    let known: BTreeSet<String> = files.iter().map(|(p, _)| py_module(p)).collect();
+    let mut g = Graph::new();
+    for (path, text) in files {
+        let me = py_module(path);
+        let package = if path.ends_with("__init__.py") {
+            me.clone()
+        } else {
+            me.rsplit_once('.')
+                .map_or(String::new(), |(p, _)| p.to_string())
+        };
+        let mut edges = BTreeSet::new();
+        let mut add = |m: String| {
+            // a module or, for a name imported from one, the module it comes from
+            let mut m = m;
+            while !known.contains(&m) {
+                match m.rsplit_once('.') {
+                    Some((head, _)) => m = head.to_string(),
+                    None => return,
+                }
+            }
+            edges.insert(m);
+        };
+        // statements, with a parenthesised name list joined onto its `from` line; the
+        // docstrings and comments left out
+        let mut statements: Vec<String> = Vec::new();
+        let (mut in_doc, mut open) = (false, false);
+        for line in text.lines() {
+            let t = line.split('#').next().unwrap_or("").trim();
+            if t.matches("\"\"\"").count() % 2 == 1 {
+                in_doc = !in_doc;
+                continue;
+            }
+            if in_doc {
+                continue;
+            }
+            if open {
+                statements.last_mut().unwrap().push_str(t);
+                open = !t.contains(')');
+            } else if t.starts_with("import ") || t.starts_with("from ") {
+                statements.push(t.to_string());
+                open = t.ends_with('(');
+            }
+        }
+        for s in statements {
+            let s = s.replace(['(', ')'], " ");
+            if let Some(list) = s.strip_prefix("import ") {
+                for part in list.split(',') {
+                    add(part.split_whitespace().next().unwrap_or("").to_string());
+                }
+            } else if let Some((from, names)) = s
+                .strip_prefix("from ")
+                .and_then(|r| r.split_once(" import "))
+            {
+                let from = from.trim();
+                let dots = from.len() - from.trim_start_matches('.').len();
+                let base = if dots == 0 {
+                    from.to_string()
+                } else {
+                    let mut p = package.clone();
+                    for _ in 1..dots {
+                        p = p
+                            .rsplit_once('.')
+                            .map_or(String::new(), |(h, _)| h.to_string());
+                    }
+                    let rest = &from[dots..];
+                    match (p.is_empty(), rest.is_empty()) {
+                        (_, true) => p,
+                        (true, false) => rest.to_string(),
+                        (false, false) => format!("{p}.{rest}"),
+                    }
+                };
+                for name in names.split(',') {
+                    let name = name.split_whitespace().next().unwrap_or("");
+                    if !name.is_empty() {
+                        add(format!("{base}.{name}"));
+                    }
+                }
+            }
+        }
+        edges.remove(&me);
+        g.insert(me, edges);
+    }
+    g
+}
+
+fn python_files(root: &Path) -> Vec<(String, String)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if p.extension().is_some_and(|x| x == "py") {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// The Python runtime in layers: the hub (`swarmlab_runtime`) imports nothing of the others,
+/// nothing imports the boot module (`swarmlab_boot`), and no module imports one that imports
+/// it back.
+#[test]
+fn the_python_runtime_has_layers_without_a_circle() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../locust/src/python");
+    let g = python_graph(&python_files(&root));
+    assert!(g.len() > 15, "read only {} Python modules", g.len());
+    assert_eq!(
+        g["swarmlab_runtime"],
+        BTreeSet::new(),
+        "the hub imports none of the modules built on it"
+    );
+    let boot_importers: Vec<_> = g
+        .iter()
+        .filter(|(_, e)| e.contains("swarmlab_boot"))
+        .map(|(m, _)| m)
+        .collect();
+    assert!(
+        boot_importers.is_empty(),
+        "{boot_importers:?} import the boot module"
+    );
+    assert!(g["swarmlab_boot"].contains("locust.user.users"));
+    assert!(g["locust.clients"].contains("locust._port"));
+    let found = cycles(&g);
+    assert!(found.is_empty(), "Python import circles: {found:?}");
+}
+
+/// The Python reader on made-up files: relative imports, names taken for their module, a
+/// parenthesised list, an import inside a function; the circle it closes is found.
+#[test]
+fn a_python_import_circle_fails() {
+    let files: Vec<(String, String)> = [
+        ("pkg/__init__.py", "from .a import A\n"),
+        (
+            "pkg/a.py",
+            "\"\"\"import pkg.c (a docstring)\"\"\"\nfrom . import b\n",
+        ),
+        (
+            "pkg/b.py",
+            "import os\nfrom .sub.c import (\n    X,\n    Y,\n)\n",
+        ),
+        ("pkg/sub/__init__.py", ""),
+        (
+            "pkg/sub/c.py",
+            "def f():\n    from .. import a  # a circle\n",
+        ),
+        ("hub.py", "import json\n"),
+    ]
+    .into_iter()
+    .map(|(p, t)| (p.to_string(), t.to_string()))
+    .collect();
+    let g = python_graph(&files);
+    assert_eq!(g["pkg"], ["pkg.a"].map(String::from).into());
+    assert_eq!(g["pkg.a"], ["pkg.b"].map(String::from).into());
+    assert_eq!(g["pkg.b"], ["pkg.sub.c"].map(String::from).into());
+    assert_eq!(g["pkg.sub.c"], ["pkg.a"].map(String::from).into());
+    assert!(g["hub"].is_empty());
+    assert_eq!(
+        cycles(&g),
+        [["pkg.a", "pkg.b", "pkg.sub.c"].map(String::from).to_vec()]
+    );
 }

@@ -1,7 +1,8 @@
 //! The Python user runtime, shipped inside the binary: swarmlab's own `locust` package (the
 //! user-facing API Locust documents, written for swarmlab: user code imports it as Locust),
-//! a small `gevent` on the same hub, and `swarmlab_runtime` (the hub and the engine's
-//! protocol). [`install`] writes them once into a directory of their own, named by their
+//! a small `gevent` on the same hub, `swarmlab_runtime` (the hub and the engine's protocol, at
+//! the bottom: it imports nothing of the others) and `swarmlab_boot` (on top: it loads the
+//! locustfile and runs its users; the process starts there). [`install`] writes them once into a directory of their own, named by their
 //! content, which every Python process puts first on `sys.path`.
 
 use std::hash::{Hash, Hasher};
@@ -43,10 +44,7 @@ pub const FILES: &[(&str, &str)] = &[
         "locust/runners.py",
         include_str!("python/locust/runners.py"),
     ),
-    (
-        "locust/runtime_glue.py",
-        include_str!("python/locust/runtime_glue.py"),
-    ),
+    ("locust/_port.py", include_str!("python/locust/_port.py")),
     ("locust/shape.py", include_str!("python/locust/shape.py")),
     (
         "locust/user/__init__.py",
@@ -68,6 +66,7 @@ pub const FILES: &[(&str, &str)] = &[
         "swarmlab_runtime.py",
         include_str!("python/swarmlab_runtime.py"),
     ),
+    ("swarmlab_boot.py", include_str!("python/swarmlab_boot.py")),
 ];
 
 /// The directory holding the runtime (written if it is not there yet).
@@ -78,7 +77,7 @@ pub fn install() -> io::Result<PathBuf> {
         text.hash(&mut h);
     }
     let dir = std::env::temp_dir().join(format!("swarmlab-python-{:016x}", h.finish()));
-    if dir.join("swarmlab_runtime.py").exists() {
+    if dir.join("swarmlab_boot.py").exists() {
         return Ok(dir);
     }
     // written beside, then moved into place: a second swarmlab starting meanwhile never sees
@@ -91,7 +90,7 @@ pub fn install() -> io::Result<PathBuf> {
     }
     match std::fs::rename(&staging, &dir) {
         Ok(()) => Ok(dir),
-        Err(_) if dir.join("swarmlab_runtime.py").exists() => {
+        Err(_) if dir.join("swarmlab_boot.py").exists() => {
             let _ = std::fs::remove_dir_all(&staging);
             Ok(dir)
         }
@@ -103,7 +102,7 @@ pub fn install() -> io::Result<PathBuf> {
 /// user's own site-packages, so `import locust` finds swarmlab's).
 pub fn bootstrap(dir: &Path) -> String {
     format!(
-        "import sys; sys.path.insert(0, {:?}); import swarmlab_runtime; swarmlab_runtime.main()",
+        "import sys; sys.path.insert(0, {:?}); import swarmlab_boot; swarmlab_boot.main()",
         dir.display().to_string()
     )
 }

@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
+use swarmlab_models::Model;
 use swarmlab_report::capacity::{Spread, Step};
 use swarmlab_report::{
     analysis, html, markdown, render_json, Baseline, Capacity, CapacityRow, Client, Design, Lang,
     LimitedBy, Machine, ModelResult, Outcome, ReadDelay, Results, Sample, ScalePoint, Server,
     Settings, Workload, WorkloadKind, WorkloadRun,
 };
-use swarmlab_models::Model;
 
 fn timeline(peak: f64, p95: f64) -> Vec<Sample> {
     (0..12)

@@ -1,4 +1,4 @@
-"""swarmlab's Python user runtime: one process of users for the swarmlab engine.
+"""swarmlab's Python user runtime, its bottom layer: the hub and the engine's protocol.
 
 The engine (Rust) starts this in the user's own python3 with a socket on fd 3 and the
 locustfile's path. Python runs the user's code; every request it makes is handed to the
@@ -11,24 +11,27 @@ timers come, and talks to the engine in batches (many frames per system call, bo
 Frames (little-endian): u32 length of what follows, u8 type, payload. Strings are u16- or
 u32-length-prefixed UTF-8. The engine's side of the protocol is `crates/swarm/src/remote.rs`.
 
+This module imports nothing of `locust` or `gevent`: they are built on it. The layers, bottom
+up: this hub and its protocol; `locust/_port.py`, the narrow port through which the API
+reaches the hub (a request, a task's exception, a sleep); the API (`locust`, `gevent`); and
+`swarmlab_boot.py` on top, which loads the locustfile and runs its users (the engine starts
+the process there). `crates/cli/tests/layout.rs` reads the imports and fails on a circle.
+
 For whoever works on this file: SWARMLAB_PROFILE=FILE in the environment of a run writes a
 cProfile of the users' process to FILE (wall-clock time, so a system call that lets the engine
 run on the same core looks expensive).
 """
 
 import heapq
-import os
 import re
 import selectors
-import socket
 import struct
-import sys
 import time
 import traceback
 
 try:
     import greenlet
-except ImportError:  # said in one line by main()
+except ImportError:  # said in one line by swarmlab_boot.main()
     greenlet = None
 
 # engine -> python
@@ -424,182 +427,3 @@ def patch_time():
 
     sleep._swarmlab = True
     time.sleep = sleep
-
-
-def load_locustfile(path):
-    """Imports the locustfile as Locust does: its directory first on sys.path for the import,
-    its module name the file's stem."""
-    import importlib.util
-
-    path = os.path.abspath(path)
-    directory = os.path.dirname(path)
-    name = os.path.splitext(os.path.basename(path))[0]
-    if name == "locust":
-        name = "locustfile"
-    sys.path.insert(0, directory)
-    try:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    finally:
-        try:
-            sys.path.remove(directory)
-        except ValueError:
-            pass
-        # the file's own modules stay importable later (from tasks), as under Locust's cwd
-        if directory not in sys.path:
-            sys.path.append(directory)
-    return module
-
-
-def discover(module, wanted):
-    """The module's non-abstract User classes (imported ones too) and its shape, if any."""
-    from locust.user.users import User
-    from locust.shape import LoadTestShape
-
-    users = []
-    shape = None
-    for value in vars(module).values():
-        if isinstance(value, type) and issubclass(value, User) and value is not User:
-            if not value.__dict__.get("abstract", False) and value not in users:
-                users.append(value)
-        elif isinstance(value, type) and issubclass(value, LoadTestShape) and value is not LoadTestShape:
-            if not value.__dict__.get("abstract", False):
-                shape = value
-    if wanted:
-        users = [u for u in users if u.__name__ in wanted]
-    return users, shape
-
-
-def _client_of(cls):
-    from locust.contrib.fasthttp import FastHttpUser
-    from locust.user.users import HttpUser
-
-    if issubclass(cls, FastHttpUser):
-        return "FastHttpUser"
-    if issubclass(cls, HttpUser):
-        return "HttpUser"
-    return "User"
-
-
-def _user_error_line(path, exc):
-    """One line for an exception raised while importing the locustfile: FILE:LINE: Type: msg,
-    at the innermost frame in the file itself (else the innermost frame)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = None
-    real = os.path.realpath(path)
-    for f in frames:
-        if os.path.realpath(f.filename) == real:
-            where = f
-    if isinstance(exc, SyntaxError) and exc.filename:
-        return f"{os.path.basename(exc.filename)}:{exc.lineno}: SyntaxError: {exc.msg}"
-    if where is None and frames:
-        where = frames[-1]
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    if where is None:
-        return f"{os.path.basename(path)}: {text}"
-    return f"{os.path.basename(where.filename)}:{where.lineno}: {text}"
-
-
-def main():
-    """python3 -c BOOTSTRAP --describe FILE [CLASS ...] | --serve FILE [CLASS ...]
-
-    --describe prints the file's user classes as JSON (the user's own output goes to stderr);
-    --serve runs users for the engine on the socket that is this process's stdin."""
-    import json
-
-    args = sys.argv[1:]
-    mode, path = args[0], args[1]
-    wanted = [a for a in args[2:] if not a.startswith("--")]
-    if greenlet is None:
-        print(
-            f"the Python path needs greenlet, which Locust installs with gevent: {sys.executable} -m pip install greenlet",
-            file=sys.stderr,
-        )
-        sys.exit(3)
-    real_stdout = sys.stdout
-    if mode == "--describe":
-        sys.stdout = sys.stderr
-    else:
-        # a terminal's Ctrl-C reaches the whole process group: the engine stops the run and
-        # then tells this process to end (a KeyboardInterrupt here printed a traceback per
-        # process and made the run exit 1); if the engine dies, the kernel ends this process
-        import random
-        import signal
-
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        # the run's seed (swarm --seed N repeats a run's random choices, task picks included)
-        seed = os.environ.get("SWARMLAB_SEED")
-        if seed:
-            random.seed(int(seed))
-    patch_time()
-    try:
-        module = load_locustfile(path)
-        users, shape = discover(module, wanted)
-    except SystemExit:
-        raise
-    except BaseException as e:
-        print(_user_error_line(path, e), file=sys.stderr)
-        sys.exit(2)
-    host = os.environ.get("SWARMLAB_HOST")
-    if host:
-        for u in users:
-            u.host = host  # -H replaces every class's host, as Locust's runner does
-    tags = os.environ.get("SWARMLAB_TAGS")
-    exclude = os.environ.get("SWARMLAB_EXCLUDE_TAGS")
-    if tags or exclude:
-        from locust.user.task import filter_tasks_by_tags
-
-        for u in users:  # --tags / --exclude-tags, as Locust's runner applies them
-            filter_tasks_by_tags(u, set(tags.split(",")) if tags else None, set(exclude.split(",")) if exclude else None)
-    if mode == "--describe":
-        out = []
-        for u in users:
-            out.append(
-                {
-                    "name": u.__name__,
-                    "weight": getattr(u, "weight", 1),
-                    "fixed_count": getattr(u, "fixed_count", 0) or None,
-                    "host": getattr(u, "host", None),
-                    "client": _client_of(u),
-                }
-            )
-        json.dump({"classes": out, "shape": shape.__name__ if shape else None}, real_stdout)
-        real_stdout.flush()
-        return
-    global HUB
-    fd = int(os.environ.get("SWARMLAB_CHANNEL_FD", "0"))
-    if fd == 0:
-        # the engine's socket is stdin: keep it on a descriptor of its own, and give user code
-        # a plain empty stdin
-        fd = os.dup(0)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.close(devnull)
-    HUB = Hub(socket.socket(fileno=fd))
-    from locust import runtime_glue
-
-    # what the import made lives as long as the process: out of the collector's way
-    import gc
-
-    gc.freeze()
-
-    prof = os.environ.get("SWARMLAB_PROFILE")
-    if prof:
-        import cProfile
-
-        profile = cProfile.Profile()
-        profile.enable()
-        try:
-            runtime_glue.serve(HUB, users, shape)
-        finally:
-            profile.disable()
-            profile.dump_stats(prof)
-            print("profile written", prof, file=sys.stderr)
-        return
-    runtime_glue.serve(HUB, users, shape)
-
-
-if __name__ == "__main__":
-    main()

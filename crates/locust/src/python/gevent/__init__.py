@@ -4,14 +4,14 @@ that user, as under Locust. (Real gevent's own loop would not cooperate with the
 
 import greenlet as _greenlet
 
+import swarmlab_runtime as _rt
+
 __version__ = "26.9.0-swarmlab"
 GreenletExit = _greenlet.GreenletExit
 
 
 def _hub():
-    import swarmlab_runtime
-
-    return swarmlab_runtime.HUB
+    return _rt.HUB
 
 
 def sleep(seconds=0):

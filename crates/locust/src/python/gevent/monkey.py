@@ -1,9 +1,9 @@
 """gevent.monkey on swarmlab's hub: time.sleep is patched (it pauses only the calling user)."""
 
+from swarmlab_runtime import patch_time
+
 
 def patch_all(*args, **kwargs):
-    from swarmlab_runtime import patch_time
-
     patch_time()
     return True
 

@@ -4,9 +4,7 @@ user's own python3; the requests go to swarmlab's engine."""
 
 __version__ = "2.47.0"
 
-from .event import Events
-
-events = Events()
+from .event import Events, events
 
 from . import exception
 from .contrib.fasthttp import FastHttpUser

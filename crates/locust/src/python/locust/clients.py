@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit
 
 import swarmlab_runtime as _rt
 
+from ._port import perform
 from .exception import CatchResponseError, LocustError, ResponseError
 
 def _installed(package, fallback):
@@ -523,6 +524,7 @@ class HttpSession:
     """`self.client` of an HttpUser."""
 
     FAST = False
+    RESPONSES = (Response, ResponseContextManager)  # what the port makes of a reply
 
     def __init__(self, base_url, user=None, request_event=None, **kwargs):
         self.base_url = base_url or ""
@@ -662,7 +664,7 @@ class HttpSession:
         if isinstance(verify, str) or cert:
             prepared._tls_files = _tls_files(verify, cert)
         request_name = name or self.request_name or prepared.path_url
-        return _perform(self, prepared, block, request_name, catch_response, allow_redirects, context, refused)
+        return perform(self, prepared, block, request_name, catch_response, allow_redirects, context, refused)
 
 
 def _tls_files(verify, cert):
@@ -688,15 +690,6 @@ def _tls_files(verify, cert):
         raise OSError(f"Could not find the TLS key file, invalid path: {key}")
     crt = os.path.abspath(crt) if crt else None
     return (ca, crt, os.path.abspath(key) if key else crt)
-
-
-def _perform(*args):
-    """runtime_glue.perform (imported at the first request: runtime_glue imports this module)."""
-    global _perform
-    from .runtime_glue import perform
-
-    _perform = perform
-    return perform(*args)
 
 
 class _Rename:

@@ -3,14 +3,15 @@
 import argparse
 import os
 
+from .event import events as _events
+from .runners import LocalRunner
+
 
 class Environment:
     def __init__(self, user_classes=None, shape_class=None, events=None, host=None, parsed_options=None, **kwargs):
-        import locust
-
         self.user_classes = user_classes or []
         self.shape_class = shape_class() if isinstance(shape_class, type) else shape_class
-        self.events = events or locust.events
+        self.events = events or _events
         self.host = host or os.environ.get("SWARMLAB_HOST") or None
         self.catch_exceptions = True
         self.stop_timeout = None
@@ -19,8 +20,6 @@ class Environment:
         self.parsed_options = parsed_options or _options(self.host)
         self.available_user_classes = {c.__name__: c for c in self.user_classes}
         self.stats = None
-        from .runners import LocalRunner
-
         self.runner = LocalRunner(self)
         if self.shape_class is not None:
             self.shape_class.runner = self.runner

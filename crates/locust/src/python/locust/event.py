@@ -4,6 +4,7 @@ import logging
 import time
 from contextlib import contextmanager
 
+from . import _port
 from .exception import (
     InterruptTaskSet,
     RescheduleTask,
@@ -46,9 +47,7 @@ class EventHook:
                 raise
             except Exception:
                 log.exception("Uncaught exception in event handler")
-                from . import runtime_glue
-
-                runtime_glue.EXIT_CODE_FROM_LISTENER[0] = 2
+                _port.EXIT_CODE_FROM_LISTENER[0] = 2
 
     def _fire_from_client(self, **kwargs):
         """A request swarmlab's clients made: the engine counted it; only the listeners hear it."""
@@ -108,3 +107,6 @@ class Events:
     def __init__(self):
         for name in self._NAMES:
             setattr(self, name, EventHook())
+
+
+events = Events()  # `locust.events`: the one the runtime and user code share

@@ -1,6 +1,12 @@
 """The runner as user code sees it (`self.environment.runner`): its state, its user count,
 and `quit()`/`stop()`, which end the engine's run."""
 
+import greenlet
+
+import swarmlab_runtime as rt
+
+from . import _port
+
 STATE_INIT = "ready"
 STATE_SPAWNING = "spawning"
 STATE_RUNNING = "running"
@@ -24,9 +30,7 @@ class Runner:
     def user_count(self):
         if self._engine_users is not None:
             return self._engine_users
-        from . import runtime_glue
-
-        return len(runtime_glue.SPAWNED.users) if runtime_glue.SPAWNED else 0
+        return len(_port.SPAWNED.users) if _port.SPAWNED else 0
 
     @property
     def user_classes_count(self):
@@ -38,10 +42,6 @@ class Runner:
 
     def quit(self):
         """Ends the run (the engine stops every user; on_stop runs); the calling user ends."""
-        import greenlet
-
-        import swarmlab_runtime as rt
-
         rt.report_quit()
         if greenlet.getcurrent() is not rt.HUB.main:
             raise greenlet.GreenletExit()

@@ -5,9 +5,10 @@ import json as _json
 import re
 from urllib.parse import urlencode
 
-from ..clients import BROTLI, _installed, CaseInsensitiveDict, PreparedRequest, Response, ResponseContextManager, _basic_auth, encode_body, requote, split_credentials
 import swarmlab_runtime as _rt
 
+from .._port import perform
+from ..clients import BROTLI, _installed, _Rename, CaseInsensitiveDict, PreparedRequest, Response, ResponseContextManager, _basic_auth, encode_body, requote, rest, split_credentials
 from ..exception import LocustError
 from ..user.users import User
 
@@ -64,6 +65,7 @@ class FastHttpSession:
     """`self.client` of a FastHttpUser."""
 
     FAST = True
+    RESPONSES = (FastResponse, FastResponseContextManager)  # what the port makes of a reply
 
     def __init__(self, environment=None, base_url="", user=None, insecure=True, **kwargs):
         self.environment = environment
@@ -96,8 +98,6 @@ class FastHttpSession:
         return self.request("PATCH", url, data=data, **kwargs)
 
     def rename_request(self, name):
-        from ..clients import _Rename
-
         return _Rename(self, name)
 
     def request(
@@ -150,7 +150,7 @@ class FastHttpSession:
                 sent["Authorization"] = _basic_auth(*auth)
             block = _rt.encode_headers(sent.items(), fast=True)
         prepared = PreparedRequest(method, full, sent, body)
-        return _perform(self, prepared, block, name or self.request_name or url, catch_response, allow_redirects, context)
+        return perform(self, prepared, block, name or self.request_name or url, catch_response, allow_redirects, context)
 
 
 _DEFAULTS = CaseInsensitiveDict(
@@ -160,15 +160,6 @@ _DEFAULTS = CaseInsensitiveDict(
     }
 )
 _BLOCK = []
-
-
-def _perform(*args):
-    """runtime_glue.perform, imported at the first request (runtime_glue imports this module)."""
-    global _perform
-    from ..runtime_glue import perform
-
-    _perform = perform
-    return perform(*args)
 
 
 def _defaults_block():
@@ -214,6 +205,4 @@ class FastHttpUser(User):
             self.client.request = with_defaults
 
     def rest(self, method, url, headers=None, **kwargs):
-        from ..clients import rest
-
         return rest(self.client, method, url, headers=headers, **kwargs)

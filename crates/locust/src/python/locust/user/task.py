@@ -6,8 +6,11 @@ import random
 import sys
 import time
 
+import greenlet
+
 import swarmlab_runtime as _rt
 
+from .. import _port
 from ..exception import (
     InterruptTaskSet,
     MissingWaitTimeError,
@@ -93,11 +96,9 @@ class TaskSet(metaclass=TaskSetMeta):
         self._time_start = time.time()
         self._cp_last_run = time.perf_counter()
         self._cp_last_wait_time = 0
-        from .users import User
-
         if isinstance(parent, TaskSet):
             self._user = parent.user
-        elif isinstance(parent, User):
+        elif getattr(parent, "_is_user", False):  # a User (users.py builds on this module)
             self._user = parent
         else:
             raise TypeError("TaskSet's parent must be a TaskSet or a User")
@@ -145,23 +146,21 @@ class TaskSet(metaclass=TaskSetMeta):
             except InterruptTaskSet as e:
                 try:
                     self.on_stop()
-                except (StopUser, GreenletExitType()):
+                except (StopUser, greenlet.GreenletExit):
                     raise
                 except Exception:
                     log.exception("Exception in on_stop")
                 if e.reschedule:
                     raise RescheduleTaskImmediately(e.reschedule) from e
                 raise RescheduleTask(e.reschedule) from e
-            except (StopUser, StopTest, GreenletExitType()):
+            except (StopUser, StopTest, greenlet.GreenletExit):
                 try:
                     self.on_stop()
                 except Exception:
                     log.exception("Exception in on_stop")
                 raise
             except Exception as e:
-                from .. import runtime_glue
-
-                runtime_glue.task_error(self, e, sys.exc_info()[2])
+                _port.task_error(self, e, sys.exc_info()[2])
                 if not self.user.environment.catch_exceptions:
                     raise
                 self.wait()
@@ -228,12 +227,6 @@ class TaskSet(metaclass=TaskSetMeta):
 
 def _hub_sleep(seconds):
     _rt.HUB.sleep(seconds)
-
-
-def GreenletExitType():
-    import greenlet
-
-    return greenlet.GreenletExit
 
 
 class DefaultTaskSet(TaskSet):

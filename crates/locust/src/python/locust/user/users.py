@@ -2,7 +2,10 @@
 
 import time
 
-from ..exception import LocustError, StopTest
+import greenlet
+
+from ..clients import HttpSession, rest
+from ..exception import LocustError, StopTest, StopUser
 from .task import DefaultTaskSet, TaskSet, get_tasks_from_base_classes
 from .wait_time import constant
 
@@ -21,6 +24,7 @@ class UserMeta(type):
 class User(metaclass=UserMeta):
     """A user: runs its tasks, waiting `wait_time` after each, until it is stopped."""
 
+    _is_user = True  # what a TaskSet's parent is checked for (task.py is below this module)
     host = None
     min_wait = None
     max_wait = None
@@ -54,15 +58,13 @@ class User(metaclass=UserMeta):
         try:
             self.on_start()
             self._taskset_instance.run()
-        except (GreenletExitType(), StopTest) as e:
+        except (greenlet.GreenletExit, StopTest) as e:
             self.on_stop()
             if isinstance(e, StopTest):
                 return
             raise
         except Exception as e:
-            from .. import exception as exc
-
-            if isinstance(e, exc.StopUser):
+            if isinstance(e, StopUser):
                 self.on_stop()
                 return
             raise
@@ -88,12 +90,6 @@ class User(metaclass=UserMeta):
         return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def GreenletExitType():
-    import greenlet
-
-    return greenlet.GreenletExit
-
-
 class HttpUser(User):
     """A user with `self.client`, an HTTP session that keeps cookies, as python-requests'."""
 
@@ -106,13 +102,9 @@ class HttpUser(User):
             raise LocustError(
                 "You must specify the base host. Either in the host attribute in the User class, or on the command line using the --host option."
             )
-        from ..clients import HttpSession
-
         self.client = HttpSession(base_url=self.host, user=self)
 
     def rest(self, method, url, headers=None, **kwargs):
-        from ..clients import rest
-
         return rest(self.client, method, url, headers=headers, **kwargs)
 
     def rest_(self, method, url, name=None, **kwargs):
