@@ -363,6 +363,8 @@ differential!(
     generated_values,
     guards,
     helpers,
+    idle_close,
+    idle_close_static,
     init_listener,
     installed_package,
     json_payloads,
@@ -387,4 +389,5 @@ differential!(
     stop_user,
     tags,
     token_login,
+    unanswered,
 );

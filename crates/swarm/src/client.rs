@@ -6,6 +6,8 @@ use std::fmt::Write;
 use std::io;
 
 use crate::arrival::Arrival;
+pub use crate::profile::status_error_string;
+use crate::profile::ConnFailure;
 use crate::tls::Stream;
 
 /// A complete response.
@@ -533,8 +535,8 @@ pub(crate) enum Received {
     /// A whole response, and when its last bytes reached the socket (when the kernel stamped
     /// them: [`crate::arrival`]).
     Response(Response, Option<Arrival>),
-    /// The connection failed (Locust's text for why).
-    Failed(String),
+    /// The connection failed (the client's profile says it in its words).
+    Failed(ConnFailure),
     /// Nothing more to read now.
     Later,
 }
@@ -548,59 +550,19 @@ pub(crate) fn receive(sock: &mut Stream, reader: &mut Reader, buf: &mut [u8]) ->
             Ok(0) => {
                 return match reader.eof() {
                     Some(resp) => Received::Response(resp, arrival),
-                    None if reader.is_fresh() => Received::Failed(
-                        "RemoteDisconnected('Remote end closed connection without response')"
-                            .into(),
-                    ),
-                    None => {
-                        Received::Failed("IncompleteRead('connection closed mid-response')".into())
-                    }
+                    None if reader.is_fresh() => Received::Failed(ConnFailure::ClosedUnanswered),
+                    None => Received::Failed(ConnFailure::ClosedMidResponse),
                 };
             }
             Ok(n) => match reader.feed(&buf[..n]) {
                 Ok(Some(resp)) => return Received::Response(resp, arrival),
                 Ok(None) => {}
-                Err(e) => return Received::Failed(e.0),
+                Err(e) => return Received::Failed(ConnFailure::Said(e.0)),
             },
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Received::Later,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Received::Failed(io_error_string(&e)),
+            Err(e) => return Received::Failed(ConnFailure::Said(io_error_string(&e))),
         }
-    }
-}
-
-/// Locust's error string for a status that fails (python-requests `raise_for_status`).
-pub fn status_error_string(status: u16, name: &str) -> String {
-    let kind = if status < 500 {
-        "Client Error"
-    } else {
-        "Server Error"
-    };
-    format!(
-        "HTTPError('{status} {kind}: {} for url: {name}')",
-        reason(status)
-    )
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        413 => "Payload Too Large",
-        414 => "URI Too Long",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => "Unknown",
     }
 }
 

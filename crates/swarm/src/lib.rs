@@ -23,6 +23,7 @@ pub mod engine;
 pub mod history;
 pub mod output;
 pub mod plan;
+pub mod profile;
 pub mod program;
 pub mod remote;
 mod remote_worker;

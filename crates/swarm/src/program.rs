@@ -8,7 +8,7 @@
 //! The scenario file and the locustfile reader both build these (into a `Workload`); the worker
 //! threads run them.
 
-use crate::client::{py_repr, status_error_string};
+use crate::client::py_repr;
 use crate::wait::WaitTime;
 
 /// What a request is made of, before it is encoded for a host.
@@ -46,19 +46,8 @@ impl RequestParts {
     }
 }
 
-/// Whose default rule judges a status when nothing else does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Client {
-    /// python-requests (`HttpUser`): 400 to 599 fail.
-    Http,
-    /// geventhttpclient (`FastHttpUser`): anything outside 2xx and the usual redirects fails.
-    FastHttp,
-}
-
-/// `FastHttpUser`'s successful statuses (`LocustUserAgent.valid_response_codes`).
-const FAST_VALID: [u16; 16] = [
-    200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 301, 302, 303, 304, 307, 308,
-];
+/// Whose default rule judges a status when nothing else does: the client's profile.
+pub use crate::profile::ClientProfile as Client;
 
 /// What makes a status a success when no rule of a `catch_response` block decides.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,11 +181,7 @@ impl Step {
             Verdict::Codes(codes) => (!codes.contains(&status)).then(|| {
                 format!("UnexpectedStatus('got {status} expected {codes:?} for url: {name}')")
             }),
-            Verdict::Client(Client::Http) => (400..600)
-                .contains(&status)
-                .then(|| status_error_string(status, name)),
-            Verdict::Client(Client::FastHttp) => (!FAST_VALID.contains(&status))
-                .then(|| format!("LocustBadStatusCode(code={status})")),
+            Verdict::Client(client) => client.status_failure(status, name),
         }
     }
 }

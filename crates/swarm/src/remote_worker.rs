@@ -30,9 +30,10 @@ use crate::tls::{ClientTls, Handshake, Stream};
 use mio::{Events, Interest, Poll, Token};
 use swarmlab_http::Timers;
 
-use crate::client::{self, io_error_string, status_error_string, Reader, Received, Response};
+use crate::client::{self, io_error_string, Reader, Received, Response};
 use crate::control::{ShapeStep, Shared};
 use crate::cookies::Jar;
+use crate::profile::{ClientProfile, ConnFailure};
 use crate::remote::{self, flags, Driver, Frame, Outcome, Req};
 use crate::stats::Delta;
 use crate::url::{is_https, join_url, split_url};
@@ -43,12 +44,6 @@ const CHANNEL: Token = Token(usize::MAX);
 const READ_BUF: usize = 64 * 1024;
 /// Most of a body handed back to user code.
 const BODY_LIMIT: usize = 32 << 20;
-/// Most redirects followed, as python-requests and geventhttpclient (with Locust's setting).
-const MAX_REDIRECTS: u8 = 30;
-/// FastHttpUser's successful statuses.
-const FAST_VALID: [u16; 16] = [
-    200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 301, 302, 303, 304, 307, 308,
-];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum St {
@@ -74,9 +69,9 @@ struct Conn {
     reader: Reader,
     /// The request it carries.
     req: Option<u32>,
-    /// It has carried a request before (a reused keep-alive connection the server may have
-    /// closed meanwhile: such a request is sent again once on a fresh one).
-    reused: bool,
+    /// Since when it has been idle (a keep-alive connection idle a while is checked for the
+    /// server's close before it is reused).
+    idle_since: Instant,
 }
 
 /// A user of the process.
@@ -108,7 +103,6 @@ struct Pending {
     /// Set-Cookie fields of the hops before the last, handed back with the response.
     cookies_seen: Vec<(String, String)>,
     conn: Option<usize>,
-    resent: bool,
     /// The files its TLS uses (`verify="ca.pem"`, `cert=`), if it names any.
     tls_files: Option<remote::TlsFiles>,
 }
@@ -614,7 +608,6 @@ impl RemoteWorker {
             started: now,
             cookies_seen: Vec::new(),
             conn: None,
-            resent: false,
             tls_files: req.tls_files,
         };
         self.reqs.insert(req.id, p);
@@ -690,7 +683,7 @@ impl RemoteWorker {
             return self.answer(id, 0, None, Some(e), now);
         }
         let bytes = self.encode(id, &authority, &path);
-        let slot = self.idle_conn(user, &authority, tls.as_ref());
+        let slot = self.idle_conn(user, &authority, tls.as_ref(), now);
         let slot = match slot {
             Some(s) => s,
             None => match self.open_conn(user, &authority, addr, tls) {
@@ -832,6 +825,7 @@ impl RemoteWorker {
         user: u32,
         authority: &str,
         tls: Option<&Arc<rustls::ClientConfig>>,
+        now: Instant,
     ) -> Option<usize> {
         let conns = &self.conns;
         let same = |a: Option<&Arc<rustls::ClientConfig>>| match (a, tls) {
@@ -848,7 +842,15 @@ impl RemoteWorker {
                     && same(c.tls.as_ref())
             })
         })?;
-        self.conns[slot].as_mut().expect("found").reused = true;
+        let c = self.conns[slot].as_ref().expect("found");
+        if now.saturating_duration_since(c.idle_since) >= crate::worker::CHECK_IDLE_AFTER
+            && c.sock.closed_by_peer()
+        {
+            // the server let it go while it was idle (its close not read yet): a fresh one,
+            // as urllib3 checks a pooled connection before it reuses it
+            self.drop_conn(slot);
+            return None;
+        }
         Some(slot)
     }
 
@@ -884,7 +886,7 @@ impl RemoteWorker {
             written: 0,
             reader: Reader::new(false),
             req: None,
-            reused: false,
+            idle_since: Instant::now(),
         };
         if slot == self.conns.len() {
             self.conns.push(Some(conn));
@@ -915,14 +917,14 @@ impl RemoteWorker {
         if c.state != St::Connecting {
             // TLS records the socket did not take last time
             if let Err(e) = c.sock.pump() {
-                return self.conn_failed(slot, io_error_string(&e), now);
+                return self.conn_failed(slot, ConnFailure::Said(io_error_string(&e)), now);
             }
         }
         match c.state {
             St::Connecting => {
                 match c.sock.tcp().take_error() {
                     Ok(Some(e)) | Err(e) => {
-                        return self.conn_failed(slot, io_error_string(&e), now)
+                        return self.conn_failed(slot, ConnFailure::Said(io_error_string(&e)), now)
                     }
                     Ok(None) => {}
                 }
@@ -937,10 +939,11 @@ impl RemoteWorker {
                             self.send(slot, now);
                         } else {
                             c.state = St::Idle;
+                            c.idle_since = now;
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::NotConnected => {}
-                    Err(e) => self.conn_failed(slot, io_error_string(&e), now),
+                    Err(e) => self.conn_failed(slot, ConnFailure::Said(io_error_string(&e)), now),
                 }
             }
             St::Sending => self.send(slot, now),
@@ -963,7 +966,9 @@ impl RemoteWorker {
                 Ok(n) => c.written += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.conn_failed(slot, io_error_string(&e), now),
+                Err(e) => {
+                    return self.conn_failed(slot, ConnFailure::Said(io_error_string(&e)), now)
+                }
             }
         }
         c.state = St::Receiving;
@@ -978,26 +983,29 @@ impl RemoteWorker {
                 }
                 self.response(slot, resp, now)
             }
-            Received::Failed(error) => self.conn_failed(slot, error, now),
+            Received::Failed(failure) => self.conn_failed(slot, failure, now),
             Received::Later => {}
         }
     }
 
-    /// The connection failed: its request is answered with the error, unless it was a reused
-    /// keep-alive connection the server had closed before the request (then it goes out
-    /// once more on a fresh one, as a pooled client does).
-    fn conn_failed(&mut self, slot: usize, error: String, now: Instant) {
-        let c = self.conns[slot].as_ref().expect("a connection");
-        let (req, retry) = (c.req, c.reused && c.reader.is_fresh());
+    /// The connection failed: its request is answered with the error. A request already
+    /// written is never sent again (the server may have acted on it; python-requests does not
+    /// resend either): a keep-alive connection the server closed is caught before reuse.
+    fn conn_failed(&mut self, slot: usize, failure: ConnFailure, now: Instant) {
+        let req = self.conns[slot].as_ref().expect("a connection").req;
         self.drop_conn(slot);
         let Some(id) = req else { return };
-        if retry && self.reqs.get(&id).is_some_and(|p| !p.resent) {
-            if let Some(p) = self.reqs.get_mut(&id) {
-                p.resent = true;
-            }
-            return self.dispatch(id, now);
-        }
-        self.answer(id, 0, None, Some(error), now);
+        let said = self.profile(id).say(&failure);
+        self.answer(id, 0, None, Some(said), now);
+    }
+
+    /// The client whose rules and words request `id` has.
+    fn profile(&self, id: u32) -> ClientProfile {
+        ClientProfile::of(
+            self.reqs
+                .get(&id)
+                .is_some_and(|p| p.flags & flags::FAST != 0),
+        )
     }
 
     fn response(&mut self, slot: usize, resp: Response, now: Instant) {
@@ -1017,18 +1025,16 @@ impl RemoteWorker {
         } else {
             let c = self.conns[slot].as_mut().expect("a connection");
             c.state = St::Idle;
+            c.idle_since = now;
             c.out = Vec::new();
         }
         self.keep_cookies(id, &resp);
         if let Some(next) = self.redirect(id, &resp) {
             let p = self.reqs.get_mut(&id).expect("in flight");
             p.hops += 1;
-            if p.hops > MAX_REDIRECTS {
-                let error = if p.flags & flags::FAST != 0 {
-                    format!("RetriesExceeded('{}', 0, original=Redirection limit reached ({MAX_REDIRECTS}))", p.url)
-                } else {
-                    format!("TooManyRedirects('Exceeded {MAX_REDIRECTS} redirects.')")
-                };
+            if p.hops > ClientProfile::MAX_REDIRECTS {
+                let error =
+                    ClientProfile::of(p.flags & flags::FAST != 0).too_many_redirects(&p.url);
                 return self.answer(id, 0, None, Some(error), now);
             }
             for (k, v) in resp
@@ -1041,11 +1047,15 @@ impl RemoteWorker {
             let origin = |url: &str| split_url(url).ok().map(|(a, _)| (is_https(url), a));
             let changes_host = origin(&next.0) != origin(&p.url);
             p.url = next.0;
-            if next.1 != p.method {
-                p.method = next.1;
+            let profile = ClientProfile::of(p.flags & flags::FAST != 0);
+            let to_get = next.1 != p.method;
+            p.method = next.1;
+            if profile.redirect_drops_body(resp.status, to_get) {
                 p.body = None;
-                p.headers
-                    .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+                p.headers.retain(|(k, _)| {
+                    !k.eq_ignore_ascii_case("content-type")
+                        && !k.eq_ignore_ascii_case("transfer-encoding")
+                });
             }
             if changes_host {
                 p.headers
@@ -1085,14 +1095,8 @@ impl RemoteWorker {
             .find(|(k, _)| k.eq_ignore_ascii_case("location"))
             .map(|(_, v)| v.trim())?;
         let url = join_url(&p.url, location);
-        let fast = p.flags & flags::FAST != 0;
-        let method = match resp.status {
-            307 | 308 => p.method.clone(),
-            _ if p.method == "HEAD" => p.method.clone(),
-            302 | 303 => "GET".to_string(),
-            301 if fast || p.method == "POST" => "GET".to_string(),
-            _ => p.method.clone(),
-        };
+        let method =
+            ClientProfile::of(p.flags & flags::FAST != 0).redirect_method(resp.status, &p.method);
         Some((url, method))
     }
 
@@ -1209,16 +1213,9 @@ impl RemoteWorker {
     }
 }
 
-/// The client's own rule for a status: python-requests fails 400 to 599, geventhttpclient
-/// everything outside its valid codes.
+/// The client's own rule for a status (its profile's).
 fn client_rule(status: u16, fast: bool, name: &str) -> Option<String> {
-    if fast {
-        (!FAST_VALID.contains(&status)).then(|| format!("LocustBadStatusCode(code={status})"))
-    } else {
-        (400..600)
-            .contains(&status)
-            .then(|| status_error_string(status, name))
-    }
+    ClientProfile::of(fast).status_failure(status, name)
 }
 
 /// A header value as both Python clients write it: each character as its Latin-1 byte

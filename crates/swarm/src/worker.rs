@@ -31,7 +31,8 @@ use crate::arrival::Arrival;
 use crate::client::{self, io_error_string, Reader, Received, Response};
 use crate::control::{OpenSchedule, Shared};
 use crate::cookies::Jar;
-use crate::program::{Client, RequestParts, Step, TaskRun, Verdict};
+use crate::profile::ClientProfile;
+use crate::program::{RequestParts, Step, TaskRun, Verdict};
 use crate::stats::Delta;
 use crate::url::{is_https, join_url, split_url};
 use crate::workload::Workload;
@@ -40,7 +41,7 @@ use crate::workload::Workload;
 const TICK: Duration = Duration::from_millis(20);
 /// A keep-alive connection idle this long is checked for a close before it is reused (a
 /// syscall; connections in back-to-back use are not).
-const CHECK_IDLE_AFTER: Duration = Duration::from_millis(50);
+pub(crate) const CHECK_IDLE_AFTER: Duration = Duration::from_millis(50);
 /// A send this late (open model) counts as behind schedule.
 const LATE: Duration = Duration::from_millis(1);
 const READ_BUF: usize = 64 * 1024;
@@ -917,12 +918,28 @@ impl Worker {
         self.set_timer(idx, Some(deadline));
     }
 
+    /// The client whose rules and words the user's current request has (a scenario's
+    /// requests: python-requests').
+    fn profile(&self, idx: usize) -> ClientProfile {
+        let u = &self.users[idx];
+        match steps_of(&self.workload, u.class, u.running)
+            .get(u.pos)
+            .map(|s| &s.verdict)
+        {
+            Some(Verdict::Client(client)) => *client,
+            _ => ClientProfile::Http,
+        }
+    }
+
     fn receive(&mut self, idx: usize, now: Instant) {
         let u = &mut self.users[idx];
         let sock = u.sock.as_mut().expect("receiving user has a socket");
         match client::receive(sock, &mut u.reader, &mut self.buf) {
             Received::Response(resp, arrival) => self.complete(idx, resp, arrival),
-            Received::Failed(error) => self.fail(idx, error, now),
+            Received::Failed(failure) => {
+                let said = self.profile(idx).say(&failure);
+                self.fail(idx, said, now)
+            }
             Received::Later => {}
         }
     }
@@ -1000,7 +1017,10 @@ impl Worker {
             return None;
         }
         let location = resp.location.as_deref()?;
-        let fast = step.verdict == Verdict::Client(Client::FastHttp);
+        let profile = match step.verdict {
+            Verdict::Client(client) => client,
+            Verdict::Codes(_) => ClientProfile::Http,
+        };
         let class = &self.workload.classes[self.users[idx].class];
         let u = &self.users[idx];
         let count = u.hop.as_ref().map_or(0, |h| h.count);
@@ -1013,12 +1033,8 @@ impl Worker {
             _ => class.tls.is_some(),
         };
         let here = format!("{}://{authority}{path}", if tls { "https" } else { "http" });
-        if count >= 30 {
-            return Some(Err(if fast {
-                format!("RetriesExceeded('{here}', 0, original=Redirection limit reached (30))")
-            } else {
-                "TooManyRedirects('Exceeded 30 redirects.')".to_string()
-            }));
+        if count >= ClientProfile::MAX_REDIRECTS {
+            return Some(Err(profile.too_many_redirects(&here)));
         }
         let next = join_url(&here, location);
         let next_tls = is_https(&next);
@@ -1028,18 +1044,10 @@ impl Worker {
         };
         let mut parts = parts.clone();
         parts.path.clone_from(&next_path);
-        // 307 and 308 repeat the request; python-requests drops the body of the others (and
-        // turns 302, 303 and a POST's 301 into GET); geventhttpclient turns them all into GET
-        let to_get = match resp.status {
-            307 | 308 => false,
-            _ if parts.method == "HEAD" => false,
-            302 | 303 => true,
-            _ => fast || parts.method == "POST",
-        };
-        if to_get {
-            parts.method = "GET".into();
-        }
-        if !matches!(resp.status, 307 | 308) && (to_get || !fast) {
+        let method = profile.redirect_method(resp.status, &parts.method);
+        let to_get = method != parts.method;
+        parts.method = method;
+        if profile.redirect_drops_body(resp.status, to_get) {
             parts.body = None;
             parts.headers.retain(|(k, _)| {
                 !k.eq_ignore_ascii_case("content-type")

@@ -175,7 +175,11 @@ impl Workload {
                 current[k] += i64::from(self.classes[i].weight);
             }
             let pick = (0..current.len())
-                .max_by_key(|&k| (current[k], std::cmp::Reverse(k)))
+                .max_by(|&a, &b| {
+                    current[a]
+                        .cmp(&current[b])
+                        .then_with(|| self.first_by_name(weighted[a], weighted[b]))
+                })
                 .unwrap_or(0);
             current[pick] -= total;
             counts[weighted[pick]] += 1;
@@ -183,8 +187,16 @@ impl Workload {
         counts
     }
 
+    /// Of two classes with equal claims, the one Locust's dispatcher picks first: it orders
+    /// the classes by name (then the one defined first). As `Ordering` for `max_by`: `a`
+    /// wins when it is `Greater`.
+    fn first_by_name(&self, a: usize, b: usize) -> std::cmp::Ordering {
+        (&self.classes[b].name, b).cmp(&(&self.classes[a].name, a))
+    }
+
     /// The class of user number `i`: smooth weighted round robin (nginx's), so any prefix of
-    /// users is split by weight as evenly as integers allow.
+    /// users is split by weight as evenly as integers allow; ties go to the class whose name
+    /// sorts first, as Locust's dispatcher (which sorts the classes by name) gives them.
     pub fn class_of(&self, i: usize) -> usize {
         let total: i64 = self.classes.iter().map(|c| i64::from(c.weight)).sum();
         let slot = i as i64 % total;
@@ -195,7 +207,11 @@ impl Workload {
                 current[k] += i64::from(c.weight);
             }
             pick = (0..current.len())
-                .max_by_key(|&k| (current[k], std::cmp::Reverse(k)))
+                .max_by(|&a, &b| {
+                    current[a]
+                        .cmp(&current[b])
+                        .then_with(|| self.first_by_name(a, b))
+                })
                 .unwrap_or(0);
             current[pick] -= total;
         }
@@ -259,5 +275,63 @@ pub(crate) fn compile_step(
         },
         rules: Vec::new(),
         follow_redirects: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(name: &str, weight: u32) -> UserClass {
+        UserClass {
+            name: name.into(),
+            weight,
+            fixed_count: None,
+            wait: WaitTime::Constant(0.0),
+            addr: "127.0.0.1:1".parse().unwrap(),
+            tls: None,
+            tls_verify: None,
+            own_host: false,
+            session: true,
+            sets: Vec::new(),
+        }
+    }
+
+    fn workload(classes: Vec<UserClass>) -> Workload {
+        Workload {
+            classes,
+            entries: Vec::new(),
+            driver: None,
+        }
+    }
+
+    /// Locust's dispatcher sorts the classes by name: of two equal weights, the extra user of
+    /// an odd count goes to the name that sorts first, wherever the file defines it.
+    #[test]
+    fn ties_go_to_the_name_that_sorts_first() {
+        let w = workload(vec![class("Requests", 1), class("Fast", 1)]);
+        assert_eq!(w.split(3), [1, 2]);
+        assert_eq!(w.class_of(0), 1);
+        assert_eq!(w.class_of(1), 0);
+        assert_eq!(w.class_of(2), 1);
+        let w = workload(vec![class("A", 1), class("B", 1)]);
+        assert_eq!(w.split(3), [2, 1]);
+    }
+
+    /// Weights 5 and 1 give Locust's sequence, AAABAA AAABAA (its docstring's example).
+    #[test]
+    fn weights_split_as_locust_dispatches() {
+        let w = workload(vec![class("A", 5), class("B", 1)]);
+        let order: String = (0..12)
+            .map(|i| if w.class_of(i) == 0 { 'A' } else { 'B' })
+            .collect();
+        assert_eq!(order, "AAABAAAAABAA");
+        for n in 0..40 {
+            let by_class = (0..n).fold([0, 0], |mut c, i| {
+                c[w.class_of(i)] += 1;
+                c
+            });
+            assert_eq!(w.split(n).to_vec(), by_class.to_vec(), "{n} users");
+        }
     }
 }
