@@ -8,7 +8,8 @@
 //!
 //! A file's first lines may hold `# diff: ARGS`, flags given to both instead of the default
 //! `-u 3 -r 3 -t 3s` (a `-t` there replaces the default's; other flags are added), and
-//! `# diff-swarmlab: ARGS`, flags for swarmlab alone. Both run in the file's directory with
+//! `# diff-swarmlab: ARGS`, flags for swarmlab alone; `# diff-time: MS NAME`: both count
+//! every request of row NAME as taking MS ms (a time the file sets itself). Both run in the file's directory with
 //! `DIFF_ITEM=8 DIFF_MODE=fast` in their environment.
 //!
 //! Needs locust, nginx and python3 with greenlet (the CI venv's); skipped with a reason when
@@ -95,6 +96,8 @@ struct Run {
     rows: BTreeMap<(String, String), u64>,
     failures: BTreeSet<(String, String, String)>,
     exceptions: BTreeSet<String>,
+    /// Each row's (min, max) response time, ms, by name.
+    times: BTreeMap<String, (f64, f64)>,
     /// The end of its output, shown (through Debug) when the runs disagree.
     #[allow(dead_code)]
     output: String,
@@ -125,11 +128,17 @@ fn read_run(prefix: &Path, code: Option<i32>, output: String) -> Run {
     let json = last_json(&std::fs::read_to_string(&json_path).unwrap_or_default());
     let list = json.get("stats").unwrap_or(&json).as_array().cloned();
     let mut rows = BTreeMap::new();
+    let mut times = BTreeMap::new();
     for e in list.unwrap_or_default() {
         let text = |k: &str| e[k].as_str().unwrap_or_default().to_string();
         let count = e["num_requests"].as_u64().unwrap_or_default();
         if count > 0 {
             rows.insert((text("method"), text("name")), count);
+            let ms = |k: &str| e[k].as_f64().unwrap_or(f64::NAN);
+            times.insert(
+                text("name"),
+                (ms("min_response_time"), ms("max_response_time")),
+            );
         }
     }
     let failures = records(&csv_of("failures"))
@@ -145,6 +154,7 @@ fn read_run(prefix: &Path, code: Option<i32>, output: String) -> Run {
         rows,
         failures,
         exceptions,
+        times,
         output,
     }
 }
@@ -319,6 +329,22 @@ fn differential(name: &str) {
         "the exceptions differ: {context}"
     );
     assert_eq!(theirs.code, ours.code, "the exit codes differ: {context}");
+    // `# diff-time: MS NAME`: both count every request of row NAME as taking MS ms
+    let timed = own_flags(&file, "# diff-time:");
+    if let [ms, name @ ..] = timed.as_slice() {
+        let (ms, name): (f64, String) = (ms.parse().unwrap(), name.join(" "));
+        for (who, run) in [("Locust", &theirs), ("swarmlab", &ours)] {
+            let (min, max) = run
+                .times
+                .get(&name)
+                .copied()
+                .unwrap_or((f64::NAN, f64::NAN));
+            assert!(
+                (min - ms).abs() <= ms * 0.01 && (max - ms).abs() <= ms * 0.01,
+                "{who}: {name} took {min}..{max} ms, not {ms}: {context}"
+            );
+        }
+    }
 }
 
 macro_rules! differential {
@@ -377,6 +403,7 @@ differential!(
     raise_for_status,
     random_ids,
     redirects_cookies,
+    request_meta,
     reschedule,
     reuse_id,
     runner_quit,

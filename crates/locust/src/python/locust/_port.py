@@ -100,13 +100,48 @@ def _meta(prepared, name, reply, resp, user, context, exception):
 class _Outcome:
     """What a catch_response block decided, for the engine and the request event."""
 
-    __slots__ = ("rid", "hook", "prepared", "name", "reply", "resp", "user", "context")
+    __slots__ = ("rid", "hook", "prepared", "name", "reply", "resp", "user", "context", "meta")
 
     def __init__(self, rid, hook, prepared, name, reply, resp, user, context):
         self.rid, self.hook, self.prepared, self.name = rid, hook, prepared, name
         self.reply, self.resp, self.user, self.context = reply, resp, user, context
+        self.meta = None  # the block's `response.request_meta`, once it looked at it
+
+    def request_meta(self):
+        """The request event's keyword arguments, as the block may read and change them
+        (Locust fires the event with them when the block ends)."""
+        if self.meta is None:
+            self.meta = _meta(self.prepared, self.name, self.reply, self.resp, self.user, self.context, None)
+        return self.meta
+
+    def _changed(self):
+        """Whether the block changed what the engine counts (the time, the name, the length
+        or the type): then the request is counted as the block left it."""
+        m = self.meta
+        return m is not None and (
+            m["response_time"] != self.reply[1]
+            or m["name"] != self.name
+            or m["response_length"] != self.reply[2]
+            or m["request_type"] != self.prepared.method
+        )
 
     def __call__(self, outcome, exc):
+        if outcome in ("success", "failure", "default") and self._changed():
+            m = self.meta
+            if outcome == "success":
+                exc = None
+            elif outcome == "default":
+                # the client's rule, its error citing the name the block left (Locust puts
+                # the name in the URL's place, so one name's failures group as one)
+                url, self.resp.url = self.resp.url, m["name"]
+                exc = _by_rule(self.resp)
+                self.resp.url = url
+            rt.HUB.done(self.rid, rt.NOT_REPORTED)
+            m["exception"] = exc
+            rt.report_request(m["request_type"], m["name"], m["response_time"], m["response_length"], exc)
+            if self.hook is not None and self.hook._handlers:
+                self.hook._fire_from_client(**m)
+            return
         if outcome == "success":
             rt.HUB.done(self.rid, rt.SUCCESS)
             exc = None

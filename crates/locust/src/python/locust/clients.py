@@ -417,6 +417,12 @@ class ResponseContextManager(Response):
         self._outcome("drop", None)  # any other exception: the request is never reported
         return False
 
+    @property
+    def request_meta(self):
+        """The request event's keyword arguments (`response_time`, `name`, ...): what the
+        block changes here is what is counted when it ends."""
+        return self._outcome.request_meta()
+
     def success(self):
         self._manual = ("success", None)
 
