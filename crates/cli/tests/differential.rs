@@ -408,6 +408,7 @@ differential!(
     reuse_id,
     runner_quit,
     sequential,
+    shape_classes,
     shape_stages,
     shape_two_classes,
     state_from_on_start,

@@ -108,10 +108,11 @@ pub(crate) struct Control {
 }
 
 /// What a LoadTestShape's `tick()` asked for.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum ShapeStep {
-    /// This many users, started (or stopped) at this rate.
-    Users(usize, f64),
+    /// This many users, started (or stopped) at this rate, of these classes only (indices
+    /// into the workload's; `None`: every class by weight).
+    Users(usize, f64, Option<Vec<usize>>),
     /// `None`: the end of the run.
     End,
 }

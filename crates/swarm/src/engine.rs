@@ -261,6 +261,7 @@ impl Swarm {
             t0: Instant::now(),
             run_time: None,
             ramp: None,
+            shape_classes: None,
             users: 0,
             classes: Vec::new(),
             drain_until: None,
@@ -430,6 +431,10 @@ struct Controller {
     t0: Instant,
     run_time: Option<Duration>,
     ramp: Option<Ramp>,
+    /// The classes a LoadTestShape chose (its `user_classes`), if it did, and the users per
+    /// class when it chose them: as Locust's dispatcher does, the users it adds from there are
+    /// of these classes only, and the users already running stay.
+    shape_classes: Option<(Vec<usize>, Vec<usize>)>,
     /// Users wanted now, and their split by class (`classes` set explicitly by a master, or
     /// derived from `users` by the classes' weights).
     users: usize,
@@ -549,6 +554,7 @@ impl Controller {
         let workload = self.shared.workload();
         *self.shared.names() = crate::control::Names::of(&workload.entries);
         self.run += 1;
+        self.shape_classes = None;
         control.set_targets(vec![0; workload.classes.len()], Duration::ZERO);
         control.set_open(OpenSchedule {
             rate: start.rate,
@@ -634,7 +640,16 @@ impl Controller {
     /// Sets the total users, split over the classes (fixed counts first, then by weight); the
     /// users added start over `start_over`.
     fn set_users(&mut self, users: usize, start_over: Duration) {
-        let counts = self.shared.workload().split(users);
+        let workload = self.shared.workload();
+        let counts = match &self.shape_classes {
+            // above the users running when the shape chose: those, and the rest of its classes
+            Some((chosen, base)) if users >= base.iter().sum::<usize>() => {
+                let added = workload.split_among(users - base.iter().sum::<usize>(), Some(chosen));
+                base.iter().zip(added).map(|(b, a)| b + a).collect()
+            }
+            // below them (Locust stops the users it started last): by weight, as without
+            _ => workload.split(users),
+        };
         self.users = users;
         self.classes = counts.clone();
         self.shared.control.set_targets(counts, start_over);
@@ -828,7 +843,12 @@ impl Controller {
                 match step {
                     ShapeStep::End => self.begin_stop(Ended::Shape, now),
                     // a rate of 0 (or less): at once
-                    ShapeStep::Users(users, rate) => {
+                    ShapeStep::Users(users, rate, classes) => {
+                        if classes.as_ref() != self.shape_classes.as_ref().map(|(c, _)| c) {
+                            let mut base = self.classes.clone();
+                            base.resize(self.shared.workload().classes.len(), 0);
+                            self.shape_classes = classes.map(|c| (c, base));
+                        }
                         self.ramp_to(users, if rate > 0.0 { rate } else { f64::INFINITY }, now)
                     }
                 }

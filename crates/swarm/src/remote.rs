@@ -25,7 +25,7 @@
 //! | `FIRE` | method `s16`, name `s16`, response time ms `f64`, length `u64`, error `s32` (empty: success) |
 //! | `QUIT` | none (`runner.quit()`) |
 //! | `READY` | none (the file is imported) |
-//! | `SHAPE` | users `u32` (`u32::MAX`: `tick()` returned None), spawn rate `f64` |
+//! | `SHAPE` | users `u32` (`u32::MAX`: `tick()` returned None), spawn rate `f64`, then, if `tick()` named its `user_classes`, their count `u16` and each one's index `u16` |
 
 use std::path::PathBuf;
 
@@ -180,8 +180,9 @@ pub enum Frame {
     Quit,
     /// The process imported the file.
     Ready,
-    /// The shape's answer: `(users, spawn rate)`, or `None`: end the run.
-    Shape(Option<(u32, f64)>),
+    /// The shape's answer: `(users, spawn rate, its user_classes as class indices)`, or
+    /// `None`: end the run.
+    Shape(Option<(u32, f64, Option<Vec<usize>>)>),
 }
 
 /// A request from user code.
@@ -353,7 +354,18 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Frame, BadFrame> {
         SHAPE => {
             let users = c.u32()?;
             let rate = c.f64()?;
-            Frame::Shape((users != u32::MAX).then_some((users, rate)))
+            // then, when the shape named its user_classes: how many, and each one's index
+            let classes = if c.at < c.b.len() {
+                let n = c.u16()?;
+                Some(
+                    (0..n)
+                        .map(|_| c.u16().map(usize::from))
+                        .collect::<Result<_, _>>()?,
+                )
+            } else {
+                None
+            };
+            Frame::Shape((users != u32::MAX).then_some((users, rate, classes)))
         }
         _ => return Err(BadFrame("type")),
     })

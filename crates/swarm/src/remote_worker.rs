@@ -562,7 +562,7 @@ impl RemoteWorker {
             Frame::Ready => {}
             Frame::Shape(step) => {
                 let step = match step {
-                    Some((users, rate)) => ShapeStep::Users(users as usize, rate),
+                    Some((users, rate, classes)) => ShapeStep::Users(users as usize, rate, classes),
                     None => {
                         self.shape_next = None; // the shape is done with this run
                         ShapeStep::End

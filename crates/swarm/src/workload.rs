@@ -145,16 +145,26 @@ impl Workload {
     /// How `users` users split over the classes: classes with a `fixed_count` get theirs first
     /// (in order, as far as `users` goes), the rest go to the other classes by weight.
     pub fn split(&self, users: usize) -> Vec<usize> {
+        self.split_among(users, None)
+    }
+
+    /// [`Self::split`] over some of the classes only (a LoadTestShape's `user_classes`, as
+    /// indices); the others get none. `None`: every class.
+    pub fn split_among(&self, users: usize, among: Option<&[usize]>) -> Vec<usize> {
+        let chosen = |i: usize| among.is_none_or(|a| a.contains(&i));
         let mut counts = vec![0; self.classes.len()];
         let mut left = users;
         for (i, c) in self.classes.iter().enumerate() {
+            if !chosen(i) {
+                continue;
+            }
             if let Some(n) = c.fixed_count {
                 counts[i] = n.min(left);
                 left -= counts[i];
             }
         }
         let weighted: Vec<usize> = (0..self.classes.len())
-            .filter(|&i| self.classes[i].fixed_count.is_none())
+            .filter(|&i| chosen(i) && self.classes[i].fixed_count.is_none())
             .collect();
         if weighted.is_empty() {
             return counts;
@@ -316,6 +326,14 @@ mod tests {
         assert_eq!(w.class_of(2), 1);
         let w = workload(vec![class("A", 1), class("B", 1)]);
         assert_eq!(w.split(3), [2, 1]);
+    }
+
+    #[test]
+    fn a_shape_may_choose_the_classes() {
+        let w = workload(vec![class("A", 1), class("B", 3), class("C", 1)]);
+        assert_eq!(w.split_among(4, Some(&[0, 2])), [2, 0, 2]);
+        assert_eq!(w.split_among(5, Some(&[1])), [0, 5, 0]);
+        assert_eq!(w.split_among(5, None), w.split(5));
     }
 
     /// Weights 5 and 1 give Locust's sequence, AAABAA AAABAA (its docstring's example).

@@ -268,7 +268,7 @@ def serve(hub, classes, shape):
         elif kind == rt.SHAPE_TICK and shape_instance is not None:
             run_time, users = rt.struct.unpack_from("<dI", data, 0)
             ENV.runner._engine_users = users
-            _event_greenlet(lambda: _shape_turn(shape_instance))
+            _event_greenlet(lambda: _shape_turn(shape_instance, classes))
 
     def _quitting():
         ENV.events.quitting.fire(environment=ENV, reverse=True)
@@ -280,10 +280,7 @@ def serve(hub, classes, shape):
     hub.flush()
 
 
-_SHAPE_WARNED = []
-
-
-def _shape_turn(shape):
+def _shape_turn(shape, classes):
     """The shape's tick(), answered to the engine; an exception in it is logged and counted,
     and the run goes on as it was."""
     try:
@@ -292,10 +289,12 @@ def _shape_turn(shape):
         log.error("%s\n%s", e, "".join(traceback.format_tb(e.__traceback__)))
         rt.report_exception(e, e.__traceback__)
         return
-    if step is not None and len(step) > 2 and step[2] and not _SHAPE_WARNED:
-        _SHAPE_WARNED.append(True)
-        log.warning("the shape's user_classes are not followed here: users are spread over every class by weight")
-    rt.report_shape(step)
+    chosen = None
+    if step is not None and len(step) > 2 and step[2]:
+        # its user_classes: the users it asks for are of these only (as indices the engine
+        # knows the classes by)
+        chosen = [classes.index(c) for c in step[2] if c in classes]
+    rt.report_shape(step, chosen)
 
 
 def _event_greenlet(fn):

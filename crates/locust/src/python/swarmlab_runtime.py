@@ -378,13 +378,15 @@ def report_ended(user_id):
     HUB.send(_U32.pack(5) + bytes([ENDED]) + _U32.pack(user_id))
 
 
-def report_shape(step):
-    """The shape's tick(): (users, spawn_rate) or None, the end of the run."""
+def report_shape(step, classes=None):
+    """The shape's tick(): (users, spawn_rate) or None, the end of the run; `classes`: the
+    indices of the user classes it chose, if it chose."""
     if step is None:
         users, rate = 0xFFFFFFFF, 0.0
     else:
         users, rate = int(step[0]), float(step[1])
-    HUB.send(_U32.pack(13) + bytes([SHAPE]) + struct.pack("<Id", users, rate))
+    tail = b"" if classes is None else _U16.pack(len(classes)) + b"".join(_U16.pack(i) for i in classes)
+    HUB.send(_U32.pack(13 + len(tail)) + bytes([SHAPE]) + struct.pack("<Id", users, rate) + tail)
 
 
 def report_quit():
