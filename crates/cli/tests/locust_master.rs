@@ -980,3 +980,61 @@ fn a_worker_facing_a_silent_peer_ends_on_a_signal() {
         );
     }
 }
+
+/// A user's exception on a swarmlab worker reaches the master's Exceptions tab (its
+/// `_exceptions.csv`), as a Python worker's `exception` messages do.
+#[test]
+fn a_workers_user_exceptions_reach_the_master() {
+    let Some(locust) = peer("locust") else { return };
+    let _one = exclusive();
+    let srv = Server::start("epoll", &[]);
+    let dir = tempdir("exceptions");
+    let lf = dir.join("raising.py");
+    std::fs::write(
+        &lf,
+        "from locust import HttpUser, constant, task\n\n\n\
+         class Raising(HttpUser):\n    wait_time = constant(0.2)\n\n    @task\n    \
+         def get_then_raise(self):\n        self.client.get(\"/\")\n        \
+         raise ValueError(\"boom from a task\")\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let master = Proc::spawn(
+        Command::new(&locust)
+            .arg("-f")
+            .arg(&lf)
+            .args(["--master", "--headless", "--expect-workers", "1"])
+            .args(["-u", "4", "-r", "4", "-t", "4s", "-H", &srv.url()])
+            .args([
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                &port.to_string(),
+            ])
+            .arg("--csv")
+            .arg(dir.join("master"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let w = worker(port, &["-f", lf.to_str().unwrap(), "-H", &srv.url()]);
+    let m = master.finish(Duration::from_secs(90));
+    let out = w.finish(Duration::from_secs(30));
+    let logs = format!(
+        "master: {}\nworker: {}",
+        String::from_utf8_lossy(&m.stderr),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (requests, _) = aggregated(&dir.join("master_stats.csv"));
+    assert!(requests > 0, "no requests: {logs}");
+    let csv = std::fs::read_to_string(dir.join("master_exceptions.csv")).unwrap();
+    let row = csv
+        .lines()
+        .find(|l| l.contains("boom from a task"))
+        .unwrap_or_else(|| panic!("no exception row in the master's CSV:\n{csv}\n{logs}"));
+    let count: u64 = row.split(',').next().unwrap().trim().parse().unwrap();
+    // one per task run: every request is followed by one exception
+    assert!(
+        count * 10 >= requests * 8 && count <= requests,
+        "{count} exceptions for {requests} requests: {row}\n{logs}"
+    );
+}

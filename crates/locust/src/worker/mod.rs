@@ -402,7 +402,7 @@ impl Worker {
                     _ = reports.tick() => {
                         if c.acked && c.ready_due.is_none() {
                             self.drain_deltas();
-                            out.push(("stats", self.take_report()));
+                            out.extend(self.reports());
                         }
                         Flow::Go
                     }
@@ -516,7 +516,7 @@ impl Worker {
                 // master's count is then complete.
                 self.stop_users();
                 self.settle().await;
-                out.push(("stats", self.take_report()));
+                out.extend(self.reports());
                 out.push(("client_stopped", Value::Nil));
                 c.ready_due = Some(Instant::now() + self.stop_timeout);
                 log("the master stopped the test");
@@ -574,11 +574,13 @@ impl Worker {
             s.flush();
         }
         self.drain_deltas();
-        let now = self.take_report();
-        self.send_now(c, "stats", now).await;
+        for (kind, data) in self.reports() {
+            self.send_now(c, kind, data).await;
+        }
         self.finish();
-        let rest = self.take_report();
-        self.send_now(c, "stats", rest).await;
+        for (kind, data) in self.reports() {
+            self.send_now(c, kind, data).await;
+        }
         self.send_now(c, "quit", Value::Nil).await;
         tokio::time::sleep(LINGER).await;
     }
@@ -766,6 +768,19 @@ impl Worker {
                 self.report.add(&d);
             }
         }
+    }
+
+    /// What goes to the master with each report: user code's exceptions (`exception`, one
+    /// per exception, for the master's Exceptions tab), then the `stats`.
+    fn reports(&mut self) -> Vec<(&'static str, Value)> {
+        let mut out: Vec<(&'static str, Value)> = self
+            .report
+            .take_exceptions()
+            .into_iter()
+            .map(|e| ("exception", e))
+            .collect();
+        out.push(("stats", self.take_report()));
+        out
     }
 
     fn take_report(&mut self) -> Value {

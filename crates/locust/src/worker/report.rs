@@ -111,7 +111,14 @@ pub struct Report {
     entries: BTreeMap<usize, LocustEntry>,
     total: LocustEntry,
     errors: BTreeMap<(usize, String), ErrorRow>,
+    /// User code's exceptions since the last report, by traceback: (message, count).
+    exceptions: BTreeMap<String, (String, u64)>,
 }
+
+/// Most `exception` messages sent per traceback per report: a task that raises on every
+/// iteration of thousands of users would otherwise send thousands a second (Locust sends one
+/// per exception; past this, the master's count of that one row is short, nothing else).
+pub const MAX_EXCEPTIONS_PER_TRACEBACK: u64 = 1000;
 
 impl Report {
     /// An empty report of a run that started at `start_time` (unix seconds).
@@ -121,6 +128,7 @@ impl Report {
             entries: BTreeMap::new(),
             total: LocustEntry::default(),
             errors: BTreeMap::new(),
+            exceptions: BTreeMap::new(),
         }
     }
 
@@ -135,6 +143,12 @@ impl Report {
                 self.total.add(e, d.second, d.last_request);
             }
         }
+        for (tb, row) in &d.exceptions {
+            self.exceptions
+                .entry(tb.clone())
+                .or_insert_with(|| (row.msg.clone(), 0))
+                .1 += row.count;
+        }
         for (key, row) in &d.errors {
             self.errors
                 .entry(key.clone())
@@ -145,6 +159,24 @@ impl Report {
                 })
                 .or_insert_with(|| row.clone());
         }
+    }
+
+    /// The `exception` messages for the exceptions since the last call, one per exception
+    /// as Locust's worker sends them (`{"msg", "traceback"}`; the master groups them by
+    /// traceback), at most [`MAX_EXCEPTIONS_PER_TRACEBACK`] per traceback.
+    pub fn take_exceptions(&mut self) -> Vec<Value> {
+        let mut out = Vec::new();
+        for (tb, (msg, count)) in std::mem::take(&mut self.exceptions) {
+            let one = map(vec![
+                ("msg", Value::from(msg.as_str())),
+                ("traceback", Value::from(tb.as_str())),
+            ]);
+            out.extend(std::iter::repeat_n(
+                one,
+                count.min(MAX_EXCEPTIONS_PER_TRACEBACK) as usize,
+            ));
+        }
+        out
     }
 
     /// Requests in this report.
