@@ -8,6 +8,28 @@ use std::time::{Duration, Instant};
 
 /// How long a probe waits for an answer.
 pub const ANSWER_WAIT: Duration = Duration::from_secs(3);
+/// How long a probe waits once the server has been silent (or never ended an answer) for a
+/// whole [`ANSWER_WAIT`]: the cause is named, and its repeats need not cost 3 s each (a
+/// server that never answers took a minute to check).
+pub const REPEAT_WAIT: Duration = Duration::from_secs(1);
+
+/// The wait in force, ms (process-wide, as the TLS setting is: `check` probes one server at
+/// a time).
+static WAIT_MS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(ANSWER_WAIT.as_millis() as u64);
+
+/// How long a probe waits for an answer now.
+pub fn answer_wait() -> Duration {
+    Duration::from_millis(WAIT_MS.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Sets [`answer_wait`]: [`ANSWER_WAIT`], or [`REPEAT_WAIT`] once the cause is named.
+pub fn set_answer_wait(wait: Duration) {
+    WAIT_MS.store(
+        wait.as_millis() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
 /// The most header a probe reads looking for its end (a server sending fields forever).
 pub const HEAD_MAX: usize = 64 * 1024;
 /// The most of a body a probe keeps; the rest is counted and dropped.
@@ -39,7 +61,7 @@ impl End {
         match self {
             End::Eof => "the server closed the connection without an answer".into(),
             End::Reset => "the connection was reset (ECONNRESET)".into(),
-            End::Timeout => format!("nothing within {} s", ANSWER_WAIT.as_secs()),
+            End::Timeout => format!("nothing within {} s", answer_wait().as_secs_f64()),
             End::TooMuch => "more than a probe reads, still coming".into(),
             End::NotHttp => "not an HTTP/1.x status line and header".into(),
             End::Other(e) => e.clone(),
@@ -176,7 +198,7 @@ impl Wire {
                 let conn = rustls::ClientConnection::new(std::sync::Arc::clone(config), name)
                     .map_err(|e| std::io::Error::other(e.to_string()))?;
                 // the handshake runs with the first write, bounded as reads are
-                let _ = stream.set_read_timeout(Some(ANSWER_WAIT));
+                let _ = stream.set_read_timeout(Some(answer_wait()));
                 Io::Tls(Box::new(rustls::StreamOwned::new(conn, stream)))
             }
         };
@@ -221,10 +243,10 @@ impl Wire {
         }
     }
 
-    /// Reads one answer (to a HEAD request if `head`), waiting up to [`ANSWER_WAIT`] for each
+    /// Reads one answer (to a HEAD request if `head`), waiting up to [`answer_wait`] for each
     /// step. `Err`: no header came, and how the connection ended (with the bytes that did).
     pub fn answer(&mut self, head: bool) -> Result<Answer, (End, Vec<u8>)> {
-        let deadline = Instant::now() + ANSWER_WAIT;
+        let deadline = Instant::now() + answer_wait();
         let head_len = loop {
             if let Some(n) = head_end(&self.buf) {
                 break n;

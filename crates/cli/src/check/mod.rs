@@ -218,6 +218,7 @@ pub fn probe(subject: &mut Subject, server: &str) -> Check {
     let mut findings: Vec<Finding> = Vec::new();
     let mut down_since: Option<&str> = None;
     let mut spun = false;
+    crate::wire::set_answer_wait(crate::wire::ANSWER_WAIT);
     for (i, &(name, run)) in probes::ALL.iter().enumerate() {
         let last = i + 1 == probes::ALL.len();
         if let Some(since) = down_since {
@@ -231,6 +232,13 @@ pub fn probe(subject: &mut Subject, server: &str) -> Check {
             continue;
         }
         let found = run(subject);
+        if found
+            .iter()
+            .any(|f| matches!(f.kind, Kind::Silent { .. } | Kind::NeverEnds { .. }))
+        {
+            // named at the full wait: its repeats in the probes after are said, not waited for
+            crate::wire::set_answer_wait(crate::wire::REPEAT_WAIT);
+        }
         let said = match subject.state() {
             State::Serving => {
                 findings.extend(found);
@@ -270,6 +278,7 @@ pub fn probe(subject: &mut Subject, server: &str) -> Check {
             down_since = Some(name);
         }
     }
+    crate::wire::set_answer_wait(crate::wire::ANSWER_WAIT);
     Check {
         server: server.to_string(),
         findings: merge_repeats(findings),

@@ -79,7 +79,7 @@ fn open(addr: SocketAddr, probe: &str, bytes: &[u8]) -> Result<Wire, Box<Finding
 /// something that is not HTTP) and how the connection went on.
 pub fn no_head(probe: &str, end: &End, bytes: &[u8]) -> Finding {
     let seen = escape(bytes, QUOTE);
-    let waited_ms = crate::wire::ANSWER_WAIT.as_millis() as u64;
+    let waited_ms = crate::wire::answer_wait().as_millis() as u64;
     let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let status_line = first_line.starts_with(b"HTTP/1.")
         && first_line.len() >= 12
@@ -124,7 +124,7 @@ fn unended(probe: &str, a: &Answer) -> Option<Finding> {
         (Framing::Close | Framing::Chunked, End::Timeout | End::TooMuch) => Finding::new(
             probe,
             Kind::NeverEnds {
-                waited_ms: crate::wire::ANSWER_WAIT.as_millis() as u64,
+                waited_ms: crate::wire::answer_wait().as_millis() as u64,
                 bytes: a.body_len,
                 chunked: a.framing == Framing::Chunked,
             },
