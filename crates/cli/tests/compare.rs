@@ -35,6 +35,23 @@ fn results_in(dir: &std::path::Path) -> Results {
         .expect("results.json parses")
 }
 
+/// The README's main job, `compare --quick --no-web` on every model, run once for the tests
+/// that read it (its output directory and stdout): the slowest comparison of the suite.
+fn quick_all() -> &'static (std::path::PathBuf, String) {
+    static RUN: std::sync::OnceLock<(std::path::PathBuf, String)> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        let out_dir = out_dir("compare");
+        let stdout = swarmlab_ok(&[
+            "compare",
+            "--quick",
+            "--no-web",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        (out_dir, stdout)
+    })
+}
+
 /// Runs swarmlab, fails the test with its output unless it exits 0, and returns its stdout.
 fn swarmlab_ok(args: &[&str]) -> String {
     let out = swarmlab(args);
@@ -120,15 +137,10 @@ fn sentence_matchers_accept_the_assignments_examples() {
 
 #[test]
 fn compare_quick_end_to_end() {
-    let _one = exclusive();
-    let out_dir = out_dir("compare");
-    let stdout = swarmlab_ok(&[
-        "compare",
-        "--quick",
-        "--no-web",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let one = exclusive();
+    let (out_dir, stdout) = quick_all();
+    drop(one);
+    let (out_dir, stdout) = (out_dir.clone(), stdout.clone());
 
     // results.json: every landed model, numeric figures
     let json = std::fs::read_to_string(out_dir.join("results.json")).unwrap();
@@ -747,25 +759,17 @@ fn swarmlab_server_models() -> Vec<String> {
         .collect()
 }
 
-/// The shape of `results.json` from `--quick --models single,epoll`: every key path
+/// The shape of `results.json` from the suite's `--quick` run of every model: every key path
 /// (`rows[].outcome.client.requests`, array elements merged) with the JSON types seen there,
 /// against `tests/golden/results-keys.txt`. A renamed, added or dropped key fails; so does a
 /// value of another type (`null` is allowed only where the golden says so). `UPDATE_GOLDEN=1`
 /// rewrites the golden from this run (keeping the golden's nullable types).
 #[test]
 fn results_json_keeps_its_keys() {
-    let _one = exclusive();
     use std::collections::{BTreeMap, BTreeSet};
-    let out_dir = out_dir("compare-keys");
-    let stdout = swarmlab_ok(&[
-        "compare",
-        "--quick",
-        "--no-web",
-        "--models",
-        "single,epoll",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let one = exclusive();
+    let (out_dir, stdout) = quick_all();
+    drop(one);
     let value: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
             .unwrap();

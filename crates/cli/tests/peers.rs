@@ -42,7 +42,7 @@ class Visitor(HttpUser):
         self.client.post("/echo", data="hello from locust")
 "#;
 
-/// Locust, 50 users, 8 s, GET / and POST /echo: zero failures.
+/// Locust, 50 users, 5 s, GET / and POST /echo: zero failures.
 #[test]
 fn locust_50_users_no_failures() {
     let Some(locust) = peer("locust") else { return };
@@ -65,7 +65,7 @@ fn locust_50_users_no_failures() {
                 "-r",
                 "50",
                 "-t",
-                "8s",
+                "5s",
                 "--only-summary",
             ])
             .args(["--host", &srv.url(), "--csv"])
