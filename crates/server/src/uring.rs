@@ -448,6 +448,12 @@ impl<'a> Loop<'a> {
             return;
         };
         if s.closing {
+            if self.stopping.is_some() {
+                // shutting down: an operation of a closing connection completed, and the slot
+                // goes once none is left (an idle keep-alive connection at a SIGTERM held the
+                // exit for the whole drain bound when this only returned)
+                self.close(slot);
+            }
             return;
         }
         let push = loop {
