@@ -5,10 +5,7 @@
 use std::fmt::Write;
 use std::io;
 
-use crate::arrival::Arrival;
 pub use crate::profile::status_error_string;
-use crate::profile::ConnFailure;
-use crate::tls::Stream;
 
 /// A complete response.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -504,66 +501,7 @@ impl Reader {
 
 /// Locust's (python-requests) error string for an I/O error.
 pub fn io_error_string(e: &io::Error) -> String {
-    if let Some(text) = crate::tls::failure_text(e) {
-        return text;
-    }
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => {
-            "ConnectionRefusedError(111, 'Connection refused')".into()
-        }
-        io::ErrorKind::ConnectionReset => {
-            "ConnectionResetError(104, 'Connection reset by peer')".into()
-        }
-        io::ErrorKind::BrokenPipe => "BrokenPipeError(32, 'Broken pipe')".into(),
-        io::ErrorKind::ConnectionAborted => {
-            "ConnectionAbortedError(103, 'Software caused connection abort')".into()
-        }
-        _ => match e.raw_os_error() {
-            Some(code) => format!("OSError({code}, '{}')", strip_os(e)),
-            None => format!("OSError('{e}')"),
-        },
-    }
-}
-
-fn strip_os(e: &io::Error) -> String {
-    let s = e.to_string();
-    s.split(" (os error").next().unwrap_or(&s).to_string()
-}
-
-/// What reading a connection into its [`Reader`] came to.
-pub(crate) enum Received {
-    /// A whole response, and when its last bytes reached the socket (when the kernel stamped
-    /// them: [`crate::arrival`]).
-    Response(Response, Option<Arrival>),
-    /// The connection failed (the client's profile says it in its words).
-    Failed(ConnFailure),
-    /// Nothing more to read now.
-    Later,
-}
-
-/// Reads `sock` into `reader` (through `buf`) until a response is whole, the connection
-/// fails or ends, or the socket would block.
-pub(crate) fn receive(sock: &mut Stream, reader: &mut Reader, buf: &mut [u8]) -> Received {
-    let mut arrival = None;
-    loop {
-        match sock.recv(buf, &mut arrival) {
-            Ok(0) => {
-                return match reader.eof() {
-                    Some(resp) => Received::Response(resp, arrival),
-                    None if reader.is_fresh() => Received::Failed(ConnFailure::ClosedUnanswered),
-                    None => Received::Failed(ConnFailure::ClosedMidResponse),
-                };
-            }
-            Ok(n) => match reader.feed(&buf[..n]) {
-                Ok(Some(resp)) => return Received::Response(resp, arrival),
-                Ok(None) => {}
-                Err(e) => return Received::Failed(ConnFailure::Said(e.0)),
-            },
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Received::Later,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Received::Failed(ConnFailure::Said(io_error_string(&e))),
-        }
-    }
+    crate::profile::ClientProfile::Http.say(&crate::profile::Failure::io(e))
 }
 
 /// Python's `repr()` of a string: how Locust quotes a message inside an error's text

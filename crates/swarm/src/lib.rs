@@ -1,8 +1,10 @@
 //! swarmlab's load generator: Locust's workflow (users, spawn rate, run time, the same CSV
 //! files and console tables) without Locust's ceiling.
 //!
-//! One event loop per core drives many keep-alive users with a hand-written HTTP/1.1 client
-//! ([`client`]); each loop records into its own HdrHistograms, merged once a second
+//! One event loop per core (`event_loop.rs`) drives many keep-alive users, whether their logic
+//! is the compiled program or a Python process, each connection a state machine
+//! (`user_conn.rs`) over a hand-written HTTP/1.1 response reader ([`client`]), each Locust
+//! client's rules in one table ([`profile`]); each loop records into its own HdrHistograms, merged once a second
 //! ([`stats`]); the controller ([`engine`]) ramps users, stops on time or on failure, and
 //! watches its own CPU and send lag so that a saturated generator says so. It is steered while
 //! it runs through one handle, [`Swarm`]: the CLI, the web UI and the Locust worker all hold
@@ -18,25 +20,32 @@ mod arrival;
 pub mod client;
 pub mod clock;
 mod control;
+mod controller;
 pub mod cookies;
+mod cursor;
 pub mod engine;
+mod event_loop;
 pub mod history;
 pub mod output;
 pub mod plan;
+mod process;
+mod process_request;
+mod process_users;
 pub mod profile;
 pub mod program;
+mod program_users;
 pub mod remote;
-mod remote_worker;
 pub mod scenario;
 mod selfcheck;
 pub mod stats;
+mod steering;
 pub mod sys;
 pub mod target;
 pub mod timespan;
 pub mod tls;
 mod url;
+mod user_conn;
 pub mod wait;
-mod worker;
 pub mod workload;
 
 pub use clock::unix_now;

@@ -4,6 +4,9 @@
 //! here, for the engine's own loop and for the loop that serves Python users alike, and
 //! rendered as the client's own exception text (what Locust shows) only here.
 
+use std::io;
+use std::time::Duration;
+
 /// A client of a Locust user, and its rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientProfile {
@@ -18,16 +21,48 @@ const FAST_VALID: [u16; 16] = [
     200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 301, 302, 303, 304, 307, 308,
 ];
 
-/// How a connection failed, before it is words.
+/// Why a request failed before a status could judge it, as a value. The loop records it
+/// through the request's [`ClientProfile`], which says it in that client's words
+/// ([`ClientProfile::say`]): the only place Locust's failure text is made.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ConnFailure {
+pub enum Failure {
     /// Closed by the server before any byte of an answer.
     ClosedUnanswered,
     /// Closed by the server in the middle of an answer that has no other end.
     ClosedMidResponse,
-    /// Anything else, already in the client's words (a system error, a bad status line, a
-    /// body that does not decode).
+    /// A system call failed: its kind, its errno, and the system's words for it.
+    Io {
+        /// The error's kind.
+        kind: io::ErrorKind,
+        /// Its errno, when the system gave one.
+        errno: Option<i32>,
+        /// The system's message, without Rust's " (os error N)".
+        message: String,
+    },
+    /// No connection within the connect timeout.
+    ConnectTimeout(Duration),
+    /// No whole answer within the read timeout.
+    ReadTimeout(Duration),
+    /// More redirects than the client follows; the last hop's URL.
+    TooManyRedirects(String),
+    /// Anything else, already in the client's words (a TLS alert, a bad status line, a body
+    /// that does not decode, a URL it refuses).
     Said(String),
+}
+
+impl Failure {
+    /// The failure of a system call (a TLS error carries its own words).
+    pub fn io(e: &io::Error) -> Failure {
+        if let Some(text) = crate::tls::failure_text(e) {
+            return Failure::Said(text);
+        }
+        let s = e.to_string();
+        Failure::Io {
+            kind: e.kind(),
+            errno: e.raw_os_error(),
+            message: s.split(" (os error").next().unwrap_or(&s).to_string(),
+        }
+    }
 }
 
 impl ClientProfile {
@@ -75,32 +110,87 @@ impl ClientProfile {
         !matches!(status, 307 | 308) && (turned_into_get || self == ClientProfile::Http)
     }
 
-    /// The failure past [`Self::MAX_REDIRECTS`] redirects; `url`: the last hop's.
-    pub fn too_many_redirects(self, url: &str) -> String {
-        let n = Self::MAX_REDIRECTS;
-        match self {
-            ClientProfile::Http => format!("TooManyRedirects('Exceeded {n} redirects.')"),
-            ClientProfile::FastHttp => {
-                format!("RetriesExceeded('{url}', 0, original=Redirection limit reached ({n}))")
-            }
+    /// Turns a request into its next hop after a redirect with `status`: its method as
+    /// [`Self::redirect_method`] says, its body (with `Content-Type` and `Transfer-Encoding`)
+    /// dropped as [`Self::redirect_drops_body`] says, `Authorization` dropped when the hop
+    /// leaves the origin (`same_origin` false), as both clients do.
+    pub fn redirect_request(
+        self,
+        status: u16,
+        method: &mut String,
+        headers: &mut Vec<(String, String)>,
+        body: &mut Option<Vec<u8>>,
+        same_origin: bool,
+    ) {
+        let next = self.redirect_method(status, method);
+        let to_get = next != *method;
+        *method = next;
+        if self.redirect_drops_body(status, to_get) {
+            *body = None;
+            headers.retain(|(k, _)| {
+                !k.eq_ignore_ascii_case("content-type")
+                    && !k.eq_ignore_ascii_case("transfer-encoding")
+            });
+        }
+        if !same_origin {
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
         }
     }
 
-    /// A connection's failure in the client's words.
-    pub fn say(self, failure: &ConnFailure) -> String {
+    /// A failure in the client's words (what Locust shows).
+    pub fn say(self, failure: &Failure) -> String {
         match (failure, self) {
-            (ConnFailure::ClosedUnanswered, ClientProfile::Http) => {
+            (Failure::ClosedUnanswered, ClientProfile::Http) => {
                 "RemoteDisconnected('Remote end closed connection without response')".into()
             }
             // geventhttpclient sends a GET again on a fresh connection first; what is left
             // when that fails too is this
-            (ConnFailure::ClosedUnanswered, ClientProfile::FastHttp) => {
+            (Failure::ClosedUnanswered, ClientProfile::FastHttp) => {
                 "HTTPConnectionClosed('connection closed.')".into()
             }
-            (ConnFailure::ClosedMidResponse, _) => {
+            (Failure::ClosedMidResponse, _) => {
                 "IncompleteRead('connection closed mid-response')".into()
             }
-            (ConnFailure::Said(text), _) => text.clone(),
+            (
+                Failure::Io {
+                    kind,
+                    errno,
+                    message,
+                },
+                _,
+            ) => match kind {
+                io::ErrorKind::ConnectionRefused => {
+                    "ConnectionRefusedError(111, 'Connection refused')".into()
+                }
+                io::ErrorKind::ConnectionReset => {
+                    "ConnectionResetError(104, 'Connection reset by peer')".into()
+                }
+                io::ErrorKind::BrokenPipe => "BrokenPipeError(32, 'Broken pipe')".into(),
+                io::ErrorKind::ConnectionAborted => {
+                    "ConnectionAbortedError(103, 'Software caused connection abort')".into()
+                }
+                _ => match errno {
+                    Some(code) => format!("OSError({code}, '{message}')"),
+                    None => format!("OSError('{message}')"),
+                },
+            },
+            (Failure::ConnectTimeout(d), _) => format!(
+                "ConnectTimeout('Connection timed out. (connect timeout={})')",
+                d.as_secs_f64()
+            ),
+            (Failure::ReadTimeout(d), _) => format!(
+                "ReadTimeout('Read timed out. (read timeout={})')",
+                d.as_secs_f64()
+            ),
+            (Failure::TooManyRedirects(_), ClientProfile::Http) => format!(
+                "TooManyRedirects('Exceeded {} redirects.')",
+                Self::MAX_REDIRECTS
+            ),
+            (Failure::TooManyRedirects(url), ClientProfile::FastHttp) => format!(
+                "RetriesExceeded('{url}', 0, original=Redirection limit reached ({}))",
+                Self::MAX_REDIRECTS
+            ),
+            (Failure::Said(text), _) => text.clone(),
         }
     }
 }
@@ -171,24 +261,51 @@ mod tests {
         assert!(Http.redirect_drops_body(301, false));
         assert!(!FastHttp.redirect_drops_body(301, false));
         assert!(!Http.redirect_drops_body(308, false));
-        assert!(Http
-            .too_many_redirects("http://h/")
-            .contains("Exceeded 30 redirects"));
+        let (mut method, mut body) = ("POST".to_string(), Some(b"x".to_vec()));
+        let mut headers = vec![
+            ("Content-Type".to_string(), "text/plain".to_string()),
+            ("Authorization".to_string(), "Basic x".to_string()),
+        ];
+        Http.redirect_request(302, &mut method, &mut headers, &mut body, false);
+        assert_eq!((method.as_str(), body, headers.len()), ("GET", None, 0));
+        let (mut method, mut body) = ("PUT".to_string(), Some(b"x".to_vec()));
+        let mut headers = vec![("Authorization".to_string(), "Basic x".to_string())];
+        FastHttp.redirect_request(307, &mut method, &mut headers, &mut body, true);
+        assert_eq!(
+            (method.as_str(), body.is_some(), headers.len()),
+            ("PUT", true, 1)
+        );
+        let many = Failure::TooManyRedirects("http://h/".into());
+        assert!(Http.say(&many).contains("Exceeded 30 redirects"));
         assert!(FastHttp
-            .too_many_redirects("http://h/")
+            .say(&many)
             .starts_with("RetriesExceeded('http://h/', 0,"));
     }
 
     #[test]
     fn an_unanswered_close_is_each_clients_exception() {
         assert_eq!(
-            Http.say(&ConnFailure::ClosedUnanswered),
+            Http.say(&Failure::ClosedUnanswered),
             "RemoteDisconnected('Remote end closed connection without response')"
         );
         assert_eq!(
-            FastHttp.say(&ConnFailure::ClosedUnanswered),
+            FastHttp.say(&Failure::ClosedUnanswered),
             "HTTPConnectionClosed('connection closed.')"
         );
-        assert_eq!(FastHttp.say(&ConnFailure::Said("x".into())), "x");
+        assert_eq!(FastHttp.say(&Failure::Said("x".into())), "x");
+        assert_eq!(
+            Http.say(&Failure::ReadTimeout(Duration::from_millis(1500))),
+            "ReadTimeout('Read timed out. (read timeout=1.5)')"
+        );
+        let refused = io::Error::from_raw_os_error(111);
+        assert_eq!(
+            Http.say(&Failure::io(&refused)),
+            "ConnectionRefusedError(111, 'Connection refused')"
+        );
+        let other = io::Error::from_raw_os_error(24);
+        assert_eq!(
+            Http.say(&Failure::io(&other)),
+            "OSError(24, 'Too many open files')"
+        );
     }
 }
