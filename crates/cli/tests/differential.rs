@@ -408,6 +408,7 @@ differential!(
     reuse_id,
     runner_quit,
     sequential,
+    sse_stream,
     shape_classes,
     shape_stages,
     shape_two_classes,

@@ -61,6 +61,10 @@ pub struct Reader {
     set_cookies: Vec<String>,
     /// The body's decoder, while a session reads an encoded body.
     decoder: Option<Decoder>,
+    /// Hands the response out as it comes (`stream=True`): the head, then the body so far.
+    stream: bool,
+    /// The head of the response being read was handed out.
+    head_told: bool,
 }
 
 /// Where a decoded body goes: counted, and kept up to the reader's limit.
@@ -245,6 +249,8 @@ impl Reader {
             session: false,
             set_cookies: Vec::new(),
             decoder: None,
+            stream: false,
+            head_told: false,
         }
     }
 
@@ -264,6 +270,47 @@ impl Reader {
             keep: limit,
             keep_headers: true,
             ..Reader::new(head_request)
+        }
+    }
+
+    /// A reader that keeps what [`Reader::whole`] keeps and hands the response out as it comes
+    /// (`stream=True`): its head once parsed ([`Reader::take_head`]), then its body as it
+    /// arrives ([`Reader::take_streamed`], at most `limit` bytes between two takes); the whole
+    /// response at the end carries the rest.
+    pub fn streaming(head_request: bool, limit: usize) -> Reader {
+        Reader {
+            stream: true,
+            ..Reader::whole(head_request, limit)
+        }
+    }
+
+    /// Whether it hands the response out as it comes.
+    pub fn is_streaming(&self) -> bool {
+        self.stream
+    }
+
+    /// The head of the response being read (its status and header fields, no body), once it
+    /// is parsed and the first time asked; a streaming reader only.
+    pub fn take_head(&mut self) -> Option<Response> {
+        if !self.stream || self.head_told || self.state == State::Head {
+            return None;
+        }
+        self.head_told = true;
+        Some(Response {
+            status: self.status,
+            close: self.close,
+            location: self.location.clone(),
+            headers: self.headers.clone(),
+            ..Response::default()
+        })
+    }
+
+    /// The body bytes that came since the last take, once the head was handed out.
+    pub fn take_streamed(&mut self) -> Vec<u8> {
+        if self.head_told {
+            std::mem::take(&mut self.body)
+        } else {
+            Vec::new()
         }
     }
 

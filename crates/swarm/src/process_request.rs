@@ -13,7 +13,7 @@ use crate::tls::ClientTls;
 pub(crate) struct Pending {
     pub user: u32,
     pub entry: usize,
-    pub flags: u8,
+    pub flags: u16,
     pub method: String,
     /// The current hop's URL.
     pub url: String,
@@ -27,6 +27,8 @@ pub(crate) struct Pending {
     pub conn: Option<usize>,
     /// The files its TLS uses (`verify="ca.pem"`, `cert=`), if it names any.
     pub tls_files: Option<TlsFiles>,
+    /// `stream=True`: its head was handed back (and counted); its body goes out in `PART`s.
+    pub streaming: bool,
 }
 
 /// The request line and header section of `p`'s current hop to `authority` and `path`,

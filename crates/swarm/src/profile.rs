@@ -21,6 +21,9 @@ const FAST_VALID: [u16; 16] = [
     200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 301, 302, 303, 304, 307, 308,
 ];
 
+/// python-requests' failing statuses (`raise_for_status`).
+const HTTP_FAILS: std::ops::RangeInclusive<u16> = 400..=599;
+
 /// Why a request failed before a status could judge it, as a value. The loop records it
 /// through the request's [`ClientProfile`], which says it in that client's words
 /// ([`ClientProfile::say`]): the only place Locust's failure text is made.
@@ -78,11 +81,26 @@ impl ClientProfile {
         }
     }
 
+    /// The rules the Python runtime's clients follow too (a response's `raise_for_status`,
+    /// `FastHttpUser.max_redirects`), as the engine hands them to it in
+    /// `SWARMLAB_CLIENT_RULES`: `http_fails=400-599;fast_valid=200,201,...;max_redirects=30`.
+    /// The runtime reads them instead of restating them.
+    pub fn rules_for_python() -> String {
+        let valid: Vec<String> = FAST_VALID.iter().map(u16::to_string).collect();
+        format!(
+            "http_fails={}-{};fast_valid={};max_redirects={}",
+            HTTP_FAILS.start(),
+            HTTP_FAILS.end(),
+            valid.join(","),
+            Self::MAX_REDIRECTS
+        )
+    }
+
     /// The client's own rule for a status: `Some(its exception's text)` when it fails.
     /// `name`: the request's URL as python-requests' `HTTPError` cites it.
     pub fn status_failure(self, status: u16, name: &str) -> Option<String> {
         match self {
-            ClientProfile::Http => (400..600)
+            ClientProfile::Http => HTTP_FAILS
                 .contains(&status)
                 .then(|| status_error_string(status, name)),
             ClientProfile::FastHttp => (!FAST_VALID.contains(&status))
@@ -280,6 +298,13 @@ mod tests {
         assert!(FastHttp
             .say(&many)
             .starts_with("RetriesExceeded('http://h/', 0,"));
+    }
+
+    #[test]
+    fn the_python_runtime_gets_the_same_rules() {
+        let rules = ClientProfile::rules_for_python();
+        assert!(rules.starts_with("http_fails=400-599;fast_valid=200,201,"));
+        assert!(rules.ends_with(",304,307,308;max_redirects=30"));
     }
 
     #[test]

@@ -476,7 +476,8 @@ impl ProgramUsers {
     /// Does what the user's connection says.
     fn carry_out(&mut self, core: &mut Core, idx: usize, step: user_conn::Step, now: Instant) {
         match step {
-            user_conn::Step::Wait | user_conn::Step::Idle => {}
+            // its readers do not stream
+            user_conn::Step::Wait | user_conn::Step::Idle | user_conn::Step::Progress(..) => {}
             user_conn::Step::Gone => self.users[idx].conn = None,
             user_conn::Step::Failed(failure) => self.fail(core, idx, failure, now),
             user_conn::Step::Answer(resp, arrival, handshake) => {

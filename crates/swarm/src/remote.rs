@@ -15,10 +15,11 @@
 //! | `RESP` | request `u32`, status `u16`, elapsed ms `f64`, length `u64`, body `s32`, error `s32`, final URL `s32`, then to the frame's end the headers (`u16` count of `s16` name, `s32` value), which the process decodes only if user code reads them |
 //! | `TEST_START`, `TEST_STOP`, `EXIT` | none |
 //! | `SHAPE_TICK` | run time `f64` s, users running `u32` (to process 0, once a second, when the file has a LoadTestShape) |
+//! | `PART` | request `u32`, last `u8`, body bytes `s32`, error `s32`: a streamed response's body as it arrives (`stream=True`: its `RESP` came at the head, with no body); the last one ends it, with the error that cut it short if one did |
 //!
 //! | process → engine | payload |
 //! |---|---|
-//! | `REQ` | request `u32`, user `u32`, flags `u8`, method `s16`, URL `s32`, name `s16`, headers, body `s32` |
+//! | `REQ` | request `u32`, user `u32`, flags `u16`, method `s16`, URL `s32`, name `s16`, headers, body `s32` |
 //! | `DONE` | request `u32`, outcome `u8` (success, failure, the client's rule, not reported), error `s32` |
 //! | `EXC` | message `s32`, traceback `s32` |
 //! | `ENDED` | user `u32` (it ended by itself, or after `STOP`) |
@@ -59,6 +60,8 @@ pub mod to_process {
     pub const EXIT: u8 = 6;
     /// The LoadTestShape's turn (process 0 only): run time `f64` s, users running `u32`.
     pub const SHAPE_TICK: u8 = 7;
+    /// A streamed response's body bytes as they arrive.
+    pub const PART: u8 = 8;
 }
 
 /// Process → engine frame types.
@@ -85,25 +88,28 @@ pub mod from_process {
 /// `REQ` flags.
 pub mod flags {
     /// The outcome comes later, in a `DONE` (`catch_response=True`).
-    pub const DEFERRED: u8 = 1;
+    pub const DEFERRED: u16 = 1;
     /// Follow redirects.
-    pub const REDIRECTS: u8 = 2;
+    pub const REDIRECTS: u16 = 2;
     /// FastHttpUser's rules (valid codes, redirects for every method).
-    pub const FAST: u8 = 4;
+    pub const FAST: u16 = 4;
     /// The request has a body (possibly empty).
-    pub const HAS_BODY: u8 = 8;
+    pub const HAS_BODY: u16 = 8;
     /// https: do not verify the certificate (`verify=False`).
-    pub const INSECURE: u8 = 16;
+    pub const INSECURE: u16 = 16;
     /// https: verify the certificate although the client is a `FastHttpUser`'s
     /// (`insecure = False`).
-    pub const VERIFY: u8 = 32;
+    pub const VERIFY: u16 = 32;
     /// After the body: three s16 paths (empty: none), the CA file (`verify="ca.pem"`), the
     /// client certificate and its key (`cert=`).
-    pub const TLS_FILES: u8 = 64;
+    pub const TLS_FILES: u16 = 64;
     /// Not to be sent: the client refused it before connecting (python-requests'
     /// `InvalidHeader` for a header field with CR or LF, say). The body is the error's text,
     /// the failure the request is counted with.
-    pub const FAILED: u8 = 128;
+    pub const FAILED: u16 = 128;
+    /// `stream=True`: the response is handed back at its head (`RESP`, timed and counted
+    /// then, as python-requests returns at the headers), its body after it in `PART`s.
+    pub const STREAM: u16 = 256;
 }
 
 /// The files a request names for its TLS (`verify="ca.pem"`, `cert=`): absolute paths.
@@ -193,7 +199,7 @@ pub struct Req {
     /// The user it is for.
     pub user: u32,
     /// [`flags`].
-    pub flags: u8,
+    pub flags: u16,
     /// The method.
     pub method: String,
     /// The absolute URL.
@@ -293,7 +299,7 @@ pub fn decode(kind: u8, payload: &[u8]) -> Result<Frame, BadFrame> {
     use from_process::*;
     Ok(match kind {
         REQ => {
-            let (id, user, f) = (c.u32()?, c.u32()?, c.u8()?);
+            let (id, user, f) = (c.u32()?, c.u32()?, c.u16()?);
             let method = c.s16()?;
             let url = c.s32()?;
             let name = c.s16()?;
@@ -423,7 +429,7 @@ pub fn req(out: &mut Vec<u8>, r: &Req) {
     frame(out, from_process::REQ, |o| {
         o.extend_from_slice(&r.id.to_le_bytes());
         o.extend_from_slice(&r.user.to_le_bytes());
-        o.push(r.flags);
+        o.extend_from_slice(&r.flags.to_le_bytes());
         s16(o, r.method.as_bytes());
         s32(o, r.url.as_bytes());
         s16(o, r.name.as_bytes());
@@ -433,6 +439,17 @@ pub fn req(out: &mut Vec<u8>, r: &Req) {
             s32(o, v.as_bytes());
         }
         s32(o, r.body.as_deref().unwrap_or(b""));
+    });
+}
+
+/// Appends `PART`: `body`, a streamed response's next bytes; `last`: it ends here (`error`:
+/// what cut it short, empty if nothing did).
+pub fn part(out: &mut Vec<u8>, id: u32, last: bool, body: &[u8], error: &str) {
+    frame(out, to_process::PART, |o| {
+        o.extend_from_slice(&id.to_le_bytes());
+        o.push(u8::from(last));
+        s32(o, body);
+        s32(o, error.as_bytes());
     });
 }
 
@@ -487,7 +504,9 @@ mod tests {
         frame(&mut py, from_process::REQ, |o| {
             o.extend_from_slice(&7u32.to_le_bytes());
             o.extend_from_slice(&3u32.to_le_bytes());
-            o.push(flags::DEFERRED | flags::REDIRECTS | flags::HAS_BODY);
+            o.extend_from_slice(
+                &(flags::DEFERRED | flags::REDIRECTS | flags::HAS_BODY).to_le_bytes(),
+            );
             s16(o, b"POST");
             s32(o, b"http://127.0.0.1:1/login");
             s16(o, b"/login");

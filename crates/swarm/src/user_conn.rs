@@ -107,6 +107,9 @@ pub(crate) enum Step {
     /// handshake, the first time a connection's answer comes after one (to count it once).
     /// The connection is idle again, unless the answer said it closes (`close`).
     Answer(Response, Option<Arrival>, Option<Handshake>),
+    /// A streaming reader's progress (`stream=True`): the answer's head, the first time
+    /// (its status and fields, no body), and the body bytes that came since the last step.
+    Progress(Option<Response>, Vec<u8>),
     /// The request failed; the connection is done for.
     Failed(Failure),
     /// The server closed an idle connection (or sent something unasked): drop it.
@@ -291,11 +294,27 @@ impl<W: Wire> UserConn<W> {
                     Ok(None) => {}
                     Err(e) => return self.fail(Failure::Said(e.0)),
                 },
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Wait,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.progress(now),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.fail(Failure::io(&e)),
             }
         }
+    }
+
+    /// What a streaming reader has to hand out when the socket has nothing more for now; a
+    /// stream that moves has its read timeout counted again from here (python-requests' read
+    /// timeout is the longest wait between bytes).
+    fn progress(&mut self, now: Instant) -> Step {
+        if !self.reader.is_streaming() {
+            return Step::Wait;
+        }
+        let head = self.reader.take_head();
+        let body = self.reader.take_streamed();
+        if head.is_none() && body.is_empty() {
+            return Step::Wait;
+        }
+        self.set_deadline(Some(now + self.timeouts.read));
+        Step::Progress(head, body)
     }
 
     fn answered(&mut self, resp: Response, arrival: Option<Arrival>, now: Instant) -> Step {
@@ -517,6 +536,40 @@ mod tests {
             matches!(c.ready(now, &mut buf), Step::Wait),
             "a spurious wake-up"
         );
+    }
+
+    #[test]
+    fn a_streaming_reader_hands_out_the_head_then_the_body_as_it_comes() {
+        let (mut c, now, mut buf) = conn(Fake::default());
+        c.ready(now, &mut buf);
+        c.start(b"GET /", Reader::streaming(false, 1 << 20), now);
+        c.take_deadline();
+        c.wire_mut().reads = [Ok(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\ndata:".to_vec()
+        )]
+        .into();
+        let later = now + Duration::from_millis(500);
+        match c.ready(later, &mut buf) {
+            Step::Progress(Some(head), body) => {
+                assert_eq!((head.status, head.headers.len()), (200, 1));
+                assert_eq!(body, b"data:");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            c.take_deadline(),
+            Some(Some(later + T.read)),
+            "a moving stream's read timeout starts again"
+        );
+        assert!(
+            matches!(c.ready(later, &mut buf), Step::Wait),
+            "nothing new"
+        );
+        c.wire_mut().reads = [Ok(b"1\n".to_vec())].into();
+        match c.ready(later, &mut buf) {
+            Step::Answer(resp, _, _) => assert_eq!((resp.body, resp.content), (b"1\n".to_vec(), 7)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

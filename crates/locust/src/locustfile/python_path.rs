@@ -39,7 +39,11 @@ pub fn workload(python: &Path, path: &str, opts: &Options) -> Result<Workload, B
         message: format!("cannot read it: {e}"),
     })?;
     let file = file.to_string_lossy().into_owned();
-    let mut env: Vec<(String, String)> = Vec::new();
+    // the clients' rules, from the engine's table (the runtime does not restate them)
+    let mut env: Vec<(String, String)> = vec![(
+        "SWARMLAB_CLIENT_RULES".into(),
+        swarmlab_swarm::profile::ClientProfile::rules_for_python(),
+    )];
     if let Some(host) = &opts.host {
         env.push(("SWARMLAB_HOST".into(), host.url()));
     }

@@ -23,6 +23,7 @@ run on the same core looks expensive).
 """
 
 import heapq
+import os
 import re
 import selectors
 import struct
@@ -34,19 +35,37 @@ try:
 except ImportError:  # said in one line by swarmlab_boot.main()
     greenlet = None
 
+
+def _client_rules(text):
+    """The clients' rules as the engine hands them over (its table, `ClientProfile` in
+    `crates/swarm/src/profile.rs`): `http_fails=400-599;fast_valid=200,...;max_redirects=30`."""
+    if not text:
+        raise RuntimeError("SWARMLAB_CLIENT_RULES is not set: this runtime runs under swarmlab's engine")
+    rules = dict(part.split("=", 1) for part in text.split(";"))
+    lo, hi = rules["http_fails"].split("-")
+    return {
+        "http_fails": (int(lo), int(hi)),
+        "fast_valid": frozenset(int(c) for c in rules["fast_valid"].split(",")),
+        "max_redirects": int(rules["max_redirects"]),
+    }
+
+
+CLIENT_RULES = _client_rules(os.environ.get("SWARMLAB_CLIENT_RULES"))
+
 # engine -> python
-SPAWN, STOP, RESP, TEST_START, TEST_STOP, EXIT, SHAPE_TICK = 1, 2, 3, 4, 5, 6, 7
+SPAWN, STOP, RESP, TEST_START, TEST_STOP, EXIT, SHAPE_TICK, PART = 1, 2, 3, 4, 5, 6, 7, 8
 # python -> engine
 REQ, DONE, EXC, ENDED, FIRE, QUIT, READY, SHAPE = 1, 2, 3, 4, 5, 6, 7, 8
 # REQ flags
-DEFERRED, REDIRECTS, FAST, HAS_BODY, INSECURE, VERIFY, TLS_FILES, FAILED = 1, 2, 4, 8, 16, 32, 64, 128
+DEFERRED, REDIRECTS, FAST, HAS_BODY, INSECURE, VERIFY, TLS_FILES, FAILED, STREAM = 1, 2, 4, 8, 16, 32, 64, 128, 256
 # DONE outcomes
 SUCCESS, FAILURE, DEFAULT_RULE, NOT_REPORTED = 0, 1, 2, 3
 
 _U32 = struct.Struct("<I")
 _U16 = struct.Struct("<H")
-_REQ_HEAD = struct.Struct("<IBIIB")  # length, type, req id, user, flags
+_REQ_HEAD = struct.Struct("<IBIIH")  # length, type, req id, user, flags
 _RESP_HEAD = struct.Struct("<IHdQ")  # req id, status, elapsed ms, length
+_PART_HEAD = struct.Struct("<IB")  # req id, last
 
 
 def _s16(b):
@@ -187,6 +206,9 @@ class Hub:
         self.timers = []  # (when, seq, greenlet, value)
         self.seq = 0
         self.waiting = {}  # request id -> greenlet
+        self.streams = {}  # request id -> [body parts, ended, error] (stream=True)
+        self.stream_waiting = {}  # request id -> the greenlet waiting for its next part
+        self.dropped = set()  # streams nobody reads any more: their parts are let go
         self.next_req = 1
         self.ready = []  # (greenlet, value, throw)
         self.fresh = None  # the user last resumed with a response, until it yields again
@@ -224,7 +246,7 @@ class Hub:
             for path in tls_files:
                 p = (path or "").encode()
                 payload += _U16.pack(len(p)) + p
-        self.out.append(_REQ_HEAD.pack(len(payload) + 10, REQ, rid, user_id, flags) + payload)
+        self.out.append(_REQ_HEAD.pack(len(payload) + 11, REQ, rid, user_id, flags) + payload)
         self.out_size += len(payload)
         return rid
 
@@ -335,6 +357,8 @@ class Hub:
             pos += 4 + length
             if kind == RESP:
                 self.on_resp(buf, start, pos)
+            elif kind == PART:
+                self.on_part(buf, start)
             else:
                 self.on_frame(kind, bytes(buf[start:pos]))
         del buf[:pos]
@@ -357,6 +381,56 @@ class Hub:
         g = self.waiting.pop(rid, None)
         if g is not None:
             self.ready.append((g, (status, elapsed, length, body, error, url, bytes(f[p:end])), None))
+
+    def on_part(self, f, p):
+        rid, last = _PART_HEAD.unpack_from(f, p)
+        p += 5
+        (bl,) = _U32.unpack_from(f, p)
+        body = bytes(f[p + 4 : p + 4 + bl])
+        p += 4 + bl
+        (el,) = _U32.unpack_from(f, p)
+        error = f[p + 4 : p + 4 + el].decode("utf-8", "replace") if el else None
+        if rid in self.dropped:
+            if last:
+                self.dropped.discard(rid)
+            return
+        st = self.streams.get(rid)
+        if st is None:
+            st = self.streams[rid] = [[], False, None]
+        if body:
+            st[0].append(body)
+        if last:
+            st[1], st[2] = True, error
+        g = self.stream_waiting.pop(rid, None)
+        if g is not None:
+            self.ready.append((g, None, None))
+
+    # ---- streamed responses (stream=True), what user greenlets call ----
+    def next_part(self, rid):
+        """A streamed response's next body bytes, as they come (the calling greenlet waits for
+        them); None at its end. What cut it short is raised as `StreamCut(its text)`."""
+        while True:
+            st = self.streams.get(rid)
+            if st is not None:
+                if st[0]:
+                    return st[0].pop(0)
+                if st[1]:
+                    del self.streams[rid]
+                    if st[2]:
+                        raise StreamCut(st[2])
+                    return None
+            self.stream_waiting[rid] = greenlet.getcurrent()
+            self.main.switch()
+
+    def drop_stream(self, rid):
+        """Nobody will read this stream's body: what came and what comes is let go."""
+        st = self.streams.pop(rid, None)
+        if st is None or not st[1]:
+            self.dropped.add(rid)
+
+
+class StreamCut(Exception):
+    """A streamed response's body ended early: the engine's words for why."""
 
 
 HUB = None

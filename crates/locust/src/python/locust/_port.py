@@ -32,17 +32,20 @@ def _method(method):
     return m
 
 
-def perform(session, prepared, header_block, name, catch_response, allow_redirects, context, refused=None):
+def perform(session, prepared, header_block, name, catch_response, allow_redirects, context, refused=None, stream=False):
     """Sends `prepared` through the engine as `session`'s user; returns the response, of the
     session's own classes (`session.RESPONSES`: the plain one, and the context manager deciding
     the outcome with catch_response). `refused`: the error the
     client raised before sending (python-requests' InvalidHeader): the engine counts the
-    request failed with it and sends nothing."""
+    request failed with it and sends nothing. `stream`: the reply comes at the response's head
+    (timed and counted then) and its body after it, read as user code asks for it."""
     user = session.user
     fast = session.FAST
     flags = rt.DEFERRED if catch_response else 0
     if allow_redirects:
         flags |= rt.REDIRECTS
+    if stream:
+        flags |= rt.STREAM
     if fast:
         flags |= rt.FAST
         if not session.insecure:
@@ -72,12 +75,15 @@ def perform(session, prepared, header_block, name, catch_response, allow_redirec
                 session.cookies._saw(cname.strip(), rest.split(";", 1)[0])
     plain, managed = session.RESPONSES
     hook = ENV.events.request if ENV is not None else None
+    streamed = rid if stream and reply[4] is None else None
     if not catch_response:
         resp = plain(reply, prepared)
+        resp._stream = streamed
         if hook is not None and hook._handlers:
             hook._fire_from_client(**_meta(prepared, name, reply, resp, user, context, _by_rule(resp)))
         return resp
     resp = managed(reply, prepared)
+    resp._stream = streamed
     resp._outcome = _Outcome(rid, hook, prepared, name, reply, resp, user, context)
     return resp
 

@@ -213,6 +213,15 @@ class _Copied(CaseInsensitiveDict):
     pass
 
 
+def _chain(first, rest):
+    yield from first
+    yield from rest
+
+
+class ChunkedEncodingError(ConnectionError):
+    """python-requests' error for a streamed body cut short."""
+
+
 class HTTPError(Exception):
     def __init__(self, *args, response=None, request=None):
         super().__init__(*args)
@@ -236,6 +245,8 @@ class Response:
         self._low = None
         self._encoding = _UNSET
         self._reason = None
+        self._stream = None  # stream=True: the request id whose body parts are still to come
+        self._consumed = False
 
     @property
     def headers(self):
@@ -283,9 +294,32 @@ class Response:
 
     @property
     def content(self):
+        if self._consumed:
+            raise RuntimeError("The content for this response was already consumed")
+        if self._stream is not None:
+            parts = [self._content or b""]
+            parts.extend(self._parts())
+            self._content = b"".join(parts)
         if not self._content:
             return self._content
         return _decoded(self._content, self._field(b"content-encoding"))
+
+    def _parts(self):
+        """A streamed body's parts as the engine hands them over (the calling user waits for
+        each); what cut the body short raises python-requests' ChunkedEncodingError."""
+        rid, self._stream = self._stream, None
+        try:
+            while True:
+                part = _rt.HUB.next_part(rid)
+                if part is None:
+                    return
+                yield part
+        except _rt.StreamCut as e:
+            raise ChunkedEncodingError(str(e)) from None
+
+    def __del__(self):
+        if self._stream is not None and _rt.HUB is not None:
+            _rt.HUB.drop_stream(self._stream)
 
     @content.setter
     def content(self, value):
@@ -325,20 +359,46 @@ class Response:
     def raise_for_status(self):
         if self.error:
             raise ConnectionError(self.error)
-        kind = "Client" if 400 <= self.status_code < 500 else "Server" if 500 <= self.status_code < 600 else None
-        if kind:
+        lo, hi = _rt.CLIENT_RULES["http_fails"]
+        if lo <= self.status_code <= hi:
+            kind = "Client" if self.status_code < 500 else "Server"
             raise HTTPError(
                 f"{self.status_code} {kind} Error: {self.reason} for url: {self.url}", response=self
             )
 
     def iter_content(self, chunk_size=1, decode_unicode=False):
-        data = self.content or b""
-        for i in range(0, len(data), chunk_size or len(data) or 1):
-            yield data[i : i + chunk_size]
+        """The body in pieces of at most `chunk_size` bytes (None: as they come). With
+        stream=True, as the engine hands it over: a piece as soon as its bytes arrived."""
+        if self._stream is not None and not self._field(b"content-encoding"):
+            if self._consumed:
+                raise RuntimeError("The content for this response was already consumed")
+            self._consumed = True
+            parts = [self._content] if self._content else []
+            pieces = _chain(parts, self._parts())
+        else:
+            data = self.content or b""
+            pieces = [data] if data else []
+        for part in pieces:
+            step = chunk_size or len(part)
+            for i in range(0, len(part), step):
+                piece = part[i : i + step]
+                yield piece.decode(self.encoding or "utf-8", "replace") if decode_unicode else piece
 
     def iter_lines(self, chunk_size=512, decode_unicode=False, delimiter=None):
-        for line in (self.content or b"").splitlines():
-            yield line.decode() if decode_unicode else line
+        """The body's lines as python-requests splits them (a line that spans pieces is
+        joined), each as soon as it is whole when the body is streamed."""
+        pending = None
+        for chunk in self.iter_content(chunk_size=chunk_size, decode_unicode=decode_unicode):
+            if pending is not None:
+                chunk = pending + chunk
+            lines = chunk.split(delimiter) if delimiter else chunk.splitlines()
+            if lines and lines[-1] and chunk and lines[-1][-1] == chunk[-1]:
+                pending = lines.pop()
+            else:
+                pending = None
+            yield from lines
+        if pending is not None:
+            yield pending
 
     def close(self):
         pass
@@ -670,7 +730,7 @@ class HttpSession:
         if isinstance(verify, str) or cert:
             prepared._tls_files = _tls_files(verify, cert)
         request_name = name or self.request_name or prepared.path_url
-        return perform(self, prepared, block, request_name, catch_response, allow_redirects, context, refused)
+        return perform(self, prepared, block, request_name, catch_response, allow_redirects, context, refused, stream)
 
 
 def _tls_files(verify, cert):

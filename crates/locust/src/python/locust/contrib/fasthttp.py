@@ -49,7 +49,8 @@ class FastResponse(Response):
             raise LocustBadStatusCode(self.status_code)
 
 
-VALID = {200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 301, 302, 303, 304, 307, 308}
+# geventhttpclient's valid codes, from the engine's table of client rules
+VALID = _rt.CLIENT_RULES["fast_valid"]
 
 
 class FastResponseContextManager(ResponseContextManager):
@@ -175,7 +176,7 @@ class FastHttpUser(User):
     _swarmlab_fast = True
     network_timeout = 60.0
     connection_timeout = 60.0
-    max_redirects = 30
+    max_redirects = _rt.CLIENT_RULES["max_redirects"]
     max_retries = 0
     insecure = True
     default_headers = None

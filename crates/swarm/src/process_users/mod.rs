@@ -25,13 +25,16 @@ use crate::control::ShapeStep;
 use crate::cookies::Jar;
 use crate::event_loop::{Core, Users};
 use crate::process::Process;
-use crate::process_request::{client_rule, encode, refused_field, tls_for, Pending};
+use crate::process_request::{encode, refused_field, tls_for, Pending};
 use crate::profile::{ClientProfile, Failure};
-use crate::remote::{self, flags, Driver, Frame, Outcome, Req};
+use crate::remote::{self, flags, Driver, Frame, Req};
 use crate::target::host_of;
 use crate::tls::{ClientTls, Stream};
 use crate::url::{is_https, join_url, split_url};
 use crate::user_conn::{self, Phase, UserConn};
+
+mod answers;
+use answers::Judged;
 
 /// The process channel's token (connections' tokens are their slots).
 const CHANNEL: Token = Token(usize::MAX - 1);
@@ -62,17 +65,6 @@ struct User {
     /// Its connections' slots (looked up per request: a scan of every connection cost a third
     /// of the engine's time at 10,000 users).
     conns: Vec<usize>,
-}
-
-/// A catch_response request answered, waiting for its block's verdict.
-struct Judged {
-    entry: usize,
-    us: u64,
-    length: u64,
-    status: u16,
-    error: Option<String>,
-    fast: bool,
-    name_for_errors: String,
 }
 
 /// The users of one Python process, served by one worker thread.
@@ -392,6 +384,7 @@ impl ProcessUsers {
             cookies_seen: Vec::new(),
             conn: None,
             tls_files: req.tls_files,
+            streaming: false,
         };
         self.reqs.insert(req.id, p);
         if req.flags & flags::FAILED != 0 {
@@ -410,6 +403,9 @@ impl ProcessUsers {
                 // connected with no request (its request went elsewhere meanwhile)
             }
             user_conn::Step::Gone => self.drop_conn(core, slot),
+            user_conn::Step::Progress(head, body) => {
+                self.stream_progress(core, slot, head, body, now)
+            }
             user_conn::Step::Failed(failure) => self.conn_failed(core, slot, failure, now),
             user_conn::Step::Answer(resp, arrival, handshake) => {
                 core.count_read_delay(arrival, now);
@@ -504,7 +500,12 @@ impl ProcessUsers {
         }
         let c = self.conns[slot].as_mut().expect("a connection");
         c.req = Some(id);
-        let step = c.link.start(&bytes, Reader::whole(head, BODY_LIMIT), now);
+        let reader = if self.reqs[&id].flags & flags::STREAM != 0 {
+            Reader::streaming(head, BODY_LIMIT)
+        } else {
+            Reader::whole(head, BODY_LIMIT)
+        };
+        let step = c.link.start(&bytes, reader, now);
         core.rearm(slot, &mut c.link);
         self.carry_out(core, slot, step, now);
     }
@@ -701,98 +702,5 @@ impl ProcessUsers {
             .find(|(k, _)| k.eq_ignore_ascii_case("location"))
             .map(|(_, v)| v.trim())?;
         Some(join_url(&p.url, location))
-    }
-
-    /// The request is over: counted (now, or once its block has judged it), and its
-    /// response handed to the process.
-    fn answer(
-        &mut self,
-        core: &mut Core,
-        id: u32,
-        status: u16,
-        resp: Option<Response>,
-        error: Option<String>,
-        now: Instant,
-    ) {
-        let Some(p) = self.reqs.remove(&id) else {
-            return;
-        };
-        if let Some(slot) = p.conn {
-            if self
-                .conns
-                .get(slot)
-                .and_then(Option::as_ref)
-                .is_some_and(|c| c.req == Some(id))
-            {
-                self.drop_conn(core, slot);
-            }
-        }
-        let us = now.saturating_duration_since(p.started).as_micros() as u64;
-        let fast = p.flags & flags::FAST != 0;
-        let length = resp.as_ref().map_or(0, |r| r.content);
-        let name = core
-            .shared
-            .names()
-            .list
-            .get(p.entry)
-            .map(|e| e.name.clone())
-            .unwrap_or_default();
-        if p.flags & flags::DEFERRED != 0 {
-            self.judged.insert(
-                id,
-                Judged {
-                    entry: p.entry,
-                    us,
-                    length,
-                    status,
-                    error: error.clone(),
-                    fast,
-                    name_for_errors: name,
-                },
-            );
-        } else {
-            let verdict = error.clone().or_else(|| client_rule(status, fast, &name));
-            core.record(p.entry, us, None, length, verdict, now);
-        }
-        let (headers, body) = match &resp {
-            Some(r) => {
-                let mut h = p.cookies_seen;
-                h.extend(r.headers.iter().cloned());
-                (h, r.body.as_slice())
-            }
-            None => (Vec::new(), &[][..]),
-        };
-        remote::resp(
-            &mut self.process.out,
-            &remote::Resp {
-                id,
-                status,
-                ms: us as f64 / 1000.0,
-                length,
-                headers: &headers,
-                body,
-                error: error.as_deref().unwrap_or(""),
-                url: &p.url,
-            },
-        );
-        if self.process.out.len() > 1 << 16 {
-            self.flush_channel(core);
-        }
-    }
-
-    /// A catch_response block's verdict on request `id`.
-    fn judge(&mut self, core: &mut Core, id: u32, outcome: Outcome, error: String, now: Instant) {
-        let Some(j) = self.judged.remove(&id) else {
-            return;
-        };
-        let verdict = match outcome {
-            Outcome::Success => None,
-            Outcome::Failure => Some(error),
-            Outcome::ClientRule => j
-                .error
-                .or_else(|| client_rule(j.status, j.fast, &j.name_for_errors)),
-            Outcome::NotReported => return,
-        };
-        core.record(j.entry, j.us, None, j.length, verdict, now);
     }
 }
