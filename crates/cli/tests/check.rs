@@ -25,13 +25,73 @@ fn server_script(name: &str) -> String {
 /// A check's exit code, its findings as (kind, severity), and its whole JSON.
 type Checked = (i32, Vec<(String, String)>, String);
 
+/// The Python test servers the tests check with [`check_python`]: the longest first, then in
+/// the order the tests (by name) ask for them. A check
+/// mostly waits (its probes' answer waits, a slow server's threads), so they are all started
+/// on the first call, [`AT_ONCE`] at a time, and each test reads its own: the suite takes about
+/// its longest check, not the sum of them (on 2 cores: 169 s one or two at a time, ...).
+const PYTHON_SERVERS: [&str; 11] = [
+    "spin",
+    "never_reads",
+    "correct",
+    "fork_leak",
+    "no_blank_line",
+    "fd_leak",
+    "listener_closed",
+    "thread_join",
+    "recv_once",
+    "single",
+    "echo_head",
+];
+const AT_ONCE: usize = 5;
+
+/// `check --server "python3 tests/servers/NAME.py {port}" --json`.
+fn run_python_check(name: &str) -> Output {
+    let cmd = format!("python3 {} {{port}}", server_script(name));
+    swarmlab(&["check", "--server", &cmd, "--json"])
+}
+
 /// `check --server "python3 tests/servers/NAME.py {port}" --json`: exit code and findings as
 /// (kind, severity) pairs, and the whole JSON for messages. `None` without python3.
 fn check_python(name: &str) -> Option<Checked> {
+    use std::collections::HashMap;
+    use std::sync::{Condvar, Mutex, OnceLock};
+    type Done = (Mutex<HashMap<&'static str, Output>>, Condvar);
+    static DONE: OnceLock<std::sync::Arc<Done>> = OnceLock::new();
     common::peer("python3")?;
-    let cmd = format!("python3 {} {{port}}", server_script(name));
-    let out = swarmlab(&["check", "--server", &cmd, "--json"]);
-    Some(parse(out))
+    if !PYTHON_SERVERS.contains(&name) {
+        return Some(parse(run_python_check(name)));
+    }
+    let done = DONE.get_or_init(|| {
+        let done: std::sync::Arc<Done> = Default::default();
+        let queue = std::sync::Arc::new(Mutex::new(
+            PYTHON_SERVERS.iter().rev().copied().collect::<Vec<_>>(),
+        ));
+        for _ in 0..AT_ONCE {
+            let (done, queue) = (std::sync::Arc::clone(&done), std::sync::Arc::clone(&queue));
+            std::thread::spawn(move || loop {
+                let Some(next) = queue.lock().unwrap().pop() else {
+                    return;
+                };
+                let t = std::time::Instant::now();
+                let out = run_python_check(next);
+                eprintln!(
+                    "check of tests/servers/{next}.py: {:.1} s",
+                    t.elapsed().as_secs_f64()
+                );
+                done.0.lock().unwrap().insert(next, out);
+                done.1.notify_all();
+            });
+        }
+        done
+    });
+    let mut results = done.0.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if let Some(out) = results.remove(name) {
+            return Some(parse(out));
+        }
+        results = done.1.wait(results).unwrap_or_else(|e| e.into_inner());
+    }
 }
 
 fn parse(out: Output) -> Checked {
@@ -367,19 +427,29 @@ fn hostile_answers_are_bounded_in_time_and_memory() {
     if common::peer("python3").is_none() {
         return;
     }
-    for (mode, kind) in [
+    // the four run side by side (each mostly waits for its bounds)
+    let runs: Vec<_> = [
         ("endless-body", "never_ends"),
         ("endless-chunks", "never_ends"),
         ("endless-headers", "head_unended"),
         ("garbage", "malformed"),
-    ] {
+    ]
+    .into_iter()
+    .map(|(mode, kind)| {
         let cmd = format!("python3 {} {mode} {{port}}", server_script("hostile"));
-        let t = std::time::Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
-            .args(["check", "--server", &cmd, "--json"])
-            .output()
-            .expect("run swarmlab");
-        let took = t.elapsed();
+        let run = std::thread::spawn(move || {
+            let t = std::time::Instant::now();
+            let out = Command::new(env!("CARGO_BIN_EXE_swarmlab"))
+                .args(["check", "--server", &cmd, "--json"])
+                .output()
+                .expect("run swarmlab");
+            (out, t.elapsed())
+        });
+        (mode, kind, run)
+    })
+    .collect();
+    for (mode, kind, run) in runs {
+        let (out, took) = run.join().expect("a check thread");
         let (code, f, text) = parse(out);
         assert_eq!(code, 1, "{mode}: {text}");
         assert!(

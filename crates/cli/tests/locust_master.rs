@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use common::{peer, peers_required, Server};
 
-/// These tests load the machine flat out: one at a time.
+/// The tests that load the machine (hundreds of users, or a count the master must agree with)
+/// run one at a time; the light ones (a fake master, a handful of users) beside them.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn exclusive() -> std::sync::MutexGuard<'static, ()> {
@@ -450,7 +451,6 @@ fn a_killed_worker_is_marked_missing_and_the_run_goes_on() {
 #[test]
 fn a_worker_quits_on_its_own_when_the_master_dies() {
     let Some(locust) = peer("locust") else { return };
-    let _one = exclusive();
     let srv = Server::start("epoll", &[]);
     let dir = tempdir("masterdies");
     let lf = locustfile(&dir, &srv.url());
@@ -575,7 +575,6 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     use zeromq::Socket;
-    let _one = exclusive();
     let port = free_port();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -986,7 +985,6 @@ fn a_worker_facing_a_silent_peer_ends_on_a_signal() {
 #[test]
 fn a_workers_user_exceptions_reach_the_master() {
     let Some(locust) = peer("locust") else { return };
-    let _one = exclusive();
     let srv = Server::start("epoll", &[]);
     let dir = tempdir("exceptions");
     let lf = dir.join("raising.py");

@@ -63,8 +63,10 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
         exe: &exe,
         users: users.as_ref(),
         stop: &stop,
+        checked: Default::default(),
     };
     let started = Instant::now();
+    model_run::check_all(&ctx);
     let rows = run_all(&ctx, live.as_ref());
     let checks = rows.iter().filter_map(|r| r.check.clone()).collect();
     let results = Results {

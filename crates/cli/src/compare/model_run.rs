@@ -33,6 +33,57 @@ pub struct Ctx<'a> {
     pub users: Option<&'a Workload>,
     /// Ctrl-C.
     pub stop: &'a AtomicBool,
+    /// `--server`s checked before any measuring ([`check_all`]), by name, until their rows
+    /// take them.
+    pub checked: std::sync::Mutex<std::collections::HashMap<String, anyhow::Result<Check>>>,
+}
+
+/// Checks every `--server` at once, before anything is measured: a check mostly waits (its
+/// probes' answer waits, a slow server's threads), so several servers' checks take about as
+/// long as the slowest of them instead of their sum (three of `tests/servers/` took 49 s one
+/// after another). Each runs on a fresh server of its own; nothing is measured meanwhile.
+pub fn check_all(ctx: &Ctx<'_>) {
+    let commands: Vec<(&str, &str)> = ctx
+        .plan
+        .targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::Command { name, command } => Some((name.as_str(), command.as_str())),
+            _ => None,
+        })
+        .collect();
+    if commands.len() < 2 {
+        return; // one is checked in its row, as it says there
+    }
+    let names: Vec<&str> = commands.iter().map(|(n, _)| *n).collect();
+    println!(
+        "checking the HTTP of {} servers of yours side by side: {}",
+        names.len(),
+        names.join(", ")
+    );
+    let results: Vec<(String, anyhow::Result<Check>)> = std::thread::scope(|s| {
+        let runs: Vec<_> = commands
+            .iter()
+            .map(|&(name, command)| {
+                let log = log_path(ctx.plan, name);
+                let cmd =
+                    ServerCommand::user(name, command, ctx.plan.server_cpus.as_deref(), Some(log));
+                (name, s.spawn(move || crate::check::check_command(&cmd)))
+            })
+            .collect();
+        runs.into_iter()
+            .map(|(name, run)| {
+                let checked = run
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("its check panicked")));
+                (name.to_string(), checked)
+            })
+            .collect()
+    });
+    ctx.checked
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(results);
 }
 
 /// A design's row of the main table, its row in each of `--workload all`'s others, and (a
@@ -100,10 +151,17 @@ fn run_command(ctx: &Ctx<'_>, name: &str, command: &str, progress: &Progress<'_>
         }
         Ok(ServerCommand::user(name, command, cpus, Some(log.clone())))
     };
-    progress.say("checking its HTTP");
-    let checked = start(ctx.plan.server_cpus.as_deref(), false)
-        .map_err(anyhow::Error::msg)
-        .and_then(|cmd| crate::check::check_command(&cmd));
+    let already = ctx
+        .checked
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(name);
+    let checked = already.unwrap_or_else(|| {
+        progress.say("checking its HTTP");
+        start(ctx.plan.server_cpus.as_deref(), false)
+            .map_err(anyhow::Error::msg)
+            .and_then(|cmd| crate::check::check_command(&cmd))
+    });
     let check = match checked {
         Ok(c) => c,
         Err(e) => {
