@@ -930,3 +930,108 @@ fn single_stops_within_its_drain_bound() {
         drop(s);
     }
 }
+
+/// CPU time (ns) of each of the server's threads named `prefix-N`, by name
+/// (`/proc/PID/task/*/schedstat`: its first field).
+fn thread_cpu_ns(pid: i32, prefix: &str) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let comm = comm.trim();
+        if !comm.starts_with(prefix) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        let ns = stat
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        out.insert(comm.to_string(), ns);
+    }
+    out
+}
+
+/// Issue 30: `uring --workers 4` spreads connections over its loops. 400 connections waiting
+/// at once (opened while the server is stopped), then 30 requests on each: every loop does
+/// between 10 % and 40 % of the work (its thread's CPU). Every ring arming a multishot accept
+/// on the one listener left one loop with all of it.
+#[test]
+fn uring_spreads_connections_over_its_loops() {
+    let Some(srv) = Server::try_start("uring", &["--workers", "4"]) else {
+        return;
+    };
+    // serving, its four loops up and their accepts armed
+    assert_eq!(srv.request(GET).status, 200);
+    let up = Instant::now() + Duration::from_secs(10);
+    while thread_cpu_ns(srv.pid(), "uring-").len() < 4 {
+        assert!(Instant::now() < up, "uring's four loops did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // the connections wait in the backlog while the server is stopped, then all at once
+    // SAFETY: kill(2) on the server this test started.
+    assert_eq!(unsafe { libc::kill(srv.pid(), libc::SIGSTOP) }, 0);
+    let barrier = Arc::new(Barrier::new(8));
+    let opening: Vec<_> = (0..8)
+        .map(|_| {
+            let (addr, barrier) = (srv.addr, Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                (0..50)
+                    .map(|_| {
+                        let s = TcpStream::connect(addr).expect("connect");
+                        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                        s
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let groups: Vec<Vec<TcpStream>> = opening
+        .into_iter()
+        .map(|t| t.join().expect("a connecting thread"))
+        .collect();
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(srv.pid(), libc::SIGCONT) }, 0);
+    let before = thread_cpu_ns(srv.pid(), "uring-");
+    assert_eq!(before.len(), 4, "{before:?}");
+    let threads: Vec<_> = groups
+        .into_iter()
+        .map(|mut group| {
+            std::thread::spawn(move || {
+                for _ in 0..30 {
+                    for s in &mut group {
+                        s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+                    }
+                    for s in &mut group {
+                        assert_eq!(read_response(s).expect("an answer").status, 200);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("a client thread");
+    }
+    let after = thread_cpu_ns(srv.pid(), "uring-");
+    let used: Vec<(String, u64)> = after
+        .iter()
+        .map(|(name, ns)| (name.clone(), ns - before.get(name).copied().unwrap_or(0)))
+        .collect();
+    let total: u64 = used.iter().map(|(_, ns)| ns).sum();
+    let shares: Vec<(String, f64)> = used
+        .iter()
+        .map(|(name, ns)| (name.clone(), 100.0 * *ns as f64 / total.max(1) as f64))
+        .collect();
+    for (name, share) in &shares {
+        assert!(
+            (10.0..=40.0).contains(share),
+            "{name} did {share:.0} % of the work: {shares:?} ({total} ns in all)"
+        );
+    }
+    assert!(srv.stop().success());
+}

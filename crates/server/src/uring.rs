@@ -1,6 +1,16 @@
 //! `uring`: N completion loops (one thread and one io_uring each, `--workers`, default the
 //! cores) sharing the listener.
 //!
+//! How connections spread over the loops: with one loop, it accepts with a multishot accept.
+//! With several, the first loop accepts and hands each connection to the loops in turn (its
+//! fd in an `IORING_OP_MSG_RING` completion posted into the next loop's ring, Linux 5.18), so
+//! each loop serves an equal share of the connections. Every ring arming its own multishot
+//! accept on the one listener (as before) let the first to wake take every pending connection:
+//! with 4 loops and 400 connections opened at once, one loop served 100 % of them, and one
+//! accept at a time per ring still left one loop with up to 44 %. What remains: the accepting
+//! loop also serves its share, so a request that holds it (a long `/cpu`) delays accepts for
+//! all; and connections are spread, not requests (a loop whose clients are busier works more).
+//!
 //! Instead of asking "what is ready?" and then making a syscall per read and write, each loop
 //! queues the operations themselves (a multishot accept, a recv per idle connection, a send per
 //! response) and collects their completions, many per `io_uring_enter`. Responses come from the
@@ -45,6 +55,10 @@ const STOP: u64 = 2;
 const RECV: u64 = 3;
 const SEND: u64 = 4;
 const CANCEL: u64 = 5;
+/// A connection another loop accepted and handed to this one: the result is its fd.
+const HANDOFF: u64 = 6;
+/// This loop's hand-off of a connection (its fd in the user data) was posted, or failed.
+const HANDED: u64 = 7;
 const ENTRIES: u32 = 1024;
 /// The size of one provided receive buffer: a request head fits several times over; a larger
 /// body simply arrives in several completions.
@@ -175,9 +189,20 @@ impl BufRing {
 pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()> {
     available().map_err(io::Error::other)?;
     let stop = stop.clone();
+    let rings = std::sync::Arc::new(Rings::default());
     crate::on_workers("uring", listener, cfg, move |listener, cfg| {
-        Loop::new(listener, cfg, BUF_COUNT, BUF_SIZE)?.run(stop.clone())
+        let mut looped = Loop::new(listener, cfg, BUF_COUNT, BUF_SIZE)?;
+        if looped.cfg.workers > 1 {
+            looped.join(&rings);
+        }
+        looped.run(stop.clone())
     })
+}
+
+/// The rings of one server's loops, in the order they joined: the first accepts for all.
+#[derive(Default)]
+struct Rings {
+    fds: std::sync::Mutex<Vec<i32>>,
 }
 
 struct Slot {
@@ -211,6 +236,10 @@ struct Loop<'a> {
     /// (cancelled): until then the ring holds the listener open, even past the process's exit,
     /// and a new server could not bind its address.
     accepting: bool,
+    /// Several loops: theirs, this loop's place among them (0 accepts for all), and whose
+    /// turn the next connection is.
+    rings: Option<(std::sync::Arc<Rings>, usize)>,
+    turn: usize,
     stopping: Option<Instant>,
 }
 
@@ -236,8 +265,22 @@ impl<'a> Loop<'a> {
             multishot: true,
             recv_multishot: true,
             accepting: false,
+            rings: None,
+            turn: 0,
             stopping: None,
         })
+    }
+
+    /// Joins the server's loops: the first to join accepts and hands connections out.
+    fn join(&mut self, rings: &std::sync::Arc<Rings>) {
+        let mut fds = rings.fds.lock().unwrap_or_else(|e| e.into_inner());
+        fds.push(self.ring.as_raw_fd());
+        self.rings = Some((std::sync::Arc::clone(rings), fds.len() - 1));
+    }
+
+    /// Whether this loop accepts (alone, or the first of several).
+    fn accepts(&self) -> bool {
+        self.rings.as_ref().is_none_or(|(_, me)| *me == 0)
     }
 
     fn push(&mut self, entry: squeue::Entry) {
@@ -268,7 +311,9 @@ impl<'a> Loop<'a> {
 
     /// Serves until `stop` (held for the loop's life: a poll on its fd is in the ring).
     fn run(mut self, stop: Stop) -> io::Result<()> {
-        self.arm_accept();
+        if self.accepts() {
+            self.arm_accept();
+        }
         let stop_fd = types::Fd(stop.fd().as_raw_fd());
         self.push(
             opcode::PollAdd::new(stop_fd, libc::POLLIN as u32)
@@ -336,6 +381,10 @@ impl<'a> Loop<'a> {
         let (slot, kind) = ((data >> 8) as usize, data & 0xff);
         match kind {
             ACCEPT => self.accepted(result, flags, now),
+            HANDOFF => self.adopt(result, now),
+            // a hand-off that did not arrive (a kernel before 5.18): the connection stays here
+            HANDED if result < 0 => self.adopt((data >> 8) as i32, now),
+            HANDED => {}
             STOP => self.begin_stop(now),
             RECV => {
                 // Whatever became of the connection, a buffer the kernel picked goes back.
@@ -401,8 +450,35 @@ impl<'a> Loop<'a> {
             }
             return;
         }
-        // SAFETY: a successful accept completion's result is a new fd that nothing else owns.
-        let stream = TcpStream::from(unsafe { OwnedFd::from_raw_fd(result) });
+        if let Some(target) = self.next_loop() {
+            // its turn is another loop's: the fd goes there, in a completion of its ring
+            self.push(
+                opcode::MsgRingData::new(types::Fd(target), result, HANDOFF, None)
+                    .build()
+                    .user_data((result as u64) << 8 | HANDED),
+            );
+            return;
+        }
+        self.adopt(result, now);
+    }
+
+    /// The ring of the loop whose turn the next connection is, if not this one.
+    fn next_loop(&mut self) -> Option<i32> {
+        let (rings, me) = self.rings.as_ref()?;
+        let fds = rings.fds.lock().unwrap_or_else(|e| e.into_inner());
+        let turn = self.turn % fds.len();
+        self.turn = self.turn.wrapping_add(1);
+        (turn != *me).then(|| fds[turn])
+    }
+
+    /// Serves the connection of `fd` (accepted here, or by the accepting loop).
+    fn adopt(&mut self, fd: i32, now: Instant) {
+        if fd < 0 {
+            return;
+        }
+        // SAFETY: an accepted fd (here, or handed over by the loop that accepted it, which
+        // let it go) is a socket that nothing else owns.
+        let stream = TcpStream::from(unsafe { OwnedFd::from_raw_fd(fd) });
         if self.stopping.is_some() {
             return; // dropped: closed
         }
