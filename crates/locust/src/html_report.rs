@@ -72,15 +72,15 @@ pub fn report(summary: &Summary, entries: &[Entry], host: &str) -> String {
     h.push_str("</table>");
     if !stats.errors.is_empty() {
         h.push_str("<h2>Failures</h2><table><tr><th># Occurrences</th><th>Method</th><th>Name</th><th>Error</th></tr>");
-        for ((entry, error), row) in &stats.errors {
-            let e = &entries[*entry];
+        for l in swarmlab_swarm::output::failure::error_lines(stats) {
+            let e = &entries[l.entry];
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                row.occurrences,
+                l.row.occurrences,
                 esc(&e.method),
                 esc(&e.name),
-                esc(error)
+                esc(&l.error)
             );
         }
         h.push_str("</table>");

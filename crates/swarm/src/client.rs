@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::io;
 
-pub use crate::profile::status_error_string;
+use crate::profile::Failure;
 
 /// A complete response.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -24,9 +24,9 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// The `Set-Cookie` field values, if the reader reads for a session (else empty).
     pub set_cookies: Vec<String>,
-    /// The body had a `Content-Encoding` the session decodes and did not decode: the error
+    /// The body had a `Content-Encoding` the session decodes and did not decode: the failure
     /// Locust's client reports (`content` and `body` are then the bytes as received).
-    pub decode_error: Option<String>,
+    pub decode_error: Option<Failure>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +94,7 @@ enum Decoder {
     Deflate(Option<Box<DeflateKind>>, Vec<u8>, usize),
     Br(Box<brotli_decompressor::DecompressorWriter<Sink>>),
     /// Failed, with python-requests' error: the rest of the body is only counted (as it came).
-    Failed(String),
+    Failed(Failure),
 }
 
 enum DeflateKind {
@@ -189,7 +189,7 @@ impl Decoder {
     }
 
     /// The decoded body (count, kept bytes), or the error.
-    fn finish(self) -> Result<(u64, Vec<u8>), String> {
+    fn finish(self) -> Result<(u64, Vec<u8>), Failure> {
         let name = self.name();
         let sink = match self {
             Decoder::Gzip(d) => d.finish(),
@@ -217,16 +217,36 @@ impl Decoder {
 }
 
 /// python-requests' failure for a body its encoding does not decode.
-fn decode_error(name: &str, e: &io::Error) -> String {
-    format!(
-        "ContentDecodingError(DecodeError('Received response with content-encoding: {name}, but failed to decode it.', error('{e}')))"
-    )
+fn decode_error(name: &str, e: &io::Error) -> Failure {
+    Failure::Decode {
+        encoding: name.to_string(),
+        error: e.to_string(),
+    }
 }
 
-/// A response this reader refuses.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Malformed(pub String);
+/// A response this reader refuses (said in each client's words by
+/// [`crate::output::failure`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, thiserror::Error)]
+pub enum Malformed {
+    /// The status line or a header line does not parse (httparse's words).
+    #[error("bad status line or header: {0}")]
+    StatusLine(String),
+    /// A `Content-Length` that is not a number.
+    #[error("a Content-Length that is not a number")]
+    ContentLength,
+    /// A chunk size that is not hexadecimal.
+    #[error("a bad chunk size")]
+    ChunkSize,
+    /// A chunk's data not followed by CRLF.
+    #[error("a chunk without its CRLF")]
+    ChunkWithoutCrlf,
+    /// A header section over 64 KiB.
+    #[error("a header section over 64 KiB")]
+    HeadTooLong,
+    /// Bytes after a response that were not asked for.
+    #[error("bytes after the response")]
+    BytesAfter,
+}
 
 const MAX_HEAD: usize = 64 * 1024;
 
@@ -363,7 +383,7 @@ impl Reader {
                     let len = match resp.parse(data) {
                         Ok(httparse::Status::Complete(len)) => len,
                         Ok(httparse::Status::Partial) => return self.keep(data),
-                        Err(e) => return Err(Malformed(format!("BadStatusLine('{e}')"))),
+                        Err(e) => return Err(Malformed::StatusLine(e.to_string())),
                     };
                     let status = resp.code.unwrap_or(0);
                     let minor = resp.version.unwrap_or(1);
@@ -386,9 +406,7 @@ impl Reader {
                             let v = std::str::from_utf8(h.value)
                                 .ok()
                                 .and_then(|v| v.trim().parse::<u64>().ok());
-                            length = Some(v.ok_or_else(|| {
-                                Malformed("InvalidHeader('Content-Length')".into())
-                            })?);
+                            length = Some(v.ok_or(Malformed::ContentLength)?);
                         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
                             chunked = h.value.eq_ignore_ascii_case(b"chunked");
                         } else if (300..400).contains(&resp.code.unwrap_or(0))
@@ -454,7 +472,7 @@ impl Reader {
                         self.state = State::ChunkData { remaining: size };
                     }
                     Ok(httparse::Status::Partial) => return self.keep(data),
-                    Err(_) => return Err(Malformed("InvalidChunkLength('bad chunk size')".into())),
+                    Err(_) => return Err(Malformed::ChunkSize),
                 },
                 State::ChunkData { remaining } => {
                     let n = remaining.min(data.len() as u64);
@@ -473,7 +491,7 @@ impl Reader {
                         return self.keep(data);
                     }
                     if &data[..2] != b"\r\n" {
-                        return Err(Malformed("InvalidChunkLength('chunk without crlf')".into()));
+                        return Err(Malformed::ChunkWithoutCrlf);
                     }
                     data = &data[2..];
                     self.state = State::ChunkSize;
@@ -527,9 +545,7 @@ impl Reader {
 
     fn keep(&mut self, data: &[u8]) -> Result<Option<Response>, Malformed> {
         if data.len() > MAX_HEAD {
-            return Err(Malformed(
-                "LineTooLong('header section over 64 KiB')".into(),
-            ));
+            return Err(Malformed::HeadTooLong);
         }
         self.pending.clear();
         self.pending.extend_from_slice(data);
@@ -538,17 +554,12 @@ impl Reader {
 
     fn finish(&mut self, rest: &[u8]) -> Result<Option<Response>, Malformed> {
         if !rest.is_empty() {
-            return Err(Malformed("BadResponse('bytes after the response')".into()));
+            return Err(Malformed::BytesAfter);
         }
         self.state = State::Head;
         self.pending.clear();
         Ok(Some(self.response()))
     }
-}
-
-/// Locust's (python-requests) error string for an I/O error.
-pub fn io_error_string(e: &io::Error) -> String {
-    crate::profile::ClientProfile::Http.say(&crate::profile::Failure::io(e))
 }
 
 /// Python's `repr()` of a string: how Locust quotes a message inside an error's text
@@ -662,8 +673,8 @@ mod tests {
             .unwrap();
         let e = resp.decode_error.expect("a decoding error");
         assert!(
-            e.starts_with("ContentDecodingError(DecodeError('Received response with content-encoding: gzip, but failed to decode it.'"),
-            "{e}"
+            matches!(&e, Failure::Decode { encoding, .. } if encoding == "gzip"),
+            "{e:?}"
         );
         let again = r
             .feed(&encoded("identity", b"plain", false))
@@ -778,22 +789,5 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(moved.location.as_deref(), Some("/next"));
-    }
-
-    #[test]
-    fn error_strings_match_locust() {
-        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
-        assert_eq!(
-            io_error_string(&refused),
-            "ConnectionRefusedError(111, 'Connection refused')"
-        );
-        assert_eq!(
-            status_error_string(404, "/404"),
-            "HTTPError('404 Client Error: Not Found for url: /404')"
-        );
-        assert_eq!(
-            status_error_string(500, "/500"),
-            "HTTPError('500 Server Error: Internal Server Error for url: /500')"
-        );
     }
 }

@@ -119,12 +119,12 @@ pub enum ShapeStep {
 
 impl Shared {
     /// After a request was counted in `delta`: `--stop-on-failure`'s count of completed
-    /// requests (and where the first failure came), and the failure's error text.
+    /// requests (and where the first failure came), and the failure.
     pub fn after_request(
         &self,
         delta: &mut crate::stats::Delta,
         entry: usize,
-        error: Option<String>,
+        error: Option<crate::profile::Failed>,
         unix_now: f64,
     ) {
         if self.plan.stop_on_failure {

@@ -19,7 +19,7 @@ use mio::{Events, Interest, Poll, Token};
 use swarmlab_http::Timers;
 
 use crate::control::{OpenSchedule, Shared};
-use crate::profile::Failure;
+use crate::profile::{Failed, Failure};
 use crate::stats::Delta;
 use crate::tls::{Handshake, Stream};
 use crate::user_conn::{Timeouts, UserConn};
@@ -162,14 +162,14 @@ impl Core {
     }
 
     /// Counts one request: its latency (and, in the open model, its service time) in
-    /// microseconds, its body's length, its failure in its client's words.
+    /// microseconds, its body's length, its failure (with its client, whose words say it).
     pub(crate) fn record(
         &mut self,
         entry: usize,
         latency: u64,
         service: Option<u64>,
         content: u64,
-        error: Option<String>,
+        error: Option<Failed>,
         now: Instant,
     ) {
         let failed = error.is_some();

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::client;
-use crate::profile::ClientProfile;
+use crate::profile::{ClientProfile, Failed};
 use crate::remote::TlsFiles;
 use crate::tls::ClientTls;
 
@@ -119,8 +119,11 @@ pub(crate) fn tls_for(files: &TlsFiles, insecure: bool) -> Result<Arc<ClientTls>
 }
 
 /// The client's own rule for a status (its profile's).
-pub(crate) fn client_rule(status: u16, fast: bool, name: &str) -> Option<String> {
-    ClientProfile::of(fast).status_failure(status, name)
+pub(crate) fn client_rule(status: u16, fast: bool, name: &str) -> Option<Failed> {
+    let client = ClientProfile::of(fast);
+    client
+        .status_failure(status, name)
+        .map(|why| client.failed(why))
 }
 
 /// A header value as both Python clients write it: each character as its Latin-1 byte
@@ -212,6 +215,9 @@ mod tests {
 
     #[test]
     fn each_clients_rule_for_a_status() {
+        let client_rule = |status, fast, name| {
+            super::client_rule(status, fast, name).map(|f| crate::output::failure::text(&f))
+        };
         assert_eq!(client_rule(200, false, "/"), None);
         assert_eq!(client_rule(302, false, "/"), None);
         assert_eq!(

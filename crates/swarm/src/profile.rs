@@ -1,14 +1,15 @@
 //! The clients Locust's users have, as one table of rules: python-requests (`HttpUser`) and
 //! geventhttpclient (`FastHttpUser`). What differs between them (which statuses fail, how far
 //! and how redirects go, what a connection closed without an answer is called) is decided
-//! here, for the engine's own loop and for the loop that serves Python users alike, and
-//! rendered as the client's own exception text (what Locust shows) only here.
+//! here, for the engine's own loop and for the loop that serves Python users alike. A request
+//! that fails is recorded as a [`Failed`] value; the client's own exception text (what Locust
+//! shows) is made from it only at the edge, in [`crate::output::failure`].
 
 use std::io;
 use std::time::Duration;
 
 /// A client of a Locust user, and its rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ClientProfile {
     /// python-requests (`HttpUser`): 400 to 599 fail.
     Http,
@@ -24,10 +25,10 @@ const FAST_VALID: [u16; 16] = [
 /// python-requests' failing statuses (`raise_for_status`).
 const HTTP_FAILS: std::ops::RangeInclusive<u16> = 400..=599;
 
-/// Why a request failed before a status could judge it, as a value. The loop records it
-/// through the request's [`ClientProfile`], which says it in that client's words
-/// ([`ClientProfile::say`]): the only place Locust's failure text is made.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why a request failed, as a value. Statistics record it with the request's
+/// [`ClientProfile`] (a [`Failed`]); [`crate::output::failure::text`] says it in that client's
+/// words, the only place Locust's failure text is made.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Failure {
     /// Closed by the server before any byte of an answer.
     ClosedUnanswered,
@@ -48,9 +49,57 @@ pub enum Failure {
     ReadTimeout(Duration),
     /// More redirects than the client follows; the last hop's URL.
     TooManyRedirects(String),
-    /// Anything else, already in the client's words (a TLS alert, a bad status line, a body
-    /// that does not decode, a URL it refuses).
+    /// A status the client's own rule fails; the URL as the client cites it.
+    Status {
+        /// The status.
+        status: u16,
+        /// The request's URL (its statistics name).
+        url: String,
+    },
+    /// A status outside the codes the step expects.
+    Unexpected {
+        /// The status.
+        status: u16,
+        /// The codes that pass.
+        expected: Vec<u16>,
+        /// The request's URL (its statistics name).
+        url: String,
+    },
+    /// An answer the client cannot read as HTTP.
+    Malformed(crate::client::Malformed),
+    /// A body that does not decode under its `Content-Encoding`.
+    Decode {
+        /// The encoding (`gzip`, `deflate`, `br`).
+        encoding: String,
+        /// The decoder's words.
+        error: String,
+    },
+    /// A check on the response failed, with its message (`response.failure(msg)` in a
+    /// `catch_response` block; `{status_code}` already filled in).
+    Check(String),
+    /// Anything else, already in the client's words (a TLS alert, a URL it refuses, an
+    /// exception user code gave).
     Said(String),
+}
+
+/// A failed request as statistics record it: why, and the client whose words say it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Failed {
+    /// The client the request was made with.
+    pub client: ClientProfile,
+    /// Why it failed.
+    pub why: Failure,
+}
+
+impl Failed {
+    /// Already in words (the Python runtime's texts: an exception user code gave, a
+    /// `catch_response` failure made in Python).
+    pub fn said(text: impl Into<String>) -> Failed {
+        Failed {
+            client: ClientProfile::Http,
+            why: Failure::Said(text.into()),
+        }
+    }
 }
 
 impl Failure {
@@ -96,16 +145,22 @@ impl ClientProfile {
         )
     }
 
-    /// The client's own rule for a status: `Some(its exception's text)` when it fails.
+    /// The client's own rule for a status: `Some(the failure)` when it fails.
     /// `name`: the request's URL as python-requests' `HTTPError` cites it.
-    pub fn status_failure(self, status: u16, name: &str) -> Option<String> {
-        match self {
-            ClientProfile::Http => HTTP_FAILS
-                .contains(&status)
-                .then(|| status_error_string(status, name)),
-            ClientProfile::FastHttp => (!FAST_VALID.contains(&status))
-                .then(|| format!("LocustBadStatusCode(code={status})")),
-        }
+    pub fn status_failure(self, status: u16, name: &str) -> Option<Failure> {
+        let fails = match self {
+            ClientProfile::Http => HTTP_FAILS.contains(&status),
+            ClientProfile::FastHttp => !FAST_VALID.contains(&status),
+        };
+        fails.then(|| Failure::Status {
+            status,
+            url: name.to_string(),
+        })
+    }
+
+    /// `failure` as this client's.
+    pub fn failed(self, why: Failure) -> Failed {
+        Failed { client: self, why }
     }
 
     /// The method of the next hop after a redirect with `status` of a `method` request:
@@ -154,98 +209,6 @@ impl ClientProfile {
             headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
         }
     }
-
-    /// A failure in the client's words (what Locust shows).
-    pub fn say(self, failure: &Failure) -> String {
-        match (failure, self) {
-            (Failure::ClosedUnanswered, ClientProfile::Http) => {
-                "RemoteDisconnected('Remote end closed connection without response')".into()
-            }
-            // geventhttpclient sends a GET again on a fresh connection first; what is left
-            // when that fails too is this
-            (Failure::ClosedUnanswered, ClientProfile::FastHttp) => {
-                "HTTPConnectionClosed('connection closed.')".into()
-            }
-            (Failure::ClosedMidResponse, _) => {
-                "IncompleteRead('connection closed mid-response')".into()
-            }
-            (
-                Failure::Io {
-                    kind,
-                    errno,
-                    message,
-                },
-                _,
-            ) => match kind {
-                io::ErrorKind::ConnectionRefused => {
-                    "ConnectionRefusedError(111, 'Connection refused')".into()
-                }
-                io::ErrorKind::ConnectionReset => {
-                    "ConnectionResetError(104, 'Connection reset by peer')".into()
-                }
-                io::ErrorKind::BrokenPipe => "BrokenPipeError(32, 'Broken pipe')".into(),
-                io::ErrorKind::ConnectionAborted => {
-                    "ConnectionAbortedError(103, 'Software caused connection abort')".into()
-                }
-                _ => match errno {
-                    Some(code) => format!("OSError({code}, '{message}')"),
-                    None => format!("OSError('{message}')"),
-                },
-            },
-            (Failure::ConnectTimeout(d), _) => format!(
-                "ConnectTimeout('Connection timed out. (connect timeout={})')",
-                d.as_secs_f64()
-            ),
-            (Failure::ReadTimeout(d), _) => format!(
-                "ReadTimeout('Read timed out. (read timeout={})')",
-                d.as_secs_f64()
-            ),
-            (Failure::TooManyRedirects(_), ClientProfile::Http) => format!(
-                "TooManyRedirects('Exceeded {} redirects.')",
-                Self::MAX_REDIRECTS
-            ),
-            (Failure::TooManyRedirects(url), ClientProfile::FastHttp) => format!(
-                "RetriesExceeded('{url}', 0, original=Redirection limit reached ({}))",
-                Self::MAX_REDIRECTS
-            ),
-            (Failure::Said(text), _) => text.clone(),
-        }
-    }
-}
-
-/// Locust's error string for a status that fails (python-requests `raise_for_status`).
-pub fn status_error_string(status: u16, name: &str) -> String {
-    let kind = if status < 500 {
-        "Client Error"
-    } else {
-        "Server Error"
-    };
-    format!(
-        "HTTPError('{status} {kind}: {} for url: {name}')",
-        reason(status)
-    )
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        413 => "Payload Too Large",
-        414 => "URI Too Long",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => "Unknown",
-    }
 }
 
 #[cfg(test)]
@@ -256,15 +219,15 @@ mod tests {
     #[test]
     fn statuses_fail_by_the_clients_own_rules() {
         assert_eq!(Http.status_failure(399, "/x"), None);
-        assert!(Http
-            .status_failure(404, "http://h/x")
-            .unwrap()
-            .starts_with("HTTPError('404 Client Error"));
-        assert_eq!(Http.status_failure(100, "/x"), None);
         assert_eq!(
-            FastHttp.status_failure(100, "/x").as_deref(),
-            Some("LocustBadStatusCode(code=100)")
+            Http.status_failure(404, "http://h/x"),
+            Some(Failure::Status {
+                status: 404,
+                url: "http://h/x".into()
+            })
         );
+        assert_eq!(Http.status_failure(100, "/x"), None);
+        assert!(FastHttp.status_failure(100, "/x").is_some());
         assert_eq!(FastHttp.status_failure(226, "/x"), None);
         assert!(FastHttp.status_failure(299, "/x").is_some());
     }
@@ -293,11 +256,6 @@ mod tests {
             (method.as_str(), body.is_some(), headers.len()),
             ("PUT", true, 1)
         );
-        let many = Failure::TooManyRedirects("http://h/".into());
-        assert!(Http.say(&many).contains("Exceeded 30 redirects"));
-        assert!(FastHttp
-            .say(&many)
-            .starts_with("RetriesExceeded('http://h/', 0,"));
     }
 
     #[test]
@@ -305,32 +263,5 @@ mod tests {
         let rules = ClientProfile::rules_for_python();
         assert!(rules.starts_with("http_fails=400-599;fast_valid=200,201,"));
         assert!(rules.ends_with(",304,307,308;max_redirects=30"));
-    }
-
-    #[test]
-    fn an_unanswered_close_is_each_clients_exception() {
-        assert_eq!(
-            Http.say(&Failure::ClosedUnanswered),
-            "RemoteDisconnected('Remote end closed connection without response')"
-        );
-        assert_eq!(
-            FastHttp.say(&Failure::ClosedUnanswered),
-            "HTTPConnectionClosed('connection closed.')"
-        );
-        assert_eq!(FastHttp.say(&Failure::Said("x".into())), "x");
-        assert_eq!(
-            Http.say(&Failure::ReadTimeout(Duration::from_millis(1500))),
-            "ReadTimeout('Read timed out. (read timeout=1.5)')"
-        );
-        let refused = io::Error::from_raw_os_error(111);
-        assert_eq!(
-            Http.say(&Failure::io(&refused)),
-            "ConnectionRefusedError(111, 'Connection refused')"
-        );
-        let other = io::Error::from_raw_os_error(24);
-        assert_eq!(
-            Http.say(&Failure::io(&other)),
-            "OSError(24, 'Too many open files')"
-        );
     }
 }

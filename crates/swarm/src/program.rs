@@ -8,7 +8,7 @@
 //! The scenario file and the locustfile reader both build these (into a `Workload`); the worker
 //! threads run them.
 
-use crate::client::py_repr;
+use crate::profile::Failure;
 use crate::wait::WaitTime;
 
 /// What a request is made of, before it is encoded for a host.
@@ -160,8 +160,8 @@ impl Step {
         self.rules.iter().any(|r| r.cond.reads_body())
     }
 
-    /// `None` for a success, else Locust's error string; `name` is the statistics name.
-    pub fn judge(&self, status: u16, body: &[u8], name: &str) -> Option<String> {
+    /// `None` for a success, else why it failed; `name` is the statistics name.
+    pub fn judge(&self, status: u16, body: &[u8], name: &str) -> Option<Failure> {
         for rule in &self.rules {
             if rule.cond.holds(status, body) {
                 match &rule.action {
@@ -171,15 +171,17 @@ impl Step {
                             .replace("{status_code}", &status.to_string())
                             .replace("{{", "{")
                             .replace("}}", "}");
-                        return Some(format!("CatchResponseError({})", py_repr(&msg)));
+                        return Some(Failure::Check(msg));
                     }
                     Action::Nothing => break,
                 }
             }
         }
         match &self.verdict {
-            Verdict::Codes(codes) => (!codes.contains(&status)).then(|| {
-                format!("UnexpectedStatus('got {status} expected {codes:?} for url: {name}')")
+            Verdict::Codes(codes) => (!codes.contains(&status)).then(|| Failure::Unexpected {
+                status,
+                expected: codes.clone(),
+                url: name.to_string(),
             }),
             Verdict::Client(client) => client.status_failure(status, name),
         }
@@ -275,27 +277,31 @@ mod tests {
         }
     }
 
+    /// The failure in the client's words (what Locust shows).
+    fn said(client: Client, f: Option<Failure>) -> Option<String> {
+        f.map(|f| crate::output::failure::say(client, &f))
+    }
+
     #[test]
     fn default_rules_are_locusts_clients() {
         let http = step(Verdict::Client(Client::Http), vec![]);
         assert_eq!(http.judge(302, b"", "/"), None);
         assert_eq!(
-            http.judge(404, b"", "/x"),
+            said(Client::Http, http.judge(404, b"", "/x")),
             Some("HTTPError('404 Client Error: Not Found for url: /x')".into())
         );
         let fast = step(Verdict::Client(Client::FastHttp), vec![]);
         assert_eq!(fast.judge(200, b"", "/"), None);
         assert_eq!(
-            fast.judge(100, b"", "/"),
+            said(Client::FastHttp, fast.judge(100, b"", "/")),
             Some("LocustBadStatusCode(code=100)".into())
         );
         assert_eq!(
-            fast.judge(500, b"", "/"),
+            said(Client::FastHttp, fast.judge(500, b"", "/")),
             Some("LocustBadStatusCode(code=500)".into())
         );
         let codes = step(Verdict::Codes(vec![201]), vec![]);
-        assert!(codes
-            .judge(200, b"", "/")
+        assert!(said(Client::Http, codes.judge(200, b"", "/"))
             .unwrap()
             .starts_with("UnexpectedStatus('got 200"));
     }
@@ -321,11 +327,11 @@ mod tests {
         assert_eq!(s.judge(404, b"", "/"), None, "success overrides the status");
         assert_eq!(s.judge(200, b"Hello, World!", "/"), None);
         assert_eq!(
-            s.judge(200, b"bye", "/"),
+            said(Client::Http, s.judge(200, b"bye", "/")),
             Some("CatchResponseError('got 200')".into())
         );
         assert!(
-            s.judge(500, b"Hello", "/")
+            said(Client::Http, s.judge(500, b"Hello", "/"))
                 .unwrap()
                 .starts_with("HTTPError('500"),
             "no rule: the verdict"

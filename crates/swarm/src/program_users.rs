@@ -21,7 +21,7 @@ use crate::client::{Reader, Response};
 use crate::cookies::Jar;
 use crate::cursor::{Cursor, Next};
 use crate::event_loop::{Core, Users};
-use crate::profile::{ClientProfile, Failure};
+use crate::profile::{ClientProfile, Failed, Failure};
 use crate::program::{RequestParts, Step, Verdict};
 use crate::tls::{ClientTls, Stream};
 use crate::url::{is_https, join_url, split_url};
@@ -517,8 +517,8 @@ impl ProgramUsers {
                 return self.connect_and_send(core, idx, dest, now);
             }
             Some(Err(failure)) => {
-                let said = self.profile(&workload, idx).say(&failure);
-                return self.finish(core, idx, resp.content, Some(said), now);
+                let failed = self.profile(&workload, idx).failed(failure);
+                return self.finish(core, idx, resp.content, Some(failed), now);
             }
             None => {}
         }
@@ -527,7 +527,8 @@ impl ProgramUsers {
         let error = match resp.decode_error {
             Some(e) => Some(e),
             None => step.judge(resp.status, &resp.body, name),
-        };
+        }
+        .map(|why| self.profile(&workload, idx).failed(why));
         self.finish(core, idx, resp.content, error, now);
     }
 
@@ -645,8 +646,8 @@ impl ProgramUsers {
 
     fn fail(&mut self, core: &mut Core, idx: usize, failure: Failure, now: Instant) {
         self.users[idx].conn = None;
-        let said = self.profile(&core.workload, idx).say(&failure);
-        self.finish(core, idx, 0, Some(said), now);
+        let failed = self.profile(&core.workload, idx).failed(failure);
+        self.finish(core, idx, 0, Some(failed), now);
     }
 
     /// Records the outcome of the current step and moves the user on: the task's next step at
@@ -656,7 +657,7 @@ impl ProgramUsers {
         core: &mut Core,
         idx: usize,
         content: u64,
-        error: Option<String>,
+        error: Option<Failed>,
         now: Instant,
     ) {
         self.in_flight -= 1;

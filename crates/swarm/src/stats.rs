@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use hdrhistogram::Histogram;
 
+use crate::profile::Failed;
+
 /// Locust's `PERCENTILES_TO_REPORT`.
 pub const PERCENTILES: [f64; 11] = [
     0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0,
@@ -158,7 +160,8 @@ pub struct ErrorRow {
 }
 
 impl ErrorRow {
-    fn merge(&mut self, other: &ErrorRow) {
+    /// Adds `other`'s occurrences, widening first and last seen.
+    pub fn merge(&mut self, other: &ErrorRow) {
         self.occurrences += other.occurrences;
         self.first = self.first.min(other.first);
         self.last = self.last.max(other.last);
@@ -185,8 +188,8 @@ pub struct Delta {
     pub entries: Vec<EntryStats>,
     /// Open model: service times (from the actual send), per entry.
     pub service: Vec<EntryStats>,
-    /// Failures by (entry, error string).
-    pub errors: BTreeMap<(usize, String), ErrorRow>,
+    /// Failures by (entry, failure); [`crate::output::failure`] says them in Locust's words.
+    pub errors: BTreeMap<(usize, Failed), ErrorRow>,
     /// Open model: sends more than 1 ms behind their intended time while their connection was
     /// free (the generator's own lag).
     pub late_sends: u64,
@@ -229,8 +232,8 @@ impl Delta {
         }
     }
 
-    /// Records a failure's error string.
-    pub fn error(&mut self, entry: usize, error: String, second: u64) {
+    /// Records a failure.
+    pub fn error(&mut self, entry: usize, error: Failed, second: u64) {
         self.errors
             .entry((entry, error))
             .and_modify(|r| {
@@ -287,8 +290,8 @@ pub struct Stats {
     pub total: EntryStats,
     /// Open model: cumulative service times (from the actual send), all entries.
     pub service_total: Option<EntryStats>,
-    /// Failures by (entry, error string).
-    pub errors: BTreeMap<(usize, String), ErrorRow>,
+    /// Failures by (entry, failure); [`crate::output::failure`] says them in Locust's words.
+    pub errors: BTreeMap<(usize, Failed), ErrorRow>,
     /// Open model: sends the generator itself got out more than 1 ms after their intended time
     /// (the user was free to send; a send held back by a busy connection does not count).
     pub late_sends: u64,
@@ -481,7 +484,7 @@ mod tests {
         }
         for _ in 0..fails {
             d.entries[0].record(1000, 0, true);
-            d.error(0, "boom".into(), second);
+            d.error(0, Failed::said("boom"), second);
         }
         d.last_request = second as f64 + 0.5;
         d
@@ -522,7 +525,7 @@ mod tests {
         stats.merge(&delta_with(1000, &[(150, 20)], 5)); // a second thread, same second
         assert_eq!(stats.total.num_requests, 105);
         assert_eq!(stats.total.num_failures, 5);
-        assert_eq!(stats.errors[&(0, "boom".to_string())].occurrences, 5);
+        assert_eq!(stats.errors[&(0, Failed::said("boom"))].occurrences, 5);
         let mut once = EntryStats::default();
         for (ms, n) in [(1u64, 50), (2, 30), (150, 20), (1, 5)] {
             for _ in 0..n {

@@ -292,7 +292,7 @@ impl<W: Wire> UserConn<W> {
                 Ok(n) => match self.reader.feed(&buf[..n]) {
                     Ok(Some(resp)) => return self.answered(resp, arrival, now),
                     Ok(None) => {}
-                    Err(e) => return self.fail(Failure::Said(e.0)),
+                    Err(e) => return self.fail(Failure::Malformed(e)),
                 },
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return self.progress(now),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -339,6 +339,7 @@ impl<W: Wire> UserConn<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::Malformed;
     use std::collections::VecDeque;
 
     /// A socket that plays a script: each `recv` takes the next item (bytes, an end, or an
@@ -474,7 +475,7 @@ mod tests {
             ),
             (
                 vec![Ok(b"HTTX/1.1 200 OK\r\n\r\n".to_vec())],
-                Failure::Said(String::new()), // a bad status line: the reader's words
+                Failure::Malformed(Malformed::StatusLine(String::new())),
             ),
         ];
         for (reads, want) in cases {
@@ -483,9 +484,11 @@ mod tests {
             c.start(b"GET /", Reader::new(false), now);
             c.wire_mut().reads = reads.into();
             match (c.ready(now, &mut buf), want) {
-                (Step::Failed(Failure::Said(text)), Failure::Said(_)) => {
-                    assert!(!text.is_empty())
-                }
+                // a bad status line, in httparse's words
+                (
+                    Step::Failed(Failure::Malformed(Malformed::StatusLine(text))),
+                    Failure::Malformed(_),
+                ) => assert!(!text.is_empty()),
                 (Step::Failed(got), want) => assert_eq!(got, want),
                 (other, _) => panic!("{other:?}"),
             }

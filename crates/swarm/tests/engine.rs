@@ -108,13 +108,13 @@ fn five_percent_failures_are_counted_exactly() {
     assert_eq!(total.num_requests, srv.requests.load(Ordering::SeqCst));
     assert_eq!(total.num_failures, srv.failures.load(Ordering::SeqCst));
     assert_eq!(total.num_failures, total.num_requests / 20);
-    let errors: Vec<_> = s.stats.errors.iter().collect();
+    let errors = swarmlab_swarm::output::failure::error_lines(&s.stats);
     assert_eq!(errors.len(), 1);
     assert_eq!(
-        errors[0].0 .1,
+        errors[0].error,
         "HTTPError('500 Server Error: Internal Server Error for url: /')"
     );
-    assert_eq!(errors[0].1.occurrences, total.num_failures);
+    assert_eq!(errors[0].row.occurrences, total.num_failures);
 }
 
 /// The open model sends on its schedule: never ahead of it (requests <= rate x the run's
@@ -191,8 +191,26 @@ fn dead_target_fails_with_connection_refused_and_ends_on_time() {
     let total = &s.stats.total;
     assert!(total.num_requests > 0);
     assert_eq!(total.num_failures, total.num_requests);
-    let keys: Vec<&str> = s.stats.errors.keys().map(|(_, e)| e.as_str()).collect();
-    assert_eq!(keys, ["ConnectionRefusedError(111, 'Connection refused')"]);
+    // recorded as a value (the errno kept), said in the client's words at the edge
+    let keys: Vec<_> = s.stats.errors.keys().map(|(_, e)| e.clone()).collect();
+    assert!(
+        matches!(
+            &keys[..],
+            [swarmlab_swarm::profile::Failed {
+                why: swarmlab_swarm::profile::Failure::Io {
+                    errno: Some(111),
+                    ..
+                },
+                ..
+            }]
+        ),
+        "{keys:?}"
+    );
+    let lines = swarmlab_swarm::output::failure::error_lines(&s.stats);
+    assert_eq!(
+        lines[0].error,
+        "ConnectionRefusedError(111, 'Connection refused')"
+    );
 }
 
 #[test]

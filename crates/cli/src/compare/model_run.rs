@@ -618,8 +618,8 @@ fn client_figures(s: &Summary) -> Client {
         .unwrap_or(0) as f64
         / window as f64;
     let mut kinds: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
-    for ((_, error), row) in &s.stats.errors {
-        *kinds.entry(error.clone()).or_default() += row.occurrences;
+    for l in swarmlab_swarm::output::failure::error_lines(&s.stats) {
+        *kinds.entry(l.error).or_default() += l.row.occurrences;
     }
     let mut failure_kinds: Vec<(String, u64)> = kinds.into_iter().collect();
     failure_kinds.sort_by_key(|(_, n)| std::cmp::Reverse(*n));

@@ -283,7 +283,9 @@ fn catch_response_bodies_and_headers() {
     );
     assert_eq!(
         s[0].judge(200, b"not it", "/items/[id]"),
-        Some("CatchResponseError('bad body (200)')".into())
+        Some(swarmlab_swarm::profile::Failure::Check(
+            "bad body (200)".into()
+        ))
     );
     assert_eq!(s[0].judge(404, b"", "/items/[id]"), None);
     let post = request(&s[1]);

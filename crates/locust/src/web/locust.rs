@@ -54,19 +54,18 @@ pub fn request_stats(view: &View) -> Value {
             "avg_content_length": e.avg_content(),
         }));
     }
-    let errors: Vec<Value> = stats
-        .errors
-        .iter()
+    let errors: Vec<Value> = swarmlab_swarm::output::failure::error_lines(stats)
+        .into_iter()
         .take(MAX_ROWS)
-        .map(|((entry, error), row)| {
-            let e = &view.entries()[*entry];
+        .map(|l| {
+            let e = &view.entries()[l.entry];
             json!({
                 "method": e.method,
                 "name": e.name,
-                "error": error,
-                "occurrences": row.occurrences,
-                "first_seen": row.first,
-                "last_seen": row.last,
+                "error": l.error,
+                "occurrences": l.row.occurrences,
+                "first_seen": l.row.first,
+                "last_seen": l.row.last,
             })
         })
         .collect();

@@ -11,7 +11,9 @@ use rmpv::Value;
 use sha2::{Digest, Sha256};
 
 use swarmlab_swarm::client::py_repr;
+use swarmlab_swarm::output::failure;
 use swarmlab_swarm::output::json::locust_bucket;
+use swarmlab_swarm::profile::Failed;
 use swarmlab_swarm::stats::{Delta, ErrorRow};
 use swarmlab_swarm::workload::Entry;
 
@@ -110,7 +112,7 @@ pub struct Report {
     start_time: f64,
     entries: BTreeMap<usize, LocustEntry>,
     total: LocustEntry,
-    errors: BTreeMap<(usize, String), ErrorRow>,
+    errors: BTreeMap<(usize, Failed), ErrorRow>,
     /// User code's exceptions since the last report, by traceback: (message, count).
     exceptions: BTreeMap<String, (String, u64)>,
 }
@@ -152,11 +154,7 @@ impl Report {
         for (key, row) in &d.errors {
             self.errors
                 .entry(key.clone())
-                .and_modify(|r| {
-                    r.occurrences += row.occurrences;
-                    r.first = r.first.min(row.first);
-                    r.last = r.last.max(row.last);
-                })
+                .and_modify(|r| r.merge(row))
                 .or_insert_with(|| row.clone());
         }
     }
@@ -202,20 +200,19 @@ impl Report {
                 Some(e.to_value(&entry.name, &entry.method, self.start_time))
             })
             .collect();
-        let errors: Vec<(Value, Value)> = self
-            .errors
-            .iter()
-            .filter_map(|((i, error), row)| {
-                let entry = entries.get(*i)?;
+        let errors: Vec<(Value, Value)> = failure::lines(&self.errors)
+            .into_iter()
+            .filter_map(|l| {
+                let entry = entries.get(l.entry)?;
                 Some((
-                    Value::from(error_key(&entry.method, &entry.name, error)),
+                    Value::from(error_key(&entry.method, &entry.name, &l.error)),
                     map(vec![
                         ("name", Value::from(entry.name.as_str())),
                         ("method", Value::from(entry.method.as_str())),
-                        ("error", Value::from(error.as_str())),
-                        ("occurrences", Value::from(row.occurrences)),
-                        ("first_seen", Value::from(row.first as f64)),
-                        ("last_seen", Value::from(row.last as f64)),
+                        ("error", Value::from(l.error.as_str())),
+                        ("occurrences", Value::from(l.row.occurrences)),
+                        ("first_seen", Value::from(l.row.first as f64)),
+                        ("last_seen", Value::from(l.row.last as f64)),
                     ]),
                 ))
             })
@@ -264,7 +261,7 @@ mod tests {
         d.entries[0].record(1_500, 10, false); // 1.5 ms
         d.entries[0].record(2_500, 10, false); // 2.5 ms
         d.entries[0].record(145_000, 10, true); // 145 ms, failed
-        d.error(0, "boom".into(), 1000);
+        d.error(0, Failed::said("boom"), 1000);
         d.last_request = 1000.7;
         let mut r = Report::new(999.5);
         r.add(&d);

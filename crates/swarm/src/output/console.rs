@@ -96,14 +96,14 @@ pub fn error_report(stats: &Stats, entries: &[Entry]) -> String {
     let mut s = String::from("Error report\n");
     let _ = writeln!(s, "{:<18} Error", "# occurrences");
     let _ = writeln!(s, "{}|{}", "-".repeat(18), "-".repeat(4));
-    let mut errors: Vec<_> = stats.errors.iter().collect();
-    errors.sort_by_key(|(_, row)| std::cmp::Reverse(row.occurrences));
-    for ((entry, error), row) in errors {
-        let e = &entries[*entry];
+    let mut errors = super::failure::error_lines(stats);
+    errors.sort_by_key(|l| std::cmp::Reverse(l.row.occurrences));
+    for l in errors {
+        let e = &entries[l.entry];
         let _ = writeln!(
             s,
             "{:<18} {} {}: {}",
-            row.occurrences, e.method, e.name, error
+            l.row.occurrences, e.method, e.name, l.error
         );
     }
     s

@@ -97,17 +97,17 @@ fn totals(e: &EntryStats) -> String {
 /// The whole `_failures.csv`.
 pub fn failures_csv(stats: &Stats, entries: &[Entry]) -> String {
     let mut s = format!("{FAILURES_HEADER}\n");
-    for ((entry, error), row) in &stats.errors {
-        let e = &entries[*entry];
+    for l in super::failure::error_lines(stats) {
+        let e = &entries[l.entry];
         let _ = writeln!(
             s,
             "{},{},{},{},{},{}",
             field(&e.method),
             field(&e.name),
-            field(error),
-            row.occurrences,
-            utc(row.first),
-            utc(row.last)
+            field(&l.error),
+            l.row.occurrences,
+            utc(l.row.first),
+            utc(l.row.last)
         );
     }
     s

@@ -3,6 +3,7 @@
 
 pub mod console;
 pub mod csv;
+pub mod failure;
 pub mod json;
 
 use crate::stats::{EntryStats, Stats};
@@ -92,7 +93,7 @@ pub(crate) mod tests {
         let mut d = Delta::new(0, 10, 1, false);
         d.entries[0].record(us, content, error.is_some());
         if let Some(e) = error {
-            d.error(0, e.into(), 10);
+            d.error(0, crate::profile::Failed::said(e), 10);
         }
         d.last_request = 10.5;
         stats.merge(&d);

@@ -7,7 +7,9 @@ use std::time::Instant;
 use super::ProcessUsers;
 use crate::client::Response;
 use crate::event_loop::Core;
+use crate::output::failure;
 use crate::process_request::{client_rule, Pending};
+use crate::profile::{ClientProfile, Failed, Failure};
 use crate::remote::{self, flags, Outcome};
 
 /// A catch_response request answered, waiting for its block's verdict.
@@ -16,7 +18,7 @@ pub(super) struct Judged {
     pub(super) us: u64,
     pub(super) length: u64,
     pub(super) status: u16,
-    pub(super) error: Option<String>,
+    pub(super) error: Option<Failed>,
     pub(super) fast: bool,
     pub(super) name_for_errors: String,
 }
@@ -25,13 +27,14 @@ impl ProcessUsers {
     /// The request is over: counted (now, or once its block has judged it), and its
     /// response handed to the process. A streamed one (`stream=True`) was handed back at its
     /// head: it ends with its body's last part (and what cut it short, if anything did).
+    /// The process gets a failure in the words of the request's client.
     pub(super) fn answer(
         &mut self,
         core: &mut Core,
         id: u32,
         status: u16,
         resp: Option<Response>,
-        error: Option<String>,
+        error: Option<Failure>,
         now: Instant,
     ) {
         let Some(mut p) = self.reqs.remove(&id) else {
@@ -48,9 +51,11 @@ impl ProcessUsers {
             }
         }
         let body = resp.as_ref().map_or(&[][..], |r| r.body.as_slice());
-        let error = error.as_deref();
+        let error = error.map(|why| ClientProfile::of(p.flags & flags::FAST != 0).failed(why));
+        let error = error.as_ref();
         if p.streaming {
-            remote::part(&mut self.process.out, id, true, body, error.unwrap_or(""));
+            let text = error.map(failure::text).unwrap_or_default();
+            remote::part(&mut self.process.out, id, true, body, &text);
         } else {
             self.hand_back(core, id, &mut p, status, resp.as_ref(), error, now);
             if p.flags & flags::STREAM != 0 && error.is_none() {
@@ -110,7 +115,7 @@ impl ProcessUsers {
         p: &mut Pending,
         status: u16,
         resp: Option<&Response>,
-        error: Option<&str>,
+        error: Option<&Failed>,
         now: Instant,
     ) {
         let us = now.saturating_duration_since(p.started).as_micros() as u64;
@@ -131,15 +136,13 @@ impl ProcessUsers {
                     us,
                     length,
                     status,
-                    error: error.map(str::to_string),
+                    error: error.cloned(),
                     fast,
                     name_for_errors: name,
                 },
             );
         } else {
-            let verdict = error
-                .map(str::to_string)
-                .or_else(|| client_rule(status, fast, &name));
+            let verdict = error.cloned().or_else(|| client_rule(status, fast, &name));
             core.record(p.entry, us, None, length, verdict, now);
         }
         let (headers, body) = match resp {
@@ -159,7 +162,7 @@ impl ProcessUsers {
                 length,
                 headers: &headers,
                 body,
-                error: error.unwrap_or(""),
+                error: &error.map(failure::text).unwrap_or_default(),
                 url: &p.url,
             },
         );
@@ -179,7 +182,7 @@ impl ProcessUsers {
         };
         let verdict = match outcome {
             Outcome::Success => None,
-            Outcome::Failure => Some(error),
+            Outcome::Failure => Some(Failed::said(error)),
             Outcome::ClientRule => j
                 .error
                 .or_else(|| client_rule(j.status, j.fast, &j.name_for_errors)),

@@ -26,7 +26,7 @@ use crate::cookies::Jar;
 use crate::event_loop::{Core, Users};
 use crate::process::Process;
 use crate::process_request::{encode, refused_field, tls_for, Pending};
-use crate::profile::{ClientProfile, Failure};
+use crate::profile::{ClientProfile, Failed, Failure};
 use crate::remote::{self, flags, Driver, Frame, Req};
 use crate::target::host_of;
 use crate::tls::{ClientTls, Stream};
@@ -341,7 +341,14 @@ impl ProcessUsers {
                 error,
             } => {
                 let entry = self.entry(core, &method, &name);
-                core.record(entry, (ms * 1000.0) as u64, None, length, error, now);
+                core.record(
+                    entry,
+                    (ms * 1000.0) as u64,
+                    None,
+                    length,
+                    error.map(Failed::said),
+                    now,
+                );
             }
             Frame::Quit => core.shared.control.quit_asked(),
             Frame::Ready => {}
@@ -390,7 +397,7 @@ impl ProcessUsers {
         if req.flags & flags::FAILED != 0 {
             let error = self.reqs[&req.id].body.as_deref().unwrap_or_default();
             let error = String::from_utf8_lossy(error).into_owned();
-            return self.answer(core, req.id, 0, None, Some(error), now);
+            return self.answer(core, req.id, 0, None, Some(Failure::Said(error)), now);
         }
         self.dispatch(core, req.id, now);
     }
@@ -421,7 +428,7 @@ impl ProcessUsers {
         let user = p.user;
         let (authority, path) = match split_url(&p.url) {
             Ok(v) => v,
-            Err(e) => return self.answer(core, id, 0, None, Some(e), now),
+            Err(e) => return self.answer(core, id, 0, None, Some(Failure::Said(e)), now),
         };
         // the runtime percent-encodes a URL as python-requests does; whatever sends REQ, a
         // target with a space or a control character never reaches the request line
@@ -433,7 +440,7 @@ impl ProcessUsers {
                     client::py_repr(&p.url)
                 ))
             );
-            return self.answer(core, id, 0, None, Some(e), now);
+            return self.answer(core, id, 0, None, Some(Failure::Said(e)), now);
         }
         let verify = if p.flags & flags::INSECURE != 0 {
             Some(false)
@@ -462,12 +469,12 @@ impl ProcessUsers {
                 Ok(client) => {
                     Some(client.config(fast, verify.or(files.ca.is_some().then_some(true))))
                 }
-                Err(e) => return self.answer(core, id, 0, None, Some(e), now),
+                Err(e) => return self.answer(core, id, 0, None, Some(Failure::Said(e)), now),
             },
         };
         let addr = match core.resolve(&authority, tls.is_some()) {
             Ok(a) => a,
-            Err(e) => return self.answer(core, id, 0, None, Some(e), now),
+            Err(e) => return self.answer(core, id, 0, None, Some(Failure::Said(e)), now),
         };
         // the runtime refuses such fields as the user's client does; whatever sends REQ, a
         // field never becomes two lines on the wire
@@ -476,7 +483,7 @@ impl ProcessUsers {
             .iter()
             .find_map(|(k, v)| refused_field(k, v))
         {
-            return self.answer(core, id, 0, None, Some(e), now);
+            return self.answer(core, id, 0, None, Some(Failure::Said(e)), now);
         }
         let p = &self.reqs[&id];
         let from_jar = self
@@ -489,10 +496,7 @@ impl ProcessUsers {
             Some(s) => s,
             None => match self.open_conn(core, user, &authority, addr, tls, now) {
                 Ok(s) => s,
-                Err(failure) => {
-                    let said = self.profile(id).say(&failure);
-                    return self.answer(core, id, 0, None, Some(said), now);
-                }
+                Err(failure) => return self.answer(core, id, 0, None, Some(failure), now),
             },
         };
         if let Some(p) = self.reqs.get_mut(&id) {
@@ -624,17 +628,7 @@ impl ProcessUsers {
         let req = self.conns[slot].as_ref().expect("a connection").req;
         self.drop_conn(core, slot);
         let Some(id) = req else { return };
-        let said = self.profile(id).say(&failure);
-        self.answer(core, id, 0, None, Some(said), now);
-    }
-
-    /// The client whose rules and words request `id` has.
-    fn profile(&self, id: u32) -> ClientProfile {
-        ClientProfile::of(
-            self.reqs
-                .get(&id)
-                .is_some_and(|p| p.flags & flags::FAST != 0),
-        )
+        self.answer(core, id, 0, None, Some(failure), now);
     }
 
     fn response(&mut self, core: &mut Core, slot: usize, resp: Response, now: Instant) {
@@ -648,8 +642,7 @@ impl ProcessUsers {
             let p = self.reqs.get_mut(&id).expect("in flight");
             p.hops += 1;
             if p.hops > ClientProfile::MAX_REDIRECTS {
-                let error = ClientProfile::of(p.flags & flags::FAST != 0)
-                    .say(&Failure::TooManyRedirects(p.url.clone()));
+                let error = Failure::TooManyRedirects(p.url.clone());
                 return self.answer(core, id, 0, None, Some(error), now);
             }
             for (k, v) in resp
