@@ -31,8 +31,8 @@ fn list_prints_one_model_per_line() {
     assert_eq!(
         names,
         [
-            "single", "fork", "prefork", "thread", "pool", "select", "poll", "epoll", "uring",
-            "tokio"
+            "single", "fork", "prefork", "thread", "pool", "select", "poll", "epoll", "procs",
+            "uring", "tokio"
         ]
     );
     assert!(

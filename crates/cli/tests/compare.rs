@@ -305,7 +305,7 @@ fn compare_quick_end_to_end() {
 fn on_sleep_every_event_loop_beats_single_tenfold() {
     let _one = exclusive();
     let out_dir = out_dir("compare-sleep");
-    let loops = ["select", "poll", "epoll", "uring", "tokio"];
+    let loops = ["select", "poll", "epoll", "procs", "uring", "tokio"];
     let models = format!("single,{}", loops.join(","));
     let stdout = swarmlab_ok(&[
         "compare",

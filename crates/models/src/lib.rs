@@ -26,6 +26,8 @@ pub enum Model {
     Poll,
     /// N event loops, each with its own epoll instance, sharing the listener.
     Epoll,
+    /// nginx's design: N worker processes, each an epoll event loop, sharing the listener.
+    Procs,
     /// N io_uring completion loops sharing the listener.
     Uring,
     /// A multi-threaded tokio runtime, a task per connection.
@@ -43,6 +45,7 @@ impl Model {
         Model::Select,
         Model::Poll,
         Model::Epoll,
+        Model::Procs,
         Model::Uring,
         Model::Tokio,
     ];
@@ -58,6 +61,7 @@ impl Model {
             Model::Select => "select",
             Model::Poll => "poll",
             Model::Epoll => "epoll",
+            Model::Procs => "procs",
             Model::Uring => "uring",
             Model::Tokio => "tokio",
         }
@@ -85,6 +89,9 @@ impl Model {
             }
             Model::Epoll => {
                 "N epoll loops sharing the listener: O(ready) per wakeup; a slow request blocks its loop"
+            }
+            Model::Procs => {
+                "nginx's design: N processes, each an epoll loop; N times one process's fd limit"
             }
             Model::Uring => {
                 "N io_uring loops: operations queued, completions batched; needs io_uring"

@@ -405,6 +405,14 @@ fn design_note(lang: Lang, model: Model, c: &Client, s: &Server) -> Option<Strin
             "**select**는 스레드 {}개, {:.1} MiB(PSS)로 모든 클라이언트를 처리하며 준비된 소켓에만 깨어난다. 다만 깨어날 때마다 모든 디스크립터를 다시 검사한다.",
             s.peak_threads, s.peak_pss_mib
         ),
+        (Model::Procs, Lang::En) => format!(
+            "**procs** is nginx's design: {} (the parent and its workers), each worker one event loop over many clients, in {:.1} MiB (PSS) in all; each worker may hold as many descriptors as one process may.",
+            counted(s.peak_processes, "process"), s.peak_pss_mib
+        ),
+        (Model::Procs, Lang::Ko) => format!(
+            "**procs**는 nginx의 설계다: 프로세스 {}개(부모와 워커), 워커마다 하나의 이벤트 루프가 여러 클라이언트를 처리하며 모두 합쳐 {:.1} MiB(PSS)이다. 워커마다 한 프로세스만큼의 디스크립터를 가질 수 있다.",
+            s.peak_processes, s.peak_pss_mib
+        ),
         _ => return None,
     })
 }

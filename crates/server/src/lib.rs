@@ -25,6 +25,7 @@ mod log;
 mod poll;
 mod pool;
 mod prefork;
+mod procs;
 pub mod readiness;
 mod select;
 mod single;
@@ -140,6 +141,7 @@ pub fn serve(model: Model, listener: TcpListener, cfg: &Config, stop: &Stop) -> 
         Model::Select => select::serve(listener, cfg, stop),
         Model::Poll => poll::serve(listener, cfg, stop),
         Model::Epoll => epoll::serve(listener, cfg, stop),
+        Model::Procs => procs::serve(listener, cfg, stop),
         Model::Uring => uring::serve(listener, cfg, stop),
         Model::Tokio => tokio_rt::serve(listener, cfg, stop),
     }
@@ -175,7 +177,7 @@ mod tests {
         let err = "bogus".parse::<Model>().unwrap_err().to_string();
         assert_eq!(
             err,
-            "unknown model 'bogus' (models: single, fork, prefork, thread, pool, select, poll, epoll, uring, tokio)"
+            "unknown model 'bogus' (models: single, fork, prefork, thread, pool, select, poll, epoll, procs, uring, tokio)"
         );
     }
 }

@@ -7,7 +7,9 @@
 //! keep-alive clients occupy the whole pool and everyone else waits (like `single`, N-fold).
 //! While another client waits, responses say `Connection: close` so keep-alive cannot starve it.
 //! Idle threads poll the listener with the stop pipe before accepting, so each new connection
-//! wakes them all and all but one get EAGAIN (a small thundering herd with N = cores).
+//! wakes them all and all but one get EAGAIN (a small thundering herd with N = cores). How
+//! connections spread: whichever thread is free takes the next one (25 % each of 4 for 400
+//! waiting connections); a thread's share is the share of connections it had time for.
 
 use std::io;
 use std::net::TcpListener;
@@ -23,11 +25,12 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()>
     listener.set_nonblocking(true)?;
     let listener = Arc::new(listener);
     let alive = Arc::new(AtomicUsize::new(0));
-    for _ in 0..cfg.workers.max(1) {
+    for i in 0..cfg.workers.max(1) {
         let (listener, alive, cfg) = (Arc::clone(&listener), Arc::clone(&alive), cfg.clone());
         let stop = stop.clone();
         alive.fetch_add(1, Ordering::SeqCst);
         std::thread::Builder::new()
+            .name(format!("pool-{i}"))
             .stack_size(STACK)
             .spawn(move || {
                 loop {

@@ -9,6 +9,7 @@
 //! while another client waits, responses say `Connection: close`. Each idle worker polls the
 //! listener together with the stop pipe before it accepts, so a new connection wakes every idle
 //! worker and all but one get EAGAIN: the thundering herd, small while N is the core count.
+//! Connections spread as `pool`'s do: the next goes to a free worker (25 % each of 4).
 //! Workers get SIGTERM when the parent dies (`PR_SET_PDEATHSIG`), so a killed parent leaves no
 //! orphan serving the port.
 

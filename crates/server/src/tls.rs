@@ -1,7 +1,7 @@
 //! The server's TLS: a rustls `ServerConfig` from the user's PEM files or from a certificate
 //! made at start (`--tls self-signed`), and the per-connection layer the one driver
 //! ([`crate::driver`]) runs between the socket and the [`swarmlab_http::Conn`]. rustls's server
-//! side is sans-IO like the rest: ciphertext in, plaintext out, and back, so the ten models
+//! side is sans-IO like the rest: ciphertext in, plaintext out, and back, so the eleven models
 //! carry TLS without knowing it.
 //!
 //! Session resumption: stateless tickets (TLS 1.3 and 1.2) with a key made before any worker

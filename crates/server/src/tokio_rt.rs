@@ -6,7 +6,11 @@
 //! runtime's worker threads steal tasks from each other, so one slow `/cpu` request blocks only
 //! its thread's queue for a while. Under it is mio, i.e. edge-triggered epoll. Failure mode: the generality
 //! costs CPU per request (wakers, task scheduling, cross-thread stealing) against a hand-written
-//! loop.
+//! loop. How connections spread: one task accepts (on the runtime's caller thread) and spawns a
+//! task per connection into the shared queue; idle workers take tasks from it and steal from
+//! each other, so tasks, not connections, are spread (4 workers, 400 waiting connections of
+//! 1 ms each on one core: 25 % each; on two cores a worker alone on a core does up to 40 %,
+//! the scheduler's skew, not the runtime's).
 
 use std::cell::RefCell;
 use std::io;
@@ -30,6 +34,11 @@ pub fn serve(listener: TcpListener, cfg: &Config, stop: &Stop) -> io::Result<()>
     listener.set_nonblocking(true)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.workers.max(1))
+        // named as the other models' threads are (`tokio-N`), so per-thread figures read
+        .thread_name_fn(|| {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            format!("tokio-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+        })
         .enable_all()
         .build()?;
     let shared = Arc::new(cfg.clone());

@@ -174,8 +174,8 @@ impl Plan {
                 .users
                 .map_or(if quick { 1000 } else { 10_000 }, |u| u as usize),
             spawn_rate: a.spawn_rate.unwrap_or(if quick { 500.0 } else { 1000.0 }),
-            // 10 s ramps 10,000 users at 1,000/s and 3 s more holds them: ten models stay
-            // under 3 minutes.
+            // 10 s ramps 10,000 users at 1,000/s and 3 s more holds them: eleven models take
+            // about 3 minutes.
             max_time: a
                 .max_time
                 .unwrap_or(Duration::from_secs(if quick { 5 } else { 13 })),

@@ -42,6 +42,10 @@ macro_rules! per_model {
                 $function("epoll")
             }
             #[test]
+            fn procs() {
+                $function("procs")
+            }
+            #[test]
             fn uring() {
                 $function("uring")
             }
