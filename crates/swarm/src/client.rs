@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::io;
 
 use crate::profile::Failure;
+pub use crate::profile::Malformed;
 
 /// A complete response.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -222,30 +223,6 @@ fn decode_error(name: &str, e: &io::Error) -> Failure {
         encoding: name.to_string(),
         error: e.to_string(),
     }
-}
-
-/// A response this reader refuses (said in each client's words by
-/// [`crate::output::failure`]).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, thiserror::Error)]
-pub enum Malformed {
-    /// The status line or a header line does not parse (httparse's words).
-    #[error("bad status line or header: {0}")]
-    StatusLine(String),
-    /// A `Content-Length` that is not a number.
-    #[error("a Content-Length that is not a number")]
-    ContentLength,
-    /// A chunk size that is not hexadecimal.
-    #[error("a bad chunk size")]
-    ChunkSize,
-    /// A chunk's data not followed by CRLF.
-    #[error("a chunk without its CRLF")]
-    ChunkWithoutCrlf,
-    /// A header section over 64 KiB.
-    #[error("a header section over 64 KiB")]
-    HeadTooLong,
-    /// Bytes after a response that were not asked for.
-    #[error("bytes after the response")]
-    BytesAfter,
 }
 
 const MAX_HEAD: usize = 64 * 1024;

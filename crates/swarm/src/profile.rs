@@ -66,7 +66,7 @@ pub enum Failure {
         url: String,
     },
     /// An answer the client cannot read as HTTP.
-    Malformed(crate::client::Malformed),
+    Malformed(Malformed),
     /// A body that does not decode under its `Content-Encoding`.
     Decode {
         /// The encoding (`gzip`, `deflate`, `br`).
@@ -80,6 +80,30 @@ pub enum Failure {
     /// Anything else, already in the client's words (a TLS alert, a URL it refuses, an
     /// exception user code gave).
     Said(String),
+}
+
+/// A response this reader refuses (said in each client's words by
+/// [`crate::output::failure`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, thiserror::Error)]
+pub enum Malformed {
+    /// The status line or a header line does not parse (httparse's words).
+    #[error("bad status line or header: {0}")]
+    StatusLine(String),
+    /// A `Content-Length` that is not a number.
+    #[error("a Content-Length that is not a number")]
+    ContentLength,
+    /// A chunk size that is not hexadecimal.
+    #[error("a bad chunk size")]
+    ChunkSize,
+    /// A chunk's data not followed by CRLF.
+    #[error("a chunk without its CRLF")]
+    ChunkWithoutCrlf,
+    /// A header section over 64 KiB.
+    #[error("a header section over 64 KiB")]
+    HeadTooLong,
+    /// Bytes after a response that were not asked for.
+    #[error("bytes after the response")]
+    BytesAfter,
 }
 
 /// A failed request as statistics record it: why, and the client whose words say it.

@@ -5,8 +5,8 @@
 
 use std::io;
 
-use crate::client::{py_repr, Malformed};
-use crate::profile::{ClientProfile, Failed, Failure};
+use crate::client::py_repr;
+use crate::profile::{ClientProfile, Failed, Failure, Malformed};
 use crate::stats::{ErrorRow, Stats};
 
 /// The failure as its client says it.

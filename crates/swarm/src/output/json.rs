@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::engine::Summary;
 use crate::stats::EntryStats;
+use crate::steering::Summary;
 use crate::workload::Entry;
 
 /// The JSON document for a finished run.
