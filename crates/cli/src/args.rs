@@ -106,6 +106,15 @@ pub struct CompareArgs {
     /// Capacity at 10, 100, 1,000 and 10,000 connections, with the server's memory at each.
     #[arg(long)]
     pub scaling: bool,
+    /// Capacity against cores: each design's server on 1, 2, 4, ... cores (a model with as
+    /// many workers, up to half the machine's cores), the generator on the rest. On by default
+    /// with 6 cores or more (not with --quick); otherwise it says in one line that scaling needs
+    /// more cores.
+    #[arg(long, overrides_with = "no_cores")]
+    pub cores: bool,
+    /// Not the capacity against cores, however many cores the machine has.
+    #[arg(long, overrides_with = "cores")]
+    pub no_cores: bool,
     /// An earlier run's results.json: the report shows what changed, and whether it exceeds the
     /// measured run-to-run spread.
     #[arg(long, value_name = "RESULTS_JSON")]

@@ -307,6 +307,32 @@ pub fn children_usage() -> ChildUsage {
     }
 }
 
+/// Per-CPU busy time so far, clock ticks, indexed by CPU number, from `/proc/stat`: user,
+/// nice, system and steal (the hypervisor's), not idle, iowait or interrupts (a run's own
+/// network traffic is interrupt time that no process is charged with).
+pub fn cpu_busy_ticks() -> Vec<u64> {
+    let mut out = Vec::new();
+    for line in fs::read_to_string("/proc/stat").unwrap_or_default().lines() {
+        let Some(rest) = line.strip_prefix("cpu") else {
+            continue;
+        };
+        let mut f = rest.split_whitespace();
+        let Some(Ok(cpu)) = f.next().map(str::parse::<usize>) else {
+            continue; // the "cpu " total line
+        };
+        // user nice system idle iowait irq softirq steal
+        let v: Vec<u64> = f.take(8).filter_map(|x| x.parse().ok()).collect();
+        if v.len() < 8 {
+            continue;
+        }
+        if out.len() <= cpu {
+            out.resize(cpu + 1, 0);
+        }
+        out[cpu] = v[0] + v[1] + v[2] + v[7];
+    }
+    out
+}
+
 /// CPU seconds (user + system, reaped children included) of a process we did not start.
 pub fn process_cpu_s(pid: u32) -> Option<f64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

@@ -101,6 +101,16 @@ impl ServerCommand {
         cmd
     }
 
+    /// The same model with `workers` workers (a user's server runs what it runs).
+    pub fn with_workers(mut self, workers: usize) -> ServerCommand {
+        if let Some(i) = self.argv.iter().position(|a| a == "--workers") {
+            if let Some(v) = self.argv.get_mut(i + 1) {
+                *v = workers.to_string();
+            }
+        }
+        self
+    }
+
     /// A user's own server: `command` run by `sh -c` with `{port}` in it replaced (and `PORT`
     /// in its environment), in its own process group, its output into `log`.
     pub fn user(

@@ -849,3 +849,121 @@ fn results_json_keeps_its_keys() {
         );
     }
 }
+
+/// Issue 30, item 5: a run whose cores other processes loaded says so beside its figures and
+/// calls the ranking not to be trusted; a quiet run says nothing of the kind. The load: a
+/// thread of this test spinning on the server's core (CPU 0) through the whole run.
+#[test]
+fn a_shared_core_is_said_and_a_quiet_one_is_not() {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        eprintln!("skipped: one core, nothing is pinned and no core is the server's alone");
+        return;
+    }
+    let _one = exclusive();
+    let run = |name: &str| {
+        let out_dir = out_dir(name);
+        let stdout = swarmlab_ok(&[
+            "compare",
+            "--quick",
+            "--no-web",
+            "--models",
+            "epoll",
+            "-u",
+            "100",
+            "--max-time",
+            "3s",
+            "--slo-p99",
+            "0",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        let results = results_in(&out_dir);
+        let others = match &results.rows[0].outcome {
+            Outcome::Ran {
+                server: Some(s), ..
+            } => s.others.expect("measured: the run is pinned"),
+            other => panic!("{other:?}"),
+        };
+        let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+        (others, md, stdout)
+    };
+    let (quiet, md, stdout) = run("compare-quiet");
+    assert!(!quiet.shared(), "a quiet run measured {quiet:?}: {stdout}");
+    assert!(!md.contains("not to be trusted"), "{md}");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hog = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            // SAFETY: a zeroed cpu_set_t with CPU 0 set, for this thread only.
+            unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(0, &mut set);
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            }
+            let mut x = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
+        })
+    };
+    let (loaded, md, stdout) = run("compare-shared");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    hog.join().unwrap();
+    assert!(
+        loaded.server_cores_pct >= 30.0,
+        "a spinning thread on the server's core measured {loaded:?}: {stdout}"
+    );
+    assert!(md.contains("This ranking is not to be trusted"), "{md}");
+    assert!(md.contains("Not this design's alone"), "{md}");
+    assert!(
+        stdout.contains("this ranking is not to be trusted"),
+        "{stdout}"
+    );
+}
+
+/// Issue 30, item 3: `--cores` on a machine with too few cores says so in one line, in the
+/// console and the report, and measures nothing (the table's logic is unit-tested with fake
+/// capacities in `swarmlab-report`'s `sections/cores.rs`).
+#[test]
+fn cores_on_two_cores_is_one_line() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if !(2..4).contains(&cores) {
+        eprintln!("skipped: {cores} cores (this case is a machine with 2 or 3)");
+        return;
+    }
+    let _one = exclusive();
+    let out_dir = out_dir("compare-cores");
+    let stdout = swarmlab_ok(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--cores",
+        "--models",
+        "epoll",
+        "-u",
+        "50",
+        "--max-time",
+        "1s",
+        "--slo-p99",
+        "0",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let said: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("capacity against cores"))
+        .collect();
+    assert_eq!(said.len(), 1, "{stdout}");
+    assert!(
+        said[0].contains(&format!("needs more cores: this machine has {cores}")),
+        "{stdout}"
+    );
+    let results = results_in(&out_dir);
+    let measured = results.cores.expect("the note's record");
+    assert!(
+        measured.steps.len() < 2 && measured.rows.is_empty(),
+        "{measured:?}"
+    );
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(md.contains("## Capacity against cores"), "{md}");
+}

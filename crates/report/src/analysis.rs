@@ -5,7 +5,7 @@
 use crate::lang::{int, ms, Lang};
 use swarmlab_models::Model;
 
-use crate::results::{Client, Design, Results, Server};
+use crate::results::{Client, Design, Results, Server, Sharing};
 
 pub use crate::sentence::{assignment_sentence, trial_sentence};
 
@@ -26,6 +26,7 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
             .into()];
     }
     let mut out = vec![throughput(lang, &ranked)];
+    out.extend(shared_cores(lang, &ranked));
     out.extend(failures(lang, &ranked));
     out.extend(crate::sections::check_verdict(lang, r));
     out.extend(tail_latency(lang, &ranked));
@@ -45,6 +46,53 @@ pub fn verdict(lang: Lang, r: &Results) -> Vec<String> {
     );
     out.push(generator(lang, r, &ranked));
     out
+}
+
+/// Rows whose cores other processes shared past the bound: the ranking rests on them.
+fn shared_cores(lang: Lang, ranked: &[Ran<'_>]) -> Option<String> {
+    let shared: Vec<String> = ranked
+        .iter()
+        .filter_map(|(m, _, s)| {
+            let o = (*s)?.others?;
+            o.shared().then(|| {
+                format!(
+                    "**{}** ({:.0} % / {:.0} %)",
+                    m.design, o.server_cores_pct, o.generator_core_pct
+                )
+            })
+        })
+        .collect();
+    if shared.is_empty() {
+        return None;
+    }
+    Some(match lang {
+        Lang::En => format!(
+            "**This ranking is not to be trusted:** while {} ran, processes outside the run took that share of the server's cores / of the generator's core (a quiet machine: under {:.0} %). Those designs' figures are lower than they give on a quiet machine, by an amount this run cannot know; run `compare` again with the machine quiet.",
+            shared.join(", "),
+            Sharing::BOUND_PCT
+        ),
+        Lang::Ko => format!(
+            "**이 순위는 믿을 수 없다:** {} 이(가) 실행되는 동안 실행 밖의 프로세스가 서버 코어 / 생성기 코어의 그만큼을 가져갔다 (조용한 머신: {:.0} % 미만). 그 설계들의 수치는 조용한 머신에서보다 낮으며, 얼마나 낮은지는 이 실행으로 알 수 없다. 머신이 조용할 때 `compare` 를 다시 실행하라.",
+            shared.join(", "),
+            Sharing::BOUND_PCT
+        ),
+    })
+}
+
+/// Beside a row's figures: what processes outside the run took of its cores, when that
+/// passed the bound.
+pub fn shared_note(lang: Lang, server: Option<&Server>) -> Option<String> {
+    let o = server?.others?;
+    o.shared().then(|| match lang {
+        Lang::En => format!(
+            "Not this design's alone: while it ran, processes outside the run took {:.0} % of the server's cores and {:.0} % of the generator's core.",
+            o.server_cores_pct, o.generator_core_pct
+        ),
+        Lang::Ko => format!(
+            "이 설계만의 수치가 아니다: 실행되는 동안 실행 밖의 프로세스가 서버 코어의 {:.0} %, 생성기 코어의 {:.0} % 를 가져갔다.",
+            o.server_cores_pct, o.generator_core_pct
+        ),
+    })
 }
 
 /// Throughput: the best, the runner-up, the least.

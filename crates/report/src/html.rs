@@ -67,6 +67,7 @@ pub fn figures(r: &Results, lang: Lang) -> Vec<Fig> {
     comparison_bars(&mut out, &ranked, lang);
     capacity_charts(&mut out, r, lang);
     scaling_charts(&mut out, r, lang);
+    cores_chart(&mut out, r, lang);
     workload_bars(&mut out, r, lang);
     latency_curve(&mut out, &ranked, lang);
     per_model_charts(&mut out, &ranked, lang);
@@ -338,6 +339,40 @@ fn capacity_charts(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
             &p99,
             true,
             true,
+        ),
+    );
+}
+
+/// `--cores`: capacity against the server's cores, a line per design.
+fn cores_chart(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
+    let Some(c) = r.cores.as_ref().filter(|c| c.steps.len() >= 2) else {
+        return;
+    };
+    let lines: Vec<Styled> = c
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| Styled {
+            label: row.design.name().to_string(),
+            points: row
+                .points
+                .iter()
+                .filter_map(|p| Some((p.cores as f64, p.capacity.as_ref()?.rps)))
+                .collect(),
+            color: i,
+            dashed: false,
+        })
+        .collect();
+    chart(
+        out,
+        "cores-capacity",
+        xy_chart(
+            lang.pick("Capacity against cores", "코어 수에 따른 수용량"),
+            lang.pick("server cores", "서버 코어 수"),
+            "req/s",
+            &lines,
+            false,
+            false,
         ),
     );
 }

@@ -26,6 +26,7 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
         sections::trials_section(lang, r),
         sections::capacity_section(lang, r),
         sections::scaling_section(lang, r),
+        sections::cores_section(lang, r),
         sections::workloads_section(lang, r),
         sections::baseline_section(lang, r),
     ] {
@@ -42,8 +43,16 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
             "모델별 결과(과제 형식)"
         )
     );
-    for (m, c, _) in r.ran() {
-        let _ = writeln!(s, "- **{}**: {}", m.design, assignment_sentence(lang, c));
+    for (m, c, server) in r.ran() {
+        let shared = crate::analysis::shared_note(lang, server)
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "- **{}**: {}{shared}",
+            m.design,
+            assignment_sentence(lang, c)
+        );
     }
     let _ = writeln!(
         s,

@@ -281,6 +281,44 @@ pub struct Results {
     /// `--baseline`: the earlier run's capacities, to compare with.
     #[serde(default)]
     pub baseline: Option<Baseline>,
+    /// `--cores`: each design's capacity against the cores its server had.
+    #[serde(default)]
+    pub cores: Option<Cores>,
+}
+
+/// `--cores`: each design's capacity with 1, 2, 4, ... server cores, the generator on the
+/// cores the server did not get.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cores {
+    /// The machine's cores.
+    pub machine_cores: usize,
+    /// The server cores measured, fewest first; fewer than two: the machine has too few
+    /// cores to measure scaling, and nothing was measured.
+    pub steps: Vec<usize>,
+    /// The generator's threads (one per core the server never gets).
+    pub generator_threads: usize,
+    /// One row per design.
+    pub rows: Vec<CoresRow>,
+}
+
+/// One design's capacity at each number of server cores.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoresRow {
+    /// The design.
+    pub design: Design,
+    /// One point per step that ran.
+    pub points: Vec<CorePoint>,
+}
+
+/// A design's capacity with its server on `cores` cores (and `--workers cores`, a model).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CorePoint {
+    /// Server cores.
+    pub cores: usize,
+    /// Its capacity there, `None` if it could not run.
+    pub capacity: Option<Capacity>,
+    /// Why it did not run.
+    pub skipped: Option<String>,
 }
 
 /// Capacities of one more workload.
@@ -629,6 +667,33 @@ pub struct Server {
     pub zombies_left: u64,
     /// Exited with status 0 after SIGTERM.
     pub clean_exit: bool,
+    /// What processes outside the run took of its cores while it ran (`None`: not measured,
+    /// as when nothing was pinned).
+    #[serde(default)]
+    pub others: Option<Sharing>,
+}
+
+/// What processes outside a run took of its cores while it ran: `/proc/stat`'s per-CPU busy
+/// time (user, nice, system and steal; not interrupts, which the run's own traffic causes)
+/// less the run's own CPU time there (the server's process tree on the server's cores, the
+/// generator's on its core), as a share of those cores' time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sharing {
+    /// % of the server's cores' time.
+    pub server_cores_pct: f64,
+    /// % of the generator's core's time.
+    pub generator_core_pct: f64,
+}
+
+impl Sharing {
+    /// From this share of either side's cores a figure is not the design's alone: the report
+    /// says so beside it, and calls the ranking not to be trusted.
+    pub const BOUND_PCT: f64 = 10.0;
+
+    /// Whether either side's cores were shared past [`Self::BOUND_PCT`].
+    pub fn shared(&self) -> bool {
+        self.server_cores_pct >= Self::BOUND_PCT || self.generator_core_pct >= Self::BOUND_PCT
+    }
 }
 
 impl Results {

@@ -86,6 +86,7 @@ fn ran(
                 peak_fds: 0,
                 zombies_left: 0,
                 clean_exit: true,
+                others: None,
             }),
             capacity: None,
             scaling: Vec::new(),
@@ -149,6 +150,7 @@ pub fn fixture() -> Results {
         ],
         workloads: Vec::new(),
         baseline: None,
+        cores: None,
         checks: Vec::new(),
     }
 }
@@ -931,4 +933,94 @@ fn a_capacity_searched_again_gives_each_search_and_their_spread() {
         ko.contains("(3회 탐색)") || ko.contains("3 회 탐색"),
         "{ko}"
     );
+}
+
+/// Issue 30: `--cores`' table, chart and verdict, and a run whose cores others shared, reach
+/// the Markdown, the HTML and the PDF.
+#[test]
+fn cores_and_shared_cores_reach_every_report() {
+    use swarmlab_report::results::Sharing;
+    use swarmlab_report::{CorePoint, Cores, CoresRow};
+    let mut r = fixture();
+    let point = |cores: usize, rps: f64, limited_by: LimitedBy| CorePoint {
+        cores,
+        capacity: Some(searched(&[(rps, rps, 20.0)], limited_by, 5.0, 0.05)),
+        skipped: None,
+    };
+    r.cores = Some(Cores {
+        machine_cores: 16,
+        steps: vec![1, 2, 4, 8],
+        generator_threads: 8,
+        rows: vec![
+            CoresRow {
+                design: Design::Model(Model::Epoll),
+                points: vec![
+                    point(1, 127_000.0, LimitedBy::Server),
+                    point(2, 250_000.0, LimitedBy::Server),
+                    point(4, 490_000.0, LimitedBy::Server),
+                    point(8, 1_000_000.0, LimitedBy::Generator),
+                ],
+            },
+            CoresRow {
+                design: Design::Model(Model::Select),
+                points: vec![
+                    point(1, 90_000.0, LimitedBy::Server),
+                    point(2, 91_000.0, LimitedBy::Server),
+                    point(4, 90_500.0, LimitedBy::Server),
+                    point(8, 91_500.0, LimitedBy::Server),
+                ],
+            },
+        ],
+    });
+    for row in &mut r.rows {
+        if let Outcome::Ran {
+            server: Some(s), ..
+        } = &mut row.outcome
+        {
+            s.others = Some(Sharing {
+                server_cores_pct: 48.0,
+                generator_core_pct: 3.0,
+            });
+            break;
+        }
+    }
+    let md = markdown::render_markdown(&r, Lang::En);
+    for needle in [
+        "## Capacity against cores",
+        "| epoll | 127,000 | 250,000 | 490,000 | ≥ 1,000,000 | 7.9 |",
+        "**Turn cores into throughput**",
+        "**select** ×1.0 (is one thread by design)",
+        "**This ranking is not to be trusted:**",
+        "Not this design's alone: while it ran, processes outside the run took 48 % of the server's cores",
+    ] {
+        assert!(md.contains(needle), "no '{needle}' in:\n{md}");
+    }
+    assert!(markdown::render_markdown(&r, Lang::Ko).contains("## 코어 수에 따른 수용량"));
+    let page = html::render_html(&r, Lang::En);
+    assert!(page.contains("Capacity against cores") && page.contains("<svg"));
+    let Some(fonts) = fonts(Lang::En) else {
+        return;
+    };
+    let pdf = swarmlab_report::pdf::render_pdf(&r, Lang::En, &fonts).unwrap();
+    let dir = std::env::temp_dir().join(format!("swarmlab-cores-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("report.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    if poppler("pdftotext").is_some() {
+        let out = std::process::Command::new("pdftotext")
+            .args(["-enc", "UTF-8"])
+            .arg(&path)
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+        for needle in ["Capacity against cores", "not to be trusted"] {
+            assert!(text.contains(needle), "no '{needle}' in the PDF");
+        }
+    }
+    if std::env::var_os("SWARMLAB_KEEP_PDF").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        eprintln!("kept {}", path.display());
+    }
 }

@@ -10,11 +10,13 @@
 //! server); [`live`] is what a person watches meanwhile; [`reports`] writes what is left.
 
 mod capacity;
+mod cores;
 mod live;
 mod model_run;
 mod plan;
 mod reports;
 mod search;
+mod sharing;
 mod targets;
 mod workloads;
 
@@ -68,6 +70,7 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
     let started = Instant::now();
     model_run::check_all(&ctx);
     let rows = run_all(&ctx, live.as_ref());
+    let cores = cores::run(&ctx, live.as_ref());
     let checks = rows.iter().filter_map(|r| r.check.clone()).collect();
     let results = Results {
         machine,
@@ -76,6 +79,7 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
         rows: rows.into_iter().map(|r| r.main).collect(),
         baseline,
         checks,
+        cores,
     };
     reports::write(&results, &plan.out, plan.lang)?;
     if let Some(live) = &live {

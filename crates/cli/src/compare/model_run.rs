@@ -251,8 +251,15 @@ fn one_trial(
     let before = procfs::children_usage();
     let url = Url::parse(&server.url()).expect("a loopback URL");
     let sample = || server.sample();
+    let watch = ctx
+        .plan
+        .pinned
+        .then(|| super::sharing::Watch::start(server.sample().cpu_ns));
     let (summary, mut tree) =
         assignment_run(ctx, &url, Some(&sample), csv, progress).map_err(|e| format!("{e:#}"))?;
+    let others = watch
+        .zip(ctx.plan.server_cpus.as_deref())
+        .map(|(w, cpus)| w.finish(server.sample().cpu_ns, cpus, super::plan::GENERATOR_CPU));
     // the children that ended with the run had a moment to be reaped: those left are leaked
     std::thread::sleep(ZOMBIE_GRACE);
     tree.zombies = server.sample().zombies;
@@ -263,7 +270,7 @@ fn one_trial(
     // rusage counts what was waited for; the samples, what was alive (a user's server killed
     // with its group leaves children nobody waited for)
     let cpu_s = (after.cpu_s - before.cpu_s).max(tree.cpu_ns as f64 / 1e9);
-    let server = server_figures(
+    let mut server = server_figures(
         cpu_s,
         client.requests,
         &tree,
@@ -273,6 +280,7 @@ fn one_trial(
         ),
         clean_exit,
     );
+    server.others = others;
     Ok((client, server))
 }
 
@@ -603,6 +611,7 @@ fn server_figures(
         peak_fds: tree.fds,
         zombies_left: tree.zombies,
         clean_exit,
+        others: None,
     }
 }
 

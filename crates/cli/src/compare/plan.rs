@@ -91,6 +91,12 @@ pub struct Plan {
     pub search: Option<SearchPlan>,
     /// `--scaling`.
     pub scaling: bool,
+    /// `--cores` (or 6 cores or more): the server cores to measure each design's capacity on
+    /// (fewer than two: the machine has too few, and only the note is given); `None`:
+    /// `--no-cores`.
+    pub cores: Option<Vec<usize>>,
+    /// The machine's cores.
+    pub machine_cores: usize,
     /// The assignment's run: peak users, spawn rate, longest run.
     pub users: usize,
     /// Users started per second.
@@ -124,6 +130,23 @@ pub struct Plan {
 
 /// The core the generator is pinned to; the servers get the others.
 pub const GENERATOR_CPU: usize = 1;
+
+/// From this many cores `--cores` is on by default.
+pub const AUTO_CORES: usize = 6;
+
+/// The server cores `--cores` measures on a machine with `cores`: 1, 2, 4, ... up to half of
+/// them (the generator gets the other half), that half last.
+pub fn core_steps(cores: usize) -> Vec<usize> {
+    let most = cores / 2;
+    let mut steps: Vec<usize> = std::iter::successors(Some(1usize), |k| Some(k * 2))
+        .take_while(|&k| k < most)
+        .collect();
+    if most >= 1 {
+        steps.push(most);
+    }
+    steps.dedup();
+    steps
+}
 
 impl Plan {
     /// The plan for `a` on a machine with `cores` cores; a bad model name or target is an
@@ -170,6 +193,16 @@ impl Plan {
             locustfile: a.locustfile.clone(),
             search,
             scaling: a.scaling,
+            cores: match (a.cores, a.no_cores) {
+                (_, true) => None,
+                (true, _) => Some(core_steps(cores)),
+                // below AUTO_CORES: one step, which is the one-line note that scaling needs
+                // more cores
+                // a full run: `--quick` is the coarse look, and stays quick
+                _ if cores >= AUTO_CORES && !quick => Some(core_steps(cores)),
+                _ => Some(core_steps(cores).into_iter().take(1).collect()),
+            },
+            machine_cores: cores,
             users: a
                 .users
                 .map_or(if quick { 1000 } else { 10_000 }, |u| u as usize),
@@ -296,6 +329,30 @@ mod tests {
             unreachable!()
         };
         Plan::new(&a, cores)
+    }
+
+    #[test]
+    fn cores_is_on_from_six_cores_and_steps_to_half_of_them() {
+        assert_eq!(core_steps(2), [1]);
+        assert_eq!(core_steps(6), [1, 2, 3]);
+        assert_eq!(core_steps(16), [1, 2, 4, 8]);
+        assert_eq!(core_steps(24), [1, 2, 4, 8, 12]);
+        assert_eq!(plan(&[], 2).unwrap().cores, Some(vec![1]), "the note");
+        assert_eq!(plan(&["--cores"], 2).unwrap().cores, Some(vec![1]));
+        assert_eq!(plan(&["--no-cores"], 2).unwrap().cores, None);
+        assert_eq!(plan(&[], 4).unwrap().cores, Some(vec![1]), "the note");
+        assert_eq!(plan(&["--cores"], 4).unwrap().cores, Some(vec![1, 2]));
+        assert_eq!(plan(&[], 16).unwrap().cores, Some(vec![1, 2, 4, 8]));
+        assert_eq!(
+            plan(&["--quick"], 16).unwrap().cores,
+            Some(vec![1]),
+            "the note"
+        );
+        assert_eq!(
+            plan(&["--quick", "--cores"], 16).unwrap().cores,
+            Some(vec![1, 2, 4, 8])
+        );
+        assert_eq!(plan(&["--no-cores"], 16).unwrap().cores, None);
     }
 
     #[test]

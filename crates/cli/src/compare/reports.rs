@@ -76,7 +76,7 @@ pub fn describe(row: &ModelResult) -> String {
             capacity,
             ..
         } => format!(
-            "{}: peak {:.1} req/s, {} requests, {} failures{}, p99 {:.2} ms{}{}{}{}",
+            "{}: peak {:.1} req/s, {} requests, {} failures{}, p99 {:.2} ms{}{}{}{}{}",
             row.design,
             client.peak_rps,
             client.requests,
@@ -106,6 +106,8 @@ pub fn describe(row: &ModelResult) -> String {
                 .delayed
                 .as_ref()
                 .map_or(String::new(), |w| format!(" [the assignment's run: {w}]")),
+            swarmlab_report::analysis::shared_note(Lang::En, server.as_ref())
+                .map_or(String::new(), |n| format!(" [{n}]")),
         ),
         Outcome::Skipped { reason } => format!("{}: not run: {reason}", row.design),
     }
@@ -138,6 +140,25 @@ pub fn print_summary(results: &Results, took: Duration, out: &Path) {
             c.peak_rps,
             c.p99_ms,
             c.failures
+        );
+    }
+    let shared: Vec<String> = results
+        .ranking()
+        .iter()
+        .filter_map(|(m, _, s)| {
+            let o = (*s)?.others?;
+            o.shared().then(|| {
+                format!(
+                    "{} ({:.0} % of the server's cores, {:.0} % of the generator's)",
+                    m.design, o.server_cores_pct, o.generator_core_pct
+                )
+            })
+        })
+        .collect();
+    if !shared.is_empty() {
+        println!(
+            "this ranking is not to be trusted: processes outside the run loaded its cores while {} ran; run again with the machine quiet",
+            shared.join(", ")
         );
     }
     let took = took.as_secs();

@@ -165,8 +165,8 @@ pub fn blocks(r: &Results, lang: Lang) -> Vec<Block> {
         } else {
             name.to_string()
         }));
-        let client = match &m.outcome {
-            Outcome::Ran { client, .. } => client,
+        let (client, server) = match &m.outcome {
+            Outcome::Ran { client, server, .. } => (client, server.as_ref()),
             Outcome::Skipped { reason } => {
                 b.push(Block::Para(format!(
                     "{} {reason}",
@@ -176,6 +176,9 @@ pub fn blocks(r: &Results, lang: Lang) -> Vec<Block> {
             }
         };
         b.push(Block::Quote(assignment_sentence(lang, client)));
+        if let Some(note) = crate::analysis::shared_note(lang, server) {
+            b.push(Block::Para(note));
+        }
         b.push(Block::H3(
             lang.pick("Statistics", "Statistics (통계)").into(),
         ));
@@ -229,6 +232,7 @@ pub fn blocks(r: &Results, lang: Lang) -> Vec<Block> {
         (sections::trials_section(lang, r), "\u{0}"),
         (sections::capacity_section(lang, r), "capacity"),
         (sections::scaling_section(lang, r), "scaling-"),
+        (sections::cores_section(lang, r), "cores-"),
         (sections::workloads_section(lang, r), "workload-"),
         (sections::baseline_section(lang, r), "\u{0}"),
     ] {

@@ -1,5 +1,5 @@
 //! The report's sections beyond the assignment's run: each `--server`'s check, capacity (the most each design sustains
-//! within the latency objective), scaling with clients, one table per workload with the matrix
+//! within the latency objective), scaling with clients and with cores, one table per workload with the matrix
 //! verdict, and the change against a baseline run. Markdown, in English or Korean; every claim
 //! cites the figure it rests on.
 
@@ -7,6 +7,7 @@ mod baseline;
 mod capacity;
 mod checks;
 mod common;
+mod cores;
 mod scaling;
 mod trials;
 mod workloads;
@@ -15,6 +16,7 @@ pub use baseline::baseline_section;
 pub use capacity::{capacity_conclusion, capacity_section, capacity_verdict};
 pub use checks::{check_verdict, checks_section};
 pub use common::{limited_by, shown, RESOLUTION};
+pub use cores::{cores_section, too_few_cores};
 pub use scaling::scaling_section;
 pub use trials::trials_section;
 pub use workloads::workloads_section;
