@@ -81,7 +81,7 @@ for line in open(sys.argv[1]):
     label, workers, rps = line.split()
     rows[(label, int(workers))].append(float(rps))
 fig = {k: sum(v) / len(v) for k, v in rows.items()}
-print(f"{'server':<8} {'1 worker':>12} {f'{n} workers':>12} {'x':>6}")
+print(f"{'server':<8} {'1 worker':>12} {f'{n} worker' + ('s' if n > 1 else ''):>12} {'x':>6}")
 for label in ["nginx", "epoll", "procs", "uring", "tokio", "prefork", "pool", "thread", "fork"]:
     one = fig.get((label, 1)) if label not in ("thread", "fork") else None
     many = fig.get((label, n)) if n > 1 or label in ("thread", "fork") else None
