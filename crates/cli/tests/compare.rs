@@ -41,10 +41,13 @@ fn quick_all() -> &'static (std::path::PathBuf, String) {
     static RUN: std::sync::OnceLock<(std::path::PathBuf, String)> = std::sync::OnceLock::new();
     RUN.get_or_init(|| {
         let out_dir = out_dir("compare");
+        // every model, --quick's load; 3 s runs (the ramp takes 2) instead of its 5, for CI
         let stdout = swarmlab_ok(&[
             "compare",
             "--quick",
             "--no-web",
+            "--max-time",
+            "3s",
             "--out",
             out_dir.to_str().unwrap(),
         ]);
@@ -871,7 +874,7 @@ fn a_shared_core_is_said_and_a_quiet_one_is_not() {
             "-u",
             "100",
             "--max-time",
-            "3s",
+            "2s",
             "--slo-p99",
             "0",
             "--out",
