@@ -106,18 +106,24 @@ pub fn sample_tree(root: u32) -> TreeSample {
             let (rss, pss) = rss_pss(pid).unwrap_or((rss, rss));
             s.rss += rss;
             s.pss += pss;
-            let own_ns = match threads_time(pid) {
-                // ended threads: the process's ticks beyond its live threads' ticks
-                Some((live_ns, live_ticks)) => {
-                    live_ns + (own.saturating_sub(live_ticks) as f64 * tick_ns) as u64
-                }
-                None => (own as f64 * tick_ns) as u64,
-            };
-            s.cpu_ns += own_ns + (reaped as f64 * tick_ns) as u64;
+            s.cpu_ns += process_cpu_ns(pid, own, reaped, tick_ns);
             s.processes += 1;
         }
     }
     s
+}
+
+/// A live process's CPU time so far, ns: its live threads' (schedstat, ns), the threads that
+/// ended (its `own` ticks beyond its live threads' ticks), and its `reaped` children's ticks.
+fn process_cpu_ns(pid: u32, own: u64, reaped: u64, tick_ns: f64) -> u64 {
+    let own_ns = match threads_time(pid) {
+        // ended threads: the process's ticks beyond its live threads' ticks
+        Some((live_ns, live_ticks)) => {
+            live_ns + (own.saturating_sub(live_ticks) as f64 * tick_ns) as u64
+        }
+        None => (own as f64 * tick_ns) as u64,
+    };
+    own_ns + (reaped as f64 * tick_ns) as u64
 }
 
 /// The pids of the tree rooted at `root` (the root and its descendants alive now).
@@ -307,30 +313,143 @@ pub fn children_usage() -> ChildUsage {
     }
 }
 
-/// Per-CPU busy time so far, clock ticks, indexed by CPU number, from `/proc/stat`: user,
-/// nice, system and steal (the hypervisor's), not idle, iowait or interrupts (a run's own
-/// network traffic is interrupt time that no process is charged with).
-pub fn cpu_busy_ticks() -> Vec<u64> {
-    let mut out = Vec::new();
-    for line in fs::read_to_string("/proc/stat").unwrap_or_default().lines() {
-        let Some(rest) = line.strip_prefix("cpu") else {
+fn cpu_field_of(stat: &str, field: usize) -> Vec<u64> {
+    cpu_lines(stat)
+        .into_iter()
+        .map(|v| v.get(field).copied().unwrap_or(0))
+        .collect()
+}
+
+/// The `cpuN` lines' first eight numbers (user nice system idle iowait irq softirq steal),
+/// indexed by N.
+fn cpu_lines(stat: &str) -> Vec<Vec<u64>> {
+    let mut out: Vec<Vec<u64>> = Vec::new();
+    for line in stat.lines() {
+        let Some(rest) = line
+            .strip_prefix("cpu")
+            .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+        else {
             continue;
         };
         let mut f = rest.split_whitespace();
         let Some(Ok(cpu)) = f.next().map(str::parse::<usize>) else {
-            continue; // the "cpu " total line
+            continue;
         };
-        // user nice system idle iowait irq softirq steal
         let v: Vec<u64> = f.take(8).filter_map(|x| x.parse().ok()).collect();
         if v.len() < 8 {
             continue;
         }
         if out.len() <= cpu {
-            out.resize(cpu + 1, 0);
+            out.resize(cpu + 1, Vec::new());
         }
-        out[cpu] = v[0] + v[1] + v[2] + v[7];
+        out[cpu] = v;
     }
     out
+}
+
+/// The CPU time of every process outside the tree rooted at `own` (and outside the kernel's
+/// threads) so far, in clock ticks, with the CPUs each part may run on: a live thread's own
+/// ticks with its affinity, and the rest of its process (ended threads, reaped children) with
+/// the process's. Keyed by (pid, tid; 0 for the rest), to be subtracted from a later call's.
+pub fn others_ticks(own: u32) -> HashMap<(u32, u32), (u64, Vec<usize>)> {
+    let mut out = HashMap::new();
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return out;
+    };
+    let mut procs: HashMap<u32, (u32, u64)> = HashMap::new();
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
+        let f: Vec<&str> = after.split(' ').collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let ppid = num(1) as u32;
+        procs.insert(pid, (ppid, num(11) + num(12) + num(13) + num(14)));
+    }
+    let mut mine = HashSet::from([own]);
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for (&pid, &(ppid, _)) in &procs {
+            if mine.contains(&ppid) && mine.insert(pid) {
+                grew = true;
+            }
+        }
+    }
+    for (&pid, &(ppid, total)) in &procs {
+        if mine.contains(&pid) || pid == 2 || ppid == 2 {
+            continue;
+        }
+        let mut live = 0;
+        if let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) {
+            for t in tasks.flatten() {
+                let Some(tid) = t.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                    continue;
+                };
+                let Ok(stat) = fs::read_to_string(t.path().join("stat")) else {
+                    continue;
+                };
+                let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+                    continue;
+                };
+                let f: Vec<&str> = after.split(' ').collect();
+                let ticks: u64 = f[11..13.min(f.len())]
+                    .iter()
+                    .filter_map(|v| v.parse::<u64>().ok())
+                    .sum();
+                live += ticks;
+                out.insert((pid, tid), (ticks, allowed_cpus(&t.path().join("status"))));
+            }
+        }
+        let rest = total.saturating_sub(live);
+        out.insert(
+            (pid, 0),
+            (
+                rest,
+                allowed_cpus(std::path::Path::new(&format!("/proc/{pid}/status"))),
+            ),
+        );
+    }
+    out
+}
+
+/// `Cpus_allowed_list` of a `status` file (`0-3,8`); empty if unreadable.
+fn allowed_cpus(status: &std::path::Path) -> Vec<usize> {
+    let text = fs::read_to_string(status).unwrap_or_default();
+    let Some(list) = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+    else {
+        return Vec::new();
+    };
+    cpu_list(list.trim())
+}
+
+/// A CPU list as the kernel writes it (`0-3,8`).
+fn cpu_list(list: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    for part in list.split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                if let (Ok(a), Ok(b)) = (a.parse::<usize>(), b.parse::<usize>()) {
+                    out.extend(a..=b);
+                }
+            }
+            None => out.extend(part.parse::<usize>().ok()),
+        }
+    }
+    out
+}
+
+/// Per-CPU steal time so far (what the hypervisor gave other machines), clock ticks.
+pub fn cpu_steal_ticks() -> Vec<u64> {
+    cpu_field_of(&fs::read_to_string("/proc/stat").unwrap_or_default(), 7)
 }
 
 /// CPU seconds (user + system, reaped children included) of a process we did not start.
@@ -381,6 +500,23 @@ pub fn machine() -> swarmlab_report::Machine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_lists_read_as_the_kernel_writes_them() {
+        assert_eq!(cpu_list("0-3,8"), [0, 1, 2, 3, 8]);
+        assert_eq!(cpu_list("1"), [1]);
+        assert!(cpu_list("").is_empty());
+    }
+
+    #[test]
+    fn cpu_lines_are_per_cpu_and_not_the_total_line() {
+        let stat = "cpu  900 0 500 8000 10 0 30 7 0 0\n\
+                    cpu0 400 0 200 4000 5 0 20 3 0 0\n\
+                    cpu1 500 0 300 4000 5 0 10 4 0 0\n\
+                    intr 12345\nctxt 999\n";
+        assert_eq!(cpu_field_of(stat, 7), [3, 4]);
+        assert_eq!(cpu_field_of(stat, 0), [400, 500]);
+    }
 
     /// Spends `ns` of this thread's own CPU time (its clock: on a loaded machine that much
     /// wall time may be far less CPU).

@@ -673,10 +673,9 @@ pub struct Server {
     pub others: Option<Sharing>,
 }
 
-/// What processes outside a run took of its cores while it ran: `/proc/stat`'s per-CPU busy
-/// time (user, nice, system and steal; not interrupts, which the run's own traffic causes)
-/// less the run's own CPU time there (the server's process tree on the server's cores, the
-/// generator's on its core), as a share of those cores' time.
+/// What processes outside a run took of its cores while it ran: the CPU time of every process
+/// outside the run's own tree (the kernel's threads aside), put on the run's cores by where
+/// each thread may run, and the hypervisor's steal there, as a share of those cores' time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sharing {
     /// % of the server's cores' time.

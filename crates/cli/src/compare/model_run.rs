@@ -251,15 +251,12 @@ fn one_trial(
     let before = procfs::children_usage();
     let url = Url::parse(&server.url()).expect("a loopback URL");
     let sample = || server.sample();
-    let watch = ctx
-        .plan
-        .pinned
-        .then(|| super::sharing::Watch::start(server.sample().cpu_ns));
+    let watch = ctx.plan.pinned.then(super::sharing::Watch::start);
     let (summary, mut tree) =
         assignment_run(ctx, &url, Some(&sample), csv, progress).map_err(|e| format!("{e:#}"))?;
     let others = watch
         .zip(ctx.plan.server_cpus.as_deref())
-        .map(|(w, cpus)| w.finish(server.sample().cpu_ns, cpus, super::plan::GENERATOR_CPU));
+        .map(|(w, cpus)| w.finish(cpus, super::plan::GENERATOR_CPU));
     // the children that ended with the run had a moment to be reaped: those left are leaked
     std::thread::sleep(ZOMBIE_GRACE);
     tree.zombies = server.sample().zombies;
