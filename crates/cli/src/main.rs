@@ -4,6 +4,7 @@
 mod args;
 mod check;
 mod compare;
+mod connections;
 mod csv_files;
 mod procfs;
 mod serve;
@@ -16,6 +17,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // a process of a swarm's engine, started by the engine (`--processes`)
+    if std::env::args_os().nth(1).as_deref()
+        == Some(std::ffi::OsStr::new(swarmlab_swarm::processes::PROCESS_ARG))
+    {
+        return ExitCode::from(swarmlab_swarm::processes::process_main());
+    }
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return args::usage_error(&e),

@@ -274,6 +274,16 @@ impl ServerProcess {
         })
     }
 
+    /// The limits it said it met so far (out of descriptors, at its most threads or
+    /// processes), in its words, each once.
+    pub fn limits(&self) -> Vec<String> {
+        self.said
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .limits
+            .clone()
+    }
+
     /// Its process tree now: memory, threads, processes, CPU so far.
     pub fn sample(&self) -> TreeSample {
         procfs::sample_tree(self.pid())
@@ -495,6 +505,24 @@ pub fn answers_http(addr: SocketAddr) -> bool {
 struct Said {
     up: bool,
     lines: Vec<String>,
+    /// The limits it said it met (see [`limit_met`]), each once.
+    limits: Vec<String>,
+}
+
+/// Most distinct limit lines kept.
+const KEPT_LIMITS: usize = 4;
+
+/// Whether a line a server wrote says it met a limit that stops it holding connections: out
+/// of descriptors (`EMFILE`, in Rust's, C's or Python's words), or at its most threads or
+/// processes (the built-in models say "new connections wait in the backlog").
+fn limit_met(line: &str) -> bool {
+    [
+        "Too many open files",
+        "out of file descriptors",
+        "new connections wait in the backlog",
+    ]
+    .iter()
+    .any(|m| line.contains(m))
 }
 
 /// Lines of stderr a logged server's [`Said`] keeps.
@@ -515,6 +543,12 @@ fn forward_stderr(
         std::thread::spawn(move || {
             for line in BufReader::new(err).lines().map_while(Result::ok) {
                 let mut s = said.lock().unwrap_or_else(|e| e.into_inner());
+                if limit_met(&line) && s.limits.len() < KEPT_LIMITS {
+                    let l = line.trim().trim_start_matches("swarmlab: ").to_string();
+                    if !s.limits.contains(&l) {
+                        s.limits.push(l);
+                    }
+                }
                 if let Some(file) = &mut log {
                     let _ = writeln!(file, "{line}");
                     if s.lines.len() == KEPT_LINES {

@@ -21,6 +21,7 @@ use swarmlab_swarm::{
 };
 
 use crate::args::SwarmArgs;
+use crate::connections;
 use crate::csv_files::CsvFiles;
 use crate::Failure;
 
@@ -36,6 +37,15 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
     let driver = workload.as_ref().and_then(|w| w.driver.clone());
     let mut plan = plan_of(a, driver.is_some());
     plan.tls = tls_of(a).map_err(|e| Failure::usage(anyhow::anyhow!(e)))?;
+    if driver.is_none() {
+        // the static path: the engine's own processes, when asked or when one cannot hold
+        // the users (a Locust master says the users later: only when asked)
+        let users = if a.worker { 0 } else { plan.users };
+        plan.processes = connections::engine_processes(users, plan.threads, a.processes);
+        for line in connections::limits(users, &plan) {
+            eprintln!("swarmlab: warning: {line}");
+        }
+    }
     if driver.as_ref().is_some_and(|d| d.shape) {
         if a.worker {
             // under a Locust master, the master runs the shape (its own copy of the file)
@@ -111,9 +121,19 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
     } else if a.headless {
         let workload = workload.expect("headless runs have a workload");
         let shaped = workload.driver.as_ref().is_some_and(|d| d.shape);
+        let engines = match (&workload.driver, &plan.processes) {
+            (Some(_), _) => format!("{} Python process(es)", plan.threads),
+            (None, Some(p)) => format!(
+                "{} process(es) of {} thread(s) (one process may open {} files here)",
+                p.count,
+                p.threads_each(plan.threads),
+                swarmlab_swarm::processes::descriptor_limit().unwrap_or(0)
+            ),
+            (None, None) => format!("{} thread(s)", plan.threads),
+        };
         let _ = writeln!(
             observer.out,
-            "swarming {}{}{} with {} {}",
+            "swarming {}{}{} with {engines}",
             if shaped {
                 "as the file's LoadTestShape says".to_string()
             } else {
@@ -123,12 +143,6 @@ pub fn run(a: &SwarmArgs) -> Result<u8, Failure> {
                 .map_or(String::new(), |r| format!(", open model at {r} req/s")),
             plan.run_time
                 .map_or(String::new(), |t| format!(" for {t:?}")),
-            plan.threads,
-            if workload.driver.is_some() {
-                "Python process(es)"
-            } else {
-                "thread(s)"
-            }
         );
         swarmlab_swarm::run(workload, plan, &stop, &mut observer)
     } else {
@@ -206,6 +220,7 @@ fn plan_of(a: &SwarmArgs, remote: bool) -> Plan {
         threads: threads.map_or(Plan::default().threads, usize::from),
         source_addrs: a.source_addrs.clone().map_or_else(Vec::new, |s| s.0),
         tls: None,
+        processes: None,
         seed: a.seed,
     }
 }

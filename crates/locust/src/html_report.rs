@@ -195,6 +195,7 @@ mod tests {
             delayed: None,
             ended: Ended::RunTime,
             seed: 1,
+            engine_processes: Default::default(),
         };
         let html = report(&summary, &entries, "http://127.0.0.1:1");
         assert_eq!(html.matches("<svg").count(), 3);

@@ -95,6 +95,37 @@ pub fn shared_note(lang: Lang, server: Option<&Server>) -> Option<String> {
     })
 }
 
+/// The limits the server said it met, for beside its figures: past them its connections
+/// waited in the listen backlog, and once that was full the clients' connects timed out.
+pub fn limits_note(lang: Lang, server: Option<&Server>) -> Option<String> {
+    let s = server?;
+    if s.limits.is_empty() {
+        return None;
+    }
+    let said = s
+        .limits
+        .iter()
+        .map(|l| format!("\"{l}\""))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(match lang {
+        Lang::En => format!(
+            "It met a limit of its own: {said}. Connections past it waited in the listen backlog, and once that was full, new clients' connects timed out."
+        ),
+        Lang::Ko => format!(
+            "서버가 자신의 한계에 닿았다: {said}. 그 뒤의 연결은 listen backlog 에서 기다렸고, backlog 가 찬 뒤 새 클라이언트의 연결 시도는 시간 초과되었다."
+        ),
+    })
+}
+
+/// What to say beside a row's figures: the cores others shared, the limits it met.
+pub fn row_notes(lang: Lang, server: Option<&Server>) -> Vec<String> {
+    [shared_note(lang, server), limits_note(lang, server)]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// Throughput: the best, the runner-up, the least.
 fn throughput(lang: Lang, ranked: &[Ran<'_>]) -> String {
     let (best, bc, _) = ranked[0];

@@ -44,9 +44,10 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
         )
     );
     for (m, c, server) in r.ran() {
-        let shared = crate::analysis::shared_note(lang, server)
+        let shared: String = crate::analysis::row_notes(lang, server)
+            .iter()
             .map(|n| format!(" ({n})"))
-            .unwrap_or_default();
+            .collect();
         let _ = writeln!(
             s,
             "- **{}**: {}{shared}",

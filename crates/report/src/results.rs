@@ -671,6 +671,11 @@ pub struct Server {
     /// as when nothing was pinned).
     #[serde(default)]
     pub others: Option<Sharing>,
+    /// The limits it said it met while it ran, in its own words, each once (out of
+    /// descriptors, at its most threads or processes): where a design stops holding
+    /// connections, which the clients only see as connects that time out.
+    #[serde(default)]
+    pub limits: Vec<String>,
 }
 
 /// What processes outside a run took of its cores while it ran: the CPU time of every process

@@ -87,6 +87,7 @@ fn ran(
                 zombies_left: 0,
                 clean_exit: true,
                 others: None,
+                limits: Vec::new(),
             }),
             capacity: None,
             scaling: Vec::new(),
@@ -935,8 +936,8 @@ fn a_capacity_searched_again_gives_each_search_and_their_spread() {
     );
 }
 
-/// Issue 30: `--cores`' table, chart and verdict, and a run whose cores others shared, reach
-/// the Markdown, the HTML and the PDF.
+/// Issue 30: `--cores`' table, chart and verdict, a run whose cores others shared, and the
+/// limit a server said it met, reach the Markdown, the HTML and the PDF.
 #[test]
 fn cores_and_shared_cores_reach_every_report() {
     use swarmlab_report::results::Sharing;
@@ -981,6 +982,7 @@ fn cores_and_shared_cores_reach_every_report() {
                 server_cores_pct: 48.0,
                 generator_core_pct: 3.0,
             });
+            s.limits = vec!["accept: Too many open files (os error 24)".into()];
             break;
         }
     }
@@ -992,12 +994,15 @@ fn cores_and_shared_cores_reach_every_report() {
         "**select** ×1.0 (is one thread by design)",
         "**This ranking is not to be trusted:**",
         "Not this design's alone: while it ran, processes outside the run took 48 % of the server's cores",
+        "It met a limit of its own: \"accept: Too many open files (os error 24)\". Connections past it waited in the listen backlog",
     ] {
         assert!(md.contains(needle), "no '{needle}' in:\n{md}");
     }
     assert!(markdown::render_markdown(&r, Lang::Ko).contains("## 코어 수에 따른 수용량"));
+    assert!(markdown::render_markdown(&r, Lang::Ko).contains("서버가 자신의 한계에 닿았다"));
     let page = html::render_html(&r, Lang::En);
     assert!(page.contains("Capacity against cores") && page.contains("<svg"));
+    assert!(page.contains("It met a limit of its own"));
     let Some(fonts) = fonts(Lang::En) else {
         return;
     };
@@ -1014,7 +1019,11 @@ fn cores_and_shared_cores_reach_every_report() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
-        for needle in ["Capacity against cores", "not to be trusted"] {
+        for needle in [
+            "Capacity against cores",
+            "not to be trusted",
+            "It met a limit of its own",
+        ] {
             assert!(text.contains(needle), "no '{needle}' in the PDF");
         }
     }

@@ -74,7 +74,17 @@ pub struct Loop<S: Selector> {
     buf: Vec<u8>,
     open: usize,
     accept_batch: usize,
+    /// Others share the listener: near its descriptor limit this loop leaves new connections
+    /// to them.
+    shared: bool,
+    /// Connections this loop holds at most: its process's descriptor limit, less a few.
+    max_open: usize,
+    /// The listener is not watched until then (descriptors ran out, or, sharing, nearly).
+    paused_until: Option<Instant>,
 }
+
+/// How long a loop out of descriptors leaves the listener alone before it tries again.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Connections a loop that has the listener to itself accepts per wakeup: bounded, so a
 /// connect storm cannot starve its clients.
@@ -91,6 +101,9 @@ impl<S: Selector> Loop<S> {
             buf: vec![0; READ_CHUNK],
             open: 0,
             accept_batch: ACCEPT_BATCH,
+            shared: false,
+            max_open: fd_limit().saturating_sub(16).max(1),
+            paused_until: None,
         }
     }
 
@@ -101,11 +114,25 @@ impl<S: Selector> Loop<S> {
     /// of 1 ms each): a batch of 64 left one loop 4 to 8 % of the work, one at a time 25 %
     /// each; with `Connection: close` on 2 loops it costs nothing measurable (wrk, 3 runs:
     /// 32.7k against 32.2k req/s), alone it would cost 5 %, so a loop alone keeps the batch.
+    ///
+    /// And, as nginx's workers do (`ngx_accept_disabled`), a loop that shares its listener
+    /// and holds 7/8 of the connections its descriptors allow stops accepting until it is
+    /// below 3/4, so that the others take the new ones instead of it meeting `EMFILE`: under a
+    /// 100,000-connection ramp `procs` with 6 processes of 20,000 descriptors had its busiest
+    /// process hit the limit while others held a few thousand.
     pub fn sharing(mut self, loops: usize) -> Loop<S> {
         if loops > 1 {
             self.accept_batch = 1;
+            self.shared = true;
         }
         self
+    }
+
+    /// Whether this loop should leave new connections to the others sharing its listener:
+    /// from 7/8 of what it may hold, and, once paused (`resuming`), until below 3/4.
+    fn nearly_full(&self, resuming: bool) -> bool {
+        let (num, den) = if resuming { (3, 4) } else { (7, 8) };
+        self.shared && self.open * den >= self.max_open * num
     }
 
     /// Serves `listener` until shutdown, then drains (bounded) and returns.
@@ -120,10 +147,20 @@ impl<S: Selector> Loop<S> {
         let mut events = Vec::new();
         loop {
             let now = Instant::now();
-            let until = match (self.timers.next_deadline(), drain_until) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            if let (Some(at), Some(_)) = (self.paused_until, &listener) {
+                if now >= at {
+                    if self.nearly_full(true) {
+                        self.paused_until = Some(now + ACCEPT_PAUSE);
+                    } else {
+                        self.paused_until = None;
+                        self.selector.set_listener(lfd)?;
+                    }
+                }
+            }
+            let until = [self.timers.next_deadline(), drain_until, self.paused_until]
+                .into_iter()
+                .flatten()
+                .min();
             events.clear();
             self.selector
                 .wait(until.map(|t| t.saturating_duration_since(now)), &mut events)?;
@@ -131,11 +168,18 @@ impl<S: Selector> Loop<S> {
             for ev in &events {
                 if ev.fd == lfd {
                     if let Some(listener) = &listener {
-                        self.accept(listener, now)?;
+                        if self.paused_until.is_none() && !self.accept(listener, now)? {
+                            // out of descriptors, or nearly while others share the
+                            // listener: the connections wait in the backlog (for the others)
+                            self.selector.remove(lfd);
+                            self.paused_until = Some(now + ACCEPT_PAUSE);
+                        }
                     }
                 } else if ev.fd == sfd {
                     if drain_until.is_none() {
-                        self.selector.remove(lfd);
+                        if self.paused_until.take().is_none() {
+                            self.selector.remove(lfd);
+                        }
                         self.selector.remove(sfd);
                         listener = None;
                         drain_until = Some(now + self.cfg.drain_timeout);
@@ -156,12 +200,21 @@ impl<S: Selector> Loop<S> {
         }
     }
 
-    fn accept(&mut self, listener: &TcpListener, now: Instant) -> io::Result<()> {
+    /// Accepts up to a batch of connections; `false` when the listener should be left alone
+    /// for a while (descriptors ran out, or nearly, with others to take the connections).
+    fn accept(&mut self, listener: &TcpListener, now: Instant) -> io::Result<bool> {
         for _ in 0..self.accept_batch {
+            if self.nearly_full(false) {
+                return Ok(false);
+            }
             let stream = match listener.accept() {
                 Ok((stream, _)) => stream,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) => return accept_error(e),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                Err(e) if out_of_descriptors(&e) => {
+                    crate::log::warn_limited!("accept: {e}; not accepting for 100 ms");
+                    return Ok(false);
+                }
+                Err(e) => return accept_error(e).map(|()| true),
             };
             if stream.set_nonblocking(true).is_err() {
                 continue;
@@ -179,7 +232,7 @@ impl<S: Selector> Loop<S> {
             self.clients[fd_index] = Some(Client { stream, driver });
             self.open += 1;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Shutdown began: idle connections close now, busy ones after their current response.
@@ -243,4 +296,20 @@ impl<S: Selector> Loop<S> {
             drop(client);
         }
     }
+}
+
+/// `EMFILE`/`ENFILE`: no descriptor for a new connection (it stays in the backlog).
+fn out_of_descriptors(e: &io::Error) -> bool {
+    e.raw_os_error().is_some_and(|n| {
+        n == rustix::io::Errno::MFILE.raw_os_error() || n == rustix::io::Errno::NFILE.raw_os_error()
+    })
+}
+
+/// This process's descriptor limit (`RLIMIT_NOFILE`, soft).
+fn fd_limit() -> usize {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .map_or(usize::MAX / 8, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX / 8)
+        })
 }

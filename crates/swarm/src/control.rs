@@ -105,6 +105,10 @@ pub(crate) struct Control {
     pub shape: Mutex<Option<ShapeStep>>,
     /// The processes running user code (the Python path), for the self-check.
     pub pids: Mutex<Vec<u32>>,
+    /// The engine's other processes (`Plan::processes`), whose CPU is the generator's too.
+    pub engines: Mutex<Vec<u32>>,
+    /// What they used, added as each is reaped.
+    pub engines_used: Mutex<crate::sys::Usage>,
 }
 
 /// What a LoadTestShape's `tick()` asked for.
@@ -143,8 +147,10 @@ impl Shared {
         }
     }
 
-    pub fn new(workload: Workload, plan: Plan) -> Shared {
-        let threads = plan.threads.max(1);
+    /// What `slots` workers share (threads of this process, or the engine's other processes,
+    /// each standing for its threads).
+    pub fn new(workload: Workload, plan: Plan, slots: usize) -> Shared {
+        let threads = slots.max(1);
         Shared {
             names: Mutex::new(Names::of(&workload.entries)),
             workload: RwLock::new(Arc::new(workload)),
@@ -171,6 +177,8 @@ impl Shared {
                 fatal: Mutex::new(None),
                 shape: Mutex::new(None),
                 pids: Mutex::new(Vec::new()),
+                engines: Mutex::new(Vec::new()),
+                engines_used: Mutex::new(Default::default()),
             },
             plan,
         }

@@ -76,6 +76,8 @@ pub(crate) struct Controller {
     drain_until: Option<Instant>,
     stopping: Option<Ended>,
     check: SelfCheck,
+    /// Worker threads in all (across the engine's processes), for the self-check.
+    threads: usize,
     next_second: Instant,
     last_requests: u64,
     last_late: u64,
@@ -92,6 +94,7 @@ impl Controller {
     ) -> Controller {
         Controller {
             check: SelfCheck::new(threads),
+            threads,
             shared,
             commands: command_rx,
             deltas,
@@ -249,7 +252,7 @@ impl Controller {
         self.classes.clear();
         self.drain_until = None;
         self.stopping = None;
-        self.check = SelfCheck::new(self.workers.len());
+        self.check = SelfCheck::new(self.threads);
         self.next_second = now + Duration::from_secs(1);
         (self.last_requests, self.last_late) = (0, 0);
         self.set_state(State::Spawning);
@@ -460,7 +463,8 @@ impl Controller {
             // its partial second (they hand over at wall-clock seconds, not at the run's)
             let asked = self.shared.control.flush_gen.fetch_add(1, Ordering::AcqRel) + 1;
             self.await_flush(asked, now + Duration::from_millis(50));
-            let cpu = self.check.sample();
+            let engines = lock(&self.shared.control.engines).clone();
+            let cpu = self.check.sample(&engines);
             let pids = self
                 .shared
                 .control
@@ -539,6 +543,7 @@ impl Controller {
         self.merge();
         let summary = {
             let mut view = lock(&self.inner.view);
+            view.engine_processes = *lock(&self.shared.control.engines_used);
             if view.status.state == State::Ready {
                 view.ended = Some(Ended::Interrupted);
             }

@@ -54,7 +54,14 @@ impl Swarm {
             }));
         }
         let open = plan.rate.is_some();
-        let shared = Arc::new(Shared::new(workload, plan));
+        // the compiled program's users may run in processes of the engine, each standing in
+        // one slot here for its threads
+        let processes = plan.processes.clone().filter(|_| workload.driver.is_none());
+        let slots = processes.as_ref().map_or(threads, |p| p.count.max(1));
+        let all_threads = processes
+            .as_ref()
+            .map_or(threads, |p| p.count.max(1) * p.threads_each(threads));
+        let shared = Arc::new(Shared::new(workload, plan, slots));
         let (commands, command_rx) = mpsc::channel();
         let workload = shared.workload();
         let inner = Arc::new(Inner {
@@ -71,6 +78,7 @@ impl Swarm {
                 duration: Duration::ZERO,
                 fatal: None,
                 seed: shared.plan.seed.unwrap_or_default(),
+                engine_processes: Default::default(),
             }),
             subscribers: Mutex::new(Vec::new()),
             delta_subscribers: Mutex::new(Vec::new()),
@@ -79,42 +87,51 @@ impl Swarm {
             shared: Arc::clone(&shared),
         });
         let (tx, deltas) = mpsc::channel();
-        let workers: Vec<_> = (0..threads)
-            .map(|id| {
-                let shared = Arc::clone(&shared);
-                let tx = tx.clone();
-                std::thread::Builder::new()
-                    .name(format!("swarm-{id}"))
-                    .spawn(move || {
-                        let driver = shared.workload().driver.clone();
-                        let core =
-                            match Core::new(id, threads, Arc::clone(&shared), driver.is_none()) {
+        let workers: Vec<_> = match processes {
+            Some(p) => (0..slots)
+                .map(|k| crate::processes::proxy(k, &p, Arc::clone(&shared), tx.clone()))
+                .collect(),
+            None => (0..threads)
+                .map(|id| {
+                    let shared = Arc::clone(&shared);
+                    let tx = tx.clone();
+                    std::thread::Builder::new()
+                        .name(format!("swarm-{id}"))
+                        .spawn(move || {
+                            let driver = shared.workload().driver.clone();
+                            let core = match Core::new(
+                                id,
+                                (id, threads),
+                                Arc::clone(&shared),
+                                driver.is_none(),
+                            ) {
                                 Ok(core) => core,
                                 Err(e) => panic!("cannot start a worker: {e}"),
                             };
-                        match driver {
-                            // a process of user code per worker; one that cannot start ends
-                            // the run with the reason
-                            Some(driver) => match ProcessUsers::new(&core, &driver) {
-                                Ok(users) => event_loop::run(core, users, &tx),
-                                Err(e) => shared.control.fatal(e.to_string()),
-                            },
-                            None => {
-                                let users = ProgramUsers::new(&core);
-                                event_loop::run(core, users, &tx)
+                            match driver {
+                                // a process of user code per worker; one that cannot start ends
+                                // the run with the reason
+                                Some(driver) => match ProcessUsers::new(&core, &driver) {
+                                    Ok(users) => event_loop::run(core, users, &tx),
+                                    Err(e) => shared.control.fatal(e.to_string()),
+                                },
+                                None => {
+                                    let users = ProgramUsers::new(&core);
+                                    event_loop::run(core, users, &tx)
+                                }
                             }
-                        }
-                    })
-                    .expect("spawn a worker thread")
-            })
-            .collect();
+                        })
+                        .expect("spawn a worker thread")
+                })
+                .collect(),
+        };
         let controller = Controller::new(
             shared,
             command_rx,
             deltas,
             Arc::clone(&inner),
             workers,
-            threads,
+            all_threads,
         );
         let handle = std::thread::Builder::new()
             .name("swarm-control".into())

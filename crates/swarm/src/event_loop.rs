@@ -58,8 +58,12 @@ pub(crate) trait Users {
 /// What every worker thread has, whatever its users: the poll, the timers, the delta, the
 /// controller's state as last read.
 pub(crate) struct Core {
+    /// Its place among the workers of the whole engine (across its processes), and their
+    /// number: its share of the users and their numbers come from these.
     pub id: usize,
     pub threads: usize,
+    /// Its index among this process's workers (the counters it publishes for the controller).
+    pub slot: usize,
     pub shared: Arc<Shared>,
     /// The current run's workload and number, as last read from control.
     pub workload: Arc<Workload>,
@@ -89,8 +93,8 @@ pub(crate) struct Core {
 
 impl Core {
     pub(crate) fn new(
-        id: usize,
-        threads: usize,
+        slot: usize,
+        (id, threads): (usize, usize),
         shared: Arc<Shared>,
         fixed_entries: bool,
     ) -> io::Result<Core> {
@@ -106,6 +110,7 @@ impl Core {
         Ok(Core {
             id,
             threads,
+            slot,
             workload,
             run: 0,
             targets_gen: 0,
@@ -290,7 +295,7 @@ impl Core {
         if flush_gen != self.flush_gen {
             self.flush_gen = flush_gen;
             self.hand_over(self.delta.second, tx);
-            control.flushed[self.id].store(flush_gen, Ordering::Release);
+            control.flushed[self.slot].store(flush_gen, Ordering::Release);
         }
     }
 
@@ -353,8 +358,8 @@ pub(crate) fn run<U: Users>(mut core: Core, mut users: U, tx: &Sender<Delta>) {
             core.hand_over(second, tx);
         }
         let (in_flight, alive) = users.counts();
-        control.in_flight[core.id].store(in_flight, Ordering::Relaxed);
-        control.alive[core.id].store(alive, Ordering::Relaxed);
+        control.in_flight[core.slot].store(in_flight, Ordering::Relaxed);
+        control.alive[core.slot].store(alive, Ordering::Relaxed);
     }
     users.exit(&mut core);
     let _ = tx.send(std::mem::take(&mut core.delta));

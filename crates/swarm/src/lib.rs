@@ -31,6 +31,7 @@ pub mod plan;
 mod process;
 mod process_request;
 mod process_users;
+pub mod processes;
 pub mod profile;
 pub mod program;
 mod program_users;

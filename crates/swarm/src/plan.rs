@@ -9,7 +9,7 @@ use std::time::Duration;
 pub const MAX_USERS: usize = 1_000_000;
 
 /// How a swarm runs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Plan {
     /// Peak concurrent users (connections). By default, 1.
     pub users: usize,
@@ -35,8 +35,14 @@ pub struct Plan {
     /// 28,000 ephemeral ports per destination). By default, none: the kernel picks.
     pub source_addrs: Vec<std::net::IpAddr>,
     /// TLS client settings for `https://` hosts. By default, `None`: the system's roots,
-    /// verified (as python-requests does).
+    /// verified (as python-requests does). The engine's other processes get its options and
+    /// build their own.
+    #[serde(skip)]
     pub tls: Option<std::sync::Arc<crate::tls::ClientTls>>,
+    /// Run the compiled program's users in this many processes of the engine
+    /// ([`crate::processes`]), started this way; `None`: in this process (the default).
+    #[serde(skip)]
+    pub processes: Option<Processes>,
     /// The seed of the users' random choices (tasks by weight, random waits). `None`: one is
     /// drawn from the OS when the engine starts (the run's [`crate::Summary::seed`]), so runs differ
     /// as Locust's do; a seed given makes a run's choices repeatable.
@@ -58,6 +64,7 @@ impl Default for Plan {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             source_addrs: Vec::new(),
             tls: None,
+            processes: None,
             seed: None,
         }
     }
@@ -81,4 +88,23 @@ pub fn step_start_span(added: usize, rate: f64) -> Duration {
     }
     let gap = (1.0 / rate).min(STEP_START_GAP.as_secs_f64());
     Duration::from_secs_f64((added as f64 * gap).min(3600.0))
+}
+
+/// How the engine's processes are started.
+#[derive(Clone, Debug)]
+pub struct Processes {
+    /// How many.
+    pub count: usize,
+    /// The program each is (swarmlab itself: its `main` calls
+    /// [`crate::processes::process_main`] when given `args`).
+    pub program: std::path::PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+impl Processes {
+    /// Worker threads in each process for `threads` in all (at least one each).
+    pub fn threads_each(&self, threads: usize) -> usize {
+        threads.div_ceil(self.count.max(1)).max(1)
+    }
 }

@@ -9,7 +9,9 @@ use std::io;
 use std::time::Duration;
 
 /// A client of a Locust user, and its rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum ClientProfile {
     /// python-requests (`HttpUser`): 400 to 599 fail.
     Http,
@@ -28,7 +30,9 @@ const HTTP_FAILS: std::ops::RangeInclusive<u16> = 400..=599;
 /// Why a request failed, as a value. Statistics record it with the request's
 /// [`ClientProfile`] (a [`Failed`]); [`crate::output::failure::text`] says it in that client's
 /// words, the only place Locust's failure text is made.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Failure {
     /// Closed by the server before any byte of an answer.
     ClosedUnanswered,
@@ -37,6 +41,7 @@ pub enum Failure {
     /// A system call failed: its kind, its errno, and the system's words for it.
     Io {
         /// The error's kind.
+        #[serde(with = "error_kind")]
         kind: io::ErrorKind,
         /// Its errno, when the system gave one.
         errno: Option<i32>,
@@ -84,7 +89,18 @@ pub enum Failure {
 
 /// A response this reader refuses (said in each client's words by
 /// [`crate::output::failure`]).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, thiserror::Error)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    thiserror::Error,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum Malformed {
     /// The status line or a header line does not parse (httparse's words).
     #[error("bad status line or header: {0}")]
@@ -107,7 +123,9 @@ pub enum Malformed {
 }
 
 /// A failed request as statistics record it: why, and the client whose words say it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Failed {
     /// The client the request was made with.
     pub client: ClientProfile,
@@ -287,5 +305,48 @@ mod tests {
         let rules = ClientProfile::rules_for_python();
         assert!(rules.starts_with("http_fails=400-599;fast_valid=200,201,"));
         assert!(rules.ends_with(",304,307,308;max_redirects=30"));
+    }
+}
+
+/// `io::ErrorKind` across the engine's processes (it has no serde of its own): by its name,
+/// every kind a request can meet, the rest as `Other`.
+mod error_kind {
+    use std::io::ErrorKind as K;
+
+    const KINDS: [K; 22] = [
+        K::NotFound,
+        K::PermissionDenied,
+        K::ConnectionRefused,
+        K::ConnectionReset,
+        K::HostUnreachable,
+        K::NetworkUnreachable,
+        K::ConnectionAborted,
+        K::NotConnected,
+        K::AddrInUse,
+        K::AddrNotAvailable,
+        K::NetworkDown,
+        K::BrokenPipe,
+        K::AlreadyExists,
+        K::WouldBlock,
+        K::InvalidInput,
+        K::InvalidData,
+        K::TimedOut,
+        K::WriteZero,
+        K::Interrupted,
+        K::Unsupported,
+        K::UnexpectedEof,
+        K::OutOfMemory,
+    ];
+
+    pub fn serialize<S: serde::Serializer>(kind: &K, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{kind:?}"))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<K, D::Error> {
+        let name: String = serde::Deserialize::deserialize(d)?;
+        Ok(KINDS
+            .into_iter()
+            .find(|k| format!("{k:?}") == name)
+            .unwrap_or(K::Other))
     }
 }

@@ -12,7 +12,7 @@ use crate::profile::Failure;
 use crate::wait::WaitTime;
 
 /// What a request is made of, before it is encoded for a host.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RequestParts {
     /// The method, e.g. `GET`.
     pub method: String,
@@ -50,7 +50,7 @@ impl RequestParts {
 pub use crate::profile::ClientProfile as Client;
 
 /// What makes a status a success when no rule of a `catch_response` block decides.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     /// The client's default rule.
     Client(Client),
@@ -59,7 +59,7 @@ pub enum Verdict {
 }
 
 /// A condition of a `catch_response` rule.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Cond {
     /// Always (an `else:`).
     True,
@@ -115,7 +115,7 @@ impl Cond {
 }
 
 /// What a rule does with the response.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Action {
     /// `r.success()`: a success whatever the status.
     Success,
@@ -126,7 +126,7 @@ pub enum Action {
 }
 
 /// One branch of a `catch_response` if/elif/else chain.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     /// When it applies.
     pub cond: Cond,
@@ -135,7 +135,7 @@ pub struct Rule {
 }
 
 /// One request of a task, ready to send.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Step {
     /// Index into `Workload::entries` (the statistics row).
     pub entry: usize,
@@ -189,7 +189,7 @@ impl Step {
 }
 
 /// What a task runs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum TaskRun {
     /// Requests in order; `interrupt`: then leave the task set (`self.interrupt()`).
     Steps {
@@ -203,7 +203,7 @@ pub enum TaskRun {
 }
 
 /// One task of a task set.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Task {
     /// Its name (the method's, or the request's for a scenario task).
     pub name: String,
@@ -214,7 +214,7 @@ pub struct Task {
 }
 
 /// A task set: a user class's own (index 0 of `UserClass::sets`) or a nested one.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TaskSet {
     /// The class's name.
     pub name: String,

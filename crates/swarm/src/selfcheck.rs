@@ -55,6 +55,8 @@ pub(crate) struct SelfCheck {
     /// Per Python process: its CPU ticks at the last sample.
     python: HashMap<u32, u64>,
     python_seconds: u32,
+    /// The engine's other processes' CPU ticks at the last sample (`None` before the first).
+    engine_ticks: Option<u64>,
 }
 
 impl SelfCheck {
@@ -68,6 +70,7 @@ impl SelfCheck {
             late_seconds: 0,
             python: HashMap::new(),
             python_seconds: 0,
+            engine_ticks: None,
         }
     }
 
@@ -114,10 +117,17 @@ impl SelfCheck {
         })
     }
 
-    /// CPU share since the last sample.
-    pub(crate) fn sample(&mut self) -> f64 {
+    /// CPU share since the last sample: this process's, and that of the engine's other
+    /// processes (`engines`) while they live.
+    pub(crate) fn sample(&mut self, engines: &[u32]) -> f64 {
+        let hz = rustix::param::clock_ticks_per_second() as f64;
+        let ticks: u64 = engines.iter().filter_map(|&pid| process_ticks(pid)).sum();
+        let others = self
+            .engine_ticks
+            .replace(ticks)
+            .map_or(0, |before| ticks.saturating_sub(before));
         let (cpu, wall) = (process_cpu(), Instant::now());
-        let share = (cpu - self.last_cpu).as_secs_f64()
+        let share = ((cpu - self.last_cpu).as_secs_f64() + others as f64 / hz)
             / (wall - self.last_wall).as_secs_f64().max(1e-6)
             / self.capacity;
         (self.last_cpu, self.last_wall) = (cpu, wall);
@@ -175,6 +185,7 @@ mod tests {
             late_seconds: 0,
             python: HashMap::new(),
             python_seconds: 0,
+            engine_ticks: None,
         };
         assert_eq!(
             c.verdict(0.95, 0, 1000),

@@ -59,6 +59,63 @@ impl Default for EntryStats {
     }
 }
 
+/// Across the engine's processes: the counts as they are, the histogram in HdrHistogram's own
+/// V2 encoding (every recorded bucket, exactly).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EntryWire {
+    num_requests: u64,
+    num_failures: u64,
+    total_us: u64,
+    min_us: u64,
+    max_us: u64,
+    total_content: u64,
+    hist: Vec<u8>,
+}
+
+impl serde::Serialize for EntryStats {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use hdrhistogram::serialization::Serializer as _;
+        let mut hist = Vec::new();
+        hdrhistogram::serialization::V2Serializer::new()
+            .serialize(&self.hist, &mut hist)
+            .map_err(|e| serde::ser::Error::custom(format!("{e:?}")))?;
+        EntryWire {
+            num_requests: self.num_requests,
+            num_failures: self.num_failures,
+            total_us: self.total_us,
+            min_us: self.min_us,
+            max_us: self.max_us,
+            total_content: self.total_content,
+            hist,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EntryStats {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<EntryStats, D::Error> {
+        let w = EntryWire::deserialize(d)?;
+        let mut hist: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+            .deserialize(&mut w.hist.as_slice())
+            .map_err(|e| serde::de::Error::custom(format!("{e:?}")))?;
+        // the same bounds as every other histogram here, so that merging never resizes
+        let mut fresh = EntryStats::default().hist;
+        fresh
+            .add(&hist)
+            .map_err(|e| serde::de::Error::custom(format!("{e:?}")))?;
+        hist = fresh;
+        Ok(EntryStats {
+            num_requests: w.num_requests,
+            num_failures: w.num_failures,
+            total_us: w.total_us,
+            min_us: w.min_us,
+            max_us: w.max_us,
+            total_content: w.total_content,
+            hist,
+        })
+    }
+}
+
 impl EntryStats {
     /// Records one request.
     pub fn record(&mut self, us: u64, content: u64, failed: bool) {
@@ -149,7 +206,7 @@ impl EntryStats {
 }
 
 /// One distinct failure: occurrences and when.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ErrorRow {
     /// How many times.
     pub occurrences: u64,
@@ -169,7 +226,7 @@ impl ErrorRow {
 }
 
 /// TLS handshakes completed, by kind.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Handshakes {
     /// Full handshakes.
     pub full: u64,
@@ -178,7 +235,7 @@ pub struct Handshakes {
 }
 
 /// What one worker thread recorded during one unix second.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Delta {
     /// The run it belongs to (the engine numbers runs; a delta of an earlier run is dropped).
     pub run: u64,
@@ -208,7 +265,7 @@ pub struct Delta {
 
 /// One distinct exception of user code, as Locust groups them: by traceback, with the
 /// message it had first.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExceptionRow {
     /// `str(exception)`.
     pub msg: String,

@@ -96,6 +96,8 @@ pub struct View {
     pub fatal: Option<String>,
     /// The seed of the users' random choices.
     pub seed: u64,
+    /// What the engine's other processes used, once they are reaped (at quit).
+    pub engine_processes: crate::sys::Usage,
 }
 
 impl View {
@@ -118,6 +120,7 @@ impl View {
             delayed: crate::selfcheck::delay_verdict(&self.stats.read_delay, &self.stats.total),
             ended: self.ended.unwrap_or(Ended::Interrupted),
             seed: self.seed,
+            engine_processes: self.engine_processes,
         }
     }
 }
@@ -233,4 +236,7 @@ pub struct Summary {
     pub ended: Ended,
     /// The seed of the users' random choices (`--seed` repeats them).
     pub seed: u64,
+    /// What the engine's other processes ([`crate::plan::Plan::processes`]) used, reaped by
+    /// the time this was made: a caller that measures its children (a server) takes this out.
+    pub engine_processes: crate::sys::Usage,
 }

@@ -17,3 +17,14 @@ pub fn die_with_parent(command: &mut Command) {
         });
     }
 }
+
+/// What the engine's processes used, from the kernel's accounting as each was reaped.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Usage {
+    /// CPU time, user + system.
+    pub cpu: std::time::Duration,
+    /// Voluntary context switches.
+    pub voluntary_switches: u64,
+    /// Involuntary context switches.
+    pub involuntary_switches: u64,
+}

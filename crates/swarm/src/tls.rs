@@ -28,7 +28,7 @@ use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedSt
 use rustls::{RootCertStore, SignatureScheme};
 
 /// What the user said about TLS (`-k/--insecure`, `--cacert`, `--cert`/`--key`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TlsOptions {
     /// Do not verify the server's certificate (`-k`).
     pub insecure: bool,
@@ -48,6 +48,8 @@ pub struct ClientTls {
     verifying: Arc<ClientConfig>,
     trusting: Arc<ClientConfig>,
     insecure: bool,
+    /// What it was built from (the engine's other processes build their own from it).
+    options: TlsOptions,
 }
 
 impl ClientTls {
@@ -104,7 +106,13 @@ impl ClientTls {
             verifying: build(verifier)?,
             trusting: build(trusting)?,
             insecure: opts.insecure,
+            options: opts.clone(),
         })
+    }
+
+    /// What it was built from.
+    pub fn options(&self) -> &TlsOptions {
+        &self.options
     }
 
     /// Whether the run does not verify (`-k`).

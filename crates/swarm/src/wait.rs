@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 /// A wait-time rule.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum WaitTime {
     /// Always S seconds.
     Constant(f64),

@@ -14,7 +14,9 @@ use crate::target::Target;
 use crate::wait::WaitTime;
 
 /// A request name in the statistics: Locust groups by (method, name).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Entry {
     /// The method, e.g. `GET`.
     pub method: String,
@@ -23,7 +25,7 @@ pub struct Entry {
 }
 
 /// A user class, compiled.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct UserClass {
     /// Its name.
     pub name: String,
@@ -60,7 +62,7 @@ impl UserClass {
 }
 
 /// Everything the users will do.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Workload {
     /// The user classes.
     pub classes: Vec<UserClass>,
@@ -68,6 +70,8 @@ pub struct Workload {
     pub entries: Vec<Entry>,
     /// Remote users: their logic runs in processes started this way, one per worker thread
     /// (the classes then have no task sets). `None`: the engine runs the classes' programs.
+    /// Not sent to the engine's other processes, which run compiled programs only.
+    #[serde(skip)]
     pub driver: Option<Arc<Driver>>,
 }
 

@@ -117,6 +117,7 @@ pub fn measure(
         rate: Some(params.start),
         threads: probe.threads,
         source_addrs: probe.source_addrs.clone(),
+        processes: crate::connections::engine_processes(connections, probe.threads, None),
         tls: Some(crate::server_process::compare_tls()),
         ..LoadPlan::default()
     };
@@ -229,17 +230,6 @@ pub fn measure(
 /// what that step offered).
 const DRAIN: Duration = Duration::from_secs(5);
 
-/// Local addresses for `connections` connections: one per 25,000 (a loopback address has
-/// about 28,000 ephemeral ports per destination); none (the kernel picks) below that.
-pub fn loopback_sources(connections: usize) -> Vec<std::net::IpAddr> {
-    if connections <= 25_000 {
-        return Vec::new();
-    }
-    (1..=connections.div_ceil(25_000) as u8)
-        .map(|n| std::net::Ipv4Addr::new(127, 0, 0, n).into())
-        .collect()
-}
-
 /// The capacity searches against one running server.
 pub struct Searches<'a> {
     plan: &'a Plan,
@@ -285,7 +275,7 @@ impl<'a> Searches<'a> {
             window: self.search.window,
             drain: DRAIN,
             stop: self.stop,
-            source_addrs: loopback_sources(connections),
+            source_addrs: crate::connections::loopback_sources(connections),
         };
         let mut phase = |rate: f64, n: usize| {
             self.progress.say(&format!(

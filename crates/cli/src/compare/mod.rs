@@ -191,13 +191,15 @@ fn fresh_logs(plan: &Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Raises the open-file limit as far as it goes, and says so when the run needs more.
+/// Raises the open-file limit as far as it goes, and says what happens when the run needs
+/// more than one process may hold.
 fn warn_if_fds_short(plan: &Plan) {
     let limit = swarmlab_server::sys::raise_fd_limit();
     let wanted = plan.fds_needed();
     if wanted > limit {
+        let n = (wanted as usize).div_ceil(swarmlab_swarm::processes::users_per_process(limit, 1));
         eprintln!(
-            "swarmlab: warning: the open-file limit is {limit}; {wanted} connections' descriptors are needed on each side, so connections past the limit will fail with EMFILE (raise it with ulimit -n, or run as root)"
+            "swarmlab: note: one process may open {limit} files here and this run needs about {wanted} on each side: the generator spreads its connections over {n} processes and `procs` runs at least {n} workers, while a design that holds every connection in one process stops accepting at its limit (its row says so)"
         );
     }
 }

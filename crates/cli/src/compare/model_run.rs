@@ -15,11 +15,12 @@ use swarmlab_report::{
 };
 use swarmlab_swarm::{Plan as LoadPlan, Summary, Swarm, Target as Url, Workload};
 
-use super::capacity::{loopback_sources, mib, Searches};
+use super::capacity::{mib, Searches};
 use super::live::{Progress, Watcher};
 use super::plan::{Plan, SearchPlan};
 use super::targets::Target;
 use super::workloads::users_for;
+use crate::connections::loopback_sources;
 use crate::csv_files::CsvFiles;
 use crate::procfs::{self, TreeSample};
 use crate::server_process::{answers, ServerCommand, ServerProcess};
@@ -128,13 +129,32 @@ pub fn run(ctx: &Ctx<'_>, target: &Target, progress: &Progress<'_>) -> Row {
     match target {
         Target::Model(m) => {
             let model = *m;
-            let start =
-                |cpus: Option<&[usize]>, tls| Ok(ServerCommand::model(ctx.exe, model, cpus, tls));
+            let workers = procs_workers(model, ctx.plan.users);
+            let start = |cpus: Option<&[usize]>, tls| {
+                let cmd = ServerCommand::model(ctx.exe, model, cpus, tls);
+                Ok(match workers {
+                    Some(n) => cmd.with_workers(n),
+                    None => cmd,
+                })
+            };
             run_started(ctx, Design::Model(model), &start, progress)
         }
         Target::Command { name, command } => run_command(ctx, name, command, progress),
         Target::External { name, url, pid } => run_external(ctx, name, url, *pid, progress),
     }
+}
+
+/// `procs` holds more connections than one process may as nginx does, with more processes:
+/// as many as `users` connections need (each may open as many files as this one), at least
+/// one per core; `None`: the usual one per core will do (or another model).
+fn procs_workers(model: swarmlab_server::Model, users: usize) -> Option<usize> {
+    use swarmlab_swarm::processes;
+    if model != swarmlab_server::Model::Procs {
+        return None;
+    }
+    let per = processes::users_per_process(processes::descriptor_limit()?, 1);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (users > per * cores).then(|| users.div_ceil(per).max(cores))
 }
 
 /// The user's own server: `check` first (its findings go beside the numbers), then the same
@@ -261,23 +281,28 @@ fn one_trial(
     std::thread::sleep(ZOMBIE_GRACE);
     tree.zombies = server.sample().zombies;
     progress.say("stopping the server");
+    let limits = server.limits();
     let clean_exit = server.stop();
     let after = procfs::children_usage();
     let client = client_figures(&summary);
-    // rusage counts what was waited for; the samples, what was alive (a user's server killed
-    // with its group leaves children nobody waited for)
-    let cpu_s = (after.cpu_s - before.cpu_s).max(tree.cpu_ns as f64 / 1e9);
+    // rusage counts what was waited for, the generator's own processes among it (taken out);
+    // the samples, what was alive (a user's server killed with its group leaves children
+    // nobody waited for)
+    let engines = summary.engine_processes;
+    let cpu_s =
+        (after.cpu_s - before.cpu_s - engines.cpu.as_secs_f64()).max(tree.cpu_ns as f64 / 1e9);
     let mut server = server_figures(
         cpu_s,
         client.requests,
         &tree,
         (
-            after.voluntary - before.voluntary,
-            after.involuntary - before.involuntary,
+            (after.voluntary - before.voluntary).saturating_sub(engines.voluntary_switches),
+            (after.involuntary - before.involuntary).saturating_sub(engines.involuntary_switches),
         ),
         clean_exit,
     );
     server.others = others;
+    server.limits = limits;
     Ok((client, server))
 }
 
@@ -568,6 +593,8 @@ fn assignment_run(
         threads: plan.generator_threads,
         // one loopback source address has about 28,000 ports per destination
         source_addrs: loopback_sources(plan.users),
+        // more users than one process may hold connections for: the engine's processes
+        processes: crate::connections::engine_processes(plan.users, plan.generator_threads, None),
         tls: Some(crate::server_process::compare_tls()),
         seed: Some(plan.seed ^ next_run().wrapping_mul(0x9E37_79B9_7F4A_7C15)),
         ..LoadPlan::default()
@@ -609,6 +636,7 @@ fn server_figures(
         zombies_left: tree.zombies,
         clean_exit,
         others: None,
+        limits: Vec::new(),
     }
 }
 

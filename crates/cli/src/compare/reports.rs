@@ -106,8 +106,10 @@ pub fn describe(row: &ModelResult) -> String {
                 .delayed
                 .as_ref()
                 .map_or(String::new(), |w| format!(" [the assignment's run: {w}]")),
-            swarmlab_report::analysis::shared_note(Lang::En, server.as_ref())
-                .map_or(String::new(), |n| format!(" [{n}]")),
+            swarmlab_report::analysis::row_notes(Lang::En, server.as_ref())
+                .iter()
+                .map(|n| format!(" [{n}]"))
+                .collect::<String>(),
         ),
         Outcome::Skipped { reason } => format!("{}: not run: {reason}", row.design),
     }

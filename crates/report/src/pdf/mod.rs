@@ -176,7 +176,7 @@ pub fn blocks(r: &Results, lang: Lang) -> Vec<Block> {
             }
         };
         b.push(Block::Quote(assignment_sentence(lang, client)));
-        if let Some(note) = crate::analysis::shared_note(lang, server) {
+        for note in crate::analysis::row_notes(lang, server) {
             b.push(Block::Para(note));
         }
         b.push(Block::H3(
