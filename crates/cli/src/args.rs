@@ -253,8 +253,10 @@ pub struct SwarmArgs {
     #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "",
           value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from))]
     pub python: Option<PathBuf>,
-    /// The Python path: processes of users, each with an event loop of the engine's [default:
-    /// cores available].
+    /// Processes of users. The Python path: Python processes of user code, each with an event
+    /// loop of the engine's [default: cores available]. Otherwise: processes of the engine,
+    /// the threads shared among them, one set of statistics [default: one, or as many as the
+    /// users need when one process may not open a file per user].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub processes: Option<u16>,
     /// Connect from these local addresses, users spread over them in turn (each has about
