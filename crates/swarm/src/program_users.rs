@@ -191,9 +191,11 @@ impl Users for ProgramUsers {
         }
     }
 
-    fn before_wait(&mut self, core: &mut Core, _now: Instant) -> Option<Instant> {
+    fn before_wait(&mut self, core: &mut Core, now: Instant) -> Option<Instant> {
         self.start_ready(core);
-        None
+        // users ready again already (a connect that failed at once, no think time): the loop
+        // looks at the controls and its sockets, without waiting, before their next turn
+        (!self.ready.is_empty()).then_some(now)
     }
 
     fn on_event(&mut self, core: &mut Core, event: &mio::event::Event, now: Instant) {
@@ -310,10 +312,19 @@ impl ProgramUsers {
         self.alive -= 1;
     }
 
+    /// Starts the users ready now. A user that is ready again at once (its connect failed in
+    /// the call, `Too many open files`, and it has no think time) waits for the next turn of
+    /// the loop: draining the list until empty spun on such users and never came back to hand
+    /// over the second's statistics or to see a stop (the run then reported nothing).
     fn start_ready(&mut self, core: &mut Core) {
-        while let Some(idx) = self.ready.pop() {
+        let mut batch = std::mem::take(&mut self.ready);
+        for &idx in batch.iter().rev() {
             self.start_step(core, idx);
         }
+        batch.clear();
+        // the users made ready meanwhile, in the list's old allocation
+        batch.append(&mut self.ready);
+        self.ready = batch;
     }
 
     /// The step the user sends next, if its current list has one left.
