@@ -115,6 +115,10 @@ pub struct CompareArgs {
     /// Not the capacity against cores, however many cores the machine has.
     #[arg(long, overrides_with = "cores")]
     pub no_cores: bool,
+    /// Put every design under one of the conditions courses study, after the other phases
+    /// (repeatable; `all`: every one):
+    #[arg(long = "experiment", value_name = "NAME", value_parser = experiment_name())]
+    pub experiments: Vec<String>,
     /// An earlier run's results.json: the report shows what changed, and whether it exceeds the
     /// measured run-to-run spread.
     #[arg(long, value_name = "RESULTS_JSON")]
@@ -343,6 +347,18 @@ fn workload_kind() -> impl clap::builder::TypedValueParser<Value = WorkloadKind>
         name.parse::<WorkloadKind>()
             .expect("one of the possible values")
     })
+}
+
+/// `--experiment`: one of the report's experiments, each listed with what it shows, or `all`.
+fn experiment_name() -> impl clap::builder::TypedValueParser<Value = String> {
+    use clap::builder::{PossibleValue, PossibleValuesParser};
+    use swarmlab_report::ExperimentKind;
+    PossibleValuesParser::new(
+        ExperimentKind::ALL
+            .iter()
+            .map(|k| PossibleValue::new(k.name()).help(k.about()))
+            .chain([PossibleValue::new("all").help("every experiment above")]),
+    )
 }
 
 fn positive(s: &str) -> Result<f64, String> {

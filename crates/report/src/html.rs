@@ -68,6 +68,7 @@ pub fn figures(r: &Results, lang: Lang) -> Vec<Fig> {
     capacity_charts(&mut out, r, lang);
     scaling_charts(&mut out, r, lang);
     cores_chart(&mut out, r, lang);
+    experiment_charts(&mut out, r, lang);
     workload_bars(&mut out, r, lang);
     latency_curve(&mut out, &ranked, lang);
     per_model_charts(&mut out, &ranked, lang);
@@ -213,6 +214,10 @@ fn latency_curve(out: &mut Vec<Fig>, ranked: &Ranked<'_>, lang: Lang) {
                 .collect(),
         })
         .collect();
+    // a run too short for a window has no point to draw: no empty axes in the report
+    if curve.iter().all(|l| l.points.is_empty()) {
+        return;
+    }
     chart(
         out,
         "latency-against-throughput",
@@ -341,6 +346,35 @@ fn capacity_charts(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
             true,
         ),
     );
+}
+
+/// `--experiment`: a chart per experiment and load.
+fn experiment_charts(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
+    for e in &r.experiments {
+        match e {
+            crate::results::Experiment::HeadOfLine(h) => {
+                for (i, load) in h.loads.iter().enumerate() {
+                    let bars: Vec<Bar> = crate::sections::hol_bars(h, i)
+                        .into_iter()
+                        .map(|(label, v)| Bar::new(label, v))
+                        .collect();
+                    if bars.is_empty() {
+                        continue;
+                    }
+                    let id = match load {
+                        crate::results::LongRequest::Cpu(us) => {
+                            format!("experiment-head-of-line-cpu-{us}us")
+                        }
+                        crate::results::LongRequest::Sleep(ms) => {
+                            format!("experiment-head-of-line-sleep-{ms}ms")
+                        }
+                    };
+                    let title = crate::sections::hol_chart_title(lang, h, i);
+                    chart(out, &id, bar_chart(&title, "p99 ms", &bars));
+                }
+            }
+        }
+    }
 }
 
 /// `--cores`: capacity against the server's cores, a line per design.

@@ -19,9 +19,10 @@ pub mod sentence;
 pub use capacity::{Capacity, LimitedBy};
 pub use lang::Lang;
 pub use results::{
-    Baseline, CapacityRow, Client, CorePoint, Cores, CoresRow, Design, Machine, ModelResult,
-    Outcome, ReadDelay, Results, Sample, ScalePoint, Server, Settings, StatRow, Trial,
-    UnknownWorkload, Workload, WorkloadKind, WorkloadRun,
+    Baseline, CapacityRow, Client, CorePoint, Cores, CoresRow, Design, Experiment, ExperimentKind,
+    HeadOfLine, HolPoint, HolRow, LongRequest, Machine, ModelResult, Outcome, ReadDelay, Results,
+    Sample, ScalePoint, Server, Settings, StatRow, Trial, UnknownWorkload, Workload, WorkloadKind,
+    WorkloadRun,
 };
 
 /// `results.json`.

@@ -27,6 +27,7 @@ pub fn render_markdown(r: &Results, lang: Lang) -> String {
         sections::capacity_section(lang, r),
         sections::scaling_section(lang, r),
         sections::cores_section(lang, r),
+        sections::experiments_section(lang, r),
         sections::workloads_section(lang, r),
         sections::baseline_section(lang, r),
     ] {

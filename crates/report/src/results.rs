@@ -284,6 +284,126 @@ pub struct Results {
     /// `--cores`: each design's capacity against the cores its server had.
     #[serde(default)]
     pub cores: Option<Cores>,
+    /// `--experiment`: each design under the conditions courses study.
+    #[serde(default)]
+    pub experiments: Vec<Experiment>,
+}
+
+/// One of the conditions `--experiment` puts every design under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExperimentKind {
+    /// 5 % of the requests take 1 ms of CPU, or wait 100 ms: what the short ones pay.
+    HeadOfLine,
+}
+
+impl ExperimentKind {
+    /// Every experiment there is, in the order `--experiment all` runs them.
+    pub const ALL: &'static [ExperimentKind] = &[ExperimentKind::HeadOfLine];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExperimentKind::HeadOfLine => "head-of-line",
+        }
+    }
+
+    /// What it shows, in one line (`--help`).
+    pub fn about(self) -> &'static str {
+        match self {
+            ExperimentKind::HeadOfLine => {
+                "long requests among short ones: 5 % take 1 ms of CPU, then 5 % wait 100 ms; the short ones' p99 on each design"
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for ExperimentKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ExperimentKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("no experiment '{s}'"))
+    }
+}
+
+/// What one experiment measured, for every design.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Experiment {
+    /// Long requests among short ones.
+    HeadOfLine(HeadOfLine),
+}
+
+/// `--experiment head-of-line`: a load at a fixed rate in which a share of the requests are
+/// long, long by CPU (shorter than the kernel's time slice, then longer) and long by waiting;
+/// the short requests' latency on each design says whether a long request holds the ones
+/// behind it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeadOfLine {
+    /// Requests per second the connections send (each waits for its answer, then a think
+    /// time that makes this rate).
+    pub rate: f64,
+    /// Connections (users) carrying them, keep-alive.
+    pub connections: usize,
+    /// Share of the requests that are long, %.
+    pub long_pct: f64,
+    /// How long each load ran, s (after a second of warm-up).
+    pub seconds: f64,
+    /// The long requests of each load, in order.
+    pub loads: Vec<LongRequest>,
+    /// A row per design.
+    pub rows: Vec<HolRow>,
+}
+
+/// What makes a request long.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LongRequest {
+    /// This many µs of CPU (`GET /cpu?us=N`).
+    Cpu(u64),
+    /// This many ms of waiting (`GET /sleep?ms=N`).
+    Sleep(u64),
+}
+
+impl LongRequest {
+    /// Its path.
+    pub fn path(self) -> String {
+        match self {
+            LongRequest::Cpu(us) => format!("/cpu?us={us}"),
+            LongRequest::Sleep(ms) => format!("/sleep?ms={ms}"),
+        }
+    }
+}
+
+/// One design under each load.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HolRow {
+    /// The design.
+    pub design: Design,
+    /// Its event loops ran with this many loops (one per server core), if it has loops.
+    pub workers: Option<usize>,
+    /// Per load, in [`HeadOfLine::loads`]' order.
+    pub points: Vec<HolPoint>,
+}
+
+/// What one load measured on one design.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HolPoint {
+    /// The short requests' median, ms.
+    pub short_p50_ms: Option<f64>,
+    /// The short requests' 99th percentile, ms.
+    pub short_p99_ms: Option<f64>,
+    /// The long requests' 99th percentile, ms.
+    pub long_p99_ms: Option<f64>,
+    /// Requests completed (short and long).
+    pub requests: u64,
+    /// Of them, failed.
+    pub failures: u64,
+    /// Why it did not run, if it did not.
+    pub skipped: Option<String>,
 }
 
 /// `--cores`: each design's capacity with 1, 2, 4, ... server cores, the generator on the

@@ -152,6 +152,7 @@ pub fn fixture() -> Results {
         workloads: Vec::new(),
         baseline: None,
         cores: None,
+        experiments: Vec::new(),
         checks: Vec::new(),
     }
 }
@@ -1024,6 +1025,109 @@ fn cores_and_shared_cores_reach_every_report() {
             "not to be trusted",
             "It met a limit of its own",
         ] {
+            assert!(text.contains(needle), "no '{needle}' in the PDF");
+        }
+    }
+    if std::env::var_os("SWARMLAB_KEEP_PDF").is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        eprintln!("kept {}", path.display());
+    }
+}
+
+/// Issue 31: `--experiment head-of-line`'s table, verdict (the mechanism with the figures) and
+/// charts reach the Markdown (English and Korean), the HTML and the PDF.
+#[test]
+fn head_of_line_reaches_every_report() {
+    use swarmlab_report::{Experiment, HeadOfLine, HolPoint, HolRow, LongRequest};
+    let point = |p99: f64, long: f64| HolPoint {
+        short_p50_ms: Some(0.2),
+        short_p99_ms: Some(p99),
+        long_p99_ms: Some(long),
+        requests: 8000,
+        failures: 0,
+        skipped: None,
+    };
+    let mut r = fixture();
+    r.experiments = vec![Experiment::HeadOfLine(HeadOfLine {
+        rate: 1000.0,
+        connections: 50,
+        long_pct: 5.0,
+        seconds: 8.0,
+        loads: vec![
+            LongRequest::Cpu(1000),
+            LongRequest::Cpu(10_000),
+            LongRequest::Sleep(100),
+        ],
+        rows: vec![
+            HolRow {
+                design: Design::Model(Model::Epoll),
+                workers: Some(1),
+                points: vec![point(2.15, 2.4), point(30.4, 33.0), point(0.55, 101.0)],
+            },
+            HolRow {
+                design: Design::Model(Model::Thread),
+                workers: None,
+                points: vec![point(2.26, 2.9), point(3.16, 14.0), point(0.47, 101.2)],
+            },
+            HolRow {
+                design: Design::Model(Model::Pool),
+                workers: None,
+                points: vec![point(6.82, 8.0), point(29.9, 35.0), point(502.0, 560.0)],
+            },
+        ],
+    })];
+    let md = markdown::render_markdown(&r, Lang::En);
+    for needle in [
+        "## Long requests among short ones (head-of-line blocking)",
+        "| epoll | 2.15 ms | 2.40 ms | 30 ms | 33 ms | 0.55 ms | 101 ms |",
+        "With 5 % of the requests taking 1 ms of CPU, the short requests fared best on **epoll** (p99 2.15 ms).",
+        "Held behind the long ones (short p99 at least 3× the best's and half a long request): **pool** 6.82 ms (3×). Not held: epoll 2.15 ms, thread 2.26 ms.",
+        "thread: a thread or process per connection, which the kernel time-slices every few milliseconds",
+        "With 5 % of the requests taking 10 ms of CPU, the short requests fared best on **thread** (p99 3.16 ms).",
+        "Held behind the long ones (short p99 at least 3× the best's and half a long request): **epoll** 30 ms (10×), **pool** 30 ms (9×). Not held: thread 3.16 ms.",
+        "Why: epoll: its loop runs each request to its end",
+        "With 5 % waiting 100 ms, the short requests fared best on **thread** (p99 0.47 ms).",
+        "Held behind the long ones (short p99 at least 3× the best's and half a long request): **pool** 502 ms (1068×). Not held: epoll 0.55 ms, thread 0.47 ms.",
+        "epoll: its loop waits with a timer, not by blocking",
+    ] {
+        assert!(md.contains(needle), "no '{needle}' in:\n{md}");
+    }
+    // without pool, no design is held at 1 ms of CPU, and the verdict says so
+    let mut two = r.clone();
+    let Experiment::HeadOfLine(h) = &mut two.experiments[0];
+    h.rows.truncate(2);
+    let md2 = markdown::render_markdown(&two, Lang::En);
+    assert!(
+        md2.contains("None was held behind the long ones (short p99 at least 3× the best's and half a long request): epoll 2.15 ms, thread 2.26 ms."),
+        "{md2}"
+    );
+    let ko = markdown::render_markdown(&r, Lang::Ko);
+    assert!(
+        ko.contains("## 짧은 요청 사이의 긴 요청 (head-of-line blocking)"),
+        "{ko}"
+    );
+    assert!(ko.contains("루프가 요청 하나를 끝까지 처리하므로"), "{ko}");
+    let page = html::render_html(&r, Lang::En);
+    assert!(page.contains("Long requests among short ones"));
+    assert!(page.contains("p99, 5 % taking 10 ms of CPU"), "the chart");
+    let Some(fonts) = fonts(Lang::En) else {
+        return;
+    };
+    let pdf = swarmlab_report::pdf::render_pdf(&r, Lang::En, &fonts).unwrap();
+    let dir = std::env::temp_dir().join(format!("swarmlab-hol-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("report.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    if poppler("pdftotext").is_some() {
+        let out = std::process::Command::new("pdftotext")
+            .args(["-enc", "UTF-8"])
+            .arg(&path)
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).replace('\n', " ");
+        for needle in ["head-of-line blocking", "Held behind the long ones"] {
             assert!(text.contains(needle), "no '{needle}' in the PDF");
         }
     }

@@ -111,6 +111,46 @@ impl Workload {
         }
     }
 
+    /// One class whose tasks each GET one path, picked by weight, each its own statistics
+    /// row named as given (`compare --experiment head-of-line`: short requests among long
+    /// ones).
+    pub fn mix(host: &Target, requests: &[(&str, &str, u32)], wait: WaitTime) -> Workload {
+        let mut entries = Vec::new();
+        let none = BTreeMap::new();
+        let tasks = requests
+            .iter()
+            .map(|&(path, name, weight)| {
+                let step = compile_step(
+                    host,
+                    "GET",
+                    path,
+                    Some(name),
+                    &none,
+                    None,
+                    None,
+                    &mut entries,
+                );
+                one_step_task(step, weight)
+            })
+            .collect();
+        Workload {
+            classes: vec![UserClass {
+                name: "User".into(),
+                weight: 1,
+                fixed_count: None,
+                wait,
+                addr: host.addr,
+                tls: host.tls_name(),
+                tls_verify: None,
+                own_host: false,
+                session: false,
+                sets: vec![TaskSet::of("User", tasks)],
+            }],
+            entries,
+            driver: None,
+        }
+    }
+
     /// The same users against another host: every class, whatever host it had (the web UI's
     /// host field overrides the classes' hosts, as in Locust).
     pub fn retarget(&self, host: &Target) -> Workload {

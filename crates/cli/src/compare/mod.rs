@@ -11,6 +11,7 @@
 
 mod capacity;
 mod cores;
+mod experiments;
 mod live;
 mod model_run;
 mod plan;
@@ -71,6 +72,7 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
     model_run::check_all(&ctx);
     let rows = run_all(&ctx, live.as_ref());
     let cores = cores::run(&ctx, live.as_ref());
+    let experiments = experiments::run(&ctx, live.as_ref());
     let checks = rows.iter().filter_map(|r| r.check.clone()).collect();
     let results = Results {
         machine,
@@ -80,6 +82,7 @@ pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
         baseline,
         checks,
         cores,
+        experiments,
     };
     reports::write(&results, &plan.out, plan.lang)?;
     if let Some(live) = &live {

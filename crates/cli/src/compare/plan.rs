@@ -126,6 +126,10 @@ pub struct Plan {
     /// The seed of the users' random choices (`--seed`, else drawn from the OS): each run of
     /// the assignment gets its own stream of it, in run order.
     pub seed: u64,
+    /// `--quick`: shorter phases.
+    pub quick: bool,
+    /// `--experiment`: each once, in `ExperimentKind::ALL`'s order.
+    pub experiments: Vec<swarmlab_report::ExperimentKind>,
 }
 
 /// The core the generator is pinned to; the servers get the others.
@@ -226,6 +230,12 @@ impl Plan {
             server_cpus: pinned.then(|| vec![0]),
             wide_cpus: pinned.then(|| (0..cores).filter(|&c| c != GENERATOR_CPU).collect()),
             server_cores: if pinned { cores - 1 } else { cores },
+            quick,
+            experiments: swarmlab_report::ExperimentKind::ALL
+                .iter()
+                .copied()
+                .filter(|k| a.experiments.iter().any(|e| e == "all" || e == k.name()))
+                .collect(),
         })
     }
 

@@ -233,6 +233,7 @@ pub fn blocks(r: &Results, lang: Lang) -> Vec<Block> {
         (sections::capacity_section(lang, r), "capacity"),
         (sections::scaling_section(lang, r), "scaling-"),
         (sections::cores_section(lang, r), "cores-"),
+        (sections::experiments_section(lang, r), "experiment-"),
         (sections::workloads_section(lang, r), "workload-"),
         (sections::baseline_section(lang, r), "\u{0}"),
     ] {
