@@ -1055,3 +1055,94 @@ fn head_of_line_holds_short_requests_on_a_loop_not_on_threads() {
         .join("figures/experiment-head-of-line-cpu-10000us.png")
         .is_file());
 }
+
+/// Issue 31, `slow-clients`: slow clients at least as many as `pool`'s workers, connected
+/// first and held (half a request; an answer never read), stop `pool` (under 10 % of what its
+/// clients got alone) and not `epoll` (at least half); the table and verdict reach the report.
+#[test]
+fn slow_clients_stop_pool_not_epoll() {
+    let _one = exclusive();
+    let out_dir = out_dir("compare-slow-clients");
+    let stdout = swarmlab_ok(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--experiment",
+        "slow-clients",
+        "--models",
+        "pool,epoll",
+        "-u",
+        "20",
+        "--max-time",
+        "1s",
+        "--slo-p99",
+        "0",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let results = results_in(&out_dir);
+    let [swarmlab_report::Experiment::SlowClients(x)] = results.experiments.as_slice() else {
+        panic!(
+            "one slow-clients experiment: {:?}\n{stdout}",
+            results.experiments
+        );
+    };
+    use swarmlab_report::SlowLoad;
+    let at = |l: fn(&SlowLoad) -> bool| {
+        x.loads
+            .iter()
+            .position(l)
+            .unwrap_or_else(|| panic!("no such load: {x:?}"))
+    };
+    let alone = at(|l| *l == SlowLoad::None);
+    let loris = at(|l| *l == SlowLoad::Headers);
+    let readers = at(|l| matches!(l, SlowLoad::Reader(_)));
+    let row = |name: &str| {
+        x.rows
+            .iter()
+            .find(|r| r.design.name() == name)
+            .unwrap_or_else(|| panic!("no {name} row: {x:?}"))
+    };
+    let (pool, epoll) = (row("pool"), row("epoll"));
+    let workers = pool.workers.expect("pool's workers");
+    assert!(
+        x.slow >= workers,
+        "{} slow clients, {workers} workers",
+        x.slow
+    );
+    let rps = |r: &swarmlab_report::SlowRow, i: usize| {
+        let p = &r.points[i];
+        assert!(p.skipped.is_none(), "{r:?}\n{stdout}");
+        p.rps
+    };
+    for r in [pool, epoll] {
+        assert!(rps(r, alone) > 100.0, "alone: {r:?}\n{stdout}");
+    }
+    for i in [loris, readers] {
+        let (p, base) = (rps(pool, i), rps(pool, alone));
+        assert!(
+            p < 0.1 * base,
+            "{} slow clients ({:?}) against pool --workers {workers}: {p:.0} req/s, {base:.0} alone (want under 10 %)\n{stdout}",
+            x.slow,
+            x.loads[i]
+        );
+        let (e, base) = (rps(epoll, i), rps(epoll, alone));
+        assert!(
+            e >= 0.5 * base,
+            "{} slow clients ({:?}) against epoll: {e:.0} req/s, {base:.0} alone (want at least half)\n{stdout}",
+            x.slow,
+            x.loads[i]
+        );
+    }
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    for needle in [
+        "## Slow clients (slowloris, slow readers)",
+        "Stopped (under 10 %): **pool ",
+        "the loop waits on every connection at once",
+    ] {
+        assert!(md.contains(needle), "no '{needle}' in:\n{md}");
+    }
+    assert!(out_dir
+        .join("figures/experiment-slow-clients-headers.png")
+        .is_file());
+}

@@ -352,6 +352,24 @@ fn capacity_charts(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
 fn experiment_charts(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
     for e in &r.experiments {
         match e {
+            crate::results::Experiment::SlowClients(x) => {
+                for (i, load) in x.loads.iter().enumerate() {
+                    let bars: Vec<Bar> = crate::sections::slow_bars(x, i)
+                        .into_iter()
+                        .map(|(label, v)| Bar::new(label, v))
+                        .collect();
+                    if bars.is_empty() {
+                        continue;
+                    }
+                    let id = match load {
+                        crate::results::SlowLoad::None => "experiment-slow-clients-none",
+                        crate::results::SlowLoad::Headers => "experiment-slow-clients-headers",
+                        crate::results::SlowLoad::Reader(_) => "experiment-slow-clients-reader",
+                    };
+                    let title = crate::sections::slow_chart_title(lang, x, i);
+                    chart(out, id, bar_chart(&title, "req/s", &bars));
+                }
+            }
             crate::results::Experiment::HeadOfLine(h) => {
                 for (i, load) in h.loads.iter().enumerate() {
                     let bars: Vec<Bar> = crate::sections::hol_bars(h, i)

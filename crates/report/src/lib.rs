@@ -21,8 +21,8 @@ pub use lang::Lang;
 pub use results::{
     Baseline, CapacityRow, Client, CorePoint, Cores, CoresRow, Design, Experiment, ExperimentKind,
     HeadOfLine, HolPoint, HolRow, LongRequest, Machine, ModelResult, Outcome, ReadDelay, Results,
-    Sample, ScalePoint, Server, Settings, StatRow, Trial, UnknownWorkload, Workload, WorkloadKind,
-    WorkloadRun,
+    Sample, ScalePoint, Server, Settings, SlowClients, SlowLoad, SlowPoint, SlowRow, StatRow,
+    Trial, UnknownWorkload, Workload, WorkloadKind, WorkloadRun,
 };
 
 /// `results.json`.

@@ -293,17 +293,21 @@ pub struct Results {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExperimentKind {
+    /// Clients that send half a request, or never read their answer: what the others pay.
+    SlowClients,
     /// 5 % of the requests take 1 ms of CPU, or wait 100 ms: what the short ones pay.
     HeadOfLine,
 }
 
 impl ExperimentKind {
     /// Every experiment there is, in the order `--experiment all` runs them.
-    pub const ALL: &'static [ExperimentKind] = &[ExperimentKind::HeadOfLine];
+    pub const ALL: &'static [ExperimentKind] =
+        &[ExperimentKind::SlowClients, ExperimentKind::HeadOfLine];
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
         match self {
+            ExperimentKind::SlowClients => "slow-clients",
             ExperimentKind::HeadOfLine => "head-of-line",
         }
     }
@@ -311,6 +315,9 @@ impl ExperimentKind {
     /// What it shows, in one line (`--help`).
     pub fn about(self) -> &'static str {
         match self {
+            ExperimentKind::SlowClients => {
+                "slow clients (half a request held, an answer never read) beside a steady load: what the others still get on each design"
+            }
             ExperimentKind::HeadOfLine => {
                 "long requests among short ones: 5 % take 1 ms of CPU, then 5 % wait 100 ms; the short ones' p99 on each design"
             }
@@ -333,8 +340,75 @@ impl std::str::FromStr for ExperimentKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Experiment {
+    /// Slow clients beside a steady load.
+    SlowClients(SlowClients),
     /// Long requests among short ones.
     HeadOfLine(HeadOfLine),
+}
+
+/// `--experiment slow-clients`: a steady load of well-behaved clients, alone and then beside
+/// clients that hold a connection without finishing it, on each design: whether the slow ones
+/// cost the others their service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlowClients {
+    /// Requests per second the well-behaved connections ask for (each waits for its answer,
+    /// then a think time that makes this rate).
+    pub rate: f64,
+    /// Well-behaved connections, keep-alive.
+    pub connections: usize,
+    /// Slow clients, connected before the load starts and held through it.
+    pub slow: usize,
+    /// How long each load ran, s (after a second of warm-up).
+    pub seconds: f64,
+    /// The server's own limits the slow ones meet: its header timeout and its write timeout, s.
+    pub header_timeout_s: f64,
+    /// See `header_timeout_s`.
+    pub write_timeout_s: f64,
+    /// The slow clients of each load, in order.
+    pub loads: Vec<SlowLoad>,
+    /// A row per design.
+    pub rows: Vec<SlowRow>,
+}
+
+/// What the slow clients of one load do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SlowLoad {
+    /// No slow clients: the load alone.
+    None,
+    /// Each sends a request line and one header, never the blank line that ends the header
+    /// section (slowloris).
+    Headers,
+    /// Each asks for a large body (`GET /bytes?n=N`) and never reads it: the server's writes
+    /// block once the socket buffers are full.
+    Reader(u64),
+}
+
+/// One design under `slow-clients`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlowRow {
+    /// The design.
+    pub design: Design,
+    /// Its workers (threads or processes that each serve one connection at a time, or loops),
+    /// where the design has a number of them.
+    pub workers: Option<usize>,
+    /// Per load, in [`SlowClients::loads`]' order.
+    pub points: Vec<SlowPoint>,
+}
+
+/// What the well-behaved clients got under one load.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlowPoint {
+    /// Completed requests per second over the measured time.
+    pub rps: f64,
+    /// Their 99th percentile, ms.
+    pub p99_ms: Option<f64>,
+    /// Requests completed.
+    pub requests: u64,
+    /// Of them, failed.
+    pub failures: u64,
+    /// Why it did not run, if it did not.
+    pub skipped: Option<String>,
 }
 
 /// `--experiment head-of-line`: a load at a fixed rate in which a share of the requests are

@@ -1095,7 +1095,9 @@ fn head_of_line_reaches_every_report() {
     }
     // without pool, no design is held at 1 ms of CPU, and the verdict says so
     let mut two = r.clone();
-    let Experiment::HeadOfLine(h) = &mut two.experiments[0];
+    let Experiment::HeadOfLine(h) = &mut two.experiments[0] else {
+        unreachable!("the fixture's experiment")
+    };
     h.rows.truncate(2);
     let md2 = markdown::render_markdown(&two, Lang::En);
     assert!(
@@ -1136,4 +1138,104 @@ fn head_of_line_reaches_every_report() {
     } else {
         eprintln!("kept {}", path.display());
     }
+}
+
+#[test]
+fn slow_clients_reach_every_report() {
+    use swarmlab_report::{Experiment, SlowClients, SlowLoad, SlowPoint, SlowRow};
+    let point = |rps: f64, p99: Option<f64>| SlowPoint {
+        rps,
+        p99_ms: p99,
+        requests: (rps * 3.0) as u64,
+        failures: 0,
+        skipped: None,
+    };
+    let mut r = fixture();
+    r.experiments = vec![Experiment::SlowClients(SlowClients {
+        rate: 500.0,
+        connections: 20,
+        slow: 16,
+        seconds: 3.0,
+        header_timeout_s: 10.0,
+        write_timeout_s: 30.0,
+        loads: vec![
+            SlowLoad::None,
+            SlowLoad::Headers,
+            SlowLoad::Reader(32 << 20),
+        ],
+        rows: vec![
+            SlowRow {
+                design: Design::Model(Model::Pool),
+                workers: Some(4),
+                points: vec![
+                    point(481.0, Some(4.1)),
+                    point(0.0, None),
+                    point(180.0, Some(900.0)),
+                ],
+            },
+            SlowRow {
+                design: Design::Model(Model::Thread),
+                workers: None,
+                points: vec![
+                    point(476.0, Some(1.6)),
+                    point(480.0, Some(1.7)),
+                    point(475.0, Some(0.7)),
+                ],
+            },
+            SlowRow {
+                design: Design::Model(Model::Epoll),
+                workers: None,
+                points: vec![
+                    point(481.0, Some(0.7)),
+                    point(477.0, Some(1.0)),
+                    point(480.0, Some(0.5)),
+                ],
+            },
+        ],
+    })];
+    let md = markdown::render_markdown(&r, Lang::En);
+    for needle in [
+        "## Slow clients (slowloris, slow readers)",
+        "| pool | 481 | 4.10 ms | 0 | - | 180 | 900 ms |",
+        "Beside 16 slow clients that never finish their headers, of the rate each design served alone: Stopped (under 10 %): **pool 0 req/s (0 %)**. Kept serving: thread 480 req/s (101 %), epoll 477 req/s (99 %).",
+        "pool: 4 workers each serve one connection at a time, and 16 slow clients hold every one of them until its header timeout (10 s)",
+        "Beside 16 slow clients that never read their answers, of the rate each design served alone: Slowed (under half): **pool 180 req/s (37 %)**.",
+        "epoll: the loop waits on every connection at once",
+    ] {
+        assert!(md.contains(needle), "no '{needle}' in:\n{md}");
+    }
+    let ko = markdown::render_markdown(&r, Lang::Ko);
+    assert!(
+        ko.contains("## 느린 클라이언트 (slowloris, 느린 수신자)"),
+        "{ko}"
+    );
+    assert!(
+        ko.contains("멈췄다 (10 % 미만): **pool 0 req/s (0 %)**"),
+        "{ko}"
+    );
+    let page = html::render_html(&r, Lang::En);
+    assert!(
+        page.contains("Requests per second beside 16 slowloris clients"),
+        "the chart"
+    );
+    let figures = html::figures(&r, Lang::En);
+    let ids: Vec<&str> = figures
+        .iter()
+        .filter_map(|f| match f {
+            html::Fig::Chart { id, .. } => Some(id.as_str()),
+            _ => None,
+        })
+        .filter(|id| id.starts_with("experiment-"))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "experiment-slow-clients-none",
+            "experiment-slow-clients-headers",
+            "experiment-slow-clients-reader"
+        ]
+    );
+    let json = swarmlab_report::render_json(&r);
+    let back: swarmlab_report::Results = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.experiments, r.experiments);
 }

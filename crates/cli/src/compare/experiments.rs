@@ -2,6 +2,10 @@
 //! command; an external `--target` runs where it runs and has no row) under the conditions
 //! courses study, each on fresh servers as the main run has them.
 //!
+//! `slow-clients`: a steady load alone, then beside clients connected first that never finish
+//! their headers (slowloris) or never read a large answer (slow readers); what the steady
+//! clients still get on each design before the server's own timeouts end the slow ones.
+//!
 //! `head-of-line`: a load at a fixed rate in which 5 % of the requests are long: by 1 ms of
 //! CPU (shorter than the kernel's time slice), by 10 ms (longer), by 100 ms of waiting; what
 //! the short ones pay on each design. 1 ms alone, as first planned, showed nothing: a thread
@@ -12,7 +16,13 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use swarmlab_report::{Experiment, ExperimentKind, HeadOfLine, HolPoint, HolRow, LongRequest};
+use std::io::Write as _;
+use std::net::{SocketAddr, TcpStream};
+
+use swarmlab_report::{
+    Experiment, ExperimentKind, HeadOfLine, HolPoint, HolRow, LongRequest, SlowClients, SlowLoad,
+    SlowPoint, SlowRow,
+};
 use swarmlab_server::Model;
 use swarmlab_swarm::{
     Entry, Plan as LoadPlan, Stats, Status, Swarm, Target as Url, WaitTime, Workload,
@@ -29,9 +39,166 @@ pub fn run(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Vec<Experiment> {
         .experiments
         .iter()
         .filter_map(|k| match k {
+            ExperimentKind::SlowClients => slow_clients(ctx, live).map(Experiment::SlowClients),
             ExperimentKind::HeadOfLine => head_of_line(ctx, live).map(Experiment::HeadOfLine),
         })
         .collect()
+}
+
+/// `slow-clients`' steady load: requests per second over connections; the slow clients' loads
+/// (a slow reader asks for more than the socket buffers hold: 4 MiB of the server's send
+/// buffer at most here, and the client's receive window); at least this many slow clients,
+/// and twice the workers a pool or prefork server gets where that is more.
+const SLOW_RATE: f64 = 500.0;
+const SLOW_CONNECTIONS: usize = 20;
+const SLOW_LOADS: [SlowLoad; 3] = [
+    SlowLoad::None,
+    SlowLoad::Headers,
+    SlowLoad::Reader(32 << 20),
+];
+const SLOW_CLIENTS: usize = 16;
+
+fn slow_clients(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<SlowClients> {
+    let seconds = if ctx.plan.quick { 3.0 } else { 6.0 };
+    let targets = experiment_targets(ctx);
+    // the workers ServerCommand::model gives a pool or prefork server
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let slow = SLOW_CLIENTS.max(2 * workers);
+    let http = swarmlab_http::Config::default();
+    let server = swarmlab_server::Config::default();
+    println!(
+        "slow-clients: {} design(s), {SLOW_RATE:.0} req/s over {SLOW_CONNECTIONS} connections, alone, beside {slow} slowloris clients, beside {slow} slow readers, {seconds:.0} s each",
+        targets.len(),
+    );
+    let bars = indicatif::MultiProgress::new();
+    let mut rows = Vec::new();
+    for (i, target) in targets.iter().enumerate() {
+        let design = target.design();
+        let progress = Progress::new(
+            &bars,
+            live,
+            &format!("{} slow-clients", design.name()),
+            (i, targets.len()),
+            0.0,
+        );
+        let point = |load: SlowLoad| {
+            if ctx.stop.load(Ordering::Relaxed) {
+                return SlowPoint {
+                    skipped: Some("interrupted".into()),
+                    ..SlowPoint::default()
+                };
+            }
+            progress.say(&format!("slow clients: {}", slow_name(load)));
+            let cmd = server_command(ctx, target, None);
+            match ServerProcess::start(&cmd) {
+                Err(e) => SlowPoint {
+                    skipped: Some(format!("{e:#}")),
+                    ..SlowPoint::default()
+                },
+                Ok(server) => {
+                    let held = match open_slow(server.addr(), load, slow) {
+                        Ok(held) => held,
+                        Err(e) => {
+                            server.stop();
+                            return SlowPoint {
+                                skipped: Some(format!("a slow client could not connect: {e}")),
+                                ..SlowPoint::default()
+                            };
+                        }
+                    };
+                    let url = Url::parse(&server.url()).expect("a loopback URL");
+                    let p = steady_load(ctx, &url, seconds);
+                    // the slow ones leave first: a worker blocked on one is freed to stop
+                    drop(held);
+                    server.stop();
+                    p
+                }
+            }
+        };
+        let points: Vec<SlowPoint> = SLOW_LOADS.iter().map(|&l| point(l)).collect();
+        progress.finish();
+        let line = format!(
+            "{} slow-clients: {}",
+            design.name(),
+            SLOW_LOADS
+                .iter()
+                .zip(&points)
+                .map(|(l, p)| match &p.skipped {
+                    Some(why) => format!("{} (did not run: {why})", slow_name(*l)),
+                    None => format!("{:.0} req/s {}", p.rps, slow_name(*l)),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if bars.is_hidden() {
+            println!("{line}");
+        } else {
+            let _ = bars.println(line);
+        }
+        let has_workers = matches!(target, Target::Model(Model::Pool | Model::Prefork));
+        rows.push(SlowRow {
+            design,
+            workers: has_workers.then_some(workers),
+            points,
+        });
+    }
+    Some(SlowClients {
+        rate: SLOW_RATE,
+        connections: SLOW_CONNECTIONS,
+        slow,
+        seconds,
+        header_timeout_s: http.header_timeout.as_secs_f64(),
+        write_timeout_s: server.write_timeout.as_secs_f64(),
+        loads: SLOW_LOADS.to_vec(),
+        rows,
+    })
+}
+
+fn slow_name(load: SlowLoad) -> &'static str {
+    match load {
+        SlowLoad::None => "alone",
+        SlowLoad::Headers => "beside slowloris",
+        SlowLoad::Reader(_) => "beside slow readers",
+    }
+}
+
+/// `n` slow clients of `load`, connected and their bytes sent, then a moment for the server
+/// to take them up (accept them, start reading or writing).
+fn open_slow(addr: SocketAddr, load: SlowLoad, n: usize) -> std::io::Result<Vec<TcpStream>> {
+    let request = match load {
+        SlowLoad::None => return Ok(Vec::new()),
+        // no blank line: the header section never ends
+        SlowLoad::Headers => format!("GET / HTTP/1.1\r\nHost: {addr}\r\n"),
+        SlowLoad::Reader(n) => format!("GET /bytes?n={n} HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
+    };
+    let mut held = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        s.write_all(request.as_bytes())?;
+        held.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(held)
+}
+
+/// The steady load: `GET /` over [`SLOW_CONNECTIONS`], each waiting for its answer, measured
+/// after [`WARM_UP`] for `seconds`.
+fn steady_load(ctx: &Ctx<'_>, url: &Url, seconds: f64) -> SlowPoint {
+    let workload = Workload::mix(
+        url,
+        &[("/", "steady", 1)],
+        WaitTime::Constant(SLOW_CONNECTIONS as f64 / SLOW_RATE),
+    );
+    let (summary, took) = measured(ctx, workload, SLOW_CONNECTIONS, seconds);
+    let stats = &summary.stats;
+    SlowPoint {
+        // over the time measured: the warm-up ends at the first second's report past it
+        rps: stats.total.num_requests as f64 / took.as_secs_f64().max(1e-3),
+        p99_ms: stats.total.percentile_ms(0.99),
+        requests: stats.total.num_requests,
+        failures: stats.total.num_failures,
+        skipped: None,
+    }
 }
 
 /// `head-of-line`'s load: requests per second, connections, the long share (one task in
@@ -178,20 +345,7 @@ fn hol_load(ctx: &Ctx<'_>, url: &Url, long: &str, seconds: f64) -> HolPoint {
         // behind its 100 ms request against the requests it sends next)
         WaitTime::Constant(HOL_CONNECTIONS as f64 / HOL_RATE),
     );
-    let plan = LoadPlan {
-        users: HOL_CONNECTIONS,
-        spawn_rate: 1e9,
-        run_time: Some(WARM_UP + Duration::from_secs_f64(seconds)),
-        threads: ctx.plan.generator_threads,
-        seed: Some(ctx.plan.seed),
-        ..LoadPlan::default()
-    };
-    let swarm = Swarm::new(workload, plan.clone());
-    let mut warm = WarmUp {
-        swarm: swarm.clone(),
-        reset: false,
-    };
-    let summary = swarmlab_swarm::drive(&swarm, &plan, ctx.stop, &mut warm);
+    let (summary, _) = measured(ctx, workload, HOL_CONNECTIONS, seconds);
     let stats = &summary.stats;
     let at = |name: &str| summary.entries.iter().position(|e| e.name == name);
     let q = |name: &str, q: f64| at(name).and_then(|i| stats.entries.get(i)?.percentile_ms(q));
@@ -205,16 +359,43 @@ fn hol_load(ctx: &Ctx<'_>, url: &Url, long: &str, seconds: f64) -> HolPoint {
     }
 }
 
+/// `workload` over `users` connections, all started at once, measured after [`WARM_UP`] for
+/// `seconds`; with the time measured (from the statistics' reset to the run's end).
+fn measured(
+    ctx: &Ctx<'_>,
+    workload: Workload,
+    users: usize,
+    seconds: f64,
+) -> (swarmlab_swarm::Summary, Duration) {
+    let plan = LoadPlan {
+        users,
+        spawn_rate: 1e9,
+        run_time: Some(WARM_UP + Duration::from_secs_f64(seconds)),
+        threads: ctx.plan.generator_threads,
+        seed: Some(ctx.plan.seed),
+        ..LoadPlan::default()
+    };
+    let swarm = Swarm::new(workload, plan.clone());
+    let mut warm = WarmUp {
+        swarm: swarm.clone(),
+        reset: None,
+    };
+    let started = std::time::Instant::now();
+    let summary = swarmlab_swarm::drive(&swarm, &plan, ctx.stop, &mut warm);
+    (summary, warm.reset.unwrap_or(started).elapsed())
+}
+
 /// Resets the statistics once the warm-up has passed.
 struct WarmUp {
     swarm: Swarm,
-    reset: bool,
+    /// When it did.
+    reset: Option<std::time::Instant>,
 }
 
 impl swarmlab_swarm::Observer for WarmUp {
     fn second(&mut self, _: &Stats, _: &[Entry], status: &Status) {
-        if !self.reset && status.elapsed >= WARM_UP {
-            self.reset = true;
+        if self.reset.is_none() && status.elapsed >= WARM_UP {
+            self.reset = Some(std::time::Instant::now());
             self.swarm.reset_stats();
         }
     }

@@ -6,7 +6,10 @@ use std::fmt::Write;
 use swarmlab_models::Model;
 
 use crate::lang::{ms, Lang};
-use crate::results::{Design, Experiment, HeadOfLine, HolPoint, HolRow, LongRequest, Results};
+use crate::results::{
+    Design, Experiment, HeadOfLine, HolPoint, HolRow, LongRequest, Results, SlowClients, SlowLoad,
+    SlowPoint,
+};
 
 /// A design whose short requests' p99 is at least this many times the best design's is held
 /// behind the long ones.
@@ -17,6 +20,7 @@ pub fn experiments_section(lang: Lang, r: &Results) -> String {
     r.experiments
         .iter()
         .map(|e| match e {
+            Experiment::SlowClients(x) => slow_clients(lang, x),
             Experiment::HeadOfLine(h) => head_of_line(lang, h),
         })
         .collect()
@@ -287,5 +291,267 @@ pub fn hol_chart_title(lang: Lang, h: &HeadOfLine, i: usize) -> String {
     match lang {
         Lang::En => format!("Short requests' p99, {:.0} % taking {t}", h.long_pct),
         Lang::Ko => format!("짧은 요청의 p99, {:.0} % 가 {t}", h.long_pct),
+    }
+}
+
+/// Under slow clients, a design that kept less than this share of its rate alone was stopped.
+pub const STOPPED: f64 = 0.1;
+/// ... and less than this share, slowed.
+pub const SLOWED: f64 = 0.5;
+
+fn slow_clients(lang: Lang, x: &SlowClients) -> String {
+    let mut s = format!(
+        "## {}\n\n",
+        lang.pick(
+            "Slow clients (slowloris, slow readers)",
+            "느린 클라이언트 (slowloris, 느린 수신자)"
+        )
+    );
+    let loads: Vec<String> = x
+        .loads
+        .iter()
+        .filter(|l| **l != SlowLoad::None)
+        .map(|l| slow_describe(lang, *l))
+        .collect();
+    let _ = writeln!(
+        s,
+        "{}\n",
+        match lang {
+            Lang::En => format!(
+                "Each design under {:.0} req/s over {} keep-alive connections (each waits for its answer, then a think time), for {:.0} s after a second of warm-up: alone, then beside {} slow clients connected first and held through the run: {}. The servers' own limits: a header section must arrive within {:.0} s, and a client that reads nothing for {:.0} s is dropped; the runs are shorter, so what a design does until then is what is measured.",
+                x.rate, x.connections, x.seconds, x.slow, loads.join("; "), x.header_timeout_s, x.write_timeout_s
+            ),
+            Lang::Ko => format!(
+                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 응답을 기다린 뒤 생각 시간을 두고) 1초 준비 후 {:.0}초 걸었다: 혼자, 그리고 먼저 연결해 끝까지 붙잡고 있는 느린 클라이언트 {}개 옆에서: {}. 서버 자체의 한도: 헤더는 {:.0}초 안에 와야 하고, {:.0}초 동안 아무것도 읽지 않는 클라이언트는 끊긴다. 실행이 그보다 짧으므로, 그때까지 설계가 하는 일이 측정된다.",
+                x.connections, x.rate, x.seconds, x.slow, loads.join("; "), x.header_timeout_s, x.write_timeout_s
+            ),
+        }
+    );
+    s += &slow_table(lang, x);
+    for p in slow_verdict(lang, x) {
+        let _ = writeln!(s, "{p}\n");
+    }
+    s
+}
+
+/// A slow load in words.
+fn slow_describe(lang: Lang, l: SlowLoad) -> String {
+    match (lang, l) {
+        (Lang::En, SlowLoad::None) => "none".into(),
+        (Lang::Ko, SlowLoad::None) => "없음".into(),
+        (Lang::En, SlowLoad::Headers) => {
+            "each sends a request line and one header and never ends the header section (slowloris)"
+                .into()
+        }
+        (Lang::Ko, SlowLoad::Headers) => {
+            "요청 줄과 헤더 하나만 보내고 헤더를 끝내지 않는다 (slowloris)".into()
+        }
+        (Lang::En, SlowLoad::Reader(n)) => format!(
+            "each asks for {} MiB (`GET /bytes?n={n}`) and never reads it (slow readers)",
+            n >> 20
+        ),
+        (Lang::Ko, SlowLoad::Reader(n)) => format!(
+            "{} MiB 를 요청하고 (`GET /bytes?n={n}`) 읽지 않는다 (느린 수신자)",
+            n >> 20
+        ),
+    }
+}
+
+/// A slow load's column heading.
+fn slow_heading(lang: Lang, l: SlowLoad) -> &'static str {
+    match l {
+        SlowLoad::None => lang.pick("alone", "혼자"),
+        SlowLoad::Headers => lang.pick("beside slowloris", "slowloris 옆"),
+        SlowLoad::Reader(_) => lang.pick("beside slow readers", "느린 수신자 옆"),
+    }
+}
+
+fn slow_table(lang: Lang, x: &SlowClients) -> String {
+    let mut s = format!("| {} |", lang.pick("Design", "설계"));
+    for l in &x.loads {
+        let t = slow_heading(lang, *l);
+        let _ = write!(s, " {t}: req/s | {t}: p99 |");
+    }
+    let _ = writeln!(s, "\n|---|{}", "---|---|".repeat(x.loads.len()));
+    for row in &x.rows {
+        let _ = write!(s, "| {} |", row.design);
+        for p in &row.points {
+            match &p.skipped {
+                Some(_) => {
+                    let _ = write!(s, " {} | |", lang.pick("did not run", "실행 안 됨"));
+                }
+                None => {
+                    let failed = match (lang, p.failures) {
+                        (_, 0) => String::new(),
+                        (Lang::En, n) => format!(" ({n} failed)"),
+                        (Lang::Ko, n) => format!(" ({n}개 실패)"),
+                    };
+                    let _ = write!(s, " {:.0}{failed} | {} |", p.rps, cell(p.p99_ms));
+                }
+            }
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s);
+    s
+}
+
+/// The verdict: per slow load, the designs the slow clients stopped (under [`STOPPED`] of
+/// their rate alone), slowed (under [`SLOWED`]) and left alone, with each design's mechanism.
+pub fn slow_verdict(lang: Lang, x: &SlowClients) -> Vec<String> {
+    let Some(alone) = x.loads.iter().position(|l| *l == SlowLoad::None) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, &load) in x.loads.iter().enumerate() {
+        if load == SlowLoad::None {
+            continue;
+        }
+        let (mut stopped, mut slowed, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+        let mut whys: Vec<(String, Vec<String>)> = Vec::new();
+        for row in &x.rows {
+            let (Some(base), Some(p)) = (row.points.get(alone), row.points.get(i)) else {
+                continue;
+            };
+            if base.skipped.is_some() || p.skipped.is_some() || base.rps <= 0.0 {
+                continue;
+            }
+            let share = p.rps / base.rps;
+            let named = format!("{} {:.0} req/s ({:.0} %)", row.design, p.rps, share * 100.0);
+            if share < STOPPED {
+                stopped.push(format!("**{named}**"));
+            } else if share < SLOWED {
+                slowed.push(format!("**{named}**"));
+            } else {
+                kept.push(named);
+            }
+            if let Some(why) = slow_mechanism(lang, &row.design, row.workers, load, x) {
+                match whys.iter_mut().find(|(w, _)| *w == why) {
+                    Some((_, names)) => names.push(row.design.to_string()),
+                    None => whys.push((why, vec![row.design.to_string()])),
+                }
+            }
+        }
+        let intro = match lang {
+            Lang::En => format!(
+                "Beside {} slow clients that {}, of the rate each design served alone:",
+                x.slow,
+                match load {
+                    SlowLoad::Headers => "never finish their headers",
+                    _ => "never read their answers",
+                }
+            ),
+            Lang::Ko => format!(
+                "{}을 하는 느린 클라이언트 {}개 옆에서, 혼자일 때의 처리량 대비:",
+                match load {
+                    SlowLoad::Headers => "헤더를 끝내지 않기",
+                    _ => "응답을 읽지 않기",
+                },
+                x.slow
+            ),
+        };
+        let mut p = intro;
+        for (names, en, ko) in [
+            (&stopped, "Stopped (under 10 %)", "멈췄다 (10 % 미만)"),
+            (&slowed, "Slowed (under half)", "느려졌다 (절반 미만)"),
+            (&kept, "Kept serving", "계속 처리했다"),
+        ] {
+            if !names.is_empty() {
+                let _ = write!(p, " {}: {}.", lang.pick(en, ko), names.join(", "));
+            }
+        }
+        let why: Vec<String> = whys
+            .into_iter()
+            .map(|(w, names)| format!("{}: {w}", names.join(", ")))
+            .collect();
+        if !why.is_empty() {
+            let _ = write!(p, " {}{}.", lang.pick("Why: ", "이유: "), why.join("; "));
+        }
+        out.push(p);
+    }
+    out
+}
+
+/// What a built-in design does with a slow client; `None` for a server of the user's own.
+fn slow_mechanism(
+    lang: Lang,
+    design: &Design,
+    workers: Option<usize>,
+    load: SlowLoad,
+    x: &SlowClients,
+) -> Option<String> {
+    let Design::Model(m) = design else {
+        return None;
+    };
+    let (until_en, until_ko) = match load {
+        SlowLoad::Headers => (
+            format!("until its header timeout ({:.0} s)", x.header_timeout_s),
+            format!("헤더 타임아웃({:.0}초)까지", x.header_timeout_s),
+        ),
+        _ => (
+            format!(
+                "blocked in a write until its write timeout ({:.0} s)",
+                x.write_timeout_s
+            ),
+            format!(
+                "쓰기 타임아웃({:.0}초)까지 쓰기에서 막혀",
+                x.write_timeout_s
+            ),
+        ),
+    };
+    Some(match m {
+        Model::Single => match lang {
+            Lang::En => format!("it serves one connection at a time, and the first slow one holds it {until_en}, while everyone else waits in the listen queue"),
+            Lang::Ko => format!("한 번에 연결 하나만 처리하는데, 첫 느린 클라이언트가 {until_ko} 붙잡고, 나머지는 listen 큐에서 기다린다"),
+        },
+        Model::Pool | Model::Prefork => {
+            let n = workers.map_or_else(|| "N".to_string(), |n| n.to_string());
+            match lang {
+                Lang::En if workers == Some(1) => format!("its one worker serves one connection at a time, and {} slow clients hold it {until_en}", x.slow),
+                Lang::En => format!("{n} workers each serve one connection at a time, and {} slow clients hold every one of them {until_en}", x.slow),
+                Lang::Ko => format!("워커 {n}개가 각자 한 번에 연결 하나만 처리하는데, 느린 클라이언트 {}개가 워커를 모두 {until_ko} 붙잡는다", x.slow),
+            }
+        }
+        Model::Thread | Model::Fork => lang
+            .pick(
+                "a thread or process per connection: a slow client's thread or process waits alone, at the price of a stack or a process each",
+                "연결마다 스레드나 프로세스가 있어, 느린 클라이언트의 것은 혼자 기다린다 (대신 각각 스택이나 프로세스 하나)",
+            )
+            .to_string(),
+        Model::Select | Model::Poll | Model::Epoll | Model::Uring | Model::Procs | Model::Tokio => lang
+            .pick(
+                "the loop waits on every connection at once and serves whichever is ready: a slow client costs a descriptor and its buffers, not the loop's time",
+                "루프가 모든 연결을 한꺼번에 기다리고 준비된 것을 처리하므로, 느린 클라이언트는 디스크립터와 버퍼만 쓰고 루프의 시간은 쓰지 않는다",
+            )
+            .to_string(),
+    })
+}
+
+/// Requests per second per design under load `i`, for the chart.
+pub fn slow_bars(x: &SlowClients, i: usize) -> Vec<(String, f64)> {
+    x.rows
+        .iter()
+        .filter_map(|r| {
+            let p: &SlowPoint = r.points.get(i)?;
+            p.skipped
+                .is_none()
+                .then(|| (r.design.name().to_string(), p.rps))
+        })
+        .collect()
+}
+
+/// A slow load's chart title.
+pub fn slow_chart_title(lang: Lang, x: &SlowClients, i: usize) -> String {
+    match (lang, x.loads.get(i)) {
+        (Lang::En, Some(SlowLoad::None)) => "Requests per second, no slow clients".into(),
+        (Lang::Ko, Some(SlowLoad::None)) => "초당 요청 수, 느린 클라이언트 없음".into(),
+        (Lang::En, Some(SlowLoad::Headers)) => {
+            format!("Requests per second beside {} slowloris clients", x.slow)
+        }
+        (Lang::Ko, Some(SlowLoad::Headers)) => {
+            format!("초당 요청 수, slowloris 클라이언트 {}개 옆", x.slow)
+        }
+        (Lang::En, _) => format!("Requests per second beside {} slow readers", x.slow),
+        (Lang::Ko, _) => format!("초당 요청 수, 느린 수신자 {}개 옆", x.slow),
     }
 }

@@ -18,7 +18,10 @@ pub use capacity::{capacity_conclusion, capacity_section, capacity_verdict};
 pub use checks::{check_verdict, checks_section};
 pub use common::{limited_by, shown, RESOLUTION};
 pub use cores::{cores_section, too_few_cores};
-pub use experiments::{experiments_section, hol_bars, hol_chart_title, hol_verdict, HELD};
+pub use experiments::{
+    experiments_section, hol_bars, hol_chart_title, hol_verdict, slow_bars, slow_chart_title,
+    slow_verdict, HELD, SLOWED, STOPPED,
+};
 pub use scaling::scaling_section;
 pub use trials::trials_section;
 pub use workloads::workloads_section;
