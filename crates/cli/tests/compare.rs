@@ -1146,3 +1146,70 @@ fn slow_clients_stop_pool_not_epoll() {
         .join("figures/experiment-slow-clients-headers.png")
         .is_file());
 }
+
+/// Issue 31, `idle`: beside 10,000 idle keep-alive connections, `poll` pays for every one of
+/// them on each wakeup (its CPU per request at least 3× `epoll`'s), `epoll` for the ready ones
+/// only; both hold all 10,000 and answer each one's request; the verdict reaches the report.
+#[test]
+fn idle_connections_cost_poll_per_wakeup_not_epoll() {
+    let _one = exclusive();
+    let out_dir = out_dir("compare-idle");
+    let stdout = swarmlab_ok(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--experiment",
+        "idle",
+        "--models",
+        "poll,epoll",
+        "-u",
+        "20",
+        "--max-time",
+        "1s",
+        "--slo-p99",
+        "0",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let results = results_in(&out_dir);
+    let [swarmlab_report::Experiment::Idle(x)] = results.experiments.as_slice() else {
+        panic!("one idle experiment: {:?}\n{stdout}", results.experiments);
+    };
+    let most = x
+        .idle
+        .iter()
+        .position(|&n| n == 10_000)
+        .unwrap_or_else(|| panic!("no 10,000-idle load: {x:?}"));
+    let row = |name: &str| {
+        x.rows
+            .iter()
+            .find(|r| r.design.name() == name)
+            .unwrap_or_else(|| panic!("no {name} row: {x:?}"))
+    };
+    let cpu = |name: &str| {
+        let p = &row(name).points[most];
+        assert!(p.skipped.is_none(), "{p:?}\n{stdout}");
+        assert_eq!(
+            (p.opened, p.answered),
+            (10_000, 10_000),
+            "{name} holds and answers them all\n{stdout}"
+        );
+        assert!(p.rps > 100.0, "{name} kept serving: {p:?}\n{stdout}");
+        p.cpu_us_per_request
+            .unwrap_or_else(|| panic!("{name}: no CPU per request\n{stdout}"))
+    };
+    let (poll, epoll) = (cpu("poll"), cpu("epoll"));
+    assert!(
+        poll >= 3.0 * epoll,
+        "beside 10,000 idle connections: poll {poll:.0} µs of CPU per request, epoll {epoll:.0} µs (want at least 3x)\n{stdout}"
+    );
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    for needle in [
+        "## Idle connections (C10K)",
+        "Paid for the idle ones on every wakeup (CPU per request at least 3× its own alone): **poll**",
+        "poll(2) passes every connection's entry to the kernel",
+    ] {
+        assert!(md.contains(needle), "no '{needle}' in:\n{md}");
+    }
+    assert!(out_dir.join("figures/experiment-idle-10000.png").is_file());
+}

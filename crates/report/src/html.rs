@@ -370,6 +370,23 @@ fn experiment_charts(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
                     chart(out, id, bar_chart(&title, "req/s", &bars));
                 }
             }
+            crate::results::Experiment::Idle(x) => {
+                for (i, n) in x.idle.iter().enumerate() {
+                    let bars: Vec<Bar> = crate::sections::idle_bars(x, i)
+                        .into_iter()
+                        .map(|(label, v)| Bar::new(label, v))
+                        .collect();
+                    if bars.is_empty() {
+                        continue;
+                    }
+                    let title = crate::sections::idle_chart_title(lang, x, i);
+                    chart(
+                        out,
+                        &format!("experiment-idle-{n}"),
+                        bar_chart(&title, "µs", &bars),
+                    );
+                }
+            }
             crate::results::Experiment::HeadOfLine(h) => {
                 for (i, load) in h.loads.iter().enumerate() {
                     let bars: Vec<Bar> = crate::sections::hol_bars(h, i)

@@ -20,9 +20,9 @@ pub use capacity::{Capacity, LimitedBy};
 pub use lang::Lang;
 pub use results::{
     Baseline, CapacityRow, Client, CorePoint, Cores, CoresRow, Design, Experiment, ExperimentKind,
-    HeadOfLine, HolPoint, HolRow, LongRequest, Machine, ModelResult, Outcome, ReadDelay, Results,
-    Sample, ScalePoint, Server, Settings, SlowClients, SlowLoad, SlowPoint, SlowRow, StatRow,
-    Trial, UnknownWorkload, Workload, WorkloadKind, WorkloadRun,
+    HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, IdleRow, LongRequest, Machine, ModelResult,
+    Outcome, ReadDelay, Results, Sample, ScalePoint, Server, Settings, SlowClients, SlowLoad,
+    SlowPoint, SlowRow, StatRow, Trial, UnknownWorkload, Workload, WorkloadKind, WorkloadRun,
 };
 
 /// `results.json`.

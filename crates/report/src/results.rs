@@ -295,19 +295,25 @@ pub struct Results {
 pub enum ExperimentKind {
     /// Clients that send half a request, or never read their answer: what the others pay.
     SlowClients,
+    /// 10,000 idle keep-alive connections beside a few busy ones: what each wakeup costs.
+    Idle,
     /// 5 % of the requests take 1 ms of CPU, or wait 100 ms: what the short ones pay.
     HeadOfLine,
 }
 
 impl ExperimentKind {
     /// Every experiment there is, in the order `--experiment all` runs them.
-    pub const ALL: &'static [ExperimentKind] =
-        &[ExperimentKind::SlowClients, ExperimentKind::HeadOfLine];
+    pub const ALL: &'static [ExperimentKind] = &[
+        ExperimentKind::SlowClients,
+        ExperimentKind::Idle,
+        ExperimentKind::HeadOfLine,
+    ];
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             ExperimentKind::SlowClients => "slow-clients",
+            ExperimentKind::Idle => "idle",
             ExperimentKind::HeadOfLine => "head-of-line",
         }
     }
@@ -317,6 +323,9 @@ impl ExperimentKind {
         match self {
             ExperimentKind::SlowClients => {
                 "slow clients (half a request held, an answer never read) beside a steady load: what the others still get on each design"
+            }
+            ExperimentKind::Idle => {
+                "10,000 idle keep-alive connections beside a steady load: the server's CPU per request and memory on each design"
             }
             ExperimentKind::HeadOfLine => {
                 "long requests among short ones: 5 % take 1 ms of CPU, then 5 % wait 100 ms; the short ones' p99 on each design"
@@ -342,8 +351,69 @@ impl std::str::FromStr for ExperimentKind {
 pub enum Experiment {
     /// Slow clients beside a steady load.
     SlowClients(SlowClients),
+    /// Idle connections beside a steady load.
+    Idle(Idle),
     /// Long requests among short ones.
     HeadOfLine(HeadOfLine),
+}
+
+/// `--experiment idle` (Kegel's C10K): a steady load alone, then beside many idle keep-alive
+/// connections (each sent one request and keeps its connection open); the server's CPU per
+/// request says what each wakeup costs with them, its memory what holding them costs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Idle {
+    /// Requests per second the busy connections ask for (each waits for its answer, then a
+    /// think time).
+    pub rate: f64,
+    /// Busy connections, keep-alive.
+    pub connections: usize,
+    /// How long each load ran, s (after a second of warm-up).
+    pub seconds: f64,
+    /// The server's idle timeout, s: the runs end before it closes the idle ones.
+    pub idle_timeout_s: f64,
+    /// Idle connections of each load, in order (the first 0: the load alone).
+    pub idle: Vec<usize>,
+    /// A row per design.
+    pub rows: Vec<IdleRow>,
+}
+
+/// One design under `idle`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IdleRow {
+    /// The design.
+    pub design: Design,
+    /// Per load, in [`Idle::idle`]'s order.
+    pub points: Vec<IdlePoint>,
+}
+
+/// One design beside one number of idle connections.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IdlePoint {
+    /// Idle connections opened (fewer than asked where a connect timed out: a design that
+    /// accepts none leaves them in its listen queue until it is full).
+    pub opened: usize,
+    /// Idle connections whose one request was answered before the load began.
+    pub answered: usize,
+    /// Idle connections still open when the load ended (a design serving N at a time closes an
+    /// answered one when others wait: it holds none).
+    #[serde(default)]
+    pub open_at_end: usize,
+    /// The busy connections' completed requests per second.
+    pub rps: f64,
+    /// Their 99th percentile, ms.
+    pub p99_ms: Option<f64>,
+    /// Requests completed.
+    pub requests: u64,
+    /// Of them, failed.
+    pub failures: u64,
+    /// The server's CPU per completed request over the measured time, µs.
+    pub cpu_us_per_request: Option<f64>,
+    /// The server's memory (PSS) at the end, MiB.
+    pub pss_mib: f64,
+    /// Its threads at the end, summed over its processes.
+    pub threads: u64,
+    /// Why it did not run, if it did not.
+    pub skipped: Option<String>,
 }
 
 /// `--experiment slow-clients`: a steady load of well-behaved clients, alone and then beside

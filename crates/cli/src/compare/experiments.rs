@@ -6,6 +6,10 @@
 //! their headers (slowloris) or never read a large answer (slow readers); what the steady
 //! clients still get on each design before the server's own timeouts end the slow ones.
 //!
+//! `idle`: a steady load alone, then beside 10,000 idle keep-alive connections (each sent one
+//! request, read its answer where it came, and stays open); the server's CPU per request and
+//! memory on each design.
+//!
 //! `head-of-line`: a load at a fixed rate in which 5 % of the requests are long: by 1 ms of
 //! CPU (shorter than the kernel's time slice), by 10 ms (longer), by 100 ms of waiting; what
 //! the short ones pay on each design. 1 ms alone, as first planned, showed nothing: a thread
@@ -20,8 +24,8 @@ use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream};
 
 use swarmlab_report::{
-    Experiment, ExperimentKind, HeadOfLine, HolPoint, HolRow, LongRequest, SlowClients, SlowLoad,
-    SlowPoint, SlowRow,
+    Experiment, ExperimentKind, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, IdleRow,
+    LongRequest, SlowClients, SlowLoad, SlowPoint, SlowRow,
 };
 use swarmlab_server::Model;
 use swarmlab_swarm::{
@@ -40,6 +44,7 @@ pub fn run(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Vec<Experiment> {
         .iter()
         .filter_map(|k| match k {
             ExperimentKind::SlowClients => slow_clients(ctx, live).map(Experiment::SlowClients),
+            ExperimentKind::Idle => idle(ctx, live).map(Experiment::Idle),
             ExperimentKind::HeadOfLine => head_of_line(ctx, live).map(Experiment::HeadOfLine),
         })
         .collect()
@@ -189,15 +194,299 @@ fn steady_load(ctx: &Ctx<'_>, url: &Url, seconds: f64) -> SlowPoint {
         &[("/", "steady", 1)],
         WaitTime::Constant(SLOW_CONNECTIONS as f64 / SLOW_RATE),
     );
-    let (summary, took) = measured(ctx, workload, SLOW_CONNECTIONS, seconds);
-    let stats = &summary.stats;
+    let m = measured(ctx, workload, SLOW_CONNECTIONS, seconds, None);
+    let stats = &m.summary.stats;
     SlowPoint {
-        // over the time measured: the warm-up ends at the first second's report past it
-        rps: stats.total.num_requests as f64 / took.as_secs_f64().max(1e-3),
+        rps: m.rps(),
         p99_ms: stats.total.percentile_ms(0.99),
         requests: stats.total.num_requests,
         failures: stats.total.num_failures,
         skipped: None,
+    }
+}
+
+/// `idle`: idle connections of each load (0: the load alone), beside the steady load of
+/// `slow-clients`.
+const IDLE_COUNTS: [usize; 2] = [0, 10_000];
+/// Connects timed out in a row after which a server is taken to accept no more.
+const GIVE_UP: u32 = 3;
+/// How long opening the idle connections and reading their answers may take (the server's
+/// idle timeout, 30 s, must outlast it and the load after it).
+const IDLE_SETTLE: Duration = Duration::from_secs(12);
+/// Answers stop being awaited after this long without one.
+const IDLE_QUIET: Duration = Duration::from_secs(2);
+
+fn idle(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Idle> {
+    let seconds = if ctx.plan.quick { 3.0 } else { 6.0 };
+    let targets = experiment_targets(ctx);
+    println!(
+        "idle: {} design(s), {SLOW_RATE:.0} req/s over {SLOW_CONNECTIONS} connections, alone and beside {} idle keep-alive connections, {seconds:.0} s each",
+        targets.len(),
+        IDLE_COUNTS.iter().max().copied().unwrap_or(0)
+    );
+    let bars = indicatif::MultiProgress::new();
+    let mut rows = Vec::new();
+    for (i, target) in targets.iter().enumerate() {
+        let design = target.design();
+        let progress = Progress::new(
+            &bars,
+            live,
+            &format!("{} idle", design.name()),
+            (i, targets.len()),
+            0.0,
+        );
+        let point = |n: usize| {
+            if ctx.stop.load(Ordering::Relaxed) {
+                return IdlePoint {
+                    skipped: Some("interrupted".into()),
+                    ..IdlePoint::default()
+                };
+            }
+            progress.say(&format!("{n} idle connections"));
+            let cmd = server_command(ctx, target, None);
+            let server = match ServerProcess::start(&cmd) {
+                Err(e) => {
+                    return IdlePoint {
+                        skipped: Some(format!("{e:#}")),
+                        ..IdlePoint::default()
+                    }
+                }
+                Ok(server) => server,
+            };
+            let idle = IdleClients::open(server.addr(), n);
+            let answered = idle.answered();
+            let url = Url::parse(&server.url()).expect("a loopback URL");
+            let workload = Workload::mix(
+                &url,
+                &[("/", "steady", 1)],
+                WaitTime::Constant(SLOW_CONNECTIONS as f64 / SLOW_RATE),
+            );
+            let m = measured(ctx, workload, SLOW_CONNECTIONS, seconds, Some(&server));
+            let end = server.sample();
+            let still_open = idle.open_now();
+            let stats = &m.summary.stats;
+            let requests = m.requests;
+            let p = IdlePoint {
+                opened: idle.opened,
+                open_at_end: still_open,
+                answered,
+                rps: m.rps(),
+                p99_ms: stats.total.percentile_ms(0.99),
+                requests,
+                failures: stats.total.num_failures,
+                cpu_us_per_request: m
+                    .server_cpu_ns
+                    .filter(|_| requests > 0)
+                    .map(|ns| ns as f64 / 1000.0 / requests as f64),
+                pss_mib: end.pss as f64 / (1 << 20) as f64,
+                threads: end.threads,
+                skipped: None,
+            };
+            drop(idle);
+            server.stop();
+            p
+        };
+        let points: Vec<IdlePoint> = IDLE_COUNTS.iter().map(|&n| point(n)).collect();
+        progress.finish();
+        let line = format!(
+            "{} idle: {}",
+            design.name(),
+            IDLE_COUNTS
+                .iter()
+                .zip(&points)
+                .map(|(n, p)| match (&p.skipped, p.cpu_us_per_request) {
+                    (Some(why), _) => format!("{n} idle: did not run: {why}"),
+                    (None, Some(cpu)) => {
+                        format!("{n} idle: {:.0} req/s, {cpu:.0} µs CPU/request", p.rps)
+                    }
+                    (None, None) => format!("{n} idle: {:.0} req/s", p.rps),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if bars.is_hidden() {
+            println!("{line}");
+        } else {
+            let _ = bars.println(line);
+        }
+        rows.push(IdleRow { design, points });
+    }
+    Some(Idle {
+        rate: SLOW_RATE,
+        connections: SLOW_CONNECTIONS,
+        seconds,
+        idle_timeout_s: swarmlab_http::Config::default().idle_timeout.as_secs_f64(),
+        idle: IDLE_COUNTS.to_vec(),
+        rows,
+    })
+}
+
+/// Idle keep-alive connections, kept as a client keeps them: a thread reads each one's answer
+/// and closes the ones the server closes (a design serving N at a time lets an answered
+/// connection go when others wait, and lingers until its client closes too), by epoll, so
+/// 10,000 of them cost the generator's core nothing while they are quiet.
+struct IdleClients {
+    opened: usize,
+    counts: std::sync::Arc<IdleCounts>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    keeper: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the idle clients' thread saw.
+#[derive(Default)]
+struct IdleCounts {
+    /// Connections whose answer came.
+    answered: std::sync::atomic::AtomicUsize,
+    /// Connections the server closed.
+    closed: std::sync::atomic::AtomicUsize,
+}
+
+impl IdleClients {
+    /// `n` of them: each connects and sends `GET /`, handed at once to the thread that keeps
+    /// them. A connect that times out (the listen queue is full: the server accepts more
+    /// slowly than they come) is tried again; opening stops after [`GIVE_UP`] such timeouts
+    /// in a row (a server that accepts no more) or at [`IDLE_SETTLE`]. Then answers are
+    /// awaited until every connection has one, none came for [`IDLE_QUIET`], or
+    /// [`IDLE_SETTLE`] has passed: a fork server takes seconds to start 10,000 processes, and
+    /// the load should measure them held, not being created.
+    fn open(addr: SocketAddr, n: usize) -> IdleClients {
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        let start = std::time::Instant::now();
+        let settle_by = start + IDLE_SETTLE;
+        let counts = Arc::new(IdleCounts::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (hand, take) = std::sync::mpsc::channel::<TcpStream>();
+        let keeper = {
+            let (counts, stop) = (counts.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("idle-clients".into())
+                .spawn(move || keep(&take, &counts, &stop))
+                .ok()
+        };
+        let request = format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+        let (mut opened, mut timeouts) = (0, 0);
+        while opened < n && timeouts < GIVE_UP && std::time::Instant::now() < settle_by {
+            let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+                timeouts += 1;
+                continue;
+            };
+            timeouts = 0;
+            if s.write_all(request.as_bytes()).is_err()
+                || s.set_nonblocking(true).is_err()
+                || hand.send(s).is_err()
+            {
+                break;
+            }
+            opened += 1;
+        }
+        let clients = IdleClients {
+            opened,
+            counts,
+            stop,
+            keeper,
+        };
+        let (mut seen, mut last_change) = (0, std::time::Instant::now());
+        loop {
+            let now = std::time::Instant::now();
+            let got = clients.answered();
+            if got != seen {
+                (seen, last_change) = (got, now);
+            }
+            if got >= opened || now >= settle_by || now - last_change >= IDLE_QUIET {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        clients
+    }
+
+    fn answered(&self) -> usize {
+        self.counts.answered.load(Ordering::Relaxed)
+    }
+
+    /// Connections still open (the server has not closed them).
+    fn open_now(&self) -> usize {
+        self.opened
+            .saturating_sub(self.counts.closed.load(Ordering::Relaxed))
+    }
+}
+
+impl Drop for IdleClients {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(k) = self.keeper.take() {
+            let _ = k.join();
+        }
+    }
+}
+
+/// The idle clients' thread: takes each connection as it opens, reads what comes on it (the
+/// first bytes are its answer), closes those the server closed, until `stop`; then closes the
+/// rest.
+fn keep(
+    take: &std::sync::mpsc::Receiver<TcpStream>,
+    counts: &IdleCounts,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    use rustix::event::epoll;
+    use std::io::Read as _;
+    let Ok(ep) = epoll::create(epoll::CreateFlags::CLOEXEC) else {
+        return;
+    };
+    let mut held: Vec<Option<(TcpStream, bool)>> = Vec::new();
+    let mut events: Vec<epoll::Event> = Vec::with_capacity(1024);
+    let mut buf = [0u8; 4096];
+    let tick = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: 20_000_000,
+    };
+    while !stop.load(Ordering::Relaxed) {
+        while let Ok(s) = take.try_recv() {
+            let data = epoll::EventData::new_u64(held.len() as u64);
+            let _ = epoll::add(
+                &ep,
+                &s,
+                data,
+                epoll::EventFlags::IN | epoll::EventFlags::RDHUP,
+            );
+            held.push(Some((s, false)));
+        }
+        events.clear();
+        if epoll::wait(
+            &ep,
+            rustix::buffer::spare_capacity(&mut events),
+            Some(&tick),
+        )
+        .is_err()
+        {
+            continue;
+        }
+        for ev in &events {
+            let i = { ev.data }.u64() as usize;
+            let Some(Some((s, was_answered))) = held.get_mut(i) else {
+                continue;
+            };
+            let closed = loop {
+                match s.read(&mut buf) {
+                    Ok(0) => break true,
+                    Ok(_) => {
+                        if !*was_answered {
+                            *was_answered = true;
+                            counts.answered.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break false,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break true,
+                }
+            };
+            if closed {
+                let _ = epoll::delete(&ep, &*s);
+                held[i] = None;
+                counts.closed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 }
 
@@ -345,7 +634,7 @@ fn hol_load(ctx: &Ctx<'_>, url: &Url, long: &str, seconds: f64) -> HolPoint {
         // behind its 100 ms request against the requests it sends next)
         WaitTime::Constant(HOL_CONNECTIONS as f64 / HOL_RATE),
     );
-    let (summary, _) = measured(ctx, workload, HOL_CONNECTIONS, seconds);
+    let summary = measured(ctx, workload, HOL_CONNECTIONS, seconds, None).summary;
     let stats = &summary.stats;
     let at = |name: &str| summary.entries.iter().position(|e| e.name == name);
     let q = |name: &str, q: f64| at(name).and_then(|i| stats.entries.get(i)?.percentile_ms(q));
@@ -359,18 +648,49 @@ fn hol_load(ctx: &Ctx<'_>, url: &Url, long: &str, seconds: f64) -> HolPoint {
     }
 }
 
+/// What [`measured`] measured.
+struct Measured {
+    summary: swarmlab_swarm::Summary,
+    /// From the statistics' reset to the end mark (with a server: the first second's report
+    /// past the measured seconds, while every connection is still open) or to the run's end.
+    took: Duration,
+    /// Requests completed by then.
+    requests: u64,
+    /// The server's CPU time over `took`, ns, where a server was given.
+    server_cpu_ns: Option<u64>,
+}
+
+impl Measured {
+    /// Completed requests per second over the time measured (the warm-up ends at the first
+    /// second's report past it, not at a fixed instant).
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.took.as_secs_f64().max(1e-3)
+    }
+}
+
 /// `workload` over `users` connections, all started at once, measured after [`WARM_UP`] for
-/// `seconds`; with the time measured (from the statistics' reset to the run's end).
+/// `seconds`; with a `server`, its CPU over the same time, read while the load's connections
+/// are open (the run goes on a second past the mark): a thread or process that ends leaves
+/// its time in clock ticks, and 20 connections' threads ending lost up to 200 ms of it, more
+/// than 3 s of a light load cost.
 fn measured(
     ctx: &Ctx<'_>,
     workload: Workload,
     users: usize,
     seconds: f64,
-) -> (swarmlab_swarm::Summary, Duration) {
+    server: Option<&ServerProcess>,
+) -> Measured {
+    let mark = WARM_UP + Duration::from_secs_f64(seconds);
     let plan = LoadPlan {
         users,
         spawn_rate: 1e9,
-        run_time: Some(WARM_UP + Duration::from_secs_f64(seconds)),
+        run_time: Some(
+            mark + if server.is_some() {
+                Duration::from_secs(1)
+            } else {
+                Duration::ZERO
+            },
+        ),
         threads: ctx.plan.generator_threads,
         seed: Some(ctx.plan.seed),
         ..LoadPlan::default()
@@ -379,23 +699,60 @@ fn measured(
     let mut warm = WarmUp {
         swarm: swarm.clone(),
         reset: None,
+        server,
+        cpu_at_reset: None,
+        mark: server.map(|_| mark),
+        at_mark: None,
     };
     let started = std::time::Instant::now();
     let summary = swarmlab_swarm::drive(&swarm, &plan, ctx.stop, &mut warm);
-    (summary, warm.reset.unwrap_or(started).elapsed())
+    let from = warm.reset.unwrap_or(started);
+    match warm.at_mark {
+        Some((when, requests, cpu)) => Measured {
+            took: when - from,
+            requests,
+            server_cpu_ns: warm.cpu_at_reset.zip(cpu).map(|(a, b)| b.saturating_sub(a)),
+            summary,
+        },
+        None => Measured {
+            took: from.elapsed(),
+            requests: summary.stats.total.num_requests,
+            server_cpu_ns: None,
+            summary,
+        },
+    }
 }
 
 /// Resets the statistics once the warm-up has passed.
-struct WarmUp {
+struct WarmUp<'a> {
     swarm: Swarm,
     /// When it did.
     reset: Option<std::time::Instant>,
+    /// The server whose CPU is read then.
+    server: Option<&'a ServerProcess>,
+    cpu_at_reset: Option<u64>,
+    /// Where the measured time ends (a run with a server goes on past it).
+    mark: Option<Duration>,
+    /// When the first second's report past the mark came, the requests completed by then and
+    /// the server's CPU then.
+    at_mark: Option<(std::time::Instant, u64, Option<u64>)>,
 }
 
-impl swarmlab_swarm::Observer for WarmUp {
-    fn second(&mut self, _: &Stats, _: &[Entry], status: &Status) {
+impl swarmlab_swarm::Observer for WarmUp<'_> {
+    fn second(&mut self, stats: &Stats, _: &[Entry], status: &Status) {
+        if self.reset.is_some()
+            && self.at_mark.is_none()
+            && self.mark.is_some_and(|m| status.elapsed >= m)
+        {
+            self.at_mark = Some((
+                std::time::Instant::now(),
+                stats.total.num_requests,
+                self.server.map(|s| s.sample().cpu_ns),
+            ));
+        }
         if self.reset.is_none() && status.elapsed >= WARM_UP {
             self.reset = Some(std::time::Instant::now());
+            self.cpu_at_reset = self.server.map(|s| s.sample().cpu_ns);
             self.swarm.reset_stats();
         }
     }

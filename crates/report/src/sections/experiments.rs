@@ -7,8 +7,8 @@ use swarmlab_models::Model;
 
 use crate::lang::{ms, Lang};
 use crate::results::{
-    Design, Experiment, HeadOfLine, HolPoint, HolRow, LongRequest, Results, SlowClients, SlowLoad,
-    SlowPoint,
+    Design, Experiment, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, LongRequest, Results,
+    SlowClients, SlowLoad, SlowPoint,
 };
 
 /// A design whose short requests' p99 is at least this many times the best design's is held
@@ -21,6 +21,7 @@ pub fn experiments_section(lang: Lang, r: &Results) -> String {
         .iter()
         .map(|e| match e {
             Experiment::SlowClients(x) => slow_clients(lang, x),
+            Experiment::Idle(x) => idle(lang, x),
             Experiment::HeadOfLine(h) => head_of_line(lang, h),
         })
         .collect()
@@ -553,5 +554,358 @@ pub fn slow_chart_title(lang: Lang, x: &SlowClients, i: usize) -> String {
         }
         (Lang::En, _) => format!("Requests per second beside {} slow readers", x.slow),
         (Lang::Ko, _) => format!("초당 요청 수, 느린 수신자 {}개 옆", x.slow),
+    }
+}
+
+/// Beside idle connections, a design whose CPU per request is at least this many times the
+/// best's pays for them on every wakeup.
+pub const PAID: f64 = 3.0;
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn idle(lang: Lang, x: &Idle) -> String {
+    let mut s = format!(
+        "## {}\n\n",
+        lang.pick("Idle connections (C10K)", "유휴 연결 (C10K)")
+    );
+    let most = x.idle.iter().copied().max().unwrap_or(0);
+    let _ = writeln!(
+        s,
+        "{}\n",
+        match lang {
+            Lang::En => format!(
+                "Each design under {:.0} req/s over {} keep-alive connections (each waits for its answer, then a think time), for {:.0} s after a second of warm-up: alone, then beside {} idle connections, each of which sent one request and keeps its connection open (the server's idle timeout, {:.0} s, is longer than the run). The server's CPU per request is its CPU time over the measured seconds divided by the requests completed: with idle connections it holds what each wakeup costs beyond the work.",
+                x.rate, x.connections, x.seconds, thousands(most), x.idle_timeout_s
+            ),
+            Lang::Ko => format!(
+                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 응답을 기다린 뒤 생각 시간을 두고) 1초 준비 후 {:.0}초 걸었다: 혼자, 그리고 요청 하나를 보낸 뒤 연결을 열어 둔 유휴 연결 {}개 옆에서 (서버의 유휴 타임아웃 {:.0}초는 실행보다 길다). 요청당 서버 CPU 는 측정 구간의 서버 CPU 시간을 끝난 요청 수로 나눈 값으로, 유휴 연결이 있을 때는 깨어날 때마다 드는 비용이 들어 있다.",
+                x.connections, x.rate, x.seconds, thousands(most), x.idle_timeout_s
+            ),
+        }
+    );
+    s += &idle_table(lang, x);
+    if let Some(p) = idle_verdict(lang, x) {
+        let _ = writeln!(s, "{p}\n");
+    }
+    s
+}
+
+fn idle_table(lang: Lang, x: &Idle) -> String {
+    let mut s = format!("| {} |", lang.pick("Design", "설계"));
+    for &n in &x.idle {
+        let t = match (lang, n) {
+            (Lang::En, 0) => "alone".to_string(),
+            (Lang::Ko, 0) => "혼자".to_string(),
+            (Lang::En, n) => format!("{} idle", thousands(n)),
+            (Lang::Ko, n) => format!("유휴 {}", thousands(n)),
+        };
+        if n > 0 {
+            let _ = write!(
+                s,
+                " {t}: {} | {t}: {} |",
+                lang.pick("answered", "응답받음"),
+                lang.pick("open at the end", "끝까지 열린 것")
+            );
+        }
+        let _ = write!(
+            s,
+            " {t}: req/s | {t}: {} | {t}: PSS MiB | {t}: {} |",
+            lang.pick("CPU µs/request", "요청당 CPU µs"),
+            lang.pick("threads", "스레드")
+        );
+    }
+    let cols: usize = x.idle.iter().map(|&n| if n > 0 { 6 } else { 4 }).sum();
+    let _ = writeln!(s, "\n|---|{}", "---|".repeat(cols));
+    for row in &x.rows {
+        let _ = write!(s, "| {} |", row.design);
+        for (p, &n) in row.points.iter().zip(&x.idle) {
+            let blank = if n > 0 { " | | | | |" } else { " | | |" };
+            if p.skipped.is_some() {
+                let _ = write!(s, " {} |{blank}", lang.pick("did not run", "실행 안 됨"));
+                continue;
+            }
+            if n > 0 {
+                let opened = if p.opened < n {
+                    match lang {
+                        Lang::En => format!(" of {} opened", thousands(p.opened)),
+                        Lang::Ko => format!(" (열린 {}개 중)", thousands(p.opened)),
+                    }
+                } else {
+                    String::new()
+                };
+                let _ = write!(
+                    s,
+                    " {}{opened} | {} |",
+                    thousands(p.answered),
+                    thousands(p.open_at_end)
+                );
+            }
+            let failed = match (lang, p.failures) {
+                (_, 0) => String::new(),
+                (Lang::En, n) => format!(" ({n} failed)"),
+                (Lang::Ko, n) => format!(" ({n}개 실패)"),
+            };
+            let _ = write!(
+                s,
+                " {:.0}{failed} | {} | {:.1} | {} |",
+                p.rps,
+                p.cpu_us_per_request
+                    .map_or_else(|| "-".into(), |v| format!("{v:.0}")),
+                p.pss_mib,
+                p.threads
+            );
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s);
+    s
+}
+
+/// The verdict beside the most idle connections: who it stopped, who paid for them on every
+/// wakeup (CPU per request at least [`PAID`] times the best's), who did not, what holding them
+/// cost in memory, and why.
+pub fn idle_verdict(lang: Lang, x: &Idle) -> Option<String> {
+    let alone = x.idle.iter().position(|&n| n == 0)?;
+    let (i, &most) = x.idle.iter().enumerate().max_by_key(|(_, n)| **n)?;
+    if most == 0 {
+        return None;
+    }
+    let pt = |r: &'_ crate::results::IdleRow, j: usize| -> Option<IdlePoint> {
+        r.points.get(j).filter(|p| p.skipped.is_none()).cloned()
+    };
+    let mut stopped = Vec::new();
+    let mut let_go = Vec::new();
+    let mut served: Vec<(&Design, IdlePoint, IdlePoint)> = Vec::new();
+    for r in &x.rows {
+        let (Some(a), Some(b)) = (pt(r, alone), pt(r, i)) else {
+            continue;
+        };
+        if b.open_at_end * 2 < b.opened && !(a.rps > 0.0 && b.rps < STOPPED * a.rps) {
+            let_go.push(match lang {
+                Lang::En => format!(
+                    "**{}** ({} of {} still open at the end, {:.0} req/s)",
+                    r.design,
+                    thousands(b.open_at_end),
+                    thousands(b.opened),
+                    b.rps
+                ),
+                Lang::Ko => format!(
+                    "**{}** ({}개 중 끝까지 열린 것 {}개, {:.0} req/s)",
+                    r.design,
+                    thousands(b.opened),
+                    thousands(b.open_at_end),
+                    b.rps
+                ),
+            });
+            continue;
+        }
+        if a.rps > 0.0 && b.rps < STOPPED * a.rps {
+            stopped.push(format!(
+                "**{}** {:.0} req/s ({} of {} answered)",
+                r.design,
+                b.rps,
+                thousands(b.answered),
+                thousands(most)
+            ));
+        } else {
+            served.push((&r.design, a, b));
+        }
+    }
+    let best = served
+        .iter()
+        .filter_map(|(d, _, b)| Some((*d, b.cpu_us_per_request?)))
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    let mut p = match lang {
+        Lang::En => format!("Beside {} idle connections:", thousands(most)),
+        Lang::Ko => format!("유휴 연결 {}개 옆에서:", thousands(most)),
+    };
+    if let Some((best_d, best_cpu)) = best {
+        let (mut paid, mut cheap) = (Vec::new(), Vec::new());
+        for (d, a, b) in &served {
+            let Some(cpu) = b.cpu_us_per_request else {
+                continue;
+            };
+            let vs_best = cpu / best_cpu.max(1e-6);
+            match a.cpu_us_per_request.filter(|v| *v > 0.0) {
+                Some(own) if cpu >= PAID * own => paid.push(match lang {
+                    Lang::En => format!(
+                        "**{d}** {cpu:.0} µs ({:.0}× its {own:.0} µs alone, {vs_best:.0}× {best_d}'s)",
+                        cpu / own
+                    ),
+                    Lang::Ko => format!(
+                        "**{d}** {cpu:.0} µs (혼자일 때 {own:.0} µs 의 {:.0}배, {best_d} 의 {vs_best:.0}배)",
+                        cpu / own
+                    ),
+                }),
+                Some(own) => cheap.push(match lang {
+                    Lang::En => format!("{d} {cpu:.0} µs ({own:.0} alone)"),
+                    Lang::Ko => format!("{d} {cpu:.0} µs (혼자 {own:.0})"),
+                }),
+                None => cheap.push(format!("{d} {cpu:.0} µs")),
+            }
+        }
+        let _ = write!(
+            p,
+            " {}",
+            match lang {
+                Lang::En => format!(
+                    "the server's CPU per request was lowest on **{best_d}** ({best_cpu:.0} µs)."
+                ),
+                Lang::Ko =>
+                    format!("요청당 서버 CPU 는 **{best_d}** 에서 가장 적었다 ({best_cpu:.0} µs)."),
+            }
+        );
+        if !paid.is_empty() {
+            let _ = write!(
+                p,
+                " {}: {}.",
+                match lang {
+                    Lang::En => format!("Paid for the idle ones on every wakeup (CPU per request at least {PAID:.0}× its own alone)"),
+                    Lang::Ko => format!("깨어날 때마다 유휴 연결 값을 치렀다 (요청당 CPU 가 혼자일 때의 {PAID:.0}배 이상)"),
+                },
+                paid.join(", ")
+            );
+        }
+        if !cheap.is_empty() {
+            let _ = write!(
+                p,
+                " {}: {}.",
+                match lang {
+                    Lang::En => format!("Under {PAID:.0}× their own alone"),
+                    Lang::Ko => format!("혼자일 때의 {PAID:.0}배 미만"),
+                },
+                cheap.join(", ")
+            );
+        }
+    }
+    if !let_go.is_empty() {
+        let _ = write!(
+            p,
+            " {}: {}.",
+            lang.pick(
+                "Did not hold them (closed most before the load ended)",
+                "들고 있지 않았다 (부하가 끝나기 전에 대부분 닫음)"
+            ),
+            let_go.join(", ")
+        );
+    }
+    if !stopped.is_empty() {
+        let _ = write!(
+            p,
+            " {}: {}.",
+            lang.pick(
+                "Stopped (under 10 % of the rate alone)",
+                "멈췄다 (혼자일 때의 10 % 미만)"
+            ),
+            stopped.join(", ")
+        );
+    }
+    // memory: what holding them cost, the most first
+    let mut mem: Vec<(&Design, f64, f64, u64)> = served
+        .iter()
+        .map(|(d, a, b)| (*d, a.pss_mib, b.pss_mib, b.threads))
+        .collect();
+    mem.sort_by(|a, b| (b.2 - b.1).total_cmp(&(a.2 - a.1)));
+    if !mem.is_empty() {
+        let said: Vec<String> = mem
+            .iter()
+            .map(|(d, a, b, t)| match lang {
+                Lang::En if *t == 1 => format!("{d} {b:.1} MiB ({a:.1} alone; 1 thread)"),
+                Lang::En => format!("{d} {b:.1} MiB ({a:.1} alone; {t} threads)"),
+                Lang::Ko => format!("{d} {b:.1} MiB (혼자 {a:.1}; 스레드 {t}개)"),
+            })
+            .collect();
+        let _ = write!(
+            p,
+            " {}: {}.",
+            lang.pick(
+                "Holding them (PSS at the end)",
+                "연결을 들고 있는 비용 (끝의 PSS)"
+            ),
+            said.join(", ")
+        );
+    }
+    let mut whys: Vec<(&str, Vec<String>)> = Vec::new();
+    for r in &x.rows {
+        if let Some(why) = idle_mechanism(lang, &r.design) {
+            match whys.iter_mut().find(|(w, _)| *w == why) {
+                Some((_, names)) => names.push(r.design.to_string()),
+                None => whys.push((why, vec![r.design.to_string()])),
+            }
+        }
+    }
+    if !whys.is_empty() {
+        let why: Vec<String> = whys
+            .into_iter()
+            .map(|(w, names)| format!("{}: {w}", names.join(", ")))
+            .collect();
+        let _ = write!(p, " {}{}.", lang.pick("Why: ", "이유: "), why.join("; "));
+    }
+    Some(p)
+}
+
+fn idle_mechanism(lang: Lang, design: &Design) -> Option<&'static str> {
+    let Design::Model(m) = design else {
+        return None;
+    };
+    Some(match m {
+        Model::Select => lang.pick(
+            "select(2) takes bit sets up to the highest descriptor, which the loop rebuilds and the kernel scans on every call",
+            "select(2) 는 가장 큰 디스크립터까지의 비트 집합을 받고, 루프는 매번 그것을 다시 만들며 커널은 매 호출마다 훑는다",
+        ),
+        Model::Poll => lang.pick(
+            "poll(2) passes every connection's entry to the kernel, which checks each on every call",
+            "poll(2) 는 매 호출마다 모든 연결의 항목을 커널에 넘기고 커널은 그 하나하나를 확인한다",
+        ),
+        Model::Epoll | Model::Procs | Model::Tokio => lang.pick(
+            "epoll keeps the interest list in the kernel and returns only the ready connections: an idle one costs nothing per wakeup",
+            "epoll 은 관심 목록을 커널에 두고 준비된 연결만 돌려주므로, 유휴 연결은 깨어날 때 비용이 없다",
+        ),
+        Model::Uring => lang.pick(
+            "io_uring completes only the operations that finished: an idle connection's pending receive costs nothing per wakeup",
+            "io_uring 은 끝난 작업만 완료로 돌려주므로, 유휴 연결의 대기 중인 수신은 깨어날 때 비용이 없다",
+        ),
+        Model::Thread | Model::Fork => lang.pick(
+            "a thread or process per connection blocks in its own read: the idle ones cost no CPU, a stack or a process each",
+            "연결마다 스레드나 프로세스가 자기 read 에서 막혀 있으므로, 유휴 연결은 CPU 를 쓰지 않고 스택이나 프로세스 하나씩을 쓴다",
+        ),
+        Model::Single | Model::Prefork | Model::Pool => lang.pick(
+            "each worker serves one connection at a time and closes an answered one as soon as another waits, so it cannot hold idle connections: they take their turn in the listen queue, are answered and closed",
+            "워커마다 한 번에 연결 하나를 처리하고 다른 연결이 기다리면 응답한 연결을 바로 닫으므로 유휴 연결을 들고 있을 수 없다: 유휴 연결은 listen 큐에서 차례를 기다려 응답받고 닫힌다",
+        ),
+    })
+}
+
+/// CPU per request per design beside load `i`'s idle connections, for the chart.
+pub fn idle_bars(x: &Idle, i: usize) -> Vec<(String, f64)> {
+    x.rows
+        .iter()
+        .filter_map(|r| {
+            let p = r.points.get(i)?;
+            Some((r.design.name().to_string(), p.cpu_us_per_request?))
+        })
+        .collect()
+}
+
+/// Load `i`'s chart title.
+pub fn idle_chart_title(lang: Lang, x: &Idle, i: usize) -> String {
+    match (lang, x.idle.get(i).copied().unwrap_or(0)) {
+        (Lang::En, 0) => "Server CPU per request, no idle connections".into(),
+        (Lang::Ko, 0) => "요청당 서버 CPU, 유휴 연결 없음".into(),
+        (Lang::En, n) => format!(
+            "Server CPU per request beside {} idle connections",
+            thousands(n)
+        ),
+        (Lang::Ko, n) => format!("요청당 서버 CPU, 유휴 연결 {}개 옆", thousands(n)),
     }
 }
