@@ -119,6 +119,11 @@ pub struct CompareArgs {
     /// (repeatable; `all`: every one):
     #[arg(long = "experiment", value_name = "NAME", value_parser = experiment_name())]
     pub experiments: Vec<String>,
+    /// How long each experiment's load is measured, after a second of warm-up (e.g. 5s)
+    /// [default: 8 s for head-of-line, 6 s for slow-clients and idle, 4 s for pool-size; with
+    /// --quick 3 s, and 2 s for pool-size]
+    #[arg(long, value_name = "TIME", value_parser = timespan)]
+    pub experiment_time: Option<Duration>,
     /// An earlier run's results.json: the report shows what changed, and whether it exceeds the
     /// measured run-to-run spread.
     #[arg(long, value_name = "RESULTS_JSON")]

@@ -987,6 +987,8 @@ fn head_of_line_holds_short_requests_on_a_loop_not_on_threads() {
         "--no-web",
         "--experiment",
         "head-of-line",
+        "--experiment-time",
+        "2s",
         "--models",
         "epoll,thread",
         "-u",
@@ -1069,6 +1071,8 @@ fn slow_clients_stop_pool_not_epoll() {
         "--no-web",
         "--experiment",
         "slow-clients",
+        "--experiment-time",
+        "2s",
         "--models",
         "pool,epoll",
         "-u",
@@ -1160,6 +1164,8 @@ fn idle_connections_cost_poll_per_wakeup_not_epoll() {
         "--no-web",
         "--experiment",
         "idle",
+        "--experiment-time",
+        "2s",
         "--models",
         "poll,epoll",
         "-u",
@@ -1212,4 +1218,71 @@ fn idle_connections_cost_poll_per_wakeup_not_epoll() {
         assert!(md.contains(needle), "no '{needle}' in:\n{md}");
     }
     assert!(out_dir.join("figures/experiment-idle-10000.png").is_file());
+}
+
+/// Issue 31, `pool-size`: `pool` under 1 ms of waiting per request serves more with more
+/// workers (each waits its millisecond alone: 4 serve at least twice what 1 does, 16 twice what
+/// 4 do) until the core is busy, then no more (256 within 30 % of 64); the verdict says so.
+#[test]
+fn pool_capacity_rises_with_workers_then_flattens_under_sleep() {
+    let _one = exclusive();
+    let out_dir = out_dir("compare-pool-size");
+    let stdout = swarmlab_ok(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--experiment",
+        "pool-size",
+        "--models",
+        "pool",
+        "-u",
+        "20",
+        "--max-time",
+        "1s",
+        "--slo-p99",
+        "0",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let results = results_in(&out_dir);
+    let [swarmlab_report::Experiment::PoolSize(x)] = results.experiments.as_slice() else {
+        panic!(
+            "one pool-size experiment: {:?}\n{stdout}",
+            results.experiments
+        );
+    };
+    let row = x
+        .rows
+        .iter()
+        .find(|r| {
+            matches!(r.load, swarmlab_report::PoolLoad::Sleep(_)) && r.design.name() == "pool"
+        })
+        .unwrap_or_else(|| panic!("no pool row under sleep: {x:?}"));
+    let rps = |n: usize| {
+        let i = x.workers.iter().position(|&w| w == n).unwrap();
+        let p = &row.points[i];
+        assert!(p.skipped.is_none(), "{p:?}\n{stdout}");
+        p.rps
+    };
+    let (one, four, sixteen, sixty_four, most) = (rps(1), rps(4), rps(16), rps(64), rps(256));
+    let said = format!("pool under sleep: 1 {one:.0}, 4 {four:.0}, 16 {sixteen:.0}, 64 {sixty_four:.0}, 256 {most:.0} req/s");
+    assert!(
+        four >= 2.0 * one && sixteen >= 2.0 * four,
+        "rising: {said}\n{stdout}"
+    );
+    assert!(
+        most <= 1.3 * sixty_four,
+        "flat past the busy core: {said}\n{stdout}"
+    );
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    for needle in [
+        "## Pool size",
+        "**pool** under `GET /sleep?ms=1` (1 ms of waiting each): capacity rose from",
+        "more workers did not help",
+    ] {
+        assert!(md.contains(needle), "no '{needle}' in:\n{md}");
+    }
+    assert!(out_dir
+        .join("figures/experiment-pool-size-sleep-1ms.png")
+        .is_file());
 }

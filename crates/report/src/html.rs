@@ -387,6 +387,38 @@ fn experiment_charts(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
                     );
                 }
             }
+            crate::results::Experiment::PoolSize(x) => {
+                for (title, load, lines) in crate::sections::pool_lines(lang, x) {
+                    let styled: Vec<Styled> = lines
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (label, points))| Styled {
+                            label,
+                            points,
+                            color: i,
+                            dashed: false,
+                        })
+                        .collect();
+                    let id = match load {
+                        crate::results::PoolLoad::Hello => "experiment-pool-size-hello".to_string(),
+                        crate::results::PoolLoad::Sleep(ms) => {
+                            format!("experiment-pool-size-sleep-{ms}ms")
+                        }
+                    };
+                    chart(
+                        out,
+                        &id,
+                        xy_chart(
+                            &title,
+                            lang.pick("workers", "워커"),
+                            "req/s",
+                            &styled,
+                            true,
+                            false,
+                        ),
+                    );
+                }
+            }
             crate::results::Experiment::HeadOfLine(h) => {
                 for (i, load) in h.loads.iter().enumerate() {
                     let bars: Vec<Bar> = crate::sections::hol_bars(h, i)

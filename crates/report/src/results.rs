@@ -299,6 +299,8 @@ pub enum ExperimentKind {
     Idle,
     /// 5 % of the requests take 1 ms of CPU, or wait 100 ms: what the short ones pay.
     HeadOfLine,
+    /// `prefork` and `pool` at 1 to 256 workers: where more stop helping, and what each costs.
+    PoolSize,
 }
 
 impl ExperimentKind {
@@ -307,6 +309,7 @@ impl ExperimentKind {
         ExperimentKind::SlowClients,
         ExperimentKind::Idle,
         ExperimentKind::HeadOfLine,
+        ExperimentKind::PoolSize,
     ];
 
     /// Its name on the command line.
@@ -315,6 +318,7 @@ impl ExperimentKind {
             ExperimentKind::SlowClients => "slow-clients",
             ExperimentKind::Idle => "idle",
             ExperimentKind::HeadOfLine => "head-of-line",
+            ExperimentKind::PoolSize => "pool-size",
         }
     }
 
@@ -326,6 +330,9 @@ impl ExperimentKind {
             }
             ExperimentKind::Idle => {
                 "10,000 idle keep-alive connections beside a steady load: the server's CPU per request and memory on each design"
+            }
+            ExperimentKind::PoolSize => {
+                "prefork and pool at 1, 4, 16, 64 and 256 workers, under keep-alive GET / and under 1 ms of waiting per request: throughput, p99 and memory"
             }
             ExperimentKind::HeadOfLine => {
                 "long requests among short ones: 5 % take 1 ms of CPU, then 5 % wait 100 ms; the short ones' p99 on each design"
@@ -355,6 +362,71 @@ pub enum Experiment {
     Idle(Idle),
     /// Long requests among short ones.
     HeadOfLine(HeadOfLine),
+    /// Worker counts.
+    PoolSize(PoolSize),
+}
+
+/// `--experiment pool-size`: the designs with a fixed number of workers, each serving one
+/// connection at a time, at several worker counts, under a closed load with more connections
+/// than the most workers and no think time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PoolSize {
+    /// Connections (users), each sending its next request as soon as it has an answer.
+    pub connections: usize,
+    /// How long each point ran, s (after a second of warm-up).
+    pub seconds: f64,
+    /// The worker counts, in order.
+    pub workers: Vec<usize>,
+    /// A row per design and load.
+    pub rows: Vec<PoolRow>,
+}
+
+/// What each request of a `pool-size` load does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PoolLoad {
+    /// `GET /`: CPU work only.
+    Hello,
+    /// `GET /sleep?ms=N`: waiting.
+    Sleep(u64),
+}
+
+impl PoolLoad {
+    /// Its path.
+    pub fn path(self) -> String {
+        match self {
+            PoolLoad::Hello => "/".into(),
+            PoolLoad::Sleep(ms) => format!("/sleep?ms={ms}"),
+        }
+    }
+}
+
+/// One design under one load at every worker count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PoolRow {
+    /// The design.
+    pub design: Design,
+    /// The load.
+    pub load: PoolLoad,
+    /// Per worker count, in [`PoolSize::workers`]' order.
+    pub points: Vec<PoolPoint>,
+}
+
+/// One worker count's figures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PoolPoint {
+    /// Completed requests per second over the measured time.
+    pub rps: f64,
+    /// Their 99th percentile, ms.
+    pub p99_ms: Option<f64>,
+    /// Of them, failed.
+    pub failures: u64,
+    /// The server's memory (PSS) at the end, MiB.
+    pub pss_mib: f64,
+    /// Its threads, summed over its processes, at the end.
+    pub threads: u64,
+    /// Why it did not run, if it did not.
+    pub skipped: Option<String>,
 }
 
 /// `--experiment idle` (Kegel's C10K): a steady load alone, then beside many idle keep-alive

@@ -10,6 +10,10 @@
 //! request, read its answer where it came, and stays open); the server's CPU per request and
 //! memory on each design.
 //!
+//! `pool-size`: `prefork` and `pool` at 1, 4, 16, 64 and 256 workers under a closed load
+//! with more connections than workers and no think time, keep-alive `GET /` and 1 ms of
+//! waiting per request: where more workers stop helping, and what they cost.
+//!
 //! `head-of-line`: a load at a fixed rate in which 5 % of the requests are long: by 1 ms of
 //! CPU (shorter than the kernel's time slice), by 10 ms (longer), by 100 ms of waiting; what
 //! the short ones pay on each design. 1 ms alone, as first planned, showed nothing: a thread
@@ -25,7 +29,7 @@ use std::net::{SocketAddr, TcpStream};
 
 use swarmlab_report::{
     Experiment, ExperimentKind, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, IdleRow,
-    LongRequest, SlowClients, SlowLoad, SlowPoint, SlowRow,
+    LongRequest, PoolLoad, PoolPoint, PoolRow, PoolSize, SlowClients, SlowLoad, SlowPoint, SlowRow,
 };
 use swarmlab_server::Model;
 use swarmlab_swarm::{
@@ -46,6 +50,7 @@ pub fn run(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Vec<Experiment> {
             ExperimentKind::SlowClients => slow_clients(ctx, live).map(Experiment::SlowClients),
             ExperimentKind::Idle => idle(ctx, live).map(Experiment::Idle),
             ExperimentKind::HeadOfLine => head_of_line(ctx, live).map(Experiment::HeadOfLine),
+            ExperimentKind::PoolSize => pool_size(ctx, live).map(Experiment::PoolSize),
         })
         .collect()
 }
@@ -64,7 +69,7 @@ const SLOW_LOADS: [SlowLoad; 3] = [
 const SLOW_CLIENTS: usize = 16;
 
 fn slow_clients(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<SlowClients> {
-    let seconds = if ctx.plan.quick { 3.0 } else { 6.0 };
+    let seconds = measured_for(ctx, 3.0, 6.0);
     let targets = experiment_targets(ctx);
     // the workers ServerCommand::model gives a pool or prefork server
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -217,7 +222,7 @@ const IDLE_SETTLE: Duration = Duration::from_secs(12);
 const IDLE_QUIET: Duration = Duration::from_secs(2);
 
 fn idle(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Idle> {
-    let seconds = if ctx.plan.quick { 3.0 } else { 6.0 };
+    let seconds = measured_for(ctx, 3.0, 6.0);
     let targets = experiment_targets(ctx);
     println!(
         "idle: {} design(s), {SLOW_RATE:.0} req/s over {SLOW_CONNECTIONS} connections, alone and beside {} idle keep-alive connections, {seconds:.0} s each",
@@ -490,6 +495,116 @@ fn keep(
     }
 }
 
+/// `pool-size`: the worker counts, the loads, the connections (more than the most workers).
+const POOL_SIZES: [usize; 5] = [1, 4, 16, 64, 256];
+const POOL_LOADS: [PoolLoad; 2] = [PoolLoad::Hello, PoolLoad::Sleep(1)];
+const POOL_CONNECTIONS: usize = 300;
+
+fn pool_size(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<PoolSize> {
+    let seconds = measured_for(ctx, 2.0, 4.0);
+    let mut models: Vec<Model> = ctx
+        .plan
+        .targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::Model(m @ (Model::Prefork | Model::Pool)) => Some(*m),
+            _ => None,
+        })
+        .collect();
+    if models.is_empty() {
+        models = vec![Model::Prefork, Model::Pool];
+        println!("pool-size: prefork and pool (the designs with a fixed number of workers), though not among the models compared");
+    }
+    println!(
+        "pool-size: {} design(s) at {} workers, {POOL_CONNECTIONS} connections without think time, GET {}, {seconds:.0} s each",
+        models.len(),
+        POOL_SIZES.map(|n| n.to_string()).join(", "),
+        POOL_LOADS.map(PoolLoad::path).join(" then GET "),
+    );
+    let bars = indicatif::MultiProgress::new();
+    let mut rows = Vec::new();
+    let total = models.len() * POOL_LOADS.len();
+    for (i, (m, load)) in models
+        .iter()
+        .flat_map(|m| POOL_LOADS.iter().map(move |l| (*m, *l)))
+        .enumerate()
+    {
+        let target = Target::Model(m);
+        let progress = Progress::new(
+            &bars,
+            live,
+            &format!("{} pool-size GET {}", m.name(), load.path()),
+            (i, total),
+            0.0,
+        );
+        let point = |n: usize| {
+            if ctx.stop.load(Ordering::Relaxed) {
+                return PoolPoint {
+                    skipped: Some("interrupted".into()),
+                    ..PoolPoint::default()
+                };
+            }
+            progress.say(&format!("{n} workers"));
+            let server = match ServerProcess::start(&server_command(ctx, &target, Some(n))) {
+                Err(e) => {
+                    return PoolPoint {
+                        skipped: Some(format!("{e:#}")),
+                        ..PoolPoint::default()
+                    }
+                }
+                Ok(server) => server,
+            };
+            let url = Url::parse(&server.url()).expect("a loopback URL");
+            let workload =
+                Workload::mix(&url, &[(&load.path(), "pool", 1)], WaitTime::Constant(0.0));
+            let m = measured(ctx, workload, POOL_CONNECTIONS, seconds, Some(&server));
+            let end = server.sample();
+            let p = PoolPoint {
+                rps: m.rps(),
+                p99_ms: m.summary.stats.total.percentile_ms(0.99),
+                failures: m.summary.stats.total.num_failures,
+                pss_mib: end.pss as f64 / (1 << 20) as f64,
+                threads: end.threads,
+                skipped: None,
+            };
+            server.stop();
+            p
+        };
+        let points: Vec<PoolPoint> = POOL_SIZES.iter().map(|&n| point(n)).collect();
+        progress.finish();
+        let line = format!(
+            "{} pool-size GET {}: {}",
+            m.name(),
+            load.path(),
+            POOL_SIZES
+                .iter()
+                .zip(&points)
+                .map(|(n, p)| match &p.skipped {
+                    Some(why) => format!("{n}: did not run: {why}"),
+                    None => format!("{n}: {:.0} req/s", p.rps),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if bars.is_hidden() {
+            println!("{line}");
+        } else {
+            let _ = bars.println(line);
+        }
+        rows.push(PoolRow {
+            design: target.design(),
+            load,
+            points,
+        });
+    }
+    Some(PoolSize {
+        connections: POOL_CONNECTIONS,
+        seconds,
+        workers: POOL_SIZES.to_vec(),
+        rows,
+    })
+}
+
 /// `head-of-line`'s load: requests per second, connections, the long share (one task in
 /// `LONG_EVERY`), and each load's long request.
 const HOL_RATE: f64 = 1000.0;
@@ -504,7 +619,7 @@ const HOL_LOADS: [LongRequest; 3] = [
 const WARM_UP: Duration = Duration::from_secs(1);
 
 fn head_of_line(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<HeadOfLine> {
-    let seconds = if ctx.plan.quick { 3.0 } else { 8.0 };
+    let seconds = measured_for(ctx, 3.0, 8.0);
     let targets = experiment_targets(ctx);
     println!(
         "head-of-line: {} design(s), {HOL_RATE:.0} req/s over {HOL_CONNECTIONS} connections, 1 in {LONG_EVERY} requests long ({}), {seconds:.0} s each",
@@ -586,6 +701,16 @@ fn said(p: &HolPoint) -> String {
         (Some(why), _) => format!("(did not run: {why})"),
         (None, Some(v)) => format!("{v:.2} ms"),
         (None, None) => "(no short request completed)".into(),
+    }
+}
+
+/// How long an experiment's loads are measured: `--experiment-time`, else its own time with or
+/// without `--quick`, s.
+fn measured_for(ctx: &Ctx<'_>, quick: f64, full: f64) -> f64 {
+    match ctx.plan.experiment_time {
+        Some(t) => t.as_secs_f64().max(0.5),
+        None if ctx.plan.quick => quick,
+        None => full,
     }
 }
 

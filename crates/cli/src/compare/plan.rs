@@ -130,6 +130,8 @@ pub struct Plan {
     pub quick: bool,
     /// `--experiment`: each once, in `ExperimentKind::ALL`'s order.
     pub experiments: Vec<swarmlab_report::ExperimentKind>,
+    /// `--experiment-time`: each experiment load's measured time, instead of its own.
+    pub experiment_time: Option<Duration>,
 }
 
 /// The core the generator is pinned to; the servers get the others.
@@ -236,6 +238,7 @@ impl Plan {
                 .copied()
                 .filter(|k| a.experiments.iter().any(|e| e == "all" || e == k.name()))
                 .collect(),
+            experiment_time: a.experiment_time,
         })
     }
 

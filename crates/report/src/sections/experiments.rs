@@ -7,8 +7,8 @@ use swarmlab_models::Model;
 
 use crate::lang::{ms, Lang};
 use crate::results::{
-    Design, Experiment, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, LongRequest, Results,
-    SlowClients, SlowLoad, SlowPoint,
+    Design, Experiment, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, LongRequest, PoolLoad,
+    PoolRow, PoolSize, Results, SlowClients, SlowLoad, SlowPoint,
 };
 
 /// A design whose short requests' p99 is at least this many times the best design's is held
@@ -23,6 +23,7 @@ pub fn experiments_section(lang: Lang, r: &Results) -> String {
             Experiment::SlowClients(x) => slow_clients(lang, x),
             Experiment::Idle(x) => idle(lang, x),
             Experiment::HeadOfLine(h) => head_of_line(lang, h),
+            Experiment::PoolSize(x) => pool_size(lang, x),
         })
         .collect()
 }
@@ -908,4 +909,238 @@ pub fn idle_chart_title(lang: Lang, x: &Idle, i: usize) -> String {
         ),
         (Lang::Ko, n) => format!("요청당 서버 CPU, 유휴 연결 {}개 옆", thousands(n)),
     }
+}
+
+/// Under `pool-size`, capacity within this share of a row's best is "flat": more workers did
+/// not help.
+pub const FLAT: f64 = 0.9;
+
+fn pool_load_words(lang: Lang, l: PoolLoad) -> String {
+    match (lang, l) {
+        (Lang::En, PoolLoad::Hello) => "keep-alive `GET /` (CPU work only)".into(),
+        (Lang::Ko, PoolLoad::Hello) => "keep-alive `GET /` (CPU 작업만)".into(),
+        (Lang::En, PoolLoad::Sleep(ms)) => {
+            format!("`GET /sleep?ms={ms}` ({ms} ms of waiting each)")
+        }
+        (Lang::Ko, PoolLoad::Sleep(ms)) => format!("`GET /sleep?ms={ms}` (요청마다 {ms} ms 대기)"),
+    }
+}
+
+fn pool_size(lang: Lang, x: &PoolSize) -> String {
+    let mut s = format!("## {}\n\n", lang.pick("Pool size", "풀 크기"));
+    let sizes: Vec<String> = x.workers.iter().map(|n| n.to_string()).collect();
+    let _ = writeln!(
+        s,
+        "{}\n",
+        match lang {
+            Lang::En => format!(
+                "The designs with a fixed number of workers, each serving one connection at a time, at {} workers, under {} connections that each send their next request as soon as they have an answer, for {:.0} s after a second of warm-up.",
+                sizes.join(", "), x.connections, x.seconds
+            ),
+            Lang::Ko => format!(
+                "한 번에 연결 하나씩 처리하는 워커 수가 정해진 설계를 워커 {}개로, 응답을 받자마자 다음 요청을 보내는 연결 {}개로 1초 준비 후 {:.0}초 걸었다.",
+                sizes.join(", "), x.connections, x.seconds
+            ),
+        }
+    );
+    // the table: a row per design and load, req/s (p99) per worker count, memory at the most
+    let _ = write!(
+        s,
+        "| {} | {} |",
+        lang.pick("Design", "설계"),
+        lang.pick("Load", "부하")
+    );
+    for n in &x.workers {
+        let _ = write!(s, " {n}: req/s | {n}: p99 |");
+    }
+    let last = x.workers.last().copied().unwrap_or(0);
+    let _ = write!(s, " PSS MiB (1 / {last}) |");
+    let _ = writeln!(s, "\n|---|---|{}---|", "---|---|".repeat(x.workers.len()));
+    for row in &x.rows {
+        let load = match row.load {
+            PoolLoad::Hello => "`GET /`".to_string(),
+            PoolLoad::Sleep(ms) => format!("`/sleep?ms={ms}`"),
+        };
+        let _ = write!(s, "| {} | {load} |", row.design);
+        for p in &row.points {
+            if p.skipped.is_some() {
+                let _ = write!(s, " {} | |", lang.pick("did not run", "실행 안 됨"));
+                continue;
+            }
+            let failed = match (lang, p.failures) {
+                (_, 0) => String::new(),
+                (Lang::En, n) => format!(" ({n} failed)"),
+                (Lang::Ko, n) => format!(" ({n}개 실패)"),
+            };
+            let _ = write!(s, " {:.0}{failed} | {} |", p.rps, cell(p.p99_ms));
+        }
+        let pss = |p: Option<&crate::results::PoolPoint>| {
+            p.filter(|p| p.skipped.is_none())
+                .map_or_else(|| "-".into(), |p| format!("{:.1}", p.pss_mib))
+        };
+        let _ = writeln!(
+            s,
+            " {} / {} |",
+            pss(row.points.first()),
+            pss(row.points.last())
+        );
+    }
+    let _ = writeln!(s);
+    for p in pool_verdict(lang, x) {
+        let _ = writeln!(s, "{p}\n");
+    }
+    s
+}
+
+/// Per row: the worker count from which capacity stays within [`FLAT`] of the row's best (more
+/// workers stopped helping), how it rose until then, what the most workers cost, and why.
+pub fn pool_verdict(lang: Lang, x: &PoolSize) -> Vec<String> {
+    let mut out = Vec::new();
+    for row in &x.rows {
+        let measured: Vec<(usize, &crate::results::PoolPoint)> = x
+            .workers
+            .iter()
+            .copied()
+            .zip(&row.points)
+            .filter(|(_, p)| p.skipped.is_none())
+            .collect();
+        let Some(best) = measured.iter().map(|(_, p)| p.rps).max_by(f64::total_cmp) else {
+            continue;
+        };
+        if best <= 0.0 {
+            continue;
+        }
+        let Some(&(knee, kp)) = measured.iter().find(|(_, p)| p.rps >= FLAT * best) else {
+            continue;
+        };
+        let (first_n, first) = measured[0];
+        let (last_n, last) = measured[measured.len() - 1];
+        let load = pool_load_words(lang, row.load);
+        let rise = if knee == first_n {
+            match lang {
+                Lang::En => format!(
+                    "{first_n} worker(s) already reached it ({:.0} req/s; best {best:.0})",
+                    first.rps
+                ),
+                Lang::Ko => format!(
+                    "워커 {first_n}개로 이미 도달했다 ({:.0} req/s; 최고 {best:.0})",
+                    first.rps
+                ),
+            }
+        } else {
+            match lang {
+                Lang::En => format!(
+                    "capacity rose from {:.0} req/s at {first_n} to {:.0} at {knee} ({:.1}× for {}× the workers)",
+                    first.rps,
+                    kp.rps,
+                    kp.rps / first.rps.max(1e-9),
+                    knee / first_n.max(1)
+                ),
+                Lang::Ko => format!(
+                    "처리량이 워커 {first_n}개의 {:.0} req/s 에서 {knee}개의 {:.0} 로 올랐다 (워커 {}배에 {:.1}배)",
+                    first.rps,
+                    kp.rps,
+                    knee / first_n.max(1),
+                    kp.rps / first.rps.max(1e-9)
+                ),
+            }
+        };
+        let flat = match lang {
+            Lang::En => format!(
+                "from {knee} on it stayed within {:.0} % of the best ({best:.0} req/s): more workers did not help",
+                (1.0 - FLAT) * 100.0
+            ),
+            Lang::Ko => format!(
+                "{knee}개부터는 최고({best:.0} req/s)의 {:.0} % 안에 머물렀다: 워커를 늘려도 나아지지 않았다",
+                (1.0 - FLAT) * 100.0
+            ),
+        };
+        let cost = match lang {
+            Lang::En => format!(
+                "{last_n} workers held {:.1} MiB ({} threads and processes) against {:.1} MiB at {first_n}",
+                last.pss_mib, last.threads, first.pss_mib
+            ),
+            Lang::Ko => format!(
+                "워커 {last_n}개는 {:.1} MiB (스레드와 프로세스 {}개), {first_n}개는 {:.1} MiB 였다",
+                last.pss_mib, last.threads, first.pss_mib
+            ),
+        };
+        let why = match (row.load, lang) {
+            (PoolLoad::Sleep(ms), Lang::En) => format!(
+                "each worker waits {ms} ms per request and serves no one meanwhile, so N workers serve at most N × {:.0} req/s, until the core is busy with the work itself",
+                1000.0 / ms as f64
+            ),
+            (PoolLoad::Sleep(ms), Lang::Ko) => format!(
+                "워커는 요청마다 {ms} ms 기다리는 동안 아무도 처리하지 못하므로 워커 N개는 많아야 초당 N × {:.0}개를 처리하고, 그 뒤로는 코어가 일 자체로 바쁘다",
+                1000.0 / ms as f64
+            ),
+            (PoolLoad::Hello, _) => lang
+                .pick(
+                    "one worker leaves the core idle while it waits on its one client (each round trip, and each new connection, since it closes a kept-alive one when others wait); more workers overlap those waits until the core is busy with the work, and beyond that only take turns on it",
+                    "워커 하나는 자기 클라이언트 하나를 기다리는 동안(왕복마다, 그리고 다른 연결이 기다리면 keep-alive 연결을 닫으므로 새 연결마다) 코어를 놀린다. 워커를 늘리면 그 기다림이 겹쳐 코어가 일로 바빠질 때까지 처리량이 오르고, 그 뒤로는 코어를 번갈아 쓸 뿐이다",
+                )
+                .to_string(),
+        };
+        out.push(match lang {
+            Lang::En => format!(
+                "**{}** under {load}: {rise}; {flat}. {cost}. Why: {why}.",
+                row.design
+            ),
+            Lang::Ko => format!(
+                "**{}**, {load}: {rise}. {flat}. {cost}. 이유: {why}.",
+                row.design
+            ),
+        });
+    }
+    out
+}
+
+/// A design's line: its name and (workers, req/s) points.
+pub type PoolLine = (String, Vec<(f64, f64)>);
+
+/// Per load (in the rows' order of first appearance): its chart's title and a line per design,
+/// (workers, req/s).
+pub fn pool_lines(lang: Lang, x: &PoolSize) -> Vec<(String, PoolLoad, Vec<PoolLine>)> {
+    let mut loads: Vec<PoolLoad> = Vec::new();
+    for r in &x.rows {
+        if !loads.contains(&r.load) {
+            loads.push(r.load);
+        }
+    }
+    loads
+        .into_iter()
+        .map(|l| {
+            let title = match (lang, l) {
+                (Lang::En, PoolLoad::Hello) => {
+                    "Capacity against workers, keep-alive GET /".to_string()
+                }
+                (Lang::Ko, PoolLoad::Hello) => {
+                    "워커 수에 따른 처리량, keep-alive GET /".to_string()
+                }
+                (Lang::En, PoolLoad::Sleep(ms)) => {
+                    format!("Capacity against workers, {ms} ms of waiting per request")
+                }
+                (Lang::Ko, PoolLoad::Sleep(ms)) => {
+                    format!("워커 수에 따른 처리량, 요청마다 {ms} ms 대기")
+                }
+            };
+            let lines = x
+                .rows
+                .iter()
+                .filter(|r| r.load == l)
+                .map(|r: &PoolRow| {
+                    (
+                        r.design.name().to_string(),
+                        x.workers
+                            .iter()
+                            .zip(&r.points)
+                            .filter(|(_, p)| p.skipped.is_none())
+                            .map(|(&n, p)| (n as f64, p.rps))
+                            .collect(),
+                    )
+                })
+                .collect();
+            (title, l, lines)
+        })
+        .collect()
 }
