@@ -1286,3 +1286,67 @@ fn pool_capacity_rises_with_workers_then_flattens_under_sleep() {
         .join("figures/experiment-pool-size-sleep-1ms.png")
         .is_file());
 }
+
+/// Issue 31, `overload`: past capacity, `epoll`'s latency (from each request's intended send
+/// time) grows while the rate exceeds capacity, and at half the capacity it recovers (the rate
+/// served, p99 back under a tenth of the overload's); the report says where the queue formed.
+#[test]
+fn overload_grows_latency_then_recovers() {
+    let _one = exclusive();
+    let out_dir = out_dir("compare-overload");
+    let stdout = swarmlab_ok(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--experiment",
+        "overload",
+        "--experiment-time",
+        "2s",
+        "--models",
+        "epoll",
+        "-u",
+        "20",
+        "--max-time",
+        "1s",
+        "--slo-p99",
+        "0",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let results = results_in(&out_dir);
+    let [swarmlab_report::Experiment::Overload(x)] = results.experiments.as_slice() else {
+        panic!(
+            "one overload experiment: {:?}\n{stdout}",
+            results.experiments
+        );
+    };
+    let r = &x.rows[0];
+    assert!(r.skipped.is_none() && r.capacity > 500.0, "{r:?}\n{stdout}");
+    let (early, late) = (
+        r.early.p99_ms.expect("early p99"),
+        r.late.p99_ms.expect("late p99"),
+    );
+    assert!(
+        late > early,
+        "at {:.0} req/s offered against a capacity of {:.0}: p99 {early:.1} ms then {late:.1} ms (want growing)\n{stdout}",
+        r.early.offered,
+        r.capacity
+    );
+    let rec = &r.recovery;
+    assert!(
+        rec.rps >= 0.9 * rec.offered && rec.p99_ms.is_some_and(|p| p * 10.0 <= late),
+        "recovery at {:.0} offered: {:.0} req/s, p99 {:?} (overload's {late:.1} ms)\n{stdout}",
+        rec.offered,
+        rec.rps,
+        rec.p99_ms
+    );
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    for needle in [
+        "## Overload past capacity",
+        "(growing); recovered at",
+        "Where the queue formed: 200 keep-alive connections",
+    ] {
+        assert!(md.contains(needle), "no '{needle}' in:\n{md}");
+    }
+    assert!(out_dir.join("figures/experiment-overload.png").is_file());
+}

@@ -387,6 +387,21 @@ fn experiment_charts(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
                     );
                 }
             }
+            crate::results::Experiment::Overload(x) => {
+                let bars: Vec<Bar> = crate::sections::overload_bars(x)
+                    .into_iter()
+                    .map(|(label, v)| Bar::new(label, v))
+                    .collect();
+                if !bars.is_empty() {
+                    let title =
+                        lang.pick("p99 in the overload's second half", "과부하 뒤 절반의 p99");
+                    chart(
+                        out,
+                        "experiment-overload",
+                        bar_chart(title, "p99 ms", &bars),
+                    );
+                }
+            }
             crate::results::Experiment::PoolSize(x) => {
                 for (title, load, lines) in crate::sections::pool_lines(lang, x) {
                     let styled: Vec<Styled> = lines

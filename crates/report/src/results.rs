@@ -301,6 +301,9 @@ pub enum ExperimentKind {
     HeadOfLine,
     /// `prefork` and `pool` at 1 to 256 workers: where more stop helping, and what each costs.
     PoolSize,
+    /// An open-model rate at 1.5× each design's capacity, then half of it: growth, failures,
+    /// recovery.
+    Overload,
 }
 
 impl ExperimentKind {
@@ -310,6 +313,7 @@ impl ExperimentKind {
         ExperimentKind::Idle,
         ExperimentKind::HeadOfLine,
         ExperimentKind::PoolSize,
+        ExperimentKind::Overload,
     ];
 
     /// Its name on the command line.
@@ -319,6 +323,7 @@ impl ExperimentKind {
             ExperimentKind::Idle => "idle",
             ExperimentKind::HeadOfLine => "head-of-line",
             ExperimentKind::PoolSize => "pool-size",
+            ExperimentKind::Overload => "overload",
         }
     }
 
@@ -330,6 +335,9 @@ impl ExperimentKind {
             }
             ExperimentKind::Idle => {
                 "10,000 idle keep-alive connections beside a steady load: the server's CPU per request and memory on each design"
+            }
+            ExperimentKind::Overload => {
+                "an open-model rate at 1.5x each design's capacity, then half of it: whether latency grows without bound, failures start, and the design recovers"
             }
             ExperimentKind::PoolSize => {
                 "prefork and pool at 1, 4, 16, 64 and 256 workers, under keep-alive GET / and under 1 ms of waiting per request: throughput, p99 and memory"
@@ -364,6 +372,64 @@ pub enum Experiment {
     HeadOfLine(HeadOfLine),
     /// Worker counts.
     PoolSize(PoolSize),
+    /// Past capacity and back.
+    Overload(Overload),
+}
+
+/// `--experiment overload`: each design's capacity under CPU-bound requests (so that the
+/// generator can offer more than the server serves), then an open-model rate of `factor` ×
+/// that for `seconds` (measured in two halves), then half the capacity for twice as long (the
+/// second half measured: the backlog has drained).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Overload {
+    /// The request (`GET /cpu?us=N`).
+    pub path: String,
+    /// Connections carrying the open model's requests.
+    pub connections: usize,
+    /// The overload's rate as a multiple of capacity.
+    pub factor: f64,
+    /// The recovery's rate as a multiple of capacity.
+    pub recovery_factor: f64,
+    /// How long the overload ran, s.
+    pub seconds: f64,
+    /// A row per design.
+    pub rows: Vec<OverloadRow>,
+}
+
+/// One design under `overload`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OverloadRow {
+    /// The design.
+    pub design: Design,
+    /// Its capacity: req/s with the connections sending back to back for two seconds.
+    pub capacity: f64,
+    /// The overload's first half.
+    pub early: OverloadWindow,
+    /// Its second half.
+    pub late: OverloadWindow,
+    /// The recovery's second half.
+    pub recovery: OverloadWindow,
+    /// Why it did not run, if it did not.
+    pub skipped: Option<String>,
+}
+
+/// One measured window: what was offered and what came back. Latency runs from each
+/// request's intended send time (the open model's schedule), so time it waited for a
+/// connection counts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OverloadWindow {
+    /// Offered, req/s.
+    pub offered: f64,
+    /// Completed, req/s.
+    pub rps: f64,
+    /// Failed, per second.
+    pub fps: f64,
+    /// Median, ms.
+    pub p50_ms: Option<f64>,
+    /// 99th percentile, ms.
+    pub p99_ms: Option<f64>,
+    /// The most common failure, in Locust's words, if any failed.
+    pub failure: Option<String>,
 }
 
 /// `--experiment pool-size`: the designs with a fixed number of workers, each serving one

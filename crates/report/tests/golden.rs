@@ -1363,3 +1363,58 @@ fn pool_size_reaches_every_report() {
         |f| matches!(f, html::Fig::Chart { id, .. } if id == "experiment-pool-size-sleep-1ms")
     ));
 }
+
+#[test]
+fn overload_reaches_every_report() {
+    use swarmlab_report::{Experiment, Overload, OverloadRow, OverloadWindow};
+    let w = |offered: f64, rps: f64, fps: f64, p99: f64| OverloadWindow {
+        offered,
+        rps,
+        fps,
+        p50_ms: Some(p99 / 2.0),
+        p99_ms: Some(p99),
+        failure: (fps > 0.0).then(|| "ConnectTimeout".to_string()),
+    };
+    let mut r = fixture();
+    r.experiments = vec![Experiment::Overload(Overload {
+        path: "/cpu?us=100".into(),
+        connections: 200,
+        factor: 1.5,
+        recovery_factor: 0.5,
+        seconds: 2.0,
+        rows: vec![
+            OverloadRow {
+                design: Design::Model(Model::Epoll),
+                capacity: 8016.0,
+                early: w(12024.0, 8100.0, 0.0, 349.0),
+                late: w(12024.0, 8050.0, 0.0, 665.0),
+                recovery: w(4008.0, 4008.0, 0.0, 0.28),
+                skipped: None,
+            },
+            OverloadRow {
+                design: Design::Model(Model::Pool),
+                capacity: 5500.0,
+                early: w(8250.0, 5500.0, 0.0, 340.0),
+                late: w(8250.0, 5000.0, 900.0, 700.0),
+                recovery: w(2750.0, 1000.0, 300.0, 900.0),
+                skipped: None,
+            },
+        ],
+    })];
+    let md = markdown::render_markdown(&r, Lang::En);
+    for needle in [
+        "## Overload past capacity",
+        "| epoll | 8016 | 12024 | 8100, 349 ms | 8050, 665 ms | 0 | 4008 | 4008, 0.28 ms | 0 |",
+        "**epoll**: capacity 8016 req/s; at 12024 offered, p99 349 ms in the first half and 665 ms in the second (growing); recovered at 4008 offered (4008 req/s, p99 0.28 ms).",
+        "**pool**: capacity 5500 req/s; at 8250 offered, p99 340 ms in the first half and 700 ms in the second (growing); 900 failed/s, `ConnectTimeout`; not recovered at 2750 offered (1000 req/s, p99 900 ms, 300 failed/s).",
+        "the wait grows by about 0.33 s for every second the rate is 1.5× capacity",
+    ] {
+        assert!(md.contains(needle), "no '{needle}' in:\n{md}");
+    }
+    let ko = markdown::render_markdown(&r, Lang::Ko);
+    assert!(ko.contains("## 용량을 넘는 과부하"), "{ko}");
+    let figs = html::figures(&r, Lang::En);
+    assert!(figs
+        .iter()
+        .any(|f| matches!(f, html::Fig::Chart { id, .. } if id == "experiment-overload")));
+}

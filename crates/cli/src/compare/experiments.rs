@@ -14,6 +14,9 @@
 //! with more connections than workers and no think time, keep-alive `GET /` and 1 ms of
 //! waiting per request: where more workers stop helping, and what they cost.
 //!
+//! `overload`: each design's capacity under CPU-bound requests, then an open-model rate of
+//! 1.5x that, then half of it: growth, failures, recovery.
+//!
 //! `head-of-line`: a load at a fixed rate in which 5 % of the requests are long: by 1 ms of
 //! CPU (shorter than the kernel's time slice), by 10 ms (longer), by 100 ms of waiting; what
 //! the short ones pay on each design. 1 ms alone, as first planned, showed nothing: a thread
@@ -29,7 +32,8 @@ use std::net::{SocketAddr, TcpStream};
 
 use swarmlab_report::{
     Experiment, ExperimentKind, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, IdleRow,
-    LongRequest, PoolLoad, PoolPoint, PoolRow, PoolSize, SlowClients, SlowLoad, SlowPoint, SlowRow,
+    LongRequest, Overload, OverloadRow, OverloadWindow, PoolLoad, PoolPoint, PoolRow, PoolSize,
+    SlowClients, SlowLoad, SlowPoint, SlowRow,
 };
 use swarmlab_server::Model;
 use swarmlab_swarm::{
@@ -51,6 +55,7 @@ pub fn run(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Vec<Experiment> {
             ExperimentKind::Idle => idle(ctx, live).map(Experiment::Idle),
             ExperimentKind::HeadOfLine => head_of_line(ctx, live).map(Experiment::HeadOfLine),
             ExperimentKind::PoolSize => pool_size(ctx, live).map(Experiment::PoolSize),
+            ExperimentKind::Overload => overload(ctx, live).map(Experiment::Overload),
         })
         .collect()
 }
@@ -603,6 +608,204 @@ fn pool_size(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<PoolSize> {
         workers: POOL_SIZES.to_vec(),
         rows,
     })
+}
+
+/// `overload`: the request (100 us of CPU: one core serves at most about 10,000 a second, which
+/// the generator's one core offers with room to spare), its connections, the rates as multiples
+/// of capacity.
+const OVERLOAD_PATH: &str = "/cpu?us=100";
+const OVERLOAD_CONNECTIONS: usize = 200;
+const OVERLOAD_FACTOR: f64 = 1.5;
+const RECOVERY_FACTOR: f64 = 0.5;
+
+fn overload(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Overload> {
+    // the overload's length; the recovery runs twice as long
+    let seconds = measured_for(ctx, 2.0, 4.0).round().max(2.0);
+    let targets = experiment_targets(ctx);
+    println!(
+        "overload: {} design(s), GET {OVERLOAD_PATH} over {OVERLOAD_CONNECTIONS} connections: capacity, then {OVERLOAD_FACTOR}x it for {seconds:.0} s, then {RECOVERY_FACTOR}x for {:.0} s",
+        targets.len(),
+        2.0 * seconds
+    );
+    let bars = indicatif::MultiProgress::new();
+    let mut rows = Vec::new();
+    for (i, target) in targets.iter().enumerate() {
+        let design = target.design();
+        let progress = Progress::new(
+            &bars,
+            live,
+            &format!("{} overload", design.name()),
+            (i, targets.len()),
+            0.0,
+        );
+        let row = |skipped: String| OverloadRow {
+            design: design.clone(),
+            capacity: 0.0,
+            early: OverloadWindow::default(),
+            late: OverloadWindow::default(),
+            recovery: OverloadWindow::default(),
+            skipped: Some(skipped),
+        };
+        let r = if ctx.stop.load(Ordering::Relaxed) {
+            row("interrupted".into())
+        } else {
+            match ServerProcess::start(&server_command(ctx, target, None)) {
+                Err(e) => row(format!("{e:#}")),
+                Ok(server) => {
+                    let url = Url::parse(&server.url()).expect("a loopback URL");
+                    let workload =
+                        |wait| Workload::mix(&url, &[(OVERLOAD_PATH, "overload", 1)], wait);
+                    progress.say("capacity");
+                    let capacity = measured(
+                        ctx,
+                        workload(WaitTime::Constant(0.0)),
+                        OVERLOAD_CONNECTIONS,
+                        2.0,
+                        None,
+                    )
+                    .rps();
+                    let r = if capacity < 1.0 {
+                        row(format!("it served {capacity:.0} req/s back to back"))
+                    } else {
+                        progress.say(&format!(
+                            "{:.0} req/s offered, {OVERLOAD_FACTOR}x its capacity",
+                            OVERLOAD_FACTOR * capacity
+                        ));
+                        let [early, late, recovery] = past_capacity(
+                            ctx,
+                            workload(WaitTime::Constant(0.0)),
+                            capacity,
+                            seconds,
+                        );
+                        OverloadRow {
+                            design: design.clone(),
+                            capacity,
+                            early,
+                            late,
+                            recovery,
+                            skipped: None,
+                        }
+                    };
+                    server.stop();
+                    r
+                }
+            }
+        };
+        progress.finish();
+        let line = match &r.skipped {
+            Some(why) => format!("{} overload: did not run: {why}", design.name()),
+            None => format!(
+                "{} overload: capacity {:.0} req/s; at {:.0}: p99 {} then {}, {:.0} failed/s; at {:.0}: {:.0} req/s, p99 {}",
+                design.name(),
+                r.capacity,
+                r.early.offered,
+                ms_or_dash(r.early.p99_ms),
+                ms_or_dash(r.late.p99_ms),
+                r.late.fps,
+                r.recovery.offered,
+                r.recovery.rps,
+                ms_or_dash(r.recovery.p99_ms),
+            ),
+        };
+        if bars.is_hidden() {
+            println!("{line}");
+        } else {
+            let _ = bars.println(line);
+        }
+        rows.push(r);
+    }
+    Some(Overload {
+        path: OVERLOAD_PATH.into(),
+        connections: OVERLOAD_CONNECTIONS,
+        factor: OVERLOAD_FACTOR,
+        recovery_factor: RECOVERY_FACTOR,
+        seconds,
+        rows,
+    })
+}
+
+fn ms_or_dash(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.1} ms"))
+}
+
+/// The open model at [`OVERLOAD_FACTOR`] × `capacity` for `seconds` (two windows), then at
+/// [`RECOVERY_FACTOR`] × it for twice as long (its second half a window).
+fn past_capacity(
+    ctx: &Ctx<'_>,
+    workload: Workload,
+    capacity: f64,
+    seconds: f64,
+) -> [OverloadWindow; 3] {
+    let t = Duration::from_secs_f64(seconds);
+    let plan = LoadPlan {
+        users: OVERLOAD_CONNECTIONS,
+        spawn_rate: 1e9,
+        rate: Some(OVERLOAD_FACTOR * capacity),
+        run_time: Some(3 * t + Duration::from_millis(1500)),
+        threads: ctx.plan.generator_threads,
+        seed: Some(ctx.plan.seed),
+        ..LoadPlan::default()
+    };
+    let swarm = Swarm::new(workload, plan.clone());
+    let mut phases = Phases {
+        swarm: swarm.clone(),
+        capacity,
+        // (ends at, offered in it, reset after it, lower the rate after it)
+        marks: vec![
+            (t / 2, OVERLOAD_FACTOR * capacity),
+            (t, OVERLOAD_FACTOR * capacity),
+            (2 * t, RECOVERY_FACTOR * capacity),
+            (3 * t, RECOVERY_FACTOR * capacity),
+        ],
+        since: std::time::Instant::now(),
+        windows: Vec::new(),
+    };
+    swarmlab_swarm::drive(&swarm, &plan, ctx.stop, &mut phases);
+    let mut w = phases.windows.into_iter();
+    let mut next = || w.next().unwrap_or_default();
+    let (early, late, _drain, recovery) = (next(), next(), next(), next());
+    [early, late, recovery]
+}
+
+/// Cuts the run into windows at its marks: each window's figures, then fresh statistics; the
+/// rate drops to the recovery's after the overload's second window.
+struct Phases {
+    swarm: Swarm,
+    capacity: f64,
+    marks: Vec<(Duration, f64)>,
+    since: std::time::Instant,
+    windows: Vec<OverloadWindow>,
+}
+
+impl swarmlab_swarm::Observer for Phases {
+    fn second(&mut self, stats: &Stats, _: &[Entry], status: &Status) {
+        let Some(&(at, offered)) = self.marks.get(self.windows.len()) else {
+            return;
+        };
+        if status.elapsed < at {
+            return;
+        }
+        let took = self.since.elapsed().as_secs_f64().max(1e-3);
+        let t = &stats.total;
+        let failure = stats
+            .errors
+            .iter()
+            .max_by_key(|(_, row)| row.occurrences)
+            .map(|((_, f), _)| swarmlab_swarm::output::failure::text(f));
+        self.windows.push(OverloadWindow {
+            offered,
+            rps: t.num_requests.saturating_sub(t.num_failures) as f64 / took,
+            fps: t.num_failures as f64 / took,
+            p50_ms: t.percentile_ms(0.5),
+            p99_ms: t.percentile_ms(0.99),
+            failure,
+        });
+        if self.windows.len() == 2 {
+            self.swarm.set_rate(Some(RECOVERY_FACTOR * self.capacity));
+        }
+        self.swarm.reset_stats();
+        self.since = std::time::Instant::now();
+    }
 }
 
 /// `head-of-line`'s load: requests per second, connections, the long share (one task in

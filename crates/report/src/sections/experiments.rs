@@ -7,8 +7,8 @@ use swarmlab_models::Model;
 
 use crate::lang::{ms, Lang};
 use crate::results::{
-    Design, Experiment, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, LongRequest, PoolLoad,
-    PoolRow, PoolSize, Results, SlowClients, SlowLoad, SlowPoint,
+    Design, Experiment, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, LongRequest, Overload,
+    OverloadWindow, PoolLoad, PoolRow, PoolSize, Results, SlowClients, SlowLoad, SlowPoint,
 };
 
 /// A design whose short requests' p99 is at least this many times the best design's is held
@@ -24,6 +24,7 @@ pub fn experiments_section(lang: Lang, r: &Results) -> String {
             Experiment::Idle(x) => idle(lang, x),
             Experiment::HeadOfLine(h) => head_of_line(lang, h),
             Experiment::PoolSize(x) => pool_size(lang, x),
+            Experiment::Overload(x) => overload(lang, x),
         })
         .collect()
 }
@@ -1142,5 +1143,174 @@ pub fn pool_lines(lang: Lang, x: &PoolSize) -> Vec<(String, PoolLoad, Vec<PoolLi
                 .collect();
             (title, l, lines)
         })
+        .collect()
+}
+
+fn overload(lang: Lang, x: &Overload) -> String {
+    let mut s = format!(
+        "## {}\n\n",
+        lang.pick("Overload past capacity", "용량을 넘는 과부하")
+    );
+    let _ = writeln!(
+        s,
+        "{}\n",
+        match lang {
+            Lang::En => format!(
+                "Each design's capacity under `GET {}` (CPU work, so that the load generator can offer more than any design serves: {} connections sending back to back for two seconds), then an open-model rate of {:.1}× that capacity for {:.0} s (measured in two halves), then {:.1}× it for {:.0} s (the second half measured, once the backlog could drain). Latency runs from each request's intended send time, so the time a request waited for a free connection counts.",
+                x.path, x.connections, x.factor, x.seconds, x.recovery_factor, 2.0 * x.seconds
+            ),
+            Lang::Ko => format!(
+                "설계마다 `GET {}` (CPU 작업이라 부하 생성기가 어느 설계보다 많이 보낼 수 있다) 의 용량을 연결 {}개가 쉬지 않고 2초 보내 재고, 그 {:.1}배의 open-model 요청률을 {:.0}초 (두 반으로 나눠 측정), 그다음 {:.1}배를 {:.0}초 (밀린 요청이 빠질 수 있도록 뒤쪽 절반을 측정) 걸었다. 지연은 요청이 보내졌어야 할 시각부터 재므로, 빈 연결을 기다린 시간도 들어간다.",
+                x.path, x.connections, x.factor, x.seconds, x.recovery_factor, 2.0 * x.seconds
+            ),
+        }
+    );
+    let h = |en: &'static str, ko: &'static str| lang.pick(en, ko);
+    let _ = writeln!(
+        s,
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---|---|---|---|---|",
+        h("Design", "설계"),
+        h("Capacity req/s", "용량 req/s"),
+        h("Overload: offered", "과부하: 보낸 것"),
+        h("First half: req/s, p99", "앞 절반: req/s, p99"),
+        h("Second half: req/s, p99", "뒤 절반: req/s, p99"),
+        h("Failed/s", "실패/s"),
+        h("Recovery: offered", "회복: 보낸 것"),
+        h("Recovery: req/s, p99", "회복: req/s, p99"),
+        h("Recovery failed/s", "회복 실패/s"),
+    );
+    let w = |w: &OverloadWindow| format!("{:.0}, {}", w.rps, cell(w.p99_ms));
+    for r in &x.rows {
+        if r.skipped.is_some() {
+            let _ = writeln!(
+                s,
+                "| {} | {} | | | | | | | |",
+                r.design,
+                lang.pick("did not run", "실행 안 됨")
+            );
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "| {} | {:.0} | {:.0} | {} | {} | {:.0} | {:.0} | {} | {:.0} |",
+            r.design,
+            r.capacity,
+            r.early.offered,
+            w(&r.early),
+            w(&r.late),
+            r.late.fps,
+            r.recovery.offered,
+            w(&r.recovery),
+            r.recovery.fps
+        );
+    }
+    let _ = writeln!(s);
+    for p in overload_verdict(lang, x) {
+        let _ = writeln!(s, "{p}\n");
+    }
+    s
+}
+
+/// Per design: whether failures started (over 1 % of the offered rate failed in the second
+/// half), whether latency grew (second half's p99 at least [`GREW`] times the first's),
+/// whether it recovered (at the lower rate: at least 90 % of it served, under 1 % failed, p99
+/// under a tenth of the overload's); then where the queue formed.
+pub fn overload_verdict(lang: Lang, x: &Overload) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in &x.rows {
+        if r.skipped.is_some() || r.capacity <= 0.0 {
+            continue;
+        }
+        let failed = r.late.fps > 0.01 * r.late.offered;
+        let (e, l) = (r.early.p99_ms.unwrap_or(0.0), r.late.p99_ms.unwrap_or(0.0));
+        let grew = l >= GREW * e && l > 0.0;
+        let rec = &r.recovery;
+        let recovered = rec.rps >= 0.9 * rec.offered
+            && rec.fps <= 0.01 * rec.offered
+            && rec.p99_ms.is_some_and(|p| p <= l / 10.0);
+        let mut said = vec![match lang {
+            Lang::En => format!(
+                "capacity {:.0} req/s; at {:.0} offered, p99 {} in the first half and {} in the second ({})",
+                r.capacity,
+                r.early.offered,
+                cell(r.early.p99_ms),
+                cell(r.late.p99_ms),
+                if grew { "growing" } else { "not growing" }
+            ),
+            Lang::Ko => format!(
+                "용량 {:.0} req/s; {:.0} 을 보내자 p99 가 앞 절반 {}, 뒤 절반 {} ({})",
+                r.capacity,
+                r.early.offered,
+                cell(r.early.p99_ms),
+                cell(r.late.p99_ms),
+                if grew { "커지는 중" } else { "커지지 않음" }
+            ),
+        }];
+        if failed {
+            let why = r
+                .late
+                .failure
+                .as_deref()
+                .map_or_else(String::new, |f| format!(", `{f}`"));
+            said.push(match lang {
+                Lang::En => format!("{:.0} failed/s{why}", r.late.fps),
+                Lang::Ko => format!("실패 {:.0}/s{why}", r.late.fps),
+            });
+        }
+        said.push(match (lang, recovered) {
+            (Lang::En, true) => format!(
+                "recovered at {:.0} offered ({:.0} req/s, p99 {})",
+                rec.offered,
+                rec.rps,
+                cell(rec.p99_ms)
+            ),
+            (Lang::Ko, true) => format!(
+                "{:.0} 으로 줄이자 회복했다 ({:.0} req/s, p99 {})",
+                rec.offered,
+                rec.rps,
+                cell(rec.p99_ms)
+            ),
+            (Lang::En, false) => format!(
+                "not recovered at {:.0} offered ({:.0} req/s, p99 {}, {:.0} failed/s)",
+                rec.offered,
+                rec.rps,
+                cell(rec.p99_ms),
+                rec.fps
+            ),
+            (Lang::Ko, false) => format!(
+                "{:.0} 으로 줄여도 회복하지 못했다 ({:.0} req/s, p99 {}, 실패 {:.0}/s)",
+                rec.offered,
+                rec.rps,
+                cell(rec.p99_ms),
+                rec.fps
+            ),
+        });
+        out.push(format!("**{}**: {}.", r.design, said.join("; ")));
+    }
+    if !out.is_empty() {
+        let growth = (x.factor - 1.0).max(0.0) / x.factor.max(1e-9);
+        out.push(match lang {
+            Lang::En => format!(
+                "Where the queue formed: {} keep-alive connections each carry one request at a time (as Locust's users do), so what is offered beyond capacity waits for a free connection in the clients, whatever the design: the wait grows by about {growth:.2} s for every second the rate is {:.1}× capacity, and drains once it is below. A design's own queue (the listen queue of one that serves N at a time, which fills and times out; the sockets of an event loop) shows only when clients arrive on new connections, which this experiment does not yet do.",
+                x.connections, x.factor
+            ),
+            Lang::Ko => format!(
+                "큐가 생긴 곳: keep-alive 연결 {}개가 (Locust 의 사용자처럼) 한 번에 요청 하나씩 나르므로, 용량을 넘는 요청은 설계와 상관없이 클라이언트 쪽에서 빈 연결을 기다린다: 요청률이 용량의 {:.1}배인 동안 기다림이 1초에 약 {growth:.2}초씩 늘고, 요청률이 내려가면 빠진다. 설계 자신의 큐(한 번에 N개를 처리하는 설계의 listen 큐가 차서 시간 초과되는 것, 이벤트 루프의 소켓)는 클라이언트가 새 연결로 올 때에만 드러나며, 이 실험은 아직 그렇게 하지 않는다.",
+                x.connections, x.factor
+            ),
+        });
+    }
+    out
+}
+
+/// Under `overload`, a second half's p99 at least this many times the first's is growing.
+pub const GREW: f64 = 1.25;
+
+/// Per design, the second half's p99 and the recovery's, for the chart.
+pub fn overload_bars(x: &Overload) -> Vec<(String, f64)> {
+    x.rows
+        .iter()
+        .filter(|r| r.skipped.is_none())
+        .filter_map(|r| Some((r.design.name().to_string(), r.late.p99_ms?)))
         .collect()
 }
