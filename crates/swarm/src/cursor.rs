@@ -167,8 +167,12 @@ impl Cursor {
                 let wait = class.sets[set].wait.unwrap_or(class.wait);
                 let unit = (rng() >> 11) as f64 / (1u64 << 53) as f64;
                 let took = now.saturating_duration_since(self.task_started);
-                self.pick(class, rng(), now);
-                Next::Wait(wait.after(took, unit))
+                let wait = wait.after(took, unit);
+                // the next task starts when the wait ends, as Locust's constant_pacing counts
+                // it (its last run plus its last wait): from `now`, the wait itself was counted
+                // as the next task's time and constant_throughput(10) ran twice as fast
+                self.pick(class, rng(), now + wait);
+                Next::Wait(wait)
             }
             Running::OnStop(_) => {
                 self.frames.pop();
@@ -341,5 +345,26 @@ mod tests {
         assert_eq!(c.advance(&class, &mut always(0), now), Next::Now);
         assert_eq!(path(&c, &class), None, "the top set has no on_stop steps");
         assert_eq!(c.advance(&class, &mut always(0), now), Next::Retire);
+    }
+
+    #[test]
+    fn constant_throughput_counts_a_task_from_when_its_wait_ended() {
+        let target = Target::parse("http://127.0.0.1:1").unwrap();
+        let class = Workload::simple(&target, WaitTime::ConstantThroughput(10.0))
+            .classes
+            .remove(0);
+        let t0 = Instant::now();
+        let mut c = Cursor::new(t0);
+        assert_eq!(c.advance(&class, &mut always(0), t0), Next::Now);
+        let ms = Duration::from_millis;
+        // every task takes 20 ms: each waits 80 ms, so a task starts every 100 ms (10 a
+        // second), not every other one at once
+        let mut now = t0;
+        for _ in 0..4 {
+            c.step_done();
+            now += ms(20);
+            assert_eq!(c.advance(&class, &mut always(0), now), Next::Wait(ms(80)));
+            now += ms(80);
+        }
     }
 }
