@@ -124,6 +124,9 @@ pub struct CompareArgs {
     /// --quick 3 s, and 2 s for pool-size]
     #[arg(long, value_name = "TIME", value_parser = timespan)]
     pub experiment_time: Option<Duration>,
+    /// `--experiment network`'s round trip between the clients and the server (e.g. 20ms, 0.1s)
+    #[arg(long, value_name = "TIME", value_parser = rtt, default_value = "20ms")]
+    pub rtt: Duration,
     /// An earlier run's results.json: the report shows what changed, and whether it exceeds the
     /// measured run-to-run spread.
     #[arg(long, value_name = "RESULTS_JSON")]
@@ -295,6 +298,15 @@ pub struct SwarmArgs {
 /// `--source-addrs`: local addresses to connect from.
 #[derive(Clone, Debug)]
 pub struct SourceAddrs(pub Vec<std::net::IpAddr>);
+
+/// A round trip: more than nothing, at most 10 s.
+fn rtt(s: &str) -> Result<Duration, String> {
+    let t = timespan(s)?;
+    if t.is_zero() || t > Duration::from_secs(10) {
+        return Err(format!("'{s}' is not a round trip between 1ms and 10s"));
+    }
+    Ok(t)
+}
 
 fn timespan(s: &str) -> Result<Duration, String> {
     swarmlab_swarm::parse_timespan(s).map_err(|e| e.to_string())

@@ -6,6 +6,7 @@ mod check;
 mod compare;
 mod connections;
 mod csv_files;
+mod delay_relay;
 mod procfs;
 mod serve;
 mod server_process;

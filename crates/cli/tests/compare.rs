@@ -1062,6 +1062,87 @@ fn head_of_line_holds_short_requests_on_a_loop_not_on_threads() {
 /// first and held (half a request; an answer never read), stop `pool` (under 10 % of what its
 /// clients got alone) and not `epoll` (at least half); the table and verdict reach the report.
 #[test]
+fn a_round_trip_costs_single_a_request_per_trip_and_epoll_nothing() {
+    let _one = exclusive();
+    let out_dir = out_dir("compare-network");
+    let stdout = swarmlab_ok(&[
+        "compare",
+        "--quick",
+        "--no-web",
+        "--experiment",
+        "network",
+        "--experiment-time",
+        "2s",
+        "--models",
+        "single,epoll",
+        "-u",
+        "20",
+        "--max-time",
+        "1s",
+        "--slo-p99",
+        "0",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let results = results_in(&out_dir);
+    let [swarmlab_report::Experiment::Network(x)] = results.experiments.as_slice() else {
+        panic!(
+            "one network experiment: {:?}\n{stdout}",
+            results.experiments
+        );
+    };
+    // the delay is real: a request and its answer on an open connection through it
+    let rtt = x.measured_rtt_ms.expect("a round trip measured");
+    assert!(
+        (20.0..220.0).contains(&rtt),
+        "a TCP round trip of {rtt:.1} ms through a 20 ms delay\n{stdout}"
+    );
+    let row = |name: &str| {
+        x.rows
+            .iter()
+            .find(|r| r.design.name() == name)
+            .unwrap_or_else(|| panic!("no {name} row: {x:?}"))
+    };
+    let (single, epoll) = (row("single"), row("epoll"));
+    for r in [single, epoll] {
+        assert!(
+            r.direct.skipped.is_none() && r.delayed.skipped.is_none(),
+            "{r:?}\n{stdout}"
+        );
+        assert!(
+            r.direct.rps > 300.0,
+            "straight, 500 offered: {r:?}\n{stdout}"
+        );
+    }
+    // one request per round trip: the lingering close waits for the client's FIN
+    assert!(
+        single.delayed.rps <= 60.0,
+        "single through 20 ms: {:.0} req/s (straight {:.0})\n{stdout}",
+        single.delayed.rps,
+        single.direct.rps
+    );
+    assert!(
+        epoll.delayed.rps >= 0.8 * epoll.direct.rps,
+        "epoll through 20 ms: {:.0} req/s, straight {:.0}\n{stdout}",
+        epoll.delayed.rps,
+        epoll.direct.rps
+    );
+    let p50 = epoll.delayed.p50_ms.expect("epoll's median");
+    assert!(
+        p50 >= 20.0,
+        "epoll's median through 20 ms: {p50:.1} ms\n{stdout}"
+    );
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("Paid the round trip on every request: **single")
+            && md.contains("a delay relay")
+            && md.contains("packet loss needs"),
+        "the report's verdict:\n{md}"
+    );
+    assert!(out_dir.join("figures/experiment-network.png").is_file());
+}
+
+#[test]
 fn slow_clients_stop_pool_not_epoll() {
     let _one = exclusive();
     let out_dir = out_dir("compare-slow-clients");

@@ -387,6 +387,16 @@ fn experiment_charts(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
                     );
                 }
             }
+            crate::results::Experiment::Network(x) => {
+                let bars: Vec<Bar> = crate::sections::network_bars(x)
+                    .into_iter()
+                    .map(|(label, v)| Bar::new(label, v))
+                    .collect();
+                if !bars.is_empty() {
+                    let title = crate::sections::network_chart_title(lang, x);
+                    chart(out, "experiment-network", bar_chart(&title, "req/s", &bars));
+                }
+            }
             crate::results::Experiment::Overload(x) => {
                 let bars: Vec<Bar> = crate::sections::overload_bars(x)
                     .into_iter()

@@ -21,9 +21,10 @@ pub use lang::Lang;
 pub use results::{
     Baseline, CapacityRow, Client, CorePoint, Cores, CoresRow, Design, Experiment, ExperimentKind,
     HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, IdleRow, LongRequest, Machine, ModelResult,
-    Outcome, Overload, OverloadRow, OverloadWindow, PoolLoad, PoolPoint, PoolRow, PoolSize,
-    ReadDelay, Results, Sample, ScalePoint, Server, Settings, SlowClients, SlowLoad, SlowPoint,
-    SlowRow, StatRow, Trial, UnknownWorkload, Workload, WorkloadKind, WorkloadRun,
+    Network, NetworkMethod, NetworkPoint, NetworkRow, Outcome, Overload, OverloadRow,
+    OverloadWindow, PoolLoad, PoolPoint, PoolRow, PoolSize, ReadDelay, Results, Sample, ScalePoint,
+    Server, Settings, SlowClients, SlowLoad, SlowPoint, SlowRow, StatRow, Trial, UnknownWorkload,
+    Workload, WorkloadKind, WorkloadRun,
 };
 
 /// `results.json`.

@@ -304,6 +304,9 @@ pub enum ExperimentKind {
     /// An open-model rate at 1.5× each design's capacity, then half of it: growth, failures,
     /// recovery.
     Overload,
+    /// A round-trip delay between the clients and the server: which designs pay it per
+    /// request.
+    Network,
 }
 
 impl ExperimentKind {
@@ -312,6 +315,7 @@ impl ExperimentKind {
         ExperimentKind::SlowClients,
         ExperimentKind::Idle,
         ExperimentKind::HeadOfLine,
+        ExperimentKind::Network,
         ExperimentKind::PoolSize,
         ExperimentKind::Overload,
     ];
@@ -324,6 +328,7 @@ impl ExperimentKind {
             ExperimentKind::HeadOfLine => "head-of-line",
             ExperimentKind::PoolSize => "pool-size",
             ExperimentKind::Overload => "overload",
+            ExperimentKind::Network => "network",
         }
     }
 
@@ -341,6 +346,9 @@ impl ExperimentKind {
             }
             ExperimentKind::PoolSize => {
                 "prefork and pool at 1, 4, 16, 64 and 256 workers, under keep-alive GET / and under 1 ms of waiting per request: throughput, p99 and memory"
+            }
+            ExperimentKind::Network => {
+                "a round trip between clients and server (20 ms by default, --rtt): what each design carries through it, and what each request pays"
             }
             ExperimentKind::HeadOfLine => {
                 "long requests among short ones: 5 % take 1 ms of CPU, then 5 % wait 100 ms; the short ones' p99 on each design"
@@ -374,6 +382,72 @@ pub enum Experiment {
     PoolSize(PoolSize),
     /// Past capacity and back.
     Overload(Overload),
+    /// A round trip between clients and server.
+    Network(Network),
+}
+
+/// `--experiment network`: a steady load on each design straight over loopback and then
+/// through a network with a round trip, at a rate every design carries without one: whether the
+/// design still carries it, and how many round trips each request costs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Network {
+    /// The round trip asked for, ms.
+    pub rtt_ms: f64,
+    /// A TCP round trip measured through it before the loads (a request and its answer on an
+    /// open connection to the first design), ms.
+    pub measured_rtt_ms: Option<f64>,
+    /// How the round trip was made.
+    pub method: NetworkMethod,
+    /// Why that way (what the machine lacked for the other), in English.
+    pub method_why: String,
+    /// Requests per second the connections ask for (each paced to its share).
+    pub rate: f64,
+    /// Connections (users), keep-alive where the design keeps them.
+    pub connections: usize,
+    /// How long each load ran, s (after a second of warm-up).
+    pub seconds: f64,
+    /// A row per design.
+    pub rows: Vec<NetworkRow>,
+}
+
+/// How `network` put a round trip between clients and server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkMethod {
+    /// A relay on loopback holding every byte for half the round trip each way, and the
+    /// connection to the server for one and a half (Toxiproxy's way).
+    Relay,
+}
+
+/// One design under `network`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkRow {
+    /// The design.
+    pub design: Design,
+    /// Its workers (threads or processes that each serve one connection at a time), where
+    /// the design has a number of them.
+    pub workers: Option<usize>,
+    /// Straight over loopback.
+    pub direct: NetworkPoint,
+    /// Through the round trip.
+    pub delayed: NetworkPoint,
+}
+
+/// One load's figures under `network`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkPoint {
+    /// Completed requests per second over the measured time.
+    pub rps: f64,
+    /// Median, ms.
+    pub p50_ms: Option<f64>,
+    /// 99th percentile, ms.
+    pub p99_ms: Option<f64>,
+    /// Requests completed.
+    pub requests: u64,
+    /// Of them, failed.
+    pub failures: u64,
+    /// Why it did not run, if it did not.
+    pub skipped: Option<String>,
 }
 
 /// `--experiment overload`: each design's capacity under CPU-bound requests (so that the

@@ -1418,3 +1418,77 @@ fn overload_reaches_every_report() {
         .iter()
         .any(|f| matches!(f, html::Fig::Chart { id, .. } if id == "experiment-overload")));
 }
+
+#[test]
+fn network_reaches_every_report() {
+    use swarmlab_report::{Experiment, Network, NetworkMethod, NetworkPoint, NetworkRow};
+    let p = |rps: f64, p50: f64| NetworkPoint {
+        rps,
+        p50_ms: Some(p50),
+        p99_ms: Some(p50 * 1.05),
+        requests: (rps * 3.0) as u64,
+        failures: 0,
+        skipped: None,
+    };
+    let mut r = fixture();
+    r.experiments = vec![Experiment::Network(Network {
+        rtt_ms: 20.0,
+        measured_rtt_ms: Some(20.4),
+        method: NetworkMethod::Relay,
+        method_why: "this kernel has no netem qdisc".into(),
+        rate: 500.0,
+        connections: 50,
+        seconds: 3.0,
+        rows: vec![
+            NetworkRow {
+                design: Design::Model(Model::Single),
+                workers: None,
+                direct: p(488.0, 2.71),
+                delayed: p(48.0, 1027.0),
+            },
+            NetworkRow {
+                design: Design::Model(Model::Epoll),
+                workers: None,
+                direct: p(493.0, 0.21),
+                delayed: p(493.0, 21.3),
+            },
+            NetworkRow {
+                design: Design::Model(Model::Pool),
+                workers: Some(2),
+                direct: p(491.0, 2.76),
+                delayed: p(96.0, 500.0),
+            },
+        ],
+    })];
+    let md = markdown::render_markdown(&r, Lang::En);
+    for needle in [
+        "## A network between clients and server (a round trip)",
+        "Measured through it: a request and its answer on an open connection took 20 ms.",
+        "(this kernel has no netem qdisc). Nothing is lost or reordered: packet loss needs the kernel's `netem`.",
+        "| single | 488 | 2.71 ms | 48 | 1027 ms | 1078 ms |",
+        "| pool (2 workers) | 491 | 2.76 ms | 96 | 500 ms | 525 ms |",
+        "Paid the round trip on every request: **single 48 req/s** (488 straight: 0.96 requests per round trip; median 1027 ms), **pool 96 req/s** (491 straight: 0.96 requests per round trip by each of 2 workers; median 500 ms).",
+        "Carried it (within 10 % of straight): epoll 493 req/s (493 straight; median 21 ms).",
+        "a worker serves at most one request per 20 ms (50 req/s)",
+    ] {
+        assert!(md.contains(needle), "no '{needle}' in:\n{md}");
+    }
+    let ko = markdown::render_markdown(&r, Lang::Ko);
+    assert!(
+        ko.contains("## 클라이언트와 서버 사이의 네트워크 (왕복 지연)"),
+        "{ko}"
+    );
+    assert!(
+        ko.contains("요청마다 왕복 지연을 치렀다: **single 48 req/s**"),
+        "{ko}"
+    );
+    let figs = html::figures(&r, Lang::En);
+    assert!(figs
+        .iter()
+        .any(|f| matches!(f, html::Fig::Chart { id, .. } if id == "experiment-network")));
+    let json = swarmlab_report::render_json(&r);
+    assert!(
+        json.contains("\"kind\": \"network\"") && json.contains("\"method\": \"relay\""),
+        "{json}"
+    );
+}

@@ -32,8 +32,9 @@ use std::net::{SocketAddr, TcpStream};
 
 use swarmlab_report::{
     Experiment, ExperimentKind, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, IdleRow,
-    LongRequest, Overload, OverloadRow, OverloadWindow, PoolLoad, PoolPoint, PoolRow, PoolSize,
-    SlowClients, SlowLoad, SlowPoint, SlowRow,
+    LongRequest, Network, NetworkMethod, NetworkPoint, NetworkRow, Overload, OverloadRow,
+    OverloadWindow, PoolLoad, PoolPoint, PoolRow, PoolSize, SlowClients, SlowLoad, SlowPoint,
+    SlowRow,
 };
 use swarmlab_server::Model;
 use swarmlab_swarm::{
@@ -56,6 +57,7 @@ pub fn run(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Vec<Experiment> {
             ExperimentKind::HeadOfLine => head_of_line(ctx, live).map(Experiment::HeadOfLine),
             ExperimentKind::PoolSize => pool_size(ctx, live).map(Experiment::PoolSize),
             ExperimentKind::Overload => overload(ctx, live).map(Experiment::Overload),
+            ExperimentKind::Network => network(ctx, live).map(Experiment::Network),
         })
         .collect()
 }
@@ -608,6 +610,204 @@ fn pool_size(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<PoolSize> {
         workers: POOL_SIZES.to_vec(),
         rows,
     })
+}
+
+/// `network`'s load: requests per second over connections, each connection paced to its
+/// share; far from every design's capacity over loopback, and each connection's share needs
+/// a fifth of its time at a 20 ms round trip (10 requests a second each).
+const NET_RATE: f64 = 500.0;
+const NET_CONNECTIONS: usize = 50;
+
+fn network(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Network> {
+    let seconds = measured_for(ctx, 3.0, 5.0);
+    let targets = experiment_targets(ctx);
+    let rtt = ctx.plan.rtt;
+    let method_why = netem_missing();
+    // the workers ServerCommand::model gives a pool or prefork server
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "network: {} design(s), {NET_RATE:.0} req/s over {NET_CONNECTIONS} connections, straight and through a {:.0} ms round trip (a delay relay: {method_why}), {seconds:.0} s each",
+        targets.len(),
+        rtt.as_secs_f64() * 1e3,
+    );
+    let bars = indicatif::MultiProgress::new();
+    let mut rows = Vec::new();
+    let mut measured_rtt: Option<Duration> = None;
+    for (i, target) in targets.iter().enumerate() {
+        let design = target.design();
+        let progress = Progress::new(
+            &bars,
+            live,
+            &format!("{} network", design.name()),
+            (i, targets.len()),
+            0.0,
+        );
+        let mut point = |delayed: bool| {
+            let skipped = |why: String| NetworkPoint {
+                skipped: Some(why),
+                ..NetworkPoint::default()
+            };
+            if ctx.stop.load(Ordering::Relaxed) {
+                return skipped("interrupted".into());
+            }
+            progress.say(if delayed {
+                "through the round trip"
+            } else {
+                "straight"
+            });
+            let server = match ServerProcess::start(&server_command(ctx, target, None)) {
+                Err(e) => return skipped(format!("{e:#}")),
+                Ok(server) => server,
+            };
+            let relay = if delayed {
+                match crate::delay_relay::DelayRelay::start(server.addr(), rtt / 2) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        server.stop();
+                        return skipped(format!("the delay relay did not start: {e}"));
+                    }
+                }
+            } else {
+                None
+            };
+            let addr = relay.as_ref().map_or(server.addr(), |r| r.addr());
+            if delayed && measured_rtt.is_none() {
+                measured_rtt = round_trip(addr).ok();
+            }
+            let url = Url::parse(&format!("http://{addr}")).expect("a loopback URL");
+            let workload = Workload::mix(
+                &url,
+                &[("/", "network", 1)],
+                WaitTime::ConstantThroughput(NET_RATE / NET_CONNECTIONS as f64),
+            );
+            let m = measured(ctx, workload, NET_CONNECTIONS, seconds, None);
+            let t = &m.summary.stats.total;
+            let p = NetworkPoint {
+                rps: m.rps(),
+                p50_ms: t.percentile_ms(0.5),
+                p99_ms: t.percentile_ms(0.99),
+                requests: t.num_requests,
+                failures: t.num_failures,
+                skipped: None,
+            };
+            drop(relay);
+            server.stop();
+            p
+        };
+        let direct = point(false);
+        let delayed = point(true);
+        progress.finish();
+        let said = |p: &NetworkPoint| match &p.skipped {
+            Some(why) => format!("did not run: {why}"),
+            None => format!(
+                "{:.0} req/s, median {}, p99 {}",
+                p.rps,
+                ms_or_dash(p.p50_ms),
+                ms_or_dash(p.p99_ms)
+            ),
+        };
+        let line = format!(
+            "{} network: straight {}; through {:.0} ms: {}",
+            design.name(),
+            said(&direct),
+            rtt.as_secs_f64() * 1e3,
+            said(&delayed)
+        );
+        if bars.is_hidden() {
+            println!("{line}");
+        } else {
+            let _ = bars.println(line);
+        }
+        let has_workers = matches!(target, Target::Model(Model::Pool | Model::Prefork));
+        rows.push(NetworkRow {
+            design,
+            workers: has_workers.then_some(workers),
+            direct,
+            delayed,
+        });
+    }
+    Some(Network {
+        rtt_ms: rtt.as_secs_f64() * 1e3,
+        measured_rtt_ms: measured_rtt.map(|d| d.as_secs_f64() * 1e3),
+        method: NetworkMethod::Relay,
+        method_why,
+        rate: NET_RATE,
+        connections: NET_CONNECTIONS,
+        seconds,
+        rows,
+    })
+}
+
+/// Why the round trip is the relay's, not `netem`'s (which needs a network namespace, made
+/// here for a moment where the user is root): what stopped it, in a few words.
+fn netem_missing() -> String {
+    use std::process::{Command, Stdio};
+    if !rustix::process::geteuid().is_root() {
+        return "netem needs a network namespace, which needs root".into();
+    }
+    let ns = format!("swarmlab-probe-{}", std::process::id());
+    let ip = |args: &[&str]| {
+        Command::new("ip")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+    };
+    if !ip(&["netns", "add", &ns]).is_ok_and(|o| o.status.success()) {
+        return "netem needs a network namespace, and `ip netns add` failed".into();
+    }
+    let tried = ip(&[
+        "netns", "exec", &ns, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms",
+    ]);
+    let _ = ip(&["netns", "delete", &ns]);
+    match tried {
+        Ok(o) if o.status.success() => "netem is there; swarmlab does not drive it yet".into(),
+        Ok(o) => {
+            let why = String::from_utf8_lossy(&o.stderr);
+            let why = why.lines().next().unwrap_or("").trim();
+            let why = why.trim_start_matches("Error: ").trim_end_matches('.');
+            format!("this kernel has no netem qdisc (tc: {why})")
+        }
+        Err(e) => format!("tc could not run ({e})"),
+    }
+}
+
+/// One request's round trip on an open connection to `addr` (the first request, which opens
+/// it, is not timed).
+fn round_trip(addr: SocketAddr) -> std::io::Result<Duration> {
+    use std::io::Read as _;
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let _ = s.set_nodelay(true);
+    let request = format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let mut one = || -> std::io::Result<Duration> {
+        let start = std::time::Instant::now();
+        s.write_all(request.as_bytes())?;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = s.read(&mut buf)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            got.extend_from_slice(&buf[..n]);
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut r = httparse::Response::new(&mut headers);
+            if let Ok(httparse::Status::Complete(head)) = r.parse(&got) {
+                let len = r
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
+                    .unwrap_or(0usize);
+                if got.len() >= head + len {
+                    return Ok(start.elapsed());
+                }
+            }
+        }
+    };
+    one()?;
+    one()
 }
 
 /// `overload`: the request (100 us of CPU: one core serves at most about 10,000 a second, which

@@ -132,6 +132,8 @@ pub struct Plan {
     pub experiments: Vec<swarmlab_report::ExperimentKind>,
     /// `--experiment-time`: each experiment load's measured time, instead of its own.
     pub experiment_time: Option<Duration>,
+    /// `--rtt`: `network`'s round trip.
+    pub rtt: Duration,
 }
 
 /// The core the generator is pinned to; the servers get the others.
@@ -239,6 +241,7 @@ impl Plan {
                 .filter(|k| a.experiments.iter().any(|e| e == "all" || e == k.name()))
                 .collect(),
             experiment_time: a.experiment_time,
+            rtt: a.rtt,
         })
     }
 

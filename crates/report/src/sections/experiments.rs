@@ -7,8 +7,9 @@ use swarmlab_models::Model;
 
 use crate::lang::{ms, Lang};
 use crate::results::{
-    Design, Experiment, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, LongRequest, Overload,
-    OverloadWindow, PoolLoad, PoolRow, PoolSize, Results, SlowClients, SlowLoad, SlowPoint,
+    Design, Experiment, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, LongRequest, Network,
+    NetworkMethod, Overload, OverloadWindow, PoolLoad, PoolRow, PoolSize, Results, SlowClients,
+    SlowLoad, SlowPoint,
 };
 
 /// A design whose short requests' p99 is at least this many times the best design's is held
@@ -25,6 +26,7 @@ pub fn experiments_section(lang: Lang, r: &Results) -> String {
             Experiment::HeadOfLine(h) => head_of_line(lang, h),
             Experiment::PoolSize(x) => pool_size(lang, x),
             Experiment::Overload(x) => overload(lang, x),
+            Experiment::Network(x) => network(lang, x),
         })
         .collect()
 }
@@ -1313,4 +1315,248 @@ pub fn overload_bars(x: &Overload) -> Vec<(String, f64)> {
         .filter(|r| r.skipped.is_none())
         .filter_map(|r| Some((r.design.name().to_string(), r.late.p99_ms?)))
         .collect()
+}
+
+/// Through the round trip, a design that carries at least this share of what it carried
+/// straight carried the load.
+pub const CARRIED: f64 = 0.9;
+
+fn network(lang: Lang, x: &Network) -> String {
+    let mut s = format!(
+        "## {}\n\n",
+        lang.pick(
+            "A network between clients and server (a round trip)",
+            "클라이언트와 서버 사이의 네트워크 (왕복 지연)"
+        )
+    );
+    let rtt = ms(x.rtt_ms);
+    let half = ms(x.rtt_ms / 2.0);
+    let per = x.rate / x.connections.max(1) as f64;
+    let measured = match (lang, x.measured_rtt_ms) {
+        (Lang::En, Some(m)) => format!(
+            " Measured through it: a request and its answer on an open connection took {} ms.",
+            ms(m)
+        ),
+        (Lang::Ko, Some(m)) => format!(
+            " 실제로 재어 보니 열린 연결에서 요청 하나와 응답이 {} ms 걸렸다.",
+            ms(m)
+        ),
+        (_, None) => String::new(),
+    };
+    let how = match (lang, x.method) {
+        (Lang::En, NetworkMethod::Relay) => format!(
+            "The round trip is a delay relay on loopback, as Toxiproxy makes one: every byte is held {half} ms each way, and a new connection reaches the server one and a half round trips after the client connects, with its first bytes, as a handshake's last packet would ({}). Nothing is lost or reordered: packet loss needs the kernel's `netem`.",
+            x.method_why
+        ),
+        (Lang::Ko, NetworkMethod::Relay) => format!(
+            "왕복 지연은 Toxiproxy 처럼 루프백 위의 지연 릴레이로 만들었다: 모든 바이트를 방향마다 {half} ms 붙잡고, 새 연결은 핸드셰이크의 마지막 패킷처럼 클라이언트가 연결한 뒤 왕복 1.5번이 지나서 첫 바이트와 함께 서버에 닿는다 ({}). 패킷은 잃거나 순서가 바뀌지 않는다: 패킷 손실에는 커널의 `netem` 이 필요하다.",
+            x.method_why
+        ),
+    };
+    let _ = writeln!(
+        s,
+        "{}\n",
+        match lang {
+            Lang::En => format!(
+                "Each design under {:.0} req/s over {} keep-alive connections (each paced to {per:.0} requests a second, Locust's `constant_throughput`), for {:.0} s after a second of warm-up: straight over loopback, then through a {rtt} ms round trip.{measured} {how}",
+                x.rate, x.connections, x.seconds
+            ),
+            Lang::Ko => format!(
+                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 초당 {per:.0}개, Locust 의 `constant_throughput`) 1초 준비 후 {:.0}초 걸었다: 루프백으로 곧바로, 그리고 {rtt} ms 왕복 지연을 거쳐.{measured} {how}",
+                x.connections, x.rate, x.seconds
+            ),
+        }
+    );
+    let (straight, through) = match lang {
+        Lang::En => ("straight".to_string(), format!("through {rtt} ms")),
+        Lang::Ko => ("곧바로".to_string(), format!("{rtt} ms 지연")),
+    };
+    let _ = writeln!(
+        s,
+        "| {} | {straight}: req/s | {straight}: {m} | {through}: req/s | {through}: {m} | {through}: p99 |\n|---|---|---|---|---|---|",
+        lang.pick("Design", "설계"),
+        m = lang.pick("median", "중앙값"),
+    );
+    for row in &x.rows {
+        let name = match row.workers {
+            Some(n) => format!(
+                "{} ({n} {})",
+                row.design,
+                lang.pick(if n == 1 { "worker" } else { "workers" }, "워커")
+            ),
+            None => row.design.to_string(),
+        };
+        let _ = write!(s, "| {name} |");
+        for (p, p99) in [(&row.direct, false), (&row.delayed, true)] {
+            match &p.skipped {
+                Some(_) => {
+                    let _ = write!(s, " {} | |", lang.pick("did not run", "실행 안 됨"));
+                    if p99 {
+                        s += " |";
+                    }
+                }
+                None => {
+                    let failed = match (lang, p.failures) {
+                        (_, 0) => String::new(),
+                        (Lang::En, n) => format!(" ({n} failed)"),
+                        (Lang::Ko, n) => format!(" ({n}개 실패)"),
+                    };
+                    let _ = write!(s, " {:.0}{failed} | {} |", p.rps, cell(p.p50_ms));
+                    if p99 {
+                        let _ = write!(s, " {} |", cell(p.p99_ms));
+                    }
+                }
+            }
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s);
+    for p in network_verdict(lang, x) {
+        let _ = writeln!(s, "{p}\n");
+    }
+    s
+}
+
+/// The verdict: the designs that still carried the load through the round trip (at least
+/// [`CARRIED`] of it straight), and those that paid the round trip per request, with how many
+/// requests each worker served per round trip and why.
+pub fn network_verdict(lang: Lang, x: &Network) -> Vec<String> {
+    let rtt = ms(x.rtt_ms);
+    let (mut carried, mut paid) = (Vec::new(), Vec::new());
+    let mut whys: Vec<(String, Vec<String>)> = Vec::new();
+    for row in &x.rows {
+        let (d, t) = (&row.direct, &row.delayed);
+        if d.skipped.is_some() || t.skipped.is_some() || d.rps <= 0.0 {
+            continue;
+        }
+        let held = t.rps >= CARRIED * d.rps;
+        if held {
+            carried.push(match lang {
+                Lang::En => format!(
+                    "{} {:.0} req/s ({:.0} straight; median {})",
+                    row.design,
+                    t.rps,
+                    d.rps,
+                    cell(t.p50_ms)
+                ),
+                Lang::Ko => format!(
+                    "{} {:.0} req/s (곧바로 {:.0}; 중앙값 {})",
+                    row.design,
+                    t.rps,
+                    d.rps,
+                    cell(t.p50_ms)
+                ),
+            });
+        } else {
+            // requests each worker completed per round trip
+            let per_rtt = t.rps * x.rtt_ms / 1000.0 / row.workers.unwrap_or(1) as f64;
+            let workers = match (lang, row.workers) {
+                (_, None | Some(1)) => String::new(),
+                (Lang::En, Some(n)) => format!(" by each of {n} workers"),
+                (Lang::Ko, Some(n)) => format!(", 워커 {n}개 각각"),
+            };
+            paid.push(match lang {
+                Lang::En => format!(
+                    "**{} {:.0} req/s** ({:.0} straight: {per_rtt:.2} requests per round trip{workers}; median {})",
+                    row.design, t.rps, d.rps, cell(t.p50_ms)
+                ),
+                Lang::Ko => format!(
+                    "**{} {:.0} req/s** (곧바로 {:.0}: 왕복 한 번에 요청 {per_rtt:.2}개{workers}; 중앙값 {})",
+                    row.design, t.rps, d.rps, cell(t.p50_ms)
+                ),
+            });
+        }
+        let why = network_mechanism(lang, &row.design, held, x);
+        match whys.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, names)) => names.push(row.design.to_string()),
+            None => whys.push((why, vec![row.design.to_string()])),
+        }
+    }
+    if carried.is_empty() && paid.is_empty() {
+        return Vec::new();
+    }
+    let mut p = match lang {
+        Lang::En => format!(
+            "Through a {rtt} ms round trip, of {:.0} req/s offered:",
+            x.rate
+        ),
+        Lang::Ko => format!("{rtt} ms 왕복 지연을 거쳐, 초당 {:.0}개 요청 중:", x.rate),
+    };
+    for (names, en, ko) in [
+        (
+            &paid,
+            "Paid the round trip on every request",
+            "요청마다 왕복 지연을 치렀다",
+        ),
+        (
+            &carried,
+            "Carried it (within 10 % of straight)",
+            "그대로 처리했다 (곧바로의 10 % 이내)",
+        ),
+    ] {
+        if !names.is_empty() {
+            let _ = write!(p, " {}: {}.", lang.pick(en, ko), names.join(", "));
+        }
+    }
+    let why: Vec<String> = whys
+        .into_iter()
+        .map(|(w, names)| format!("{}: {w}", names.join(", ")))
+        .collect();
+    if !why.is_empty() {
+        let _ = write!(p, " {}{}.", lang.pick("Why: ", "이유: "), why.join("; "));
+    }
+    vec![p]
+}
+
+/// Why a design carried the round trip or paid it.
+fn network_mechanism(lang: Lang, design: &Design, held: bool, x: &Network) -> String {
+    let rtt = ms(x.rtt_ms);
+    let one = 1000.0 / x.rtt_ms;
+    match (design, held) {
+        (Design::Model(Model::Single | Model::Pool | Model::Prefork), false) => match lang {
+            Lang::En => format!("each worker serves one connection at a time; with others waiting it answers one request with `Connection: close`, then waits for the client's end of stream before it closes (a lingering close, so that a reset cannot cut the answer short): over the network that wait is the answer's way out and the FIN's way back, a round trip, so a worker serves at most one request per {rtt} ms ({one:.0} req/s) while the other clients queue"),
+            Lang::Ko => format!("워커마다 한 번에 연결 하나만 처리한다. 다른 클라이언트가 기다리면 요청 하나에 `Connection: close` 로 답하고, 닫기 전에 클라이언트의 스트림 끝을 기다린다 (lingering close: 리셋이 응답을 자르지 않게). 네트워크에서는 그 기다림이 응답이 가고 FIN 이 돌아오는 왕복 한 번이어서, 워커 하나는 {rtt} ms 에 요청 하나(초당 {one:.0}개)까지만 처리하고 나머지 클라이언트는 줄을 선다"),
+        },
+        (Design::Model(_), true) => lang
+            .pick(
+                "a connection waiting on the network holds only its own thread, process or place in the loop's set, never the server: the round trip adds to each request's latency, not to the server's time",
+                "네트워크를 기다리는 연결은 자기 스레드나 프로세스, 루프의 집합 속 자리만 차지하고 서버를 붙잡지 않는다: 왕복 지연은 요청마다의 지연 시간에 더해질 뿐 서버의 시간에는 더해지지 않는다",
+            )
+            .to_string(),
+        (_, false) => match lang {
+            Lang::En => format!("a design that holds its only worker for a client's round trip (waiting for its next request, or for its close) serves at most one request per round trip: {one:.0} req/s at {rtt} ms"),
+            Lang::Ko => format!("클라이언트의 왕복 동안 하나뿐인 워커를 붙잡는 설계(다음 요청이나 닫기를 기다리는)는 왕복 한 번에 요청 하나, {rtt} ms 에서 초당 {one:.0}개까지만 처리한다"),
+        },
+        (_, true) => lang
+            .pick(
+                "it did not hold the server for a client's round trip",
+                "클라이언트의 왕복 동안 서버를 붙잡지 않았다",
+            )
+            .to_string(),
+    }
+}
+
+/// Requests per second through the round trip per design, for the chart.
+pub fn network_bars(x: &Network) -> Vec<(String, f64)> {
+    x.rows
+        .iter()
+        .filter(|r| r.delayed.skipped.is_none())
+        .map(|r| (r.design.name().to_string(), r.delayed.rps))
+        .collect()
+}
+
+/// The chart's title.
+pub fn network_chart_title(lang: Lang, x: &Network) -> String {
+    match lang {
+        Lang::En => format!(
+            "Requests per second through a {} ms round trip ({:.0} offered)",
+            ms(x.rtt_ms),
+            x.rate
+        ),
+        Lang::Ko => format!(
+            "{} ms 왕복 지연을 거친 초당 요청 수 (제시 {:.0})",
+            ms(x.rtt_ms),
+            x.rate
+        ),
+    }
 }
