@@ -120,8 +120,8 @@ pub struct CompareArgs {
     #[arg(long = "experiment", value_name = "NAME", value_parser = experiment_name())]
     pub experiments: Vec<String>,
     /// How long each experiment's load is measured, after a second of warm-up (e.g. 5s)
-    /// [default: 8 s for head-of-line, 6 s for slow-clients and idle, 4 s for pool-size; with
-    /// --quick 3 s, and 2 s for pool-size]
+    /// [default: 3 s (slow-clients, idle, network, overload), 4 s (head-of-line), 2 s
+    /// (pool-size); with --quick 1 s, 2 s for head-of-line and overload]
     #[arg(long, value_name = "TIME", value_parser = timespan)]
     pub experiment_time: Option<Duration>,
     /// `--experiment network`'s round trip between the clients and the server (e.g. 20ms, 0.1s)

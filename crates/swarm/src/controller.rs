@@ -202,8 +202,8 @@ impl Controller {
             }
             Command::Flush(done) => {
                 let asked = self.shared.control.flush_gen.fetch_add(1, Ordering::AcqRel) + 1;
-                self.await_flush(asked, now + Duration::from_millis(200));
-                let _ = done.send(());
+                let whole = self.await_flush(asked, now + Duration::from_millis(200));
+                let _ = done.send(whole);
             }
             Command::Quit => unreachable!("handled by the loop"),
         }
@@ -375,19 +375,23 @@ impl Controller {
 
     /// Merges deltas until every worker has answered flush request `asked` (each sends its
     /// partial delta, if any, and `flushed` counts them) or `until` passes.
-    fn await_flush(&mut self, asked: u64, until: Instant) {
+    /// Whether every worker handed over by `until`.
+    fn await_flush(&mut self, asked: u64, until: Instant) -> bool {
         let shared = Arc::clone(&self.shared);
-        while Instant::now() < until
-            && shared
+        let behind = || {
+            shared
                 .control
                 .flushed
                 .iter()
                 .any(|f| f.load(Ordering::Acquire) < asked)
-        {
+        };
+        while Instant::now() < until && behind() {
             self.merge();
             std::thread::sleep(Duration::from_millis(1));
         }
+        let whole = !behind();
         self.merge();
+        whole
     }
 
     fn set_state(&mut self, state: State) {

@@ -205,11 +205,12 @@ impl Swarm {
     /// Makes every worker hand over what it measured so far (not at the end of its second) and
     /// waits until it is merged, so that [`Swarm::view`] then covers every request completed
     /// before the call (bounded: at most about 200 ms). For measuring windows shorter than a
-    /// second, as a capacity search does.
-    pub fn flush(&self) {
+    /// second, as a capacity search does. False when some worker had not handed over by then
+    /// (a loaded machine): the view may then lack its latest requests.
+    pub fn flush(&self) -> bool {
         let (tx, rx) = mpsc::channel();
         self.send(Command::Flush(tx));
-        let _ = rx.recv_timeout(Duration::from_secs(2));
+        rx.recv_timeout(Duration::from_secs(2)).unwrap_or(false)
     }
 
     /// Requests sent and not yet answered (as the workers last published it: each does so

@@ -149,7 +149,7 @@ pub(crate) enum Command {
     Stop(Ended),
     Reset,
     /// Hand over every partial second now, then answer.
-    Flush(Sender<()>),
+    Flush(Sender<bool>),
     Quit,
 }
 

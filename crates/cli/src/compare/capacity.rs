@@ -71,7 +71,11 @@ fn snapshot(swarm: &Swarm, sample: Option<&dyn Fn() -> TreeSample>, edge: Edge) 
         Edge::Start => sample.map(|s| s()),
         Edge::End => None,
     };
-    swarm.flush();
+    // every worker's latest requests, or the window is cut at different instants for
+    // different workers (a worker later than the flush's 200 ms on a loaded machine would
+    // leave one edge stale)
+    let whole_by = Instant::now() + FLUSH_WAIT;
+    while !swarm.flush() && Instant::now() < whole_by {}
     let (total, late_sends, handshakes) = swarm.view(|v| {
         let h = v.stats.handshakes;
         (
@@ -93,6 +97,9 @@ fn snapshot(swarm: &Swarm, sample: Option<&dyn Fn() -> TreeSample>, edge: Edge) 
         server,
     }
 }
+
+/// The longest a snapshot waits for every worker to hand over its latest requests.
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
 
 /// Which end of a measured window a snapshot is.
 #[derive(Clone, Copy)]

@@ -48,26 +48,123 @@ use crate::server_process::{ServerCommand, ServerProcess};
 
 /// The experiments the plan asks for, in order.
 pub fn run(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Vec<Experiment> {
+    let alone = Baselines::default();
     ctx.plan
         .experiments
         .iter()
-        .filter_map(|k| match k {
-            ExperimentKind::SlowClients => slow_clients(ctx, live).map(Experiment::SlowClients),
-            ExperimentKind::Idle => idle(ctx, live).map(Experiment::Idle),
-            ExperimentKind::HeadOfLine => head_of_line(ctx, live).map(Experiment::HeadOfLine),
-            ExperimentKind::PoolSize => pool_size(ctx, live).map(Experiment::PoolSize),
-            ExperimentKind::Overload => overload(ctx, live).map(Experiment::Overload),
-            ExperimentKind::Network => network(ctx, live).map(Experiment::Network),
+        .filter_map(|k| {
+            let started = std::time::Instant::now();
+            let done = experiment(ctx, live, &alone, *k);
+            let t = started.elapsed().as_secs();
+            println!("{}: took {} min {:02} s", k.name(), t / 60, t % 60);
+            done
         })
         .collect()
 }
 
-/// `slow-clients`' steady load: requests per second over connections; the slow clients' loads
-/// (a slow reader asks for more than the socket buffers hold: 4 MiB of the server's send
-/// buffer at most here, and the client's receive window); at least this many slow clients,
-/// and twice the workers a pool or prefork server gets where that is more.
-const SLOW_RATE: f64 = 500.0;
-const SLOW_CONNECTIONS: usize = 20;
+/// One experiment over every design.
+fn experiment(
+    ctx: &Ctx<'_>,
+    live: Option<&LivePage>,
+    alone: &Baselines,
+    k: ExperimentKind,
+) -> Option<Experiment> {
+    match k {
+        ExperimentKind::SlowClients => slow_clients(ctx, live, alone).map(Experiment::SlowClients),
+        ExperimentKind::Idle => idle(ctx, live, alone).map(Experiment::Idle),
+        ExperimentKind::HeadOfLine => head_of_line(ctx, live).map(Experiment::HeadOfLine),
+        ExperimentKind::PoolSize => pool_size(ctx, live).map(Experiment::PoolSize),
+        ExperimentKind::Overload => overload(ctx, live).map(Experiment::Overload),
+        ExperimentKind::Network => network(ctx, live, alone).map(Experiment::Network),
+    }
+}
+
+/// The steady load `slow-clients`, `idle` and `network` put each design under, alone and
+/// beside what they study: `GET /` at this rate over these keep-alive connections, each paced
+/// to its share (Locust's `constant_throughput`: 10 a second, a tenth of a connection's time
+/// even through a 20 ms round trip). Far from any design's capacity over loopback.
+const STEADY_RATE: f64 = 500.0;
+const STEADY_CONNECTIONS: usize = 50;
+
+/// The steady load against `url`.
+fn steady_workload(url: &Url) -> Workload {
+    Workload::mix(
+        url,
+        &[("/", "steady", 1)],
+        WaitTime::ConstantThroughput(STEADY_RATE / STEADY_CONNECTIONS as f64),
+    )
+}
+
+/// How long the steady load is measured in each of its experiments.
+fn steady_seconds(ctx: &Ctx<'_>) -> f64 {
+    measured_for(ctx, 1.0, 3.0)
+}
+
+/// One design under the steady load alone, on a fresh server.
+#[derive(Clone)]
+struct Steady {
+    rps: f64,
+    p50_ms: Option<f64>,
+    p99_ms: Option<f64>,
+    requests: u64,
+    failures: u64,
+    cpu_us_per_request: Option<f64>,
+    pss_mib: f64,
+    threads: u64,
+}
+
+/// Each design's [`Steady`] (or why it did not run), measured once and shared by the
+/// experiments that compare with it.
+#[derive(Default)]
+struct Baselines(std::cell::RefCell<Vec<(String, Result<Steady, String>)>>);
+
+impl Baselines {
+    fn get(&self, ctx: &Ctx<'_>, target: &Target) -> Result<Steady, String> {
+        let name = target.design().name().to_string();
+        if let Some((_, got)) = self.0.borrow().iter().find(|(n, _)| *n == name) {
+            return got.clone();
+        }
+        let got = if ctx.stop.load(Ordering::Relaxed) {
+            Err("interrupted".to_string())
+        } else {
+            match ServerProcess::start(&server_command(ctx, target, None)) {
+                Err(e) => Err(format!("{e:#}")),
+                Ok(server) => {
+                    let url = Url::parse(&server.url()).expect("a loopback URL");
+                    let m = measured(
+                        ctx,
+                        steady_workload(&url),
+                        STEADY_CONNECTIONS,
+                        steady_seconds(ctx),
+                        Some(&server),
+                    );
+                    let end = server.sample();
+                    server.stop();
+                    let t = &m.summary.stats.total;
+                    Ok(Steady {
+                        rps: m.rps(),
+                        p50_ms: t.percentile_ms(0.5),
+                        p99_ms: t.percentile_ms(0.99),
+                        requests: m.requests,
+                        failures: t.num_failures,
+                        cpu_us_per_request: m
+                            .server_cpu_ns
+                            .filter(|_| m.requests > 0)
+                            .map(|ns| ns as f64 / 1000.0 / m.requests as f64),
+                        pss_mib: end.pss as f64 / (1 << 20) as f64,
+                        threads: end.threads,
+                    })
+                }
+            }
+        };
+        self.0.borrow_mut().push((name, got.clone()));
+        got
+    }
+}
+
+/// `slow-clients`' loads (a slow reader asks for more than the socket buffers hold: 4 MiB of
+/// the server's send buffer at most here, and the client's receive window); at least this
+/// many slow clients, and twice the workers a pool or prefork server gets where that is more.
 const SLOW_LOADS: [SlowLoad; 3] = [
     SlowLoad::None,
     SlowLoad::Headers,
@@ -75,8 +172,8 @@ const SLOW_LOADS: [SlowLoad; 3] = [
 ];
 const SLOW_CLIENTS: usize = 16;
 
-fn slow_clients(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<SlowClients> {
-    let seconds = measured_for(ctx, 3.0, 6.0);
+fn slow_clients(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<SlowClients> {
+    let seconds = steady_seconds(ctx);
     let targets = experiment_targets(ctx);
     // the workers ServerCommand::model gives a pool or prefork server
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -84,7 +181,7 @@ fn slow_clients(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<SlowClients> {
     let http = swarmlab_http::Config::default();
     let server = swarmlab_server::Config::default();
     println!(
-        "slow-clients: {} design(s), {SLOW_RATE:.0} req/s over {SLOW_CONNECTIONS} connections, alone, beside {slow} slowloris clients, beside {slow} slow readers, {seconds:.0} s each",
+        "slow-clients: {} design(s), {STEADY_RATE:.0} req/s over {STEADY_CONNECTIONS} connections, alone, beside {slow} slowloris clients, beside {slow} slow readers, {seconds:.0} s each",
         targets.len(),
     );
     let bars = indicatif::MultiProgress::new();
@@ -106,6 +203,21 @@ fn slow_clients(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<SlowClients> {
                 };
             }
             progress.say(&format!("slow clients: {}", slow_name(load)));
+            if load == SlowLoad::None {
+                return match alone.get(ctx, target) {
+                    Err(why) => SlowPoint {
+                        skipped: Some(why),
+                        ..SlowPoint::default()
+                    },
+                    Ok(a) => SlowPoint {
+                        rps: a.rps,
+                        p99_ms: a.p99_ms,
+                        requests: a.requests,
+                        failures: a.failures,
+                        skipped: None,
+                    },
+                };
+            }
             let cmd = server_command(ctx, target, None);
             match ServerProcess::start(&cmd) {
                 Err(e) => SlowPoint {
@@ -160,8 +272,8 @@ fn slow_clients(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<SlowClients> {
         });
     }
     Some(SlowClients {
-        rate: SLOW_RATE,
-        connections: SLOW_CONNECTIONS,
+        rate: STEADY_RATE,
+        connections: STEADY_CONNECTIONS,
         slow,
         seconds,
         header_timeout_s: http.header_timeout.as_secs_f64(),
@@ -198,15 +310,9 @@ fn open_slow(addr: SocketAddr, load: SlowLoad, n: usize) -> std::io::Result<Vec<
     Ok(held)
 }
 
-/// The steady load: `GET /` over [`SLOW_CONNECTIONS`], each waiting for its answer, measured
-/// after [`WARM_UP`] for `seconds`.
+/// The steady load beside the slow clients, measured after [`WARM_UP`] for `seconds`.
 fn steady_load(ctx: &Ctx<'_>, url: &Url, seconds: f64) -> SlowPoint {
-    let workload = Workload::mix(
-        url,
-        &[("/", "steady", 1)],
-        WaitTime::Constant(SLOW_CONNECTIONS as f64 / SLOW_RATE),
-    );
-    let m = measured(ctx, workload, SLOW_CONNECTIONS, seconds, None);
+    let m = measured(ctx, steady_workload(url), STEADY_CONNECTIONS, seconds, None);
     let stats = &m.summary.stats;
     SlowPoint {
         rps: m.rps(),
@@ -228,11 +334,11 @@ const IDLE_SETTLE: Duration = Duration::from_secs(12);
 /// Answers stop being awaited after this long without one.
 const IDLE_QUIET: Duration = Duration::from_secs(2);
 
-fn idle(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Idle> {
-    let seconds = measured_for(ctx, 3.0, 6.0);
+fn idle(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<Idle> {
+    let seconds = steady_seconds(ctx);
     let targets = experiment_targets(ctx);
     println!(
-        "idle: {} design(s), {SLOW_RATE:.0} req/s over {SLOW_CONNECTIONS} connections, alone and beside {} idle keep-alive connections, {seconds:.0} s each",
+        "idle: {} design(s), {STEADY_RATE:.0} req/s over {STEADY_CONNECTIONS} connections, alone and beside {} idle keep-alive connections, {seconds:.0} s each",
         targets.len(),
         IDLE_COUNTS.iter().max().copied().unwrap_or(0)
     );
@@ -255,6 +361,24 @@ fn idle(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Idle> {
                 };
             }
             progress.say(&format!("{n} idle connections"));
+            if n == 0 {
+                return match alone.get(ctx, target) {
+                    Err(why) => IdlePoint {
+                        skipped: Some(why),
+                        ..IdlePoint::default()
+                    },
+                    Ok(a) => IdlePoint {
+                        rps: a.rps,
+                        p99_ms: a.p99_ms,
+                        requests: a.requests,
+                        failures: a.failures,
+                        cpu_us_per_request: a.cpu_us_per_request,
+                        pss_mib: a.pss_mib,
+                        threads: a.threads,
+                        ..IdlePoint::default()
+                    },
+                };
+            }
             let cmd = server_command(ctx, target, None);
             let server = match ServerProcess::start(&cmd) {
                 Err(e) => {
@@ -268,12 +392,13 @@ fn idle(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Idle> {
             let idle = IdleClients::open(server.addr(), n);
             let answered = idle.answered();
             let url = Url::parse(&server.url()).expect("a loopback URL");
-            let workload = Workload::mix(
-                &url,
-                &[("/", "steady", 1)],
-                WaitTime::Constant(SLOW_CONNECTIONS as f64 / SLOW_RATE),
+            let m = measured(
+                ctx,
+                steady_workload(&url),
+                STEADY_CONNECTIONS,
+                seconds,
+                Some(&server),
             );
-            let m = measured(ctx, workload, SLOW_CONNECTIONS, seconds, Some(&server));
             let end = server.sample();
             let still_open = idle.open_now();
             let stats = &m.summary.stats;
@@ -324,8 +449,8 @@ fn idle(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Idle> {
         rows.push(IdleRow { design, points });
     }
     Some(Idle {
-        rate: SLOW_RATE,
-        connections: SLOW_CONNECTIONS,
+        rate: STEADY_RATE,
+        connections: STEADY_CONNECTIONS,
         seconds,
         idle_timeout_s: swarmlab_http::Config::default().idle_timeout.as_secs_f64(),
         idle: IDLE_COUNTS.to_vec(),
@@ -508,7 +633,7 @@ const POOL_LOADS: [PoolLoad; 2] = [PoolLoad::Hello, PoolLoad::Sleep(1)];
 const POOL_CONNECTIONS: usize = 300;
 
 fn pool_size(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<PoolSize> {
-    let seconds = measured_for(ctx, 2.0, 4.0);
+    let seconds = measured_for(ctx, 1.0, 2.0);
     let mut models: Vec<Model> = ctx
         .plan
         .targets
@@ -564,7 +689,8 @@ fn pool_size(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<PoolSize> {
             let url = Url::parse(&server.url()).expect("a loopback URL");
             let workload =
                 Workload::mix(&url, &[(&load.path(), "pool", 1)], WaitTime::Constant(0.0));
-            let m = measured(ctx, workload, POOL_CONNECTIONS, seconds, Some(&server));
+            // its memory and threads once the load is over (its CPU is not asked for)
+            let m = measured(ctx, workload, POOL_CONNECTIONS, seconds, None);
             let end = server.sample();
             let p = PoolPoint {
                 rps: m.rps(),
@@ -612,21 +738,15 @@ fn pool_size(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<PoolSize> {
     })
 }
 
-/// `network`'s load: requests per second over connections, each connection paced to its
-/// share; far from every design's capacity over loopback, and each connection's share needs
-/// a fifth of its time at a 20 ms round trip (10 requests a second each).
-const NET_RATE: f64 = 500.0;
-const NET_CONNECTIONS: usize = 50;
-
-fn network(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Network> {
-    let seconds = measured_for(ctx, 3.0, 5.0);
+fn network(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<Network> {
+    let seconds = steady_seconds(ctx);
     let targets = experiment_targets(ctx);
     let rtt = ctx.plan.rtt;
     let method_why = netem_missing();
     // the workers ServerCommand::model gives a pool or prefork server
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "network: {} design(s), {NET_RATE:.0} req/s over {NET_CONNECTIONS} connections, straight and through a {:.0} ms round trip (a delay relay: {method_why}), {seconds:.0} s each",
+        "network: {} design(s), {STEADY_RATE:.0} req/s over {STEADY_CONNECTIONS} connections, straight and through a {:.0} ms round trip (a delay relay: {method_why}), {seconds:.0} s each",
         targets.len(),
         rtt.as_secs_f64() * 1e3,
     );
@@ -650,37 +770,44 @@ fn network(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Network> {
             if ctx.stop.load(Ordering::Relaxed) {
                 return skipped("interrupted".into());
             }
-            progress.say(if delayed {
-                "through the round trip"
-            } else {
-                "straight"
-            });
+            if !delayed {
+                progress.say("straight");
+                return match alone.get(ctx, target) {
+                    Err(why) => skipped(why),
+                    Ok(a) => NetworkPoint {
+                        rps: a.rps,
+                        p50_ms: a.p50_ms,
+                        p99_ms: a.p99_ms,
+                        requests: a.requests,
+                        failures: a.failures,
+                        skipped: None,
+                    },
+                };
+            }
+            progress.say("through the round trip");
             let server = match ServerProcess::start(&server_command(ctx, target, None)) {
                 Err(e) => return skipped(format!("{e:#}")),
                 Ok(server) => server,
             };
-            let relay = if delayed {
-                match crate::delay_relay::DelayRelay::start(server.addr(), rtt / 2) {
-                    Ok(r) => Some(r),
-                    Err(e) => {
-                        server.stop();
-                        return skipped(format!("the delay relay did not start: {e}"));
-                    }
+            let relay = match crate::delay_relay::DelayRelay::start(server.addr(), rtt / 2) {
+                Ok(r) => r,
+                Err(e) => {
+                    server.stop();
+                    return skipped(format!("the delay relay did not start: {e}"));
                 }
-            } else {
-                None
             };
-            let addr = relay.as_ref().map_or(server.addr(), |r| r.addr());
-            if delayed && measured_rtt.is_none() {
+            let addr = relay.addr();
+            if measured_rtt.is_none() {
                 measured_rtt = round_trip(addr).ok();
             }
             let url = Url::parse(&format!("http://{addr}")).expect("a loopback URL");
-            let workload = Workload::mix(
-                &url,
-                &[("/", "network", 1)],
-                WaitTime::ConstantThroughput(NET_RATE / NET_CONNECTIONS as f64),
+            let m = measured(
+                ctx,
+                steady_workload(&url),
+                STEADY_CONNECTIONS,
+                seconds,
+                None,
             );
-            let m = measured(ctx, workload, NET_CONNECTIONS, seconds, None);
             let t = &m.summary.stats.total;
             let p = NetworkPoint {
                 rps: m.rps(),
@@ -731,8 +858,8 @@ fn network(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Network> {
         measured_rtt_ms: measured_rtt.map(|d| d.as_secs_f64() * 1e3),
         method: NetworkMethod::Relay,
         method_why,
-        rate: NET_RATE,
-        connections: NET_CONNECTIONS,
+        rate: STEADY_RATE,
+        connections: STEADY_CONNECTIONS,
         seconds,
         rows,
     })
@@ -820,7 +947,7 @@ const RECOVERY_FACTOR: f64 = 0.5;
 
 fn overload(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Overload> {
     // the overload's length; the recovery runs twice as long
-    let seconds = measured_for(ctx, 2.0, 4.0).round().max(2.0);
+    let seconds = measured_for(ctx, 2.0, 3.0).round().max(2.0);
     let targets = experiment_targets(ctx);
     println!(
         "overload: {} design(s), GET {OVERLOAD_PATH} over {OVERLOAD_CONNECTIONS} connections: capacity, then {OVERLOAD_FACTOR}x it for {seconds:.0} s, then {RECOVERY_FACTOR}x for {:.0} s",
@@ -860,7 +987,7 @@ fn overload(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Overload> {
                         ctx,
                         workload(WaitTime::Constant(0.0)),
                         OVERLOAD_CONNECTIONS,
-                        2.0,
+                        measured_for(ctx, 1.0, 2.0),
                         None,
                     )
                     .rps();
@@ -1022,7 +1149,7 @@ const HOL_LOADS: [LongRequest; 3] = [
 const WARM_UP: Duration = Duration::from_secs(1);
 
 fn head_of_line(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<HeadOfLine> {
-    let seconds = measured_for(ctx, 3.0, 8.0);
+    let seconds = measured_for(ctx, 1.0, 4.0);
     let targets = experiment_targets(ctx);
     println!(
         "head-of-line: {} design(s), {HOL_RATE:.0} req/s over {HOL_CONNECTIONS} connections, 1 in {LONG_EVERY} requests long ({}), {seconds:.0} s each",

@@ -323,11 +323,11 @@ fn slow_clients(lang: Lang, x: &SlowClients) -> String {
         "{}\n",
         match lang {
             Lang::En => format!(
-                "Each design under {:.0} req/s over {} keep-alive connections (each waits for its answer, then a think time), for {:.0} s after a second of warm-up: alone, then beside {} slow clients connected first and held through the run: {}. The servers' own limits: a header section must arrive within {:.0} s, and a client that reads nothing for {:.0} s is dropped; the runs are shorter, so what a design does until then is what is measured.",
+                "Each design under {:.0} req/s over {} keep-alive connections (each paced to its share, Locust's `constant_throughput`), for {:.0} s after a second of warm-up: alone (one run shared by the experiments that use this load), then beside {} slow clients connected first and held through the run: {}. The servers' own limits: a header section must arrive within {:.0} s, and a client that reads nothing for {:.0} s is dropped; the runs are shorter, so what a design does until then is what is measured.",
                 x.rate, x.connections, x.seconds, x.slow, loads.join("; "), x.header_timeout_s, x.write_timeout_s
             ),
             Lang::Ko => format!(
-                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 응답을 기다린 뒤 생각 시간을 두고) 1초 준비 후 {:.0}초 걸었다: 혼자, 그리고 먼저 연결해 끝까지 붙잡고 있는 느린 클라이언트 {}개 옆에서: {}. 서버 자체의 한도: 헤더는 {:.0}초 안에 와야 하고, {:.0}초 동안 아무것도 읽지 않는 클라이언트는 끊긴다. 실행이 그보다 짧으므로, 그때까지 설계가 하는 일이 측정된다.",
+                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 제 몫의 속도로, Locust 의 `constant_throughput`) 1초 준비 후 {:.0}초 걸었다: 혼자 (이 부하를 쓰는 실험들이 함께 쓰는 한 번의 실행), 그리고 먼저 연결해 끝까지 붙잡고 있는 느린 클라이언트 {}개 옆에서: {}. 서버 자체의 한도: 헤더는 {:.0}초 안에 와야 하고, {:.0}초 동안 아무것도 읽지 않는 클라이언트는 끊긴다. 실행이 그보다 짧으므로, 그때까지 설계가 하는 일이 측정된다.",
                 x.connections, x.rate, x.seconds, x.slow, loads.join("; "), x.header_timeout_s, x.write_timeout_s
             ),
         }
@@ -588,11 +588,11 @@ fn idle(lang: Lang, x: &Idle) -> String {
         "{}\n",
         match lang {
             Lang::En => format!(
-                "Each design under {:.0} req/s over {} keep-alive connections (each waits for its answer, then a think time), for {:.0} s after a second of warm-up: alone, then beside {} idle connections, each of which sent one request and keeps its connection open (the server's idle timeout, {:.0} s, is longer than the run). The server's CPU per request is its CPU time over the measured seconds divided by the requests completed: with idle connections it holds what each wakeup costs beyond the work.",
+                "Each design under {:.0} req/s over {} keep-alive connections (each paced to its share, Locust's `constant_throughput`), for {:.0} s after a second of warm-up: alone (one run shared by the experiments that use this load), then beside {} idle connections, each of which sent one request and keeps its connection open (the server's idle timeout, {:.0} s, is longer than the run). The server's CPU per request is its CPU time over the measured seconds divided by the requests completed: with idle connections it holds what each wakeup costs beyond the work.",
                 x.rate, x.connections, x.seconds, thousands(most), x.idle_timeout_s
             ),
             Lang::Ko => format!(
-                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 응답을 기다린 뒤 생각 시간을 두고) 1초 준비 후 {:.0}초 걸었다: 혼자, 그리고 요청 하나를 보낸 뒤 연결을 열어 둔 유휴 연결 {}개 옆에서 (서버의 유휴 타임아웃 {:.0}초는 실행보다 길다). 요청당 서버 CPU 는 측정 구간의 서버 CPU 시간을 끝난 요청 수로 나눈 값으로, 유휴 연결이 있을 때는 깨어날 때마다 드는 비용이 들어 있다.",
+                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 제 몫의 속도로, Locust 의 `constant_throughput`) 1초 준비 후 {:.0}초 걸었다: 혼자 (이 부하를 쓰는 실험들이 함께 쓰는 한 번의 실행), 그리고 요청 하나를 보낸 뒤 연결을 열어 둔 유휴 연결 {}개 옆에서 (서버의 유휴 타임아웃 {:.0}초는 실행보다 길다). 요청당 서버 CPU 는 측정 구간의 서버 CPU 시간을 끝난 요청 수로 나눈 값으로, 유휴 연결이 있을 때는 깨어날 때마다 드는 비용이 들어 있다.",
                 x.connections, x.rate, x.seconds, thousands(most), x.idle_timeout_s
             ),
         }
