@@ -119,7 +119,7 @@ pub struct CompareArgs {
     /// (repeatable; `all`: every one):
     #[arg(long = "experiment", value_name = "NAME", value_parser = experiment_name())]
     pub experiments: Vec<String>,
-    /// How long each experiment's load is measured, after a second of warm-up (e.g. 5s)
+    /// How long each experiment's load is measured, after half a second of warm-up (e.g. 5s)
     /// [default: 3 s (slow-clients, idle, network, overload), 4 s (head-of-line), 2 s
     /// (pool-size); with --quick 1 s, 2 s for head-of-line and overload]
     #[arg(long, value_name = "TIME", value_parser = timespan)]

@@ -404,7 +404,7 @@ pub struct Network {
     pub rate: f64,
     /// Connections (users), keep-alive where the design keeps them.
     pub connections: usize,
-    /// How long each load ran, s (after a second of warm-up).
+    /// How long each load ran, s (after half a second of warm-up).
     pub seconds: f64,
     /// A row per design.
     pub rows: Vec<NetworkRow>,
@@ -513,7 +513,7 @@ pub struct OverloadWindow {
 pub struct PoolSize {
     /// Connections (users), each sending its next request as soon as it has an answer.
     pub connections: usize,
-    /// How long each point ran, s (after a second of warm-up).
+    /// How long each point ran, s (after half a second of warm-up).
     pub seconds: f64,
     /// The worker counts, in order.
     pub workers: Vec<usize>,
@@ -579,7 +579,7 @@ pub struct Idle {
     pub rate: f64,
     /// Busy connections, keep-alive.
     pub connections: usize,
-    /// How long each load ran, s (after a second of warm-up).
+    /// How long each load ran, s (after half a second of warm-up).
     pub seconds: f64,
     /// The server's idle timeout, s: the runs end before it closes the idle ones.
     pub idle_timeout_s: f64,
@@ -640,7 +640,7 @@ pub struct SlowClients {
     pub connections: usize,
     /// Slow clients, connected before the load starts and held through it.
     pub slow: usize,
-    /// How long each load ran, s (after a second of warm-up).
+    /// How long each load ran, s (after half a second of warm-up).
     pub seconds: f64,
     /// The server's own limits the slow ones meet: its header timeout and its write timeout, s.
     pub header_timeout_s: f64,
@@ -706,7 +706,7 @@ pub struct HeadOfLine {
     pub connections: usize,
     /// Share of the requests that are long, %.
     pub long_pct: f64,
-    /// How long each load ran, s (after a second of warm-up).
+    /// How long each load ran, s (after half a second of warm-up).
     pub seconds: f64,
     /// The long requests of each load, in order.
     pub loads: Vec<LongRequest>,

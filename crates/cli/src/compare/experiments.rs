@@ -38,7 +38,7 @@ use swarmlab_report::{
 };
 use swarmlab_server::Model;
 use swarmlab_swarm::{
-    Entry, Plan as LoadPlan, Stats, Status, Swarm, Target as Url, WaitTime, Workload,
+    Entry, EntryStats, Plan as LoadPlan, Stats, Status, Swarm, Target as Url, WaitTime, Workload,
 };
 
 use super::live::{LivePage, Progress};
@@ -140,17 +140,17 @@ impl Baselines {
                     );
                     let end = server.sample();
                     server.stop();
-                    let t = &m.summary.stats.total;
+                    let t = &m.total;
                     Ok(Steady {
                         rps: m.rps(),
                         p50_ms: t.percentile_ms(0.5),
                         p99_ms: t.percentile_ms(0.99),
-                        requests: m.requests,
+                        requests: t.num_requests,
                         failures: t.num_failures,
                         cpu_us_per_request: m
                             .server_cpu_ns
-                            .filter(|_| m.requests > 0)
-                            .map(|ns| ns as f64 / 1000.0 / m.requests as f64),
+                            .filter(|_| t.num_requests > 0)
+                            .map(|ns| ns as f64 / 1000.0 / t.num_requests as f64),
                         pss_mib: end.pss as f64 / (1 << 20) as f64,
                         threads: end.threads,
                     })
@@ -313,12 +313,11 @@ fn open_slow(addr: SocketAddr, load: SlowLoad, n: usize) -> std::io::Result<Vec<
 /// The steady load beside the slow clients, measured after [`WARM_UP`] for `seconds`.
 fn steady_load(ctx: &Ctx<'_>, url: &Url, seconds: f64) -> SlowPoint {
     let m = measured(ctx, steady_workload(url), STEADY_CONNECTIONS, seconds, None);
-    let stats = &m.summary.stats;
     SlowPoint {
         rps: m.rps(),
-        p99_ms: stats.total.percentile_ms(0.99),
-        requests: stats.total.num_requests,
-        failures: stats.total.num_failures,
+        p99_ms: m.total.percentile_ms(0.99),
+        requests: m.total.num_requests,
+        failures: m.total.num_failures,
         skipped: None,
     }
 }
@@ -401,16 +400,15 @@ fn idle(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<Idl
             );
             let end = server.sample();
             let still_open = idle.open_now();
-            let stats = &m.summary.stats;
-            let requests = m.requests;
+            let requests = m.total.num_requests;
             let p = IdlePoint {
                 opened: idle.opened,
                 open_at_end: still_open,
                 answered,
                 rps: m.rps(),
-                p99_ms: stats.total.percentile_ms(0.99),
+                p99_ms: m.total.percentile_ms(0.99),
                 requests,
-                failures: stats.total.num_failures,
+                failures: m.total.num_failures,
                 cpu_us_per_request: m
                     .server_cpu_ns
                     .filter(|_| requests > 0)
@@ -694,8 +692,8 @@ fn pool_size(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<PoolSize> {
             let end = server.sample();
             let p = PoolPoint {
                 rps: m.rps(),
-                p99_ms: m.summary.stats.total.percentile_ms(0.99),
-                failures: m.summary.stats.total.num_failures,
+                p99_ms: m.total.percentile_ms(0.99),
+                failures: m.total.num_failures,
                 pss_mib: end.pss as f64 / (1 << 20) as f64,
                 threads: end.threads,
                 skipped: None,
@@ -808,7 +806,7 @@ fn network(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<
                 seconds,
                 None,
             );
-            let t = &m.summary.stats.total;
+            let t = &m.total;
             let p = NetworkPoint {
                 rps: m.rps(),
                 p50_ms: t.percentile_ms(0.5),
@@ -1145,8 +1143,8 @@ const HOL_LOADS: [LongRequest; 3] = [
     LongRequest::Cpu(10_000),
     LongRequest::Sleep(100),
 ];
-/// Measured after the connections are up and a second has passed.
-const WARM_UP: Duration = Duration::from_secs(1);
+/// Measured once the connections are up and their first requests done.
+const WARM_UP: Duration = Duration::from_millis(500);
 
 fn head_of_line(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<HeadOfLine> {
     let seconds = measured_for(ctx, 1.0, 4.0);
@@ -1289,45 +1287,94 @@ fn hol_load(ctx: &Ctx<'_>, url: &Url, long: &str, seconds: f64) -> HolPoint {
         // behind its 100 ms request against the requests it sends next)
         WaitTime::Constant(HOL_CONNECTIONS as f64 / HOL_RATE),
     );
-    let summary = measured(ctx, workload, HOL_CONNECTIONS, seconds, None).summary;
-    let stats = &summary.stats;
-    let at = |name: &str| summary.entries.iter().position(|e| e.name == name);
-    let q = |name: &str, q: f64| at(name).and_then(|i| stats.entries.get(i)?.percentile_ms(q));
+    let m = measured(ctx, workload, HOL_CONNECTIONS, seconds, None);
+    let q = |name: &str, q: f64| m.entry(name).and_then(|e| e.percentile_ms(q));
     HolPoint {
         short_p50_ms: q("short", 0.5),
         short_p99_ms: q("short", 0.99),
         long_p99_ms: q("long", 0.99),
-        requests: stats.total.num_requests,
-        failures: stats.total.num_failures,
+        requests: m.total.num_requests,
+        failures: m.total.num_failures,
         skipped: None,
     }
 }
 
-/// What [`measured`] measured.
+/// What [`measured`] measured: one window of a run, from a snapshot after the warm-up to
+/// one `seconds` later, both taken while every connection is open.
 struct Measured {
-    summary: swarmlab_swarm::Summary,
-    /// From the statistics' reset to the end mark (with a server: the first second's report
-    /// past the measured seconds, while every connection is still open) or to the run's end.
+    /// All requests completed in the window.
+    total: EntryStats,
+    /// Per request name.
+    entries: Vec<(String, EntryStats)>,
+    /// The window's length.
     took: Duration,
-    /// Requests completed by then.
-    requests: u64,
-    /// The server's CPU time over `took`, ns, where a server was given.
+    /// The server's CPU time over the window, ns, where a server was given.
     server_cpu_ns: Option<u64>,
 }
 
 impl Measured {
-    /// Completed requests per second over the time measured (the warm-up ends at the first
-    /// second's report past it, not at a fixed instant).
+    /// Completed requests per second over the window.
     fn rps(&self) -> f64 {
-        self.requests as f64 / self.took.as_secs_f64().max(1e-3)
+        self.total.num_requests as f64 / self.took.as_secs_f64().max(1e-3)
+    }
+
+    /// The requests named `name`, if any were.
+    fn entry(&self, name: &str) -> Option<&EntryStats> {
+        self.entries.iter().find(|(n, _)| n == name).map(|(_, e)| e)
     }
 }
 
-/// `workload` over `users` connections, all started at once, measured after [`WARM_UP`] for
-/// `seconds`; with a `server`, its CPU over the same time, read while the load's connections
-/// are open (the run goes on a second past the mark): a thread or process that ends leaves
-/// its time in clock ticks, and 20 connections' threads ending lost up to 200 ms of it, more
-/// than 3 s of a light load cost.
+/// One edge of a measured window: the generator's statistics with every worker's latest
+/// requests handed over, and the server's CPU then.
+struct Edge {
+    total: EntryStats,
+    entries: Vec<(String, EntryStats)>,
+    at: std::time::Instant,
+    cpu_ns: Option<u64>,
+}
+
+fn edge(swarm: &Swarm, server: Option<&ServerProcess>) -> Edge {
+    let whole_by = std::time::Instant::now() + Duration::from_secs(5);
+    while !swarm.flush() && std::time::Instant::now() < whole_by {}
+    let (total, entries) = swarm.view(|v| {
+        let entries = v
+            .names
+            .iter()
+            .zip(&v.stats.entries)
+            .map(|(n, e)| (n.name.clone(), e.clone()))
+            .collect();
+        (v.stats.total.clone(), entries)
+    });
+    Edge {
+        total,
+        entries,
+        at: std::time::Instant::now(),
+        cpu_ns: server.map(|s| s.sample().cpu_ns),
+    }
+}
+
+/// What `b` holds beyond `a`.
+fn since(a: &EntryStats, b: &EntryStats) -> EntryStats {
+    let mut w = b.clone();
+    w.num_requests = b.num_requests.saturating_sub(a.num_requests);
+    w.num_failures = b.num_failures.saturating_sub(a.num_failures);
+    w.total_us = b.total_us.saturating_sub(a.total_us);
+    w.total_content = b.total_content.saturating_sub(a.total_content);
+    if w.hist.subtract(&a.hist).is_err() {
+        w.hist.reset();
+    }
+    (w.min_us, w.max_us) = if w.hist.is_empty() {
+        (u64::MAX, 0)
+    } else {
+        (w.hist.min(), w.hist.max())
+    };
+    w
+}
+
+/// `workload` over `users` connections, all started at once; measured from [`WARM_UP`] for
+/// `seconds` between two snapshots taken while the connections are open (with a `server`, its
+/// CPU over the same window: a thread or process that ends with its connection leaves its time
+/// behind, so it is read before they close).
 fn measured(
     ctx: &Ctx<'_>,
     workload: Workload,
@@ -1335,80 +1382,46 @@ fn measured(
     seconds: f64,
     server: Option<&ServerProcess>,
 ) -> Measured {
-    let mark = WARM_UP + Duration::from_secs_f64(seconds);
     let plan = LoadPlan {
         users,
         spawn_rate: 1e9,
-        run_time: Some(
-            mark + if server.is_some() {
-                Duration::from_secs(1)
-            } else {
-                Duration::ZERO
-            },
-        ),
         threads: ctx.plan.generator_threads,
         seed: Some(ctx.plan.seed),
         ..LoadPlan::default()
     };
     let swarm = Swarm::new(workload, plan.clone());
-    let mut warm = WarmUp {
-        swarm: swarm.clone(),
-        reset: None,
-        server,
-        cpu_at_reset: None,
-        mark: server.map(|_| mark),
-        at_mark: None,
+    swarm.start(swarmlab_swarm::Start::from_plan(&plan));
+    let wait = |d: Duration| {
+        let until = std::time::Instant::now() + d;
+        while !ctx.stop.load(Ordering::Relaxed) {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
     };
-    let started = std::time::Instant::now();
-    let summary = swarmlab_swarm::drive(&swarm, &plan, ctx.stop, &mut warm);
-    let from = warm.reset.unwrap_or(started);
-    match warm.at_mark {
-        Some((when, requests, cpu)) => Measured {
-            took: when - from,
-            requests,
-            server_cpu_ns: warm.cpu_at_reset.zip(cpu).map(|(a, b)| b.saturating_sub(a)),
-            summary,
-        },
-        None => Measured {
-            took: from.elapsed(),
-            requests: summary.stats.total.num_requests,
-            server_cpu_ns: None,
-            summary,
-        },
-    }
-}
-
-/// Resets the statistics once the warm-up has passed.
-struct WarmUp<'a> {
-    swarm: Swarm,
-    /// When it did.
-    reset: Option<std::time::Instant>,
-    /// The server whose CPU is read then.
-    server: Option<&'a ServerProcess>,
-    cpu_at_reset: Option<u64>,
-    /// Where the measured time ends (a run with a server goes on past it).
-    mark: Option<Duration>,
-    /// When the first second's report past the mark came, the requests completed by then and
-    /// the server's CPU then.
-    at_mark: Option<(std::time::Instant, u64, Option<u64>)>,
-}
-
-impl swarmlab_swarm::Observer for WarmUp<'_> {
-    fn second(&mut self, stats: &Stats, _: &[Entry], status: &Status) {
-        if self.reset.is_some()
-            && self.at_mark.is_none()
-            && self.mark.is_some_and(|m| status.elapsed >= m)
-        {
-            self.at_mark = Some((
-                std::time::Instant::now(),
-                stats.total.num_requests,
-                self.server.map(|s| s.sample().cpu_ns),
-            ));
-        }
-        if self.reset.is_none() && status.elapsed >= WARM_UP {
-            self.reset = Some(std::time::Instant::now());
-            self.cpu_at_reset = self.server.map(|s| s.sample().cpu_ns);
-            self.swarm.reset_stats();
-        }
+    wait(WARM_UP);
+    let a = edge(&swarm, server);
+    wait(Duration::from_secs_f64(seconds));
+    let b = edge(&swarm, server);
+    swarm.quit();
+    swarm.wait();
+    Measured {
+        total: since(&a.total, &b.total),
+        entries: b
+            .entries
+            .iter()
+            .map(|(name, e)| {
+                let before = a.entries.iter().find(|(n, _)| n == name).map(|(_, e)| e);
+                let w = match before {
+                    Some(x) => since(x, e),
+                    None => e.clone(),
+                };
+                (name.clone(), w)
+            })
+            .collect(),
+        took: b.at - a.at,
+        server_cpu_ns: a.cpu_ns.zip(b.cpu_ns).map(|(x, y)| y.saturating_sub(x)),
     }
 }
