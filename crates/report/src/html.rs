@@ -350,6 +350,10 @@ fn capacity_charts(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
 
 /// `--experiment`: a chart per experiment and load.
 fn experiment_charts(out: &mut Vec<Fig>, r: &Results, lang: Lang) {
+    if !r.experiments.is_empty() {
+        // under their own heading, not the capacity's charts before them
+        out.push(Fig::H2(lang.pick("Experiments", "실험").to_string()));
+    }
     for e in &r.experiments {
         match e {
             crate::results::Experiment::SlowClients(x) => {

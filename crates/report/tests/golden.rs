@@ -1335,17 +1335,30 @@ fn pool_size_reaches_every_report() {
         connections: 300,
         seconds: 2.0,
         workers: vec![1, 4, 16, 64, 256],
-        rows: vec![PoolRow {
-            design: Design::Model(Model::Pool),
-            load: PoolLoad::Sleep(1),
-            points: vec![
-                point(847.0, 3.0, 2),
-                point(3271.0, 3.1, 5),
-                point(12934.0, 3.6, 17),
-                point(31225.0, 6.0, 65),
-                point(32526.0, 14.1, 257),
-            ],
-        }],
+        rows: vec![
+            PoolRow {
+                design: Design::Model(Model::Pool),
+                load: PoolLoad::Sleep(1),
+                points: vec![
+                    point(847.0, 3.0, 2),
+                    point(3271.0, 3.1, 5),
+                    point(12934.0, 3.6, 17),
+                    point(31225.0, 6.0, 65),
+                    point(32526.0, 14.1, 257),
+                ],
+            },
+            PoolRow {
+                design: Design::Model(Model::Prefork),
+                load: PoolLoad::Sleep(1),
+                points: vec![
+                    point(824.0, 3.1, 2),
+                    point(3243.0, 3.2, 5),
+                    point(12964.0, 4.0, 17),
+                    point(23267.0, 8.0, 65),
+                    point(19451.0, 30.4, 257),
+                ],
+            },
+        ],
     })];
     let md = markdown::render_markdown(&r, Lang::En);
     for needle in [
@@ -1353,6 +1366,7 @@ fn pool_size_reaches_every_report() {
         "| pool | `/sleep?ms=1` | 847 | 10 ms | 3271 | 10 ms |",
         "**pool** under `GET /sleep?ms=1` (1 ms of waiting each): capacity rose from 847 req/s at 1 to 31225 at 64 (36.9× for 64× the workers); from 64 on it stayed within 10 % of the best (32526 req/s): more workers did not help. 256 workers held 14.1 MiB (257 threads and processes) against 3.0 MiB at 1.",
         "N workers serve at most N × 1000 req/s",
+        "**prefork** under `GET /sleep?ms=1` (1 ms of waiting each): capacity rose from 824 req/s at 1 to 23267 at 64 (28.2× for 64× the workers); at 64 it came within 10 % of the best (23267 req/s); more workers did not help, and 256 lost ground (19451 req/s).",
     ] {
         assert!(md.contains(needle), "no '{needle}' in:\n{md}");
     }

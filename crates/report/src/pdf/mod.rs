@@ -228,15 +228,27 @@ pub fn blocks(r: &Results, lang: Lang) -> Vec<Block> {
     };
     b.extend(charts("comparison-"));
     b.extend(charts("latency-"));
-    for (section, prefix) in [
+    // each experiment's charts right after its own section
+    let experiments = r.experiments.iter().map(|e| {
+        (
+            sections::experiment_section(lang, e),
+            sections::chart_prefix(e),
+        )
+    });
+    let sections: Vec<(String, &str)> = [
         (sections::trials_section(lang, r), "\u{0}"),
         (sections::capacity_section(lang, r), "capacity"),
         (sections::scaling_section(lang, r), "scaling-"),
         (sections::cores_section(lang, r), "cores-"),
-        (sections::experiments_section(lang, r), "experiment-"),
+    ]
+    .into_iter()
+    .chain(experiments)
+    .chain([
         (sections::workloads_section(lang, r), "workload-"),
         (sections::baseline_section(lang, r), "\u{0}"),
-    ] {
+    ])
+    .collect();
+    for (section, prefix) in sections {
         if section.is_empty() {
             continue;
         }

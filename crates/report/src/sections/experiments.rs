@@ -20,15 +20,32 @@ pub const HELD: f64 = 3.0;
 pub fn experiments_section(lang: Lang, r: &Results) -> String {
     r.experiments
         .iter()
-        .map(|e| match e {
-            Experiment::SlowClients(x) => slow_clients(lang, x),
-            Experiment::Idle(x) => idle(lang, x),
-            Experiment::HeadOfLine(h) => head_of_line(lang, h),
-            Experiment::PoolSize(x) => pool_size(lang, x),
-            Experiment::Overload(x) => overload(lang, x),
-            Experiment::Network(x) => network(lang, x),
-        })
+        .map(|e| experiment_section(lang, e))
         .collect()
+}
+
+/// One experiment's section.
+pub fn experiment_section(lang: Lang, e: &Experiment) -> String {
+    match e {
+        Experiment::SlowClients(x) => slow_clients(lang, x),
+        Experiment::Idle(x) => idle(lang, x),
+        Experiment::HeadOfLine(h) => head_of_line(lang, h),
+        Experiment::PoolSize(x) => pool_size(lang, x),
+        Experiment::Overload(x) => overload(lang, x),
+        Experiment::Network(x) => network(lang, x),
+    }
+}
+
+/// What the ids of an experiment's charts begin with (`figures/ID.png`).
+pub fn chart_prefix(e: &Experiment) -> &'static str {
+    match e {
+        Experiment::SlowClients(_) => "experiment-slow-clients",
+        Experiment::Idle(_) => "experiment-idle",
+        Experiment::HeadOfLine(_) => "experiment-head-of-line",
+        Experiment::PoolSize(_) => "experiment-pool-size",
+        Experiment::Overload(_) => "experiment-overload",
+        Experiment::Network(_) => "experiment-network",
+    }
 }
 
 fn head_of_line(lang: Lang, h: &HeadOfLine) -> String {
@@ -1048,14 +1065,26 @@ pub fn pool_verdict(lang: Lang, x: &PoolSize) -> Vec<String> {
                 ),
             }
         };
-        let flat = match lang {
-            Lang::En => format!(
-                "from {knee} on it stayed within {:.0} % of the best ({best:.0} req/s): more workers did not help",
-                (1.0 - FLAT) * 100.0
+        // every count from the knee on within FLAT of the best, or one fell below it
+        let fell = measured
+            .iter()
+            .skip_while(|(n, _)| *n != knee)
+            .find(|(_, p)| p.rps < FLAT * best);
+        let pct = (1.0 - FLAT) * 100.0;
+        let flat = match (lang, fell) {
+            (Lang::En, None) => format!(
+                "from {knee} on it stayed within {pct:.0} % of the best ({best:.0} req/s): more workers did not help"
             ),
-            Lang::Ko => format!(
-                "{knee}개부터는 최고({best:.0} req/s)의 {:.0} % 안에 머물렀다: 워커를 늘려도 나아지지 않았다",
-                (1.0 - FLAT) * 100.0
+            (Lang::En, Some((n, p))) => format!(
+                "at {knee} it came within {pct:.0} % of the best ({best:.0} req/s); more workers did not help, and {n} lost ground ({:.0} req/s)",
+                p.rps
+            ),
+            (Lang::Ko, None) => format!(
+                "{knee}개부터는 최고({best:.0} req/s)의 {pct:.0} % 안에 머물렀다: 워커를 늘려도 나아지지 않았다"
+            ),
+            (Lang::Ko, Some((n, p))) => format!(
+                "{knee}개에서 최고({best:.0} req/s)의 {pct:.0} % 안에 들었고, 워커를 늘려도 나아지지 않았으며 {n}개에서는 오히려 떨어졌다 ({:.0} req/s)",
+                p.rps
             ),
         };
         let cost = match lang {
