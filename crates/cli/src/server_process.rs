@@ -68,12 +68,20 @@ pub struct ServerCommand {
     pub up_when_listening: bool,
 }
 
+/// The workers `serve` starts by default on this machine unpinned: its cores as this process
+/// first saw them. `compare` pins itself to the generator's core afterwards, and
+/// `available_parallelism()` follows that pinning, which gave `pool` and `prefork` one worker.
+pub fn model_workers() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 impl ServerCommand {
     /// `swarmlab serve --model M` (this executable), with workers as `serve` would start them
     /// on this machine unpinned: the pinned core set does not shrink a pool of blocking threads.
     /// With `tls`, it serves HTTPS with a certificate made at its start.
     pub fn model(exe: &Path, model: Model, cpus: Option<&[usize]>, tls: bool) -> ServerCommand {
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = model_workers();
         let mut cmd = ServerCommand {
             name: model.name().to_string(),
             argv: [

@@ -40,6 +40,8 @@ use plan::{Plan, GENERATOR_CPU};
 /// Runs `compare`; returns the exit code.
 pub fn run(a: &CompareArgs) -> Result<u8, Failure> {
     let machine = procfs::machine();
+    // read before compare pins itself to the generator's core
+    crate::server_process::model_workers();
     let plan = Plan::new(a, machine.cores).map_err(Failure::usage)?;
     // a locustfile is read (and refused, if it must be) and a baseline read before anything runs
     let users = plan.locustfile.as_deref().map(load_users);

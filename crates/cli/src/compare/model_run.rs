@@ -153,7 +153,7 @@ fn procs_workers(model: swarmlab_server::Model, users: usize) -> Option<usize> {
         return None;
     }
     let per = processes::users_per_process(processes::descriptor_limit()?, 1);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::server_process::model_workers();
     (users > per * cores).then(|| users.div_ceil(per).max(cores))
 }
 
