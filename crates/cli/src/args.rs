@@ -127,6 +127,11 @@ pub struct CompareArgs {
     /// `--experiment network`'s round trip between the clients and the server (e.g. 20ms, 0.1s)
     #[arg(long, value_name = "TIME", value_parser = rtt, default_value = "20ms")]
     pub rtt: Duration,
+    /// `--experiment network`'s bandwidth each way, in bits a second with a k, M or G and
+    /// `bit` (tc's units: 100mbit, 10Mbit, 1gbit); 0 for none. Made with `tbf` in a network
+    /// namespace, which needs root; without root the report says the link was loopback's
+    #[arg(long, value_name = "RATE", value_parser = bandwidth, default_value = "100mbit")]
+    pub bandwidth: u64,
     /// An earlier run's results.json: the report shows what changed, and whether it exceeds the
     /// measured run-to-run spread.
     #[arg(long, value_name = "RESULTS_JSON")]
@@ -306,6 +311,34 @@ fn rtt(s: &str) -> Result<Duration, String> {
         return Err(format!("'{s}' is not a round trip between 1ms and 10s"));
     }
     Ok(t)
+}
+
+/// A bandwidth in bits a second: `100mbit`, `10Mbit`, `1gbit`, `512kbit`, `0`.
+fn bandwidth(s: &str) -> Result<u64, String> {
+    let bad = || format!("'{s}' is not a bandwidth such as 100mbit, 10mbit or 1gbit (0 for none)");
+    let t = s.trim().to_ascii_lowercase();
+    if t == "0" {
+        return Ok(0);
+    }
+    let digits = t.strip_suffix("bit").ok_or_else(bad)?;
+    let (number, unit) = match digits.char_indices().last() {
+        Some((i, c @ ('k' | 'm' | 'g'))) => (&digits[..i], Some(c)),
+        _ => (digits, None),
+    };
+    let v: f64 = number.trim().parse().map_err(|_| bad())?;
+    let bits = v * match unit {
+        Some('k') => 1e3,
+        Some('m') => 1e6,
+        Some('g') => 1e9,
+        _ => 1.0,
+    };
+    // tbf wants at least a few packets a second; 100 Gbit/s is past what it shapes on one core
+    if !(8_000.0..=1e11).contains(&bits) {
+        return Err(format!(
+            "'{s}' is not a bandwidth between 8kbit and 100gbit (0 for none)"
+        ));
+    }
+    Ok(bits as u64)
 }
 
 fn timespan(s: &str) -> Result<Duration, String> {

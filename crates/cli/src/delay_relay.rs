@@ -45,7 +45,19 @@ impl DelayRelay {
     /// Listens on an ephemeral port of `upstream`'s loopback address and relays to `upstream`,
     /// each direction held for `one_way`.
     pub fn start(upstream: SocketAddr, one_way: Duration) -> io::Result<DelayRelay> {
-        let mut listener = TcpListener::bind(SocketAddr::new(upstream.ip(), 0))?;
+        let listener = std::net::TcpListener::bind(SocketAddr::new(upstream.ip(), 0))?;
+        DelayRelay::start_on(listener, upstream, one_way)
+    }
+
+    /// The same on a listener of the caller's (one in a network namespace behind a shaped
+    /// link, say): clients connect to it, the relay to `upstream` from this namespace.
+    pub fn start_on(
+        listener: std::net::TcpListener,
+        upstream: SocketAddr,
+        one_way: Duration,
+    ) -> io::Result<DelayRelay> {
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
         let addr = listener.local_addr()?;
         let poll = Poll::new()?;
         poll.registry()

@@ -10,6 +10,7 @@ mod delay_relay;
 mod procfs;
 mod serve;
 mod server_process;
+mod shaped_link;
 mod swarm;
 mod wire;
 

@@ -19,12 +19,12 @@ pub mod sentence;
 pub use capacity::{Capacity, LimitedBy};
 pub use lang::Lang;
 pub use results::{
-    Baseline, CapacityRow, Client, CorePoint, Cores, CoresRow, Design, Experiment, ExperimentKind,
-    HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, IdleRow, LongRequest, Machine, ModelResult,
-    Network, NetworkMethod, NetworkPoint, NetworkRow, Outcome, Overload, OverloadRow,
-    OverloadWindow, PoolLoad, PoolPoint, PoolRow, PoolSize, ReadDelay, Results, Sample, ScalePoint,
-    Server, Settings, SlowClients, SlowLoad, SlowPoint, SlowRow, StatRow, Trial, UnknownWorkload,
-    Workload, WorkloadKind, WorkloadRun,
+    Bandwidth, Baseline, CapacityRow, Client, CorePoint, Cores, CoresRow, Design, Experiment,
+    ExperimentKind, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, IdleRow, LongRequest, Machine,
+    ModelResult, Network, NetworkMethod, NetworkPoint, NetworkRow, NoNetem, NoShaping, Outcome,
+    Overload, OverloadRow, OverloadWindow, PoolLoad, PoolPoint, PoolRow, PoolSize, ReadDelay,
+    Results, Sample, ScalePoint, Server, Settings, SlowClients, SlowLoad, SlowPoint, SlowRow,
+    StatRow, Trial, UnknownWorkload, Workload, WorkloadKind, WorkloadRun,
 };
 
 /// `results.json`.

@@ -398,8 +398,10 @@ pub struct Network {
     pub measured_rtt_ms: Option<f64>,
     /// How the round trip was made.
     pub method: NetworkMethod,
-    /// Why that way (what the machine lacked for the other), in English.
-    pub method_why: String,
+    /// Why that way (what the machine lacked for `netem`).
+    pub method_why: NoNetem,
+    /// The bandwidth each way, and whether it was made.
+    pub bandwidth: Bandwidth,
     /// Requests per second the connections ask for (each paced to its share).
     pub rate: f64,
     /// Connections (users), keep-alive where the design keeps them.
@@ -417,6 +419,64 @@ pub enum NetworkMethod {
     /// A relay on loopback holding every byte for half the round trip each way, and the
     /// connection to the server for one and a half (Toxiproxy's way).
     Relay,
+}
+
+/// Why `network`'s round trip is the relay's and not the kernel's `netem`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "kebab-case")]
+pub enum NoNetem {
+    /// `netem` is set on an interface of a network namespace, which needs root.
+    NotRoot,
+    /// `ip netns add` failed.
+    NoNamespace,
+    /// This kernel has no `netem` qdisc.
+    NotInKernel {
+        /// What `tc` said.
+        tc: String,
+    },
+    /// `netem` is there, and swarmlab does not drive it yet.
+    NotDriven,
+    /// `tc` could not run.
+    NoTc {
+        /// Why.
+        error: String,
+    },
+}
+
+/// `network`'s bandwidth: `tbf` on a veth pair into a network namespace, the clients' side
+/// of the relay across it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum Bandwidth {
+    /// None asked (`--bandwidth 0`): loopback's.
+    Unlimited,
+    /// Limited each way.
+    Shaped {
+        /// Mbit/s each way.
+        mbit: f64,
+        /// Mbit/s timed across the link before the loads.
+        measured_mbit: Option<f64>,
+    },
+    /// Asked for, not made (the loads ran at loopback's bandwidth).
+    NotShaped {
+        /// Mbit/s asked for.
+        mbit: f64,
+        /// Why not.
+        why: NoShaping,
+    },
+}
+
+/// Why `network` could not limit the bandwidth.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "kebab-case")]
+pub enum NoShaping {
+    /// A network namespace needs root.
+    NotRoot,
+    /// A step failed.
+    Failed {
+        /// Which (`ip` or `tc`, and its arguments) and what it said.
+        error: String,
+    },
 }
 
 /// One design under `network`.

@@ -1435,7 +1435,9 @@ fn overload_reaches_every_report() {
 
 #[test]
 fn network_reaches_every_report() {
-    use swarmlab_report::{Experiment, Network, NetworkMethod, NetworkPoint, NetworkRow};
+    use swarmlab_report::{
+        Bandwidth, Experiment, Network, NetworkMethod, NetworkPoint, NetworkRow, NoNetem,
+    };
     let p = |rps: f64, p50: f64| NetworkPoint {
         rps,
         p50_ms: Some(p50),
@@ -1449,7 +1451,13 @@ fn network_reaches_every_report() {
         rtt_ms: 20.0,
         measured_rtt_ms: Some(20.4),
         method: NetworkMethod::Relay,
-        method_why: "this kernel has no netem qdisc".into(),
+        method_why: NoNetem::NotInKernel {
+            tc: "Specified qdisc kind is unknown".into(),
+        },
+        bandwidth: Bandwidth::Shaped {
+            mbit: 100.0,
+            measured_mbit: Some(95.2),
+        },
         rate: 500.0,
         connections: 50,
         seconds: 3.0,
@@ -1472,18 +1480,26 @@ fn network_reaches_every_report() {
                 direct: p(491.0, 2.76),
                 delayed: p(96.0, 500.0),
             },
+            NetworkRow {
+                design: Design::Model(Model::Thread),
+                workers: None,
+                direct: p(490.0, 0.3),
+                delayed: p(200.0, 180.0),
+            },
         ],
     })];
     let md = markdown::render_markdown(&r, Lang::En);
     for needle in [
         "## A network between clients and server (a round trip)",
         "Measured through it: a request and its answer on an open connection took 20 ms.",
-        "(this kernel has no netem qdisc). Nothing is lost or reordered: packet loss needs the kernel's `netem`.",
+        "(this kernel has no netem qdisc; tc said: Specified qdisc kind is unknown). Nothing is lost or reordered: packet loss needs the kernel's `netem`. The clients reach the relay across a veth pair into a network namespace made for the run, each end limited to 100 Mbit/s by `tbf` (95 Mbit/s measured across it before the loads).",
         "| single | 488 | 2.71 ms | 48 | 1027 ms | 1078 ms |",
         "| pool (2 workers) | 491 | 2.76 ms | 96 | 500 ms | 525 ms |",
         "Paid the round trip on every request: **single 48 req/s** (488 straight: 0.96 requests per round trip; median 1027 ms), **pool 96 req/s** (491 straight: 0.96 requests per round trip by each of 2 workers; median 500 ms).",
         "Carried it (within 10 % of straight): epoll 493 req/s (493 straight; median 21 ms).",
         "a worker serves at most one request per 20 ms (50 req/s)",
+        "Fell short of straight, with more than one request per round trip: **thread 200 req/s** (490 straight: 4.00 requests per round trip; median 180 ms).",
+        "thread: it holds no worker for a client's round trip; what held it is the link's 100.0 Mbit/s each way",
     ] {
         assert!(md.contains(needle), "no '{needle}' in:\n{md}");
     }
@@ -1494,6 +1510,11 @@ fn network_reaches_every_report() {
     );
     assert!(
         ko.contains("요청마다 왕복 지연을 치렀다: **single 48 req/s**"),
+        "{ko}"
+    );
+    assert!(
+        ko.contains("(이 커널에는 netem qdisc 가 없다. tc 의 말: Specified qdisc kind is unknown)")
+            && ko.contains("`tbf` 로 100 Mbit/s 로 제한했다 (부하 전에 건너서 잰 값 95 Mbit/s)"),
         "{ko}"
     );
     let figs = html::figures(&r, Lang::En);

@@ -31,10 +31,10 @@ use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream};
 
 use swarmlab_report::{
-    Experiment, ExperimentKind, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, IdleRow,
-    LongRequest, Network, NetworkMethod, NetworkPoint, NetworkRow, Overload, OverloadRow,
-    OverloadWindow, PoolLoad, PoolPoint, PoolRow, PoolSize, SlowClients, SlowLoad, SlowPoint,
-    SlowRow,
+    Bandwidth, Experiment, ExperimentKind, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, IdleRow,
+    Lang, LongRequest, Network, NetworkMethod, NetworkPoint, NetworkRow, NoNetem, NoShaping,
+    Overload, OverloadRow, OverloadWindow, PoolLoad, PoolPoint, PoolRow, PoolSize, SlowClients,
+    SlowLoad, SlowPoint, SlowRow,
 };
 use swarmlab_server::Model;
 use swarmlab_swarm::{
@@ -176,7 +176,7 @@ fn slow_clients(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Op
     let seconds = steady_seconds(ctx);
     let targets = experiment_targets(ctx);
     // the workers ServerCommand::model gives a pool or prefork server
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = crate::server_process::model_workers();
     let slow = SLOW_CLIENTS.max(2 * workers);
     let http = swarmlab_http::Config::default();
     let server = swarmlab_server::Config::default();
@@ -741,12 +741,15 @@ fn network(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<
     let targets = experiment_targets(ctx);
     let rtt = ctx.plan.rtt;
     let method_why = netem_missing();
+    let (link, bandwidth) = shaped_link(ctx.plan.bandwidth);
     // the workers ServerCommand::model gives a pool or prefork server
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = crate::server_process::model_workers();
     println!(
-        "network: {} design(s), {STEADY_RATE:.0} req/s over {STEADY_CONNECTIONS} connections, straight and through a {:.0} ms round trip (a delay relay: {method_why}), {seconds:.0} s each",
+        "network: {} design(s), {STEADY_RATE:.0} req/s over {STEADY_CONNECTIONS} connections, straight and through a {:.0} ms round trip (a delay relay: {}), {seconds:.0} s each\nnetwork: {}",
         targets.len(),
         rtt.as_secs_f64() * 1e3,
+        swarmlab_report::sections::network_how(Lang::En, &method_why),
+        swarmlab_report::sections::network_bandwidth(Lang::En, &bandwidth),
     );
     let bars = indicatif::MultiProgress::new();
     let mut rows = Vec::new();
@@ -787,7 +790,13 @@ fn network(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<
                 Err(e) => return skipped(format!("{e:#}")),
                 Ok(server) => server,
             };
-            let relay = match crate::delay_relay::DelayRelay::start(server.addr(), rtt / 2) {
+            let relay = match &link {
+                None => crate::delay_relay::DelayRelay::start(server.addr(), rtt / 2),
+                Some(link) => link.listener().and_then(|l| {
+                    crate::delay_relay::DelayRelay::start_on(l, server.addr(), rtt / 2)
+                }),
+            };
+            let relay = match relay {
                 Ok(r) => r,
                 Err(e) => {
                     server.stop();
@@ -856,6 +865,7 @@ fn network(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<
         measured_rtt_ms: measured_rtt.map(|d| d.as_secs_f64() * 1e3),
         method: NetworkMethod::Relay,
         method_why,
+        bandwidth,
         rate: STEADY_RATE,
         connections: STEADY_CONNECTIONS,
         seconds,
@@ -865,10 +875,10 @@ fn network(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<
 
 /// Why the round trip is the relay's, not `netem`'s (which needs a network namespace, made
 /// here for a moment where the user is root): what stopped it, in a few words.
-fn netem_missing() -> String {
+fn netem_missing() -> NoNetem {
     use std::process::{Command, Stdio};
     if !rustix::process::geteuid().is_root() {
-        return "netem needs a network namespace, which needs root".into();
+        return NoNetem::NotRoot;
     }
     let ns = format!("swarmlab-probe-{}", std::process::id());
     let ip = |args: &[&str]| {
@@ -879,21 +889,62 @@ fn netem_missing() -> String {
             .output()
     };
     if !ip(&["netns", "add", &ns]).is_ok_and(|o| o.status.success()) {
-        return "netem needs a network namespace, and `ip netns add` failed".into();
+        return NoNetem::NoNamespace;
     }
     let tried = ip(&[
         "netns", "exec", &ns, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms",
     ]);
     let _ = ip(&["netns", "delete", &ns]);
     match tried {
-        Ok(o) if o.status.success() => "netem is there; swarmlab does not drive it yet".into(),
+        Ok(o) if o.status.success() => NoNetem::NotDriven,
         Ok(o) => {
             let why = String::from_utf8_lossy(&o.stderr);
             let why = why.lines().next().unwrap_or("").trim();
             let why = why.trim_start_matches("Error: ").trim_end_matches('.');
-            format!("this kernel has no netem qdisc (tc: {why})")
+            NoNetem::NotInKernel {
+                tc: why.to_string(),
+            }
         }
-        Err(e) => format!("tc could not run ({e})"),
+        Err(e) => NoNetem::NoTc {
+            error: e.to_string(),
+        },
+    }
+}
+
+/// The shaped link `--bandwidth` asks for, or why there is none; and what the report says of it
+/// (with the rate measured across the link: half a second's worth sent into the namespace).
+fn shaped_link(bits: u64) -> (Option<crate::shaped_link::Link>, Bandwidth) {
+    use crate::shaped_link::{Link, NoLink};
+    if bits == 0 {
+        return (None, Bandwidth::Unlimited);
+    }
+    let mbit = bits as f64 / 1e6;
+    match Link::create(bits) {
+        Ok(link) => {
+            let bytes = ((bits / 16) as usize).clamp(64 << 10, 32 << 20);
+            let measured_mbit = link.measure(bytes).ok().map(|b| b / 1e6);
+            (
+                Some(link),
+                Bandwidth::Shaped {
+                    mbit,
+                    measured_mbit,
+                },
+            )
+        }
+        Err(NoLink::NotRoot) => (
+            None,
+            Bandwidth::NotShaped {
+                mbit,
+                why: NoShaping::NotRoot,
+            },
+        ),
+        Err(NoLink::Failed(error)) => (
+            None,
+            Bandwidth::NotShaped {
+                mbit,
+                why: NoShaping::Failed { error },
+            },
+        ),
     }
 }
 

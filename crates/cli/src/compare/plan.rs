@@ -134,6 +134,8 @@ pub struct Plan {
     pub experiment_time: Option<Duration>,
     /// `--rtt`: `network`'s round trip.
     pub rtt: Duration,
+    /// `--bandwidth`: `network`'s bits a second each way (0: none).
+    pub bandwidth: u64,
 }
 
 /// The core the generator is pinned to; the servers get the others.
@@ -242,6 +244,7 @@ impl Plan {
                 .collect(),
             experiment_time: a.experiment_time,
             rtt: a.rtt,
+            bandwidth: a.bandwidth,
         })
     }
 

@@ -7,9 +7,9 @@ use swarmlab_models::Model;
 
 use crate::lang::{ms, Lang};
 use crate::results::{
-    Design, Experiment, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, LongRequest, Network,
-    NetworkMethod, Overload, OverloadWindow, PoolLoad, PoolRow, PoolSize, Results, SlowClients,
-    SlowLoad, SlowPoint,
+    Bandwidth, Design, Experiment, HeadOfLine, HolPoint, HolRow, Idle, IdlePoint, LongRequest,
+    Network, NetworkMethod, NoNetem, NoShaping, Overload, OverloadWindow, PoolLoad, PoolRow,
+    PoolSize, Results, SlowClients, SlowLoad, SlowPoint,
 };
 
 /// A design whose short requests' p99 is at least this many times the best design's is held
@@ -1374,12 +1374,14 @@ fn network(lang: Lang, x: &Network) -> String {
     };
     let how = match (lang, x.method) {
         (Lang::En, NetworkMethod::Relay) => format!(
-            "The round trip is a delay relay on loopback, as Toxiproxy makes one: every byte is held {half} ms each way, and a new connection reaches the server one and a half round trips after the client connects, with its first bytes, as a handshake's last packet would ({}). Nothing is lost or reordered: packet loss needs the kernel's `netem`.",
-            x.method_why
+            "The round trip is a delay relay, as Toxiproxy makes one: every byte is held {half} ms each way, and a new connection reaches the server one and a half round trips after the client connects, with its first bytes, as a handshake's last packet would ({}). Nothing is lost or reordered: packet loss needs the kernel's `netem`. {}",
+            network_how(lang, &x.method_why),
+            network_bandwidth(lang, &x.bandwidth)
         ),
         (Lang::Ko, NetworkMethod::Relay) => format!(
-            "왕복 지연은 Toxiproxy 처럼 루프백 위의 지연 릴레이로 만들었다: 모든 바이트를 방향마다 {half} ms 붙잡고, 새 연결은 핸드셰이크의 마지막 패킷처럼 클라이언트가 연결한 뒤 왕복 1.5번이 지나서 첫 바이트와 함께 서버에 닿는다 ({}). 패킷은 잃거나 순서가 바뀌지 않는다: 패킷 손실에는 커널의 `netem` 이 필요하다.",
-            x.method_why
+            "왕복 지연은 Toxiproxy 처럼 지연 릴레이로 만들었다: 모든 바이트를 방향마다 {half} ms 붙잡고, 새 연결은 핸드셰이크의 마지막 패킷처럼 클라이언트가 연결한 뒤 왕복 1.5번이 지나서 첫 바이트와 함께 서버에 닿는다 ({}). 패킷은 잃거나 순서가 바뀌지 않는다: 패킷 손실에는 커널의 `netem` 이 필요하다. {}",
+            network_how(lang, &x.method_why),
+            network_bandwidth(lang, &x.bandwidth)
         ),
     };
     let _ = writeln!(
@@ -1446,12 +1448,84 @@ fn network(lang: Lang, x: &Network) -> String {
     s
 }
 
+/// Why the relay and not `netem`, in a few words.
+pub fn network_how(lang: Lang, why: &NoNetem) -> String {
+    match (lang, why) {
+        (Lang::En, NoNetem::NotRoot) => "netem needs a network namespace, which needs root".into(),
+        (Lang::Ko, NoNetem::NotRoot) => {
+            "netem 에는 네트워크 네임스페이스가 필요하고, 그것을 만들려면 root 여야 한다".into()
+        }
+        (Lang::En, NoNetem::NoNamespace) => {
+            "netem needs a network namespace, and `ip netns add` failed".into()
+        }
+        (Lang::Ko, NoNetem::NoNamespace) => {
+            "netem 에는 네트워크 네임스페이스가 필요한데 `ip netns add` 가 실패했다".into()
+        }
+        (Lang::En, NoNetem::NotInKernel { tc }) => {
+            format!("this kernel has no netem qdisc; tc said: {tc}")
+        }
+        (Lang::Ko, NoNetem::NotInKernel { tc }) => {
+            format!("이 커널에는 netem qdisc 가 없다. tc 의 말: {tc}")
+        }
+        (Lang::En, NoNetem::NotDriven) => {
+            "netem is there, and swarmlab does not drive it yet".into()
+        }
+        (Lang::Ko, NoNetem::NotDriven) => "netem 은 있지만 swarmlab 이 아직 쓰지 못한다".into(),
+        (Lang::En, NoNetem::NoTc { error }) => format!("tc could not run: {error}"),
+        (Lang::Ko, NoNetem::NoTc { error }) => format!("tc 를 실행할 수 없었다: {error}"),
+    }
+}
+
+/// What the bandwidth was, one sentence.
+pub fn network_bandwidth(lang: Lang, b: &Bandwidth) -> String {
+    let mbit = |v: f64| {
+        if v >= 10.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.1}")
+        }
+    };
+    match (lang, b) {
+        (Lang::En, Bandwidth::Unlimited) => "No bandwidth was asked for: the link is loopback's.".into(),
+        (Lang::Ko, Bandwidth::Unlimited) => "대역폭은 제한하지 않았다: 루프백 그대로다.".into(),
+        (Lang::En, Bandwidth::Shaped { mbit: m, measured_mbit }) => format!(
+            "The clients reach the relay across a veth pair into a network namespace made for the run, each end limited to {} Mbit/s by `tbf`{}.",
+            mbit(*m),
+            measured_mbit.map_or(String::new(), |v| format!(" ({} Mbit/s measured across it before the loads)", mbit(v)))
+        ),
+        (Lang::Ko, Bandwidth::Shaped { mbit: m, measured_mbit }) => format!(
+            "클라이언트는 이번 실행에서 만든 네트워크 네임스페이스로 이어진 veth 쌍을 건너 릴레이에 닿고, 양 끝은 `tbf` 로 {} Mbit/s 로 제한했다{}.",
+            mbit(*m),
+            measured_mbit.map_or(String::new(), |v| format!(" (부하 전에 건너서 잰 값 {} Mbit/s)", mbit(v)))
+        ),
+        (Lang::En, Bandwidth::NotShaped { mbit: m, why }) => format!(
+            "The {} Mbit/s asked for was not made, so the link is loopback's: {}.",
+            mbit(*m),
+            match why {
+                NoShaping::NotRoot => "`tbf` needs a network namespace, which needs root".to_string(),
+                NoShaping::Failed { error } => error.clone(),
+            }
+        ),
+        (Lang::Ko, Bandwidth::NotShaped { mbit: m, why }) => format!(
+            "요청한 {} Mbit/s 는 만들지 못해 루프백 그대로다: {}.",
+            mbit(*m),
+            match why {
+                NoShaping::NotRoot => {
+                    "`tbf` 에는 네트워크 네임스페이스가 필요하고, 그것을 만들려면 root 여야 한다"
+                        .to_string()
+                }
+                NoShaping::Failed { error } => error.clone(),
+            }
+        ),
+    }
+}
+
 /// The verdict: the designs that still carried the load through the round trip (at least
 /// [`CARRIED`] of it straight), and those that paid the round trip per request, with how many
 /// requests each worker served per round trip and why.
 pub fn network_verdict(lang: Lang, x: &Network) -> Vec<String> {
     let rtt = ms(x.rtt_ms);
-    let (mut carried, mut paid) = (Vec::new(), Vec::new());
+    let (mut carried, mut paid, mut short) = (Vec::new(), Vec::new(), Vec::new());
     let mut whys: Vec<(String, Vec<String>)> = Vec::new();
     for row in &x.rows {
         let (d, t) = (&row.direct, &row.delayed);
@@ -1484,7 +1558,14 @@ pub fn network_verdict(lang: Lang, x: &Network) -> Vec<String> {
                 (Lang::En, Some(n)) => format!(" by each of {n} workers"),
                 (Lang::Ko, Some(n)) => format!(", 워커 {n}개 각각"),
             };
-            paid.push(match lang {
+            // about one request per worker per round trip: the round trip is what it paid;
+            // more than that, something else held it (the link's bandwidth, say)
+            let into = if per_rtt <= 1.5 {
+                &mut paid
+            } else {
+                &mut short
+            };
+            into.push(match lang {
                 Lang::En => format!(
                     "**{} {:.0} req/s** ({:.0} straight: {per_rtt:.2} requests per round trip{workers}; median {})",
                     row.design, t.rps, d.rps, cell(t.p50_ms)
@@ -1501,7 +1582,7 @@ pub fn network_verdict(lang: Lang, x: &Network) -> Vec<String> {
             None => whys.push((why, vec![row.design.to_string()])),
         }
     }
-    if carried.is_empty() && paid.is_empty() {
+    if carried.is_empty() && paid.is_empty() && short.is_empty() {
         return Vec::new();
     }
     let mut p = match lang {
@@ -1516,6 +1597,11 @@ pub fn network_verdict(lang: Lang, x: &Network) -> Vec<String> {
             &paid,
             "Paid the round trip on every request",
             "요청마다 왕복 지연을 치렀다",
+        ),
+        (
+            &short,
+            "Fell short of straight, with more than one request per round trip",
+            "곧바로보다 덜 처리했지만 왕복 한 번에 요청이 하나보다 많았다",
         ),
         (
             &carried,
@@ -1552,6 +1638,12 @@ fn network_mechanism(lang: Lang, design: &Design, held: bool, x: &Network) -> St
                 "네트워크를 기다리는 연결은 자기 스레드나 프로세스, 루프의 집합 속 자리만 차지하고 서버를 붙잡지 않는다: 왕복 지연은 요청마다의 지연 시간에 더해질 뿐 서버의 시간에는 더해지지 않는다",
             )
             .to_string(),
+        (Design::Model(_), false) => match (lang, &x.bandwidth) {
+            (Lang::En, Bandwidth::Shaped { mbit, .. }) => format!("it holds no worker for a client's round trip; what held it is the link's {mbit:.1} Mbit/s each way: requests and answers queue in the link's `tbf`, not in the server"),
+            (Lang::Ko, Bandwidth::Shaped { mbit, .. }) => format!("클라이언트의 왕복 동안 워커를 붙잡지 않는다. 붙잡은 것은 방향마다 {mbit:.1} Mbit/s 인 링크다: 요청과 응답이 서버가 아니라 링크의 `tbf` 에서 줄을 선다"),
+            (Lang::En, _) => "it holds no worker for a client's round trip, and the link's bandwidth was not limited: the table's figures are what this run can say of it".to_string(),
+            (Lang::Ko, _) => "클라이언트의 왕복 동안 워커를 붙잡지 않고 링크의 대역폭도 제한하지 않았다: 이 실행이 말할 수 있는 것은 표의 수치뿐이다".to_string(),
+        },
         (_, false) => match lang {
             Lang::En => format!("a design that holds its only worker for a client's round trip (waiting for its next request, or for its close) serves at most one request per round trip: {one:.0} req/s at {rtt} ms"),
             Lang::Ko => format!("클라이언트의 왕복 동안 하나뿐인 워커를 붙잡는 설계(다음 요청이나 닫기를 기다리는)는 왕복 한 번에 요청 하나, {rtt} ms 에서 초당 {one:.0}개까지만 처리한다"),

@@ -20,9 +20,10 @@ pub use common::{limited_by, shown, RESOLUTION};
 pub use cores::{cores_section, too_few_cores};
 pub use experiments::{
     chart_prefix, experiment_section, experiments_section, hol_bars, hol_chart_title, hol_verdict,
-    idle_bars, idle_chart_title, idle_verdict, network_bars, network_chart_title, network_verdict,
-    overload_bars, overload_verdict, pool_lines, pool_verdict, slow_bars, slow_chart_title,
-    slow_verdict, CARRIED, FLAT, GREW, HELD, PAID, SLOWED, STOPPED,
+    idle_bars, idle_chart_title, idle_verdict, network_bandwidth, network_bars,
+    network_chart_title, network_how, network_verdict, overload_bars, overload_verdict, pool_lines,
+    pool_verdict, slow_bars, slow_chart_title, slow_verdict, CARRIED, FLAT, GREW, HELD, PAID,
+    SLOWED, STOPPED,
 };
 pub use scaling::scaling_section;
 pub use trials::trials_section;
