@@ -121,7 +121,7 @@ pub struct CompareArgs {
     pub experiments: Vec<String>,
     /// How long each experiment's load is measured, after half a second of warm-up (e.g. 5s)
     /// [default: 3 s (slow-clients, idle, network, overload), 4 s (head-of-line), 2 s
-    /// (pool-size); with --quick 1 s, 2 s for head-of-line and overload]
+    /// (pool-size); with --quick 0.5 s, 1 s for head-of-line and overload]
     #[arg(long, value_name = "TIME", value_parser = timespan)]
     pub experiment_time: Option<Duration>,
     /// `--experiment network`'s round trip between the clients and the server (e.g. 20ms, 0.1s)

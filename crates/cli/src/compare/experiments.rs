@@ -37,9 +37,9 @@ use swarmlab_report::{
     SlowLoad, SlowPoint, SlowRow,
 };
 use swarmlab_server::Model;
-use swarmlab_swarm::{
-    Entry, EntryStats, Plan as LoadPlan, Stats, Status, Swarm, Target as Url, WaitTime, Workload,
-};
+use swarmlab_swarm::profile::Failed;
+use swarmlab_swarm::stats::ErrorRow;
+use swarmlab_swarm::{EntryStats, Plan as LoadPlan, Swarm, Target as Url, WaitTime, Workload};
 
 use super::live::{LivePage, Progress};
 use super::model_run::{log_path, Ctx};
@@ -97,7 +97,7 @@ fn steady_workload(url: &Url) -> Workload {
 
 /// How long the steady load is measured in each of its experiments.
 fn steady_seconds(ctx: &Ctx<'_>) -> f64 {
-    measured_for(ctx, 1.0, 3.0)
+    measured_for(ctx, 0.5, 3.0)
 }
 
 /// One design under the steady load alone, on a fresh server.
@@ -181,7 +181,7 @@ fn slow_clients(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Op
     let http = swarmlab_http::Config::default();
     let server = swarmlab_server::Config::default();
     println!(
-        "slow-clients: {} design(s), {STEADY_RATE:.0} req/s over {STEADY_CONNECTIONS} connections, alone, beside {slow} slowloris clients, beside {slow} slow readers, {seconds:.0} s each",
+        "slow-clients: {} design(s), {STEADY_RATE:.0} req/s over {STEADY_CONNECTIONS} connections, alone, beside {slow} slowloris clients, beside {slow} slow readers, {seconds} s each",
         targets.len(),
     );
     let bars = indicatif::MultiProgress::new();
@@ -337,7 +337,7 @@ fn idle(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<Idl
     let seconds = steady_seconds(ctx);
     let targets = experiment_targets(ctx);
     println!(
-        "idle: {} design(s), {STEADY_RATE:.0} req/s over {STEADY_CONNECTIONS} connections, alone and beside {} idle keep-alive connections, {seconds:.0} s each",
+        "idle: {} design(s), {STEADY_RATE:.0} req/s over {STEADY_CONNECTIONS} connections, alone and beside {} idle keep-alive connections, {seconds} s each",
         targets.len(),
         IDLE_COUNTS.iter().max().copied().unwrap_or(0)
     );
@@ -631,7 +631,7 @@ const POOL_LOADS: [PoolLoad; 2] = [PoolLoad::Hello, PoolLoad::Sleep(1)];
 const POOL_CONNECTIONS: usize = 300;
 
 fn pool_size(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<PoolSize> {
-    let seconds = measured_for(ctx, 1.0, 2.0);
+    let seconds = measured_for(ctx, 0.5, 2.0);
     let mut models: Vec<Model> = ctx
         .plan
         .targets
@@ -646,7 +646,7 @@ fn pool_size(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<PoolSize> {
         println!("pool-size: prefork and pool (the designs with a fixed number of workers), though not among the models compared");
     }
     println!(
-        "pool-size: {} design(s) at {} workers, {POOL_CONNECTIONS} connections without think time, GET {}, {seconds:.0} s each",
+        "pool-size: {} design(s) at {} workers, {POOL_CONNECTIONS} connections without think time, GET {}, {seconds} s each",
         models.len(),
         POOL_SIZES.map(|n| n.to_string()).join(", "),
         POOL_LOADS.map(PoolLoad::path).join(" then GET "),
@@ -745,7 +745,7 @@ fn network(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<
     // the workers ServerCommand::model gives a pool or prefork server
     let workers = crate::server_process::model_workers();
     println!(
-        "network: {} design(s), {STEADY_RATE:.0} req/s over {STEADY_CONNECTIONS} connections, straight and through a {:.0} ms round trip (a delay relay: {}), {seconds:.0} s each\nnetwork: {}",
+        "network: {} design(s), {STEADY_RATE:.0} req/s over {STEADY_CONNECTIONS} connections, straight and through a {:.0} ms round trip (a delay relay: {}), {seconds} s each\nnetwork: {}",
         targets.len(),
         rtt.as_secs_f64() * 1e3,
         swarmlab_report::sections::network_how(Lang::En, &method_why),
@@ -996,10 +996,10 @@ const RECOVERY_FACTOR: f64 = 0.5;
 
 fn overload(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Overload> {
     // the overload's length; the recovery runs twice as long
-    let seconds = measured_for(ctx, 2.0, 3.0).round().max(2.0);
+    let seconds = measured_for(ctx, 1.0, 3.0);
     let targets = experiment_targets(ctx);
     println!(
-        "overload: {} design(s), GET {OVERLOAD_PATH} over {OVERLOAD_CONNECTIONS} connections: capacity, then {OVERLOAD_FACTOR}x it for {seconds:.0} s, then {RECOVERY_FACTOR}x for {:.0} s",
+        "overload: {} design(s), GET {OVERLOAD_PATH} over {OVERLOAD_CONNECTIONS} connections: capacity, then {OVERLOAD_FACTOR}x it for {seconds} s, then {RECOVERY_FACTOR}x for {} s",
         targets.len(),
         2.0 * seconds
     );
@@ -1036,7 +1036,7 @@ fn overload(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Overload> {
                         ctx,
                         workload(WaitTime::Constant(0.0)),
                         OVERLOAD_CONNECTIONS,
-                        measured_for(ctx, 1.0, 2.0),
+                        measured_for(ctx, 0.5, 2.0),
                         None,
                     )
                     .rps();
@@ -1105,7 +1105,8 @@ fn ms_or_dash(v: Option<f64>) -> String {
 }
 
 /// The open model at [`OVERLOAD_FACTOR`] × `capacity` for `seconds` (two windows), then at
-/// [`RECOVERY_FACTOR`] × it for twice as long (its second half a window).
+/// [`RECOVERY_FACTOR`] × it for twice as long (its second half a window). Each window lies
+/// between two snapshots taken while the connections are open, as [`measured`]'s does.
 fn past_capacity(
     ctx: &Ctx<'_>,
     workload: Workload,
@@ -1117,70 +1118,65 @@ fn past_capacity(
         users: OVERLOAD_CONNECTIONS,
         spawn_rate: 1e9,
         rate: Some(OVERLOAD_FACTOR * capacity),
-        run_time: Some(3 * t + Duration::from_millis(1500)),
         threads: ctx.plan.generator_threads,
         seed: Some(ctx.plan.seed),
         ..LoadPlan::default()
     };
     let swarm = Swarm::new(workload, plan.clone());
-    let mut phases = Phases {
-        swarm: swarm.clone(),
-        capacity,
-        // (ends at, offered in it, reset after it, lower the rate after it)
-        marks: vec![
-            (t / 2, OVERLOAD_FACTOR * capacity),
-            (t, OVERLOAD_FACTOR * capacity),
-            (2 * t, RECOVERY_FACTOR * capacity),
-            (3 * t, RECOVERY_FACTOR * capacity),
-        ],
-        since: std::time::Instant::now(),
-        windows: Vec::new(),
-    };
-    swarmlab_swarm::drive(&swarm, &plan, ctx.stop, &mut phases);
-    let mut w = phases.windows.into_iter();
-    let mut next = || w.next().unwrap_or_default();
-    let (early, late, _drain, recovery) = (next(), next(), next(), next());
-    [early, late, recovery]
+    swarm.start(swarmlab_swarm::Start::from_plan(&plan));
+    let start = edge(&swarm, None);
+    wait_for(ctx, t / 2);
+    let half = edge(&swarm, None);
+    wait_for(ctx, t / 2);
+    let over = edge(&swarm, None);
+    swarm.set_rate(Some(RECOVERY_FACTOR * capacity));
+    // the first half of the recovery drains the backlog the overload left
+    wait_for(ctx, t);
+    let drained = edge(&swarm, None);
+    wait_for(ctx, t);
+    let end = edge(&swarm, None);
+    swarm.quit();
+    swarm.wait();
+    [
+        window(&start, &half, OVERLOAD_FACTOR * capacity),
+        window(&half, &over, OVERLOAD_FACTOR * capacity),
+        window(&drained, &end, RECOVERY_FACTOR * capacity),
+    ]
 }
 
-/// Cuts the run into windows at its marks: each window's figures, then fresh statistics; the
-/// rate drops to the recovery's after the overload's second window.
-struct Phases {
-    swarm: Swarm,
-    capacity: f64,
-    marks: Vec<(Duration, f64)>,
-    since: std::time::Instant,
-    windows: Vec<OverloadWindow>,
+/// What happened between two snapshots of an open-model run offering `offered` req/s.
+fn window(a: &Edge, b: &Edge, offered: f64) -> OverloadWindow {
+    let took = (b.at - a.at).as_secs_f64().max(1e-3);
+    let t = since(&a.total, &b.total);
+    let failure = b
+        .errors
+        .iter()
+        .map(|(k, row)| {
+            let before = a.errors.get(k).map_or(0, |r| r.occurrences);
+            (k, row.occurrences.saturating_sub(before))
+        })
+        .filter(|(_, n)| *n > 0)
+        .max_by_key(|(_, n)| *n)
+        .map(|((_, f), _)| swarmlab_swarm::output::failure::text(f));
+    OverloadWindow {
+        offered,
+        rps: t.num_requests.saturating_sub(t.num_failures) as f64 / took,
+        fps: t.num_failures as f64 / took,
+        p50_ms: t.percentile_ms(0.5),
+        p99_ms: t.percentile_ms(0.99),
+        failure,
+    }
 }
 
-impl swarmlab_swarm::Observer for Phases {
-    fn second(&mut self, stats: &Stats, _: &[Entry], status: &Status) {
-        let Some(&(at, offered)) = self.marks.get(self.windows.len()) else {
-            return;
-        };
-        if status.elapsed < at {
-            return;
+/// Sleeps `d`, or less if the run is interrupted.
+fn wait_for(ctx: &Ctx<'_>, d: Duration) {
+    let until = std::time::Instant::now() + d;
+    while !ctx.stop.load(Ordering::Relaxed) {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
         }
-        let took = self.since.elapsed().as_secs_f64().max(1e-3);
-        let t = &stats.total;
-        let failure = stats
-            .errors
-            .iter()
-            .max_by_key(|(_, row)| row.occurrences)
-            .map(|((_, f), _)| swarmlab_swarm::output::failure::text(f));
-        self.windows.push(OverloadWindow {
-            offered,
-            rps: t.num_requests.saturating_sub(t.num_failures) as f64 / took,
-            fps: t.num_failures as f64 / took,
-            p50_ms: t.percentile_ms(0.5),
-            p99_ms: t.percentile_ms(0.99),
-            failure,
-        });
-        if self.windows.len() == 2 {
-            self.swarm.set_rate(Some(RECOVERY_FACTOR * self.capacity));
-        }
-        self.swarm.reset_stats();
-        self.since = std::time::Instant::now();
+        std::thread::sleep(left.min(Duration::from_millis(50)));
     }
 }
 
@@ -1201,7 +1197,7 @@ fn head_of_line(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<HeadOfLine> {
     let seconds = measured_for(ctx, 1.0, 4.0);
     let targets = experiment_targets(ctx);
     println!(
-        "head-of-line: {} design(s), {HOL_RATE:.0} req/s over {HOL_CONNECTIONS} connections, 1 in {LONG_EVERY} requests long ({}), {seconds:.0} s each",
+        "head-of-line: {} design(s), {HOL_RATE:.0} req/s over {HOL_CONNECTIONS} connections, 1 in {LONG_EVERY} requests long ({}), {seconds} s each",
         targets.len(),
         HOL_LOADS.map(LongRequest::path).join(", then ")
     );
@@ -1380,6 +1376,7 @@ impl Measured {
 struct Edge {
     total: EntryStats,
     entries: Vec<(String, EntryStats)>,
+    errors: std::collections::BTreeMap<(usize, Failed), ErrorRow>,
     at: std::time::Instant,
     cpu_ns: Option<u64>,
 }
@@ -1387,18 +1384,19 @@ struct Edge {
 fn edge(swarm: &Swarm, server: Option<&ServerProcess>) -> Edge {
     let whole_by = std::time::Instant::now() + Duration::from_secs(5);
     while !swarm.flush() && std::time::Instant::now() < whole_by {}
-    let (total, entries) = swarm.view(|v| {
+    let (total, entries, errors) = swarm.view(|v| {
         let entries = v
             .names
             .iter()
             .zip(&v.stats.entries)
             .map(|(n, e)| (n.name.clone(), e.clone()))
             .collect();
-        (v.stats.total.clone(), entries)
+        (v.stats.total.clone(), entries, v.stats.errors.clone())
     });
     Edge {
         total,
         entries,
+        errors,
         at: std::time::Instant::now(),
         cpu_ns: server.map(|s| s.sample().cpu_ns),
     }
@@ -1442,19 +1440,9 @@ fn measured(
     };
     let swarm = Swarm::new(workload, plan.clone());
     swarm.start(swarmlab_swarm::Start::from_plan(&plan));
-    let wait = |d: Duration| {
-        let until = std::time::Instant::now() + d;
-        while !ctx.stop.load(Ordering::Relaxed) {
-            let left = until.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(Duration::from_millis(50)));
-        }
-    };
-    wait(WARM_UP);
+    wait_for(ctx, WARM_UP);
     let a = edge(&swarm, server);
-    wait(Duration::from_secs_f64(seconds));
+    wait_for(ctx, Duration::from_secs_f64(seconds));
     let b = edge(&swarm, server);
     swarm.quit();
     swarm.wait();

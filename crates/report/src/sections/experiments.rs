@@ -62,11 +62,11 @@ fn head_of_line(lang: Lang, h: &HeadOfLine) -> String {
         "{}\n",
         match lang {
             Lang::En => format!(
-                "Each design under {:.0} req/s over {} keep-alive connections (each waits for its answer, then a think time), for {:.0} s after half a second of warm-up, once per load; in each, {:.0} % of the requests are long and the rest `GET /`. The loads' long requests: {}. CPU work shorter than the kernel's time slice and longer: a thread that computes is preempted only after a slice. Event loops run one loop per server core.",
+                "Each design under {:.0} req/s over {} keep-alive connections (each waits for its answer, then a think time), for {} s after half a second of warm-up, once per load; in each, {:.0} % of the requests are long and the rest `GET /`. The loads' long requests: {}. CPU work shorter than the kernel's time slice and longer: a thread that computes is preempted only after a slice. Event loops run one loop per server core.",
                 h.rate, h.connections, h.seconds, h.long_pct, loads.join("; ")
             ),
             Lang::Ko => format!(
-                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 응답을 기다린 뒤 생각 시간을 두고) 부하마다 한 번씩, 0.5초 준비 후 {:.0}초 걸었다. 요청의 {:.0} % 는 길고 나머지는 `GET /` 이다. 부하별 긴 요청: {}. CPU 작업은 커널의 타임 슬라이스보다 짧은 것과 긴 것이다: 계산 중인 스레드는 슬라이스가 지나야 선점된다. 이벤트 루프는 서버 코어마다 루프 하나로 돌았다.",
+                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 응답을 기다린 뒤 생각 시간을 두고) 부하마다 한 번씩, 0.5초 준비 후 {}초 걸었다. 요청의 {:.0} % 는 길고 나머지는 `GET /` 이다. 부하별 긴 요청: {}. CPU 작업은 커널의 타임 슬라이스보다 짧은 것과 긴 것이다: 계산 중인 스레드는 슬라이스가 지나야 선점된다. 이벤트 루프는 서버 코어마다 루프 하나로 돌았다.",
                 h.connections, h.rate, h.seconds, h.long_pct, loads.join("; ")
             ),
         }
@@ -340,11 +340,11 @@ fn slow_clients(lang: Lang, x: &SlowClients) -> String {
         "{}\n",
         match lang {
             Lang::En => format!(
-                "Each design under {:.0} req/s over {} keep-alive connections (each paced to its share, Locust's `constant_throughput`), for {:.0} s after half a second of warm-up: alone (one run shared by the experiments that use this load), then beside {} slow clients connected first and held through the run: {}. The servers' own limits: a header section must arrive within {:.0} s, and a client that reads nothing for {:.0} s is dropped; the runs are shorter, so what a design does until then is what is measured.",
+                "Each design under {:.0} req/s over {} keep-alive connections (each paced to its share, Locust's `constant_throughput`), for {} s after half a second of warm-up: alone (one run shared by the experiments that use this load), then beside {} slow clients connected first and held through the run: {}. The servers' own limits: a header section must arrive within {:.0} s, and a client that reads nothing for {:.0} s is dropped; the runs are shorter, so what a design does until then is what is measured.",
                 x.rate, x.connections, x.seconds, x.slow, loads.join("; "), x.header_timeout_s, x.write_timeout_s
             ),
             Lang::Ko => format!(
-                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 제 몫의 속도로, Locust 의 `constant_throughput`) 0.5초 준비 후 {:.0}초 걸었다: 혼자 (이 부하를 쓰는 실험들이 함께 쓰는 한 번의 실행), 그리고 먼저 연결해 끝까지 붙잡고 있는 느린 클라이언트 {}개 옆에서: {}. 서버 자체의 한도: 헤더는 {:.0}초 안에 와야 하고, {:.0}초 동안 아무것도 읽지 않는 클라이언트는 끊긴다. 실행이 그보다 짧으므로, 그때까지 설계가 하는 일이 측정된다.",
+                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 제 몫의 속도로, Locust 의 `constant_throughput`) 0.5초 준비 후 {}초 걸었다: 혼자 (이 부하를 쓰는 실험들이 함께 쓰는 한 번의 실행), 그리고 먼저 연결해 끝까지 붙잡고 있는 느린 클라이언트 {}개 옆에서: {}. 서버 자체의 한도: 헤더는 {:.0}초 안에 와야 하고, {:.0}초 동안 아무것도 읽지 않는 클라이언트는 끊긴다. 실행이 그보다 짧으므로, 그때까지 설계가 하는 일이 측정된다.",
                 x.connections, x.rate, x.seconds, x.slow, loads.join("; "), x.header_timeout_s, x.write_timeout_s
             ),
         }
@@ -605,11 +605,11 @@ fn idle(lang: Lang, x: &Idle) -> String {
         "{}\n",
         match lang {
             Lang::En => format!(
-                "Each design under {:.0} req/s over {} keep-alive connections (each paced to its share, Locust's `constant_throughput`), for {:.0} s after half a second of warm-up: alone (one run shared by the experiments that use this load), then beside {} idle connections, each of which sent one request and keeps its connection open (the server's idle timeout, {:.0} s, is longer than the run). The server's CPU per request is its CPU time over the measured seconds divided by the requests completed: with idle connections it holds what each wakeup costs beyond the work.",
+                "Each design under {:.0} req/s over {} keep-alive connections (each paced to its share, Locust's `constant_throughput`), for {} s after half a second of warm-up: alone (one run shared by the experiments that use this load), then beside {} idle connections, each of which sent one request and keeps its connection open (the server's idle timeout, {:.0} s, is longer than the run). The server's CPU per request is its CPU time over the measured seconds divided by the requests completed: with idle connections it holds what each wakeup costs beyond the work.",
                 x.rate, x.connections, x.seconds, thousands(most), x.idle_timeout_s
             ),
             Lang::Ko => format!(
-                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 제 몫의 속도로, Locust 의 `constant_throughput`) 0.5초 준비 후 {:.0}초 걸었다: 혼자 (이 부하를 쓰는 실험들이 함께 쓰는 한 번의 실행), 그리고 요청 하나를 보낸 뒤 연결을 열어 둔 유휴 연결 {}개 옆에서 (서버의 유휴 타임아웃 {:.0}초는 실행보다 길다). 요청당 서버 CPU 는 측정 구간의 서버 CPU 시간을 끝난 요청 수로 나눈 값으로, 유휴 연결이 있을 때는 깨어날 때마다 드는 비용이 들어 있다.",
+                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 제 몫의 속도로, Locust 의 `constant_throughput`) 0.5초 준비 후 {}초 걸었다: 혼자 (이 부하를 쓰는 실험들이 함께 쓰는 한 번의 실행), 그리고 요청 하나를 보낸 뒤 연결을 열어 둔 유휴 연결 {}개 옆에서 (서버의 유휴 타임아웃 {:.0}초는 실행보다 길다). 요청당 서버 CPU 는 측정 구간의 서버 CPU 시간을 끝난 요청 수로 나눈 값으로, 유휴 연결이 있을 때는 깨어날 때마다 드는 비용이 들어 있다.",
                 x.connections, x.rate, x.seconds, thousands(most), x.idle_timeout_s
             ),
         }
@@ -954,11 +954,11 @@ fn pool_size(lang: Lang, x: &PoolSize) -> String {
         "{}\n",
         match lang {
             Lang::En => format!(
-                "The designs with a fixed number of workers, each serving one connection at a time, at {} workers, under {} connections that each send their next request as soon as they have an answer, for {:.0} s after half a second of warm-up. The built-in `prefork` and `pool` only: a `--server` command's worker count is its own, not one this run can set.",
+                "The designs with a fixed number of workers, each serving one connection at a time, at {} workers, under {} connections that each send their next request as soon as they have an answer, for {} s after half a second of warm-up. The built-in `prefork` and `pool` only: a `--server` command's worker count is its own, not one this run can set.",
                 sizes.join(", "), x.connections, x.seconds
             ),
             Lang::Ko => format!(
-                "한 번에 연결 하나씩 처리하는 워커 수가 정해진 설계를 워커 {}개로, 응답을 받자마자 다음 요청을 보내는 연결 {}개로 0.5초 준비 후 {:.0}초 걸었다. 내장 `prefork` 와 `pool` 만 돌린다: `--server` 명령의 워커 수는 그 명령이 정하는 것이어서 이 실행이 바꿀 수 없다.",
+                "한 번에 연결 하나씩 처리하는 워커 수가 정해진 설계를 워커 {}개로, 응답을 받자마자 다음 요청을 보내는 연결 {}개로 0.5초 준비 후 {}초 걸었다. 내장 `prefork` 와 `pool` 만 돌린다: `--server` 명령의 워커 수는 그 명령이 정하는 것이어서 이 실행이 바꿀 수 없다.",
                 sizes.join(", "), x.connections, x.seconds
             ),
         }
@@ -1187,11 +1187,11 @@ fn overload(lang: Lang, x: &Overload) -> String {
         "{}\n",
         match lang {
             Lang::En => format!(
-                "Each design's capacity under `GET {}` (CPU work, so that the load generator can offer more than any design serves: {} connections sending back to back for two seconds), then an open-model rate of {:.1}× that capacity for {:.0} s (measured in two halves), then {:.1}× it for {:.0} s (the second half measured, once the backlog could drain). Latency runs from each request's intended send time, so the time a request waited for a free connection counts.",
+                "Each design's capacity under `GET {}` (CPU work, so that the load generator can offer more than any design serves: {} connections sending back to back, after half a second of warm-up), then an open-model rate of {:.1}× that capacity for {} s (measured in two halves), then {:.1}× it for {} s (the second half measured, once the backlog could drain). Latency runs from each request's intended send time, so the time a request waited for a free connection counts.",
                 x.path, x.connections, x.factor, x.seconds, x.recovery_factor, 2.0 * x.seconds
             ),
             Lang::Ko => format!(
-                "설계마다 `GET {}` (CPU 작업이라 부하 생성기가 어느 설계보다 많이 보낼 수 있다) 의 용량을 연결 {}개가 쉬지 않고 2초 보내 재고, 그 {:.1}배의 open-model 요청률을 {:.0}초 (두 반으로 나눠 측정), 그다음 {:.1}배를 {:.0}초 (밀린 요청이 빠질 수 있도록 뒤쪽 절반을 측정) 걸었다. 지연은 요청이 보내졌어야 할 시각부터 재므로, 빈 연결을 기다린 시간도 들어간다.",
+                "설계마다 `GET {}` (CPU 작업이라 부하 생성기가 어느 설계보다 많이 보낼 수 있다) 의 용량을 연결 {}개가 쉬지 않고 보내 (0.5초 준비 후) 재고, 그 {:.1}배의 open-model 요청률을 {}초 (두 반으로 나눠 측정), 그다음 {:.1}배를 {}초 (밀린 요청이 빠질 수 있도록 뒤쪽 절반을 측정) 걸었다. 지연은 요청이 보내졌어야 할 시각부터 재므로, 빈 연결을 기다린 시간도 들어간다.",
                 x.path, x.connections, x.factor, x.seconds, x.recovery_factor, 2.0 * x.seconds
             ),
         }
@@ -1389,11 +1389,11 @@ fn network(lang: Lang, x: &Network) -> String {
         "{}\n",
         match lang {
             Lang::En => format!(
-                "Each design under {:.0} req/s over {} keep-alive connections (each paced to {per:.0} requests a second, Locust's `constant_throughput`), for {:.0} s after half a second of warm-up: straight over loopback, then through a {rtt} ms round trip.{measured} {how}",
+                "Each design under {:.0} req/s over {} keep-alive connections (each paced to {per:.0} requests a second, Locust's `constant_throughput`), for {} s after half a second of warm-up: straight over loopback, then through a {rtt} ms round trip.{measured} {how}",
                 x.rate, x.connections, x.seconds
             ),
             Lang::Ko => format!(
-                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 초당 {per:.0}개, Locust 의 `constant_throughput`) 0.5초 준비 후 {:.0}초 걸었다: 루프백으로 곧바로, 그리고 {rtt} ms 왕복 지연을 거쳐.{measured} {how}",
+                "설계마다 keep-alive 연결 {}개로 초당 {:.0}개 요청을 (연결마다 초당 {per:.0}개, Locust 의 `constant_throughput`) 0.5초 준비 후 {}초 걸었다: 루프백으로 곧바로, 그리고 {rtt} ms 왕복 지연을 거쳐.{measured} {how}",
                 x.connections, x.rate, x.seconds
             ),
         }
