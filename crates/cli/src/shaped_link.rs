@@ -1,16 +1,18 @@
-//! A link with a bandwidth: a network namespace this run creates, joined to the host by a veth
-//! pair whose two ends each get a `tbf` qdisc (token bucket: at most `rate` bits a second leave
-//! each end, bursts of 10 ms worth), so whatever crosses it in either direction is limited as on
-//! a slow network. `tbf` only shapes an interface's egress, and loopback traffic never leaves
-//! the host namespace, hence the namespace.
+//! A link with a bandwidth, or a round trip: a network namespace this run creates, joined to
+//! the host by a veth pair whose two ends each get a qdisc: `tbf` (token bucket: at most
+//! `rate` bits a second leave each end, bursts of 10 ms worth), or the kernel's `netem`
+//! (every packet held half the round trip at each end, and its `rate` for the bandwidth) where
+//! the kernel has it. Whatever crosses the pair in either direction is shaped as on a slower
+//! network. Both only shape an interface's egress, and loopback traffic never leaves the host
+//! namespace, hence the namespace.
 //!
 //! The link carries nothing by itself: [`Link::listener`] makes a socket that listens inside
 //! the namespace (a short-lived thread enters it with `setns(2)`, binds, and the socket stays
 //! there whichever thread uses it), and clients in the host reach it at the namespace's
-//! address, across the veth. `compare --experiment network` puts its delay relay's listening
-//! side there, so the generator's bytes cross the shaped link and the relay's other side talks
-//! to the server over loopback. Made with `ip` and `tc` (iproute2), as root; dropping a
-//! [`Link`] deletes the namespace, which takes the veth pair with it.
+//! address, across the veth. `compare --experiment network` puts its relay's listening side
+//! there, so the generator's bytes cross the shaped link and the relay's other side talks to
+//! the server over loopback. Made with `ip` and `tc` (iproute2), as root; dropping a [`Link`]
+//! deletes the namespace, which takes the veth pair with it.
 
 use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -43,9 +45,16 @@ impl std::fmt::Display for NoLink {
 }
 
 impl Link {
-    /// A namespace with a veth pair limited to `rate` bits a second in each direction.
-    pub fn create(rate: u64) -> Result<Link, NoLink> {
+    /// A namespace with a veth pair limited to `rate` bits a second in each direction (0: no
+    /// limit) by `tbf`, or, with `one_way`, by `netem`, which also holds every packet that
+    /// long at each end.
+    pub fn create(rate: u64, one_way: Option<Duration>) -> Result<Link, NoLink> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
+        if one_way.is_none() && rate == 0 {
+            return Err(NoLink::Failed(
+                "a link with neither a rate nor a delay".into(),
+            ));
+        }
         if !rustix::process::geteuid().is_root() {
             return Err(NoLink::NotRoot);
         }
@@ -69,12 +78,26 @@ impl Link {
         let ns = link.ns.as_str();
         let burst = (rate / 8 / 100).max(16 << 10).to_string();
         let rate_s = rate.to_string();
-        let tbf = |dev: &str| {
-            [
-                "qdisc", "add", "dev", dev, "root", "tbf", "rate", &rate_s, "burst", &burst,
-                "latency", "100ms",
-            ]
-            .map(String::from)
+        let qdisc = |dev: &str| -> Vec<String> {
+            let mut args = ["qdisc", "add", "dev", dev, "root"]
+                .map(String::from)
+                .to_vec();
+            match one_way {
+                Some(d) => {
+                    args.extend([
+                        "netem".into(),
+                        "delay".into(),
+                        format!("{}us", d.as_micros()),
+                    ]);
+                    if rate > 0 {
+                        args.extend(["rate".into(), format!("{rate_s}bit")]);
+                    }
+                }
+                None => args.extend(
+                    ["tbf", "rate", &rate_s, "burst", &burst, "latency", "100ms"].map(String::from),
+                ),
+            }
+            args
         };
         run(
             "ip",
@@ -90,11 +113,17 @@ impl Link {
         )?;
         run("ip", &["-n", ns, "link", "set", &i, "up"])?;
         run("ip", &["-n", ns, "link", "set", "lo", "up"])?;
-        let tbf_h = tbf(&h);
-        run("tc", &tbf_h.iter().map(String::as_str).collect::<Vec<_>>())?;
-        let mut tbf_i = vec!["-n".to_string(), ns.to_string()];
-        tbf_i.extend(tbf(&i));
-        run("tc", &tbf_i.iter().map(String::as_str).collect::<Vec<_>>())?;
+        let qdisc_h = qdisc(&h);
+        run(
+            "tc",
+            &qdisc_h.iter().map(String::as_str).collect::<Vec<_>>(),
+        )?;
+        let mut qdisc_i = vec!["-n".to_string(), ns.to_string()];
+        qdisc_i.extend(qdisc(&i));
+        run(
+            "tc",
+            &qdisc_i.iter().map(String::as_str).collect::<Vec<_>>(),
+        )?;
         Ok(link)
     }
 
@@ -180,7 +209,7 @@ mod tests {
 
     #[test]
     fn a_link_carries_what_its_rate_allows() {
-        let link = match Link::create(8_000_000) {
+        let link = match Link::create(8_000_000, None) {
             Err(NoLink::NotRoot) if std::env::var_os("SWARMLAB_REQUIRE_PEERS").is_none() => {
                 eprintln!("skipped: a network namespace needs root");
                 return;

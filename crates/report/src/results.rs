@@ -398,8 +398,8 @@ pub struct Network {
     pub measured_rtt_ms: Option<f64>,
     /// How the round trip was made.
     pub method: NetworkMethod,
-    /// Why that way (what the machine lacked for `netem`).
-    pub method_why: NoNetem,
+    /// Why the relay and not `netem` (`None`: `netem` made it).
+    pub method_why: Option<NoNetem>,
     /// The bandwidth each way, and whether it was made.
     pub bandwidth: Bandwidth,
     /// Requests per second the connections ask for (each paced to its share).
@@ -419,6 +419,10 @@ pub enum NetworkMethod {
     /// A relay on loopback holding every byte for half the round trip each way, and the
     /// connection to the server for one and a half (Toxiproxy's way).
     Relay,
+    /// The kernel's `netem` on both ends of a veth pair into a network namespace the run
+    /// made, each end delaying every packet by half the round trip (and limiting the
+    /// bandwidth, where one was asked for); a relay inside forwards to the server at once.
+    Netem,
 }
 
 /// Why `network`'s round trip is the relay's and not the kernel's `netem`.
@@ -434,8 +438,11 @@ pub enum NoNetem {
         /// What `tc` said.
         tc: String,
     },
-    /// `netem` is there, and swarmlab does not drive it yet.
-    NotDriven,
+    /// `netem` is there, and setting the link up with it failed.
+    Failed {
+        /// Which step (`ip` or `tc`, and its arguments) and what it said.
+        error: String,
+    },
     /// `tc` could not run.
     NoTc {
         /// Why.

@@ -1451,9 +1451,9 @@ fn network_reaches_every_report() {
         rtt_ms: 20.0,
         measured_rtt_ms: Some(20.4),
         method: NetworkMethod::Relay,
-        method_why: NoNetem::NotInKernel {
+        method_why: Some(NoNetem::NotInKernel {
             tc: "Specified qdisc kind is unknown".into(),
-        },
+        }),
         bandwidth: Bandwidth::Shaped {
             mbit: 100.0,
             measured_mbit: Some(95.2),
@@ -1521,6 +1521,20 @@ fn network_reaches_every_report() {
     assert!(figs
         .iter()
         .any(|f| matches!(f, html::Fig::Chart { id, .. } if id == "experiment-network")));
+    // where the kernel has netem, it makes the round trip and the rate, and no reason is given
+    let mut n = r.clone();
+    if let Experiment::Network(x) = &mut n.experiments[0] {
+        x.method = NetworkMethod::Netem;
+        x.method_why = None;
+    }
+    let md = markdown::render_markdown(&n, Lang::En);
+    for needle in [
+        "The round trip is the kernel's `netem`: the clients reach the server through a veth pair into a network namespace made for the run, each end of which delays every packet by 10 ms,",
+        "each end limited to 100 Mbit/s by `netem`'s rate (95 Mbit/s measured across it before the loads).",
+    ] {
+        assert!(md.contains(needle), "no '{needle}' in:\n{md}");
+    }
+    assert!(!md.contains("delay relay"), "{md}");
     let json = swarmlab_report::render_json(&r);
     assert!(
         json.contains("\"kind\": \"network\"") && json.contains("\"method\": \"relay\""),

@@ -740,16 +740,27 @@ fn network(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<
     let seconds = steady_seconds(ctx);
     let targets = experiment_targets(ctx);
     let rtt = ctx.plan.rtt;
-    let method_why = netem_missing();
-    let (link, bandwidth) = shaped_link(ctx.plan.bandwidth);
+    let (link, method, method_why, bandwidth) =
+        network_link(ctx.plan.bandwidth, rtt, netem_missing());
+    // netem holds the packets; the relay then only hands connections over
+    let one_way = match method {
+        NetworkMethod::Relay => rtt / 2,
+        NetworkMethod::Netem => Duration::ZERO,
+    };
     // the workers ServerCommand::model gives a pool or prefork server
     let workers = crate::server_process::model_workers();
     println!(
-        "network: {} design(s), {STEADY_RATE:.0} req/s over {STEADY_CONNECTIONS} connections, straight and through a {:.0} ms round trip (a delay relay: {}), {seconds} s each\nnetwork: {}",
+        "network: {} design(s), {STEADY_RATE:.0} req/s over {STEADY_CONNECTIONS} connections, straight and through a {:.0} ms round trip ({}), {seconds} s each\nnetwork: {}",
         targets.len(),
         rtt.as_secs_f64() * 1e3,
-        swarmlab_report::sections::network_how(Lang::En, &method_why),
-        swarmlab_report::sections::network_bandwidth(Lang::En, &bandwidth),
+        match &method_why {
+            None => "the kernel's netem".to_string(),
+            Some(why) => format!(
+                "a delay relay: {}",
+                swarmlab_report::sections::network_how(Lang::En, why)
+            ),
+        },
+        swarmlab_report::sections::network_bandwidth(Lang::En, &bandwidth, method),
     );
     let bars = indicatif::MultiProgress::new();
     let mut rows = Vec::new();
@@ -791,9 +802,9 @@ fn network(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<
                 Ok(server) => server,
             };
             let relay = match &link {
-                None => crate::delay_relay::DelayRelay::start(server.addr(), rtt / 2),
+                None => crate::delay_relay::DelayRelay::start(server.addr(), one_way),
                 Some(link) => link.listener().and_then(|l| {
-                    crate::delay_relay::DelayRelay::start_on(l, server.addr(), rtt / 2)
+                    crate::delay_relay::DelayRelay::start_on(l, server.addr(), one_way)
                 }),
             };
             let relay = match relay {
@@ -863,7 +874,7 @@ fn network(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<
     Some(Network {
         rtt_ms: rtt.as_secs_f64() * 1e3,
         measured_rtt_ms: measured_rtt.map(|d| d.as_secs_f64() * 1e3),
-        method: NetworkMethod::Relay,
+        method,
         method_why,
         bandwidth,
         rate: STEADY_RATE,
@@ -875,10 +886,10 @@ fn network(ctx: &Ctx<'_>, live: Option<&LivePage>, alone: &Baselines) -> Option<
 
 /// Why the round trip is the relay's, not `netem`'s (which needs a network namespace, made
 /// here for a moment where the user is root): what stopped it, in a few words.
-fn netem_missing() -> NoNetem {
+fn netem_missing() -> Option<NoNetem> {
     use std::process::{Command, Stdio};
     if !rustix::process::geteuid().is_root() {
-        return NoNetem::NotRoot;
+        return Some(NoNetem::NotRoot);
     }
     let ns = format!("swarmlab-probe-{}", std::process::id());
     let ip = |args: &[&str]| {
@@ -889,26 +900,69 @@ fn netem_missing() -> NoNetem {
             .output()
     };
     if !ip(&["netns", "add", &ns]).is_ok_and(|o| o.status.success()) {
-        return NoNetem::NoNamespace;
+        return Some(NoNetem::NoNamespace);
     }
     let tried = ip(&[
         "netns", "exec", &ns, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms",
     ]);
     let _ = ip(&["netns", "delete", &ns]);
     match tried {
-        Ok(o) if o.status.success() => NoNetem::NotDriven,
+        Ok(o) if o.status.success() => None,
         Ok(o) => {
             let why = String::from_utf8_lossy(&o.stderr);
             let why = why.lines().next().unwrap_or("").trim();
             let why = why.trim_start_matches("Error: ").trim_end_matches('.');
-            NoNetem::NotInKernel {
+            Some(NoNetem::NotInKernel {
                 tc: why.to_string(),
-            }
+            })
         }
-        Err(e) => NoNetem::NoTc {
+        Err(e) => Some(NoNetem::NoTc {
             error: e.to_string(),
-        },
+        }),
     }
+}
+
+/// The link `network` runs across, how it makes the round trip, why not with `netem` (`None`:
+/// with it), and its bandwidth. Where the kernel has `netem` (`no_netem` is `None`), a link
+/// whose ends hold each packet half the round trip (and limit the rate, where `bits` asks);
+/// if that fails, or without `netem`, the delay relay, with `tbf` for the bandwidth.
+fn network_link(
+    bits: u64,
+    rtt: Duration,
+    no_netem: Option<NoNetem>,
+) -> (
+    Option<crate::shaped_link::Link>,
+    NetworkMethod,
+    Option<NoNetem>,
+    Bandwidth,
+) {
+    let why = match no_netem {
+        Some(why) => why,
+        None => match crate::shaped_link::Link::create(bits, Some(rtt / 2)) {
+            Ok(link) => {
+                let bandwidth = if bits == 0 {
+                    Bandwidth::Unlimited
+                } else {
+                    Bandwidth::Shaped {
+                        mbit: bits as f64 / 1e6,
+                        measured_mbit: measure_link(&link, bits),
+                    }
+                };
+                return (Some(link), NetworkMethod::Netem, None, bandwidth);
+            }
+            Err(e) => NoNetem::Failed {
+                error: e.to_string(),
+            },
+        },
+    };
+    let (link, bandwidth) = shaped_link(bits);
+    (link, NetworkMethod::Relay, Some(why), bandwidth)
+}
+
+/// Mbit/s across `link`: half a second's worth at `bits` a second sent into its namespace.
+fn measure_link(link: &crate::shaped_link::Link, bits: u64) -> Option<f64> {
+    let bytes = ((bits / 16) as usize).clamp(64 << 10, 32 << 20);
+    link.measure(bytes).ok().map(|b| b / 1e6)
 }
 
 /// The shaped link `--bandwidth` asks for, or why there is none; and what the report says of it
@@ -919,10 +973,9 @@ fn shaped_link(bits: u64) -> (Option<crate::shaped_link::Link>, Bandwidth) {
         return (None, Bandwidth::Unlimited);
     }
     let mbit = bits as f64 / 1e6;
-    match Link::create(bits) {
+    match Link::create(bits, None) {
         Ok(link) => {
-            let bytes = ((bits / 16) as usize).clamp(64 << 10, 32 << 20);
-            let measured_mbit = link.measure(bytes).ok().map(|b| b / 1e6);
+            let measured_mbit = measure_link(&link, bits);
             (
                 Some(link),
                 Bandwidth::Shaped {
@@ -1462,5 +1515,50 @@ fn measured(
             .collect(),
         took: b.at - a.at,
         server_cpu_ns: a.cpu_ns.zip(b.cpu_ns).map(|(x, y)| y.saturating_sub(x)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the kernel has netem, `network` makes its round trip with it; where setting it up
+    /// fails (here: a kernel without it, asked anyway), the relay makes it, the reason says
+    /// what failed, and the bandwidth is still made with `tbf`.
+    #[test]
+    fn netem_is_used_where_it_works_and_the_relay_said_where_it_does_not() {
+        if !rustix::process::geteuid().is_root() {
+            assert!(
+                std::env::var_os("SWARMLAB_REQUIRE_PEERS").is_none(),
+                "a network namespace needs root, and SWARMLAB_REQUIRE_PEERS=1"
+            );
+            eprintln!("skipped: a network namespace needs root");
+            return;
+        }
+        let rtt = Duration::from_millis(20);
+        let (link, method, why, bandwidth) = network_link(8_000_000, rtt, None);
+        assert!(link.is_some(), "{method:?} {why:?} {bandwidth:?}");
+        match netem_missing() {
+            None => {
+                assert_eq!(method, NetworkMethod::Netem, "{why:?}");
+                assert!(why.is_none());
+            }
+            Some(_) => {
+                assert_eq!(method, NetworkMethod::Relay);
+                let Some(NoNetem::Failed { error }) = &why else {
+                    panic!("{why:?}");
+                };
+                assert!(error.contains("netem"), "{error}");
+            }
+        }
+        let Bandwidth::Shaped {
+            mbit,
+            measured_mbit: Some(m),
+        } = bandwidth
+        else {
+            panic!("{bandwidth:?}");
+        };
+        assert_eq!(mbit, 8.0);
+        assert!((5.0..9.0).contains(&m), "8 Mbit/s asked, {m:.2} measured");
     }
 }

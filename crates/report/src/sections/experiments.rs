@@ -1374,14 +1374,26 @@ fn network(lang: Lang, x: &Network) -> String {
     };
     let how = match (lang, x.method) {
         (Lang::En, NetworkMethod::Relay) => format!(
-            "The round trip is a delay relay, as Toxiproxy makes one: every byte is held {half} ms each way, and a new connection reaches the server one and a half round trips after the client connects, with its first bytes, as a handshake's last packet would ({}). Nothing is lost or reordered: packet loss needs the kernel's `netem`. {}",
-            network_how(lang, &x.method_why),
-            network_bandwidth(lang, &x.bandwidth)
+            "The round trip is a delay relay, as Toxiproxy makes one: every byte is held {half} ms each way, and a new connection reaches the server one and a half round trips after the client connects, with its first bytes, as a handshake's last packet would{}. Nothing is lost or reordered: packet loss needs the kernel's `netem`. {}",
+            x.method_why
+                .as_ref()
+                .map_or_else(String::new, |w| format!(" ({})", network_how(lang, w))),
+            network_bandwidth(lang, &x.bandwidth, x.method)
         ),
         (Lang::Ko, NetworkMethod::Relay) => format!(
-            "왕복 지연은 Toxiproxy 처럼 지연 릴레이로 만들었다: 모든 바이트를 방향마다 {half} ms 붙잡고, 새 연결은 핸드셰이크의 마지막 패킷처럼 클라이언트가 연결한 뒤 왕복 1.5번이 지나서 첫 바이트와 함께 서버에 닿는다 ({}). 패킷은 잃거나 순서가 바뀌지 않는다: 패킷 손실에는 커널의 `netem` 이 필요하다. {}",
-            network_how(lang, &x.method_why),
-            network_bandwidth(lang, &x.bandwidth)
+            "왕복 지연은 Toxiproxy 처럼 지연 릴레이로 만들었다: 모든 바이트를 방향마다 {half} ms 붙잡고, 새 연결은 핸드셰이크의 마지막 패킷처럼 클라이언트가 연결한 뒤 왕복 1.5번이 지나서 첫 바이트와 함께 서버에 닿는다{}. 패킷은 잃거나 순서가 바뀌지 않는다: 패킷 손실에는 커널의 `netem` 이 필요하다. {}",
+            x.method_why
+                .as_ref()
+                .map_or_else(String::new, |w| format!(" ({})", network_how(lang, w))),
+            network_bandwidth(lang, &x.bandwidth, x.method)
+        ),
+        (Lang::En, NetworkMethod::Netem) => format!(
+            "The round trip is the kernel's `netem`: the clients reach the server through a veth pair into a network namespace made for the run, each end of which delays every packet by {half} ms, so every exchange, the connection's handshake included, pays the round trip; a relay inside the namespace hands each connection to the server over loopback at once. {}",
+            network_bandwidth(lang, &x.bandwidth, x.method)
+        ),
+        (Lang::Ko, NetworkMethod::Netem) => format!(
+            "왕복 지연은 커널의 `netem` 으로 만들었다: 클라이언트는 이번 실행에서 만든 네트워크 네임스페이스로 이어진 veth 쌍을 거쳐 서버에 닿고, 양 끝이 모든 패킷을 {half} ms 씩 늦추므로 연결의 핸드셰이크를 포함한 모든 주고받기가 왕복 지연을 치른다. 네임스페이스 안의 릴레이는 각 연결을 곧바로 루프백으로 서버에 넘긴다. {}",
+            network_bandwidth(lang, &x.bandwidth, x.method)
         ),
     };
     let _ = writeln!(
@@ -1467,17 +1479,19 @@ pub fn network_how(lang: Lang, why: &NoNetem) -> String {
         (Lang::Ko, NoNetem::NotInKernel { tc }) => {
             format!("이 커널에는 netem qdisc 가 없다. tc 의 말: {tc}")
         }
-        (Lang::En, NoNetem::NotDriven) => {
-            "netem is there, and swarmlab does not drive it yet".into()
+        (Lang::En, NoNetem::Failed { error }) => {
+            format!("netem is there, and setting the link up with it failed: {error}")
         }
-        (Lang::Ko, NoNetem::NotDriven) => "netem 은 있지만 swarmlab 이 아직 쓰지 못한다".into(),
+        (Lang::Ko, NoNetem::Failed { error }) => {
+            format!("netem 은 있지만 그것으로 링크를 만들지 못했다: {error}")
+        }
         (Lang::En, NoNetem::NoTc { error }) => format!("tc could not run: {error}"),
         (Lang::Ko, NoNetem::NoTc { error }) => format!("tc 를 실행할 수 없었다: {error}"),
     }
 }
 
 /// What the bandwidth was, one sentence.
-pub fn network_bandwidth(lang: Lang, b: &Bandwidth) -> String {
+pub fn network_bandwidth(lang: Lang, b: &Bandwidth, method: NetworkMethod) -> String {
     let mbit = |v: f64| {
         if v >= 10.0 {
             format!("{v:.0}")
@@ -1485,16 +1499,23 @@ pub fn network_bandwidth(lang: Lang, b: &Bandwidth) -> String {
             format!("{v:.1}")
         }
     };
+    let by = |m: NetworkMethod| match (lang, m) {
+        (_, NetworkMethod::Relay) => "`tbf`",
+        (Lang::En, NetworkMethod::Netem) => "`netem`'s rate",
+        (Lang::Ko, NetworkMethod::Netem) => "`netem` 의 rate",
+    };
     match (lang, b) {
         (Lang::En, Bandwidth::Unlimited) => "No bandwidth was asked for: the link is loopback's.".into(),
         (Lang::Ko, Bandwidth::Unlimited) => "대역폭은 제한하지 않았다: 루프백 그대로다.".into(),
         (Lang::En, Bandwidth::Shaped { mbit: m, measured_mbit }) => format!(
-            "The clients reach the relay across a veth pair into a network namespace made for the run, each end limited to {} Mbit/s by `tbf`{}.",
+            "The clients reach the relay across a veth pair into a network namespace made for the run, each end limited to {} Mbit/s by {}{}.",
             mbit(*m),
+            by(method),
             measured_mbit.map_or(String::new(), |v| format!(" ({} Mbit/s measured across it before the loads)", mbit(v)))
         ),
         (Lang::Ko, Bandwidth::Shaped { mbit: m, measured_mbit }) => format!(
-            "클라이언트는 이번 실행에서 만든 네트워크 네임스페이스로 이어진 veth 쌍을 건너 릴레이에 닿고, 양 끝은 `tbf` 로 {} Mbit/s 로 제한했다{}.",
+            "클라이언트는 이번 실행에서 만든 네트워크 네임스페이스로 이어진 veth 쌍을 건너 릴레이에 닿고, 양 끝은 {} 로 {} Mbit/s 로 제한했다{}.",
+            by(method),
             mbit(*m),
             measured_mbit.map_or(String::new(), |v| format!(" (부하 전에 건너서 잰 값 {} Mbit/s)", mbit(v)))
         ),
