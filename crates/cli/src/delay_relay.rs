@@ -269,23 +269,30 @@ impl Relay {
                     }
                 }
             }
-            // what is due goes first (a lane drained below its limit is read again below)
-            if let (Some(s), true) = (&mut pair.server, pair.connected) {
-                deliver(s, &mut pair.to_server, now)?;
-            }
-            deliver(&mut pair.client, &mut pair.to_client, now)?;
-            // client to server: nothing reaches the server before the handshake would have
+            // what is due goes first (a lane drained below its limit is read again below); and
+            // again while anything moved: with no delay, what was just read is due at once, and
+            // a socket that never filled will not say it is writable again (edge-triggered)
             let due = now + self.one_way;
-            read_into(
-                &mut pair.client,
-                &mut pair.to_server,
-                due.max(pair.dial_at),
-                &mut self.buf,
-            )?;
-            if let (Some(s), true) = (&mut pair.server, pair.connected) {
-                read_into(s, &mut pair.to_client, due, &mut self.buf)?;
+            loop {
+                let mut moved = false;
+                if let (Some(s), true) = (&mut pair.server, pair.connected) {
+                    moved |= deliver(s, &mut pair.to_server, now)?;
+                }
+                moved |= deliver(&mut pair.client, &mut pair.to_client, now)?;
+                // client to server: nothing reaches the server before the handshake would have
+                moved |= read_into(
+                    &mut pair.client,
+                    &mut pair.to_server,
+                    due.max(pair.dial_at),
+                    &mut self.buf,
+                )?;
+                if let (Some(s), true) = (&mut pair.server, pair.connected) {
+                    moved |= read_into(s, &mut pair.to_client, due, &mut self.buf)?;
+                }
+                if !moved {
+                    return Ok(());
+                }
             }
-            Ok(())
         })();
         let done = pair.to_server.delivered_end && pair.to_client.delivered_end;
         if ok.is_err() || done {
@@ -316,33 +323,38 @@ impl Relay {
 }
 
 /// Reads what `from` has (while `lane` holds less than [`QUEUE_LIMIT`]) into `lane`, each chunk
-/// due at `due`.
+/// due at `due`; whether it read anything (or the end).
 fn read_into(
     from: &mut TcpStream,
     lane: &mut Lane,
     due: Instant,
     buf: &mut [u8],
-) -> io::Result<()> {
+) -> io::Result<bool> {
+    let mut moved = false;
     while !lane.read_done && lane.bytes < QUEUE_LIMIT {
         match from.read(buf) {
             Ok(0) => {
                 lane.read_done = true;
                 lane.queue.push_back((due, Item::End));
+                moved = true;
             }
             Ok(n) => {
                 lane.bytes += n;
                 lane.queue.push_back((due, Item::Bytes(buf[..n].to_vec())));
+                moved = true;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    Ok(moved)
 }
 
-/// Writes to `to` what in `lane` is due, until the socket is full.
-fn deliver(to: &mut TcpStream, lane: &mut Lane, now: Instant) -> io::Result<()> {
+/// Writes to `to` what in `lane` is due, until the socket is full; whether it wrote anything
+/// (or the end).
+fn deliver(to: &mut TcpStream, lane: &mut Lane, now: Instant) -> io::Result<bool> {
+    let mut moved = false;
     while let Some((at, item)) = lane.queue.front() {
         if *at > now {
             break;
@@ -353,9 +365,11 @@ fn deliver(to: &mut TcpStream, lane: &mut Lane, now: Instant) -> io::Result<()> 
                 let _ = to.shutdown(Shutdown::Write);
                 lane.delivered_end = true;
                 lane.queue.pop_front();
+                moved = true;
             }
             Item::Bytes(b) => match to.write(&b[lane.written..]) {
                 Ok(n) => {
+                    moved = true;
                     lane.written += n;
                     if lane.written == b.len() {
                         lane.bytes -= b.len();
@@ -369,7 +383,7 @@ fn deliver(to: &mut TcpStream, lane: &mut Lane, now: Instant) -> io::Result<()> 
             },
         }
     }
-    Ok(())
+    Ok(moved)
 }
 
 #[cfg(test)]
