@@ -249,12 +249,16 @@ fn compare_quick_end_to_end() {
 
     // report.md: the assignment's sentence per model; Korean from the same measured results
     let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    // each without the note a loaded machine adds beside it (other processes took its cores)
     let sentences = |text: &str| -> Vec<String> {
         text.lines()
             .filter_map(|l| {
-                l.strip_prefix("- **")?
-                    .split_once("**: ")
-                    .map(|(_, s)| s.to_string())
+                let s = l.strip_prefix("- **")?.split_once("**: ")?.1;
+                let s = ["(Not this design's alone:", "(이 설계만의 수치가 아니다:"]
+                    .iter()
+                    .find_map(|note| s.split_once(note).map(|(s, _)| s.trim_end()))
+                    .unwrap_or(s);
+                Some(s.to_string())
             })
             .collect()
     };
@@ -1415,12 +1419,15 @@ fn pool_capacity_rises_with_workers_then_flattens_under_sleep() {
 
 /// Issue 31, `overload`: past capacity, `epoll`'s latency (from each request's intended send
 /// time) grows while the rate exceeds capacity, and at half the capacity it recovers (the rate
-/// served, p99 back under a tenth of the overload's); the report says where the queue formed.
+/// served, p99 back under a tenth of the overload's): an unbounded queue. A bounded design
+/// (nginx answering at most 2,000 requests a second and turning the rest away with 503, a
+/// `--server` row) fails fast instead: failures start and its p99 stays low. The report says
+/// which is which, and where the queue formed.
 #[test]
-fn overload_grows_latency_then_recovers() {
+fn overload_grows_epolls_queue_and_a_bounded_server_fails_fast() {
     let _one = exclusive();
     let out_dir = out_dir("compare-overload");
-    let stdout = swarmlab_ok(&[
+    let mut args: Vec<String> = [
         "compare",
         "--quick",
         "--no-web",
@@ -1438,7 +1445,29 @@ fn overload_grows_latency_then_recovers() {
         "0",
         "--out",
         out_dir.to_str().unwrap(),
-    ]);
+    ]
+    .map(String::from)
+    .to_vec();
+    let nginx = common::peer("nginx");
+    if let Some(nginx) = &nginx {
+        // beside the output directory, which must be new to compare
+        let dir = out_dir.with_extension("nginx");
+        std::fs::create_dir_all(dir.join("www")).unwrap();
+        std::fs::write(dir.join("www/ok.txt"), "ok\n").unwrap();
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let template = repo.join("tests/servers/nginx_bounded.conf");
+        let d = dir.display();
+        args.extend([
+            "--server".into(),
+            format!(
+                "bounded=sed -e s,PORT,{{port}},g -e s,DIR,{d},g {} > {d}/nginx-{{port}}.conf && exec {} -p {d} -c {d}/nginx-{{port}}.conf",
+                template.display(),
+                nginx.display()
+            ),
+        ]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let stdout = swarmlab_ok(&args);
     let results = results_in(&out_dir);
     let [swarmlab_report::Experiment::Overload(x)] = results.experiments.as_slice() else {
         panic!(
@@ -1446,17 +1475,24 @@ fn overload_grows_latency_then_recovers() {
             results.experiments
         );
     };
-    let r = &x.rows[0];
+    let row = |name: &str| {
+        x.rows
+            .iter()
+            .find(|r| r.design.name() == name)
+            .unwrap_or_else(|| panic!("no {name} row: {x:?}\n{stdout}"))
+    };
+    let r = row("epoll");
     assert!(r.skipped.is_none() && r.capacity > 500.0, "{r:?}\n{stdout}");
     let (early, late) = (
         r.early.p99_ms.expect("early p99"),
         r.late.p99_ms.expect("late p99"),
     );
     assert!(
-        late > early,
-        "at {:.0} req/s offered against a capacity of {:.0}: p99 {early:.1} ms then {late:.1} ms (want growing)\n{stdout}",
+        late > early && r.late.fps == 0.0,
+        "epoll at {:.0} req/s offered against a capacity of {:.0}: p99 {early:.1} ms then {late:.1} ms (want growing), {:.0} failed/s (want none)\n{stdout}",
         r.early.offered,
-        r.capacity
+        r.capacity,
+        r.late.fps
     );
     let rec = &r.recovery;
     assert!(
@@ -1469,10 +1505,32 @@ fn overload_grows_latency_then_recovers() {
     let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
     for needle in [
         "## Overload past capacity",
+        "Latency grew, an unbounded queue (p99 grew, nothing failed): epoll",
         "(growing); recovered at",
         "Where the queue formed: 200 keep-alive connections",
     ] {
         assert!(md.contains(needle), "no '{needle}' in:\n{md}");
+    }
+    if nginx.is_some() {
+        let b = row("bounded");
+        assert!(b.skipped.is_none(), "{b:?}\n{stdout}");
+        // it serves its 2,000 a second (and a burst of 100), and turns the rest away at once
+        let p99 = b.late.p99_ms.expect("the bounded server's p99");
+        assert!(
+            (1500.0..3000.0).contains(&b.capacity)
+                && b.late.fps >= 0.1 * b.late.offered
+                && p99 * 10.0 <= late,
+            "bounded: capacity {:.0} req/s; at {:.0} offered, {:.0} failed/s, p99 {p99:.1} ms (epoll's {late:.1} ms)\n{stdout}",
+            b.capacity,
+            b.late.offered,
+            b.late.fps
+        );
+        assert!(
+            md.contains(
+                "Failed fast, a bounded queue (over 1 % of the offered rate failed, and p99 did not grow): bounded"
+            ),
+            "{md}"
+        );
     }
     assert!(out_dir.join("figures/experiment-overload.png").is_file());
 }

@@ -542,7 +542,8 @@ pub struct Overload {
 pub struct OverloadRow {
     /// The design.
     pub design: Design,
-    /// Its capacity: req/s with the connections sending back to back for two seconds.
+    /// Its capacity: requests answered without failing per second, the connections sending back
+    /// to back (measured after half a second of warm-up).
     pub capacity: f64,
     /// The overload's first half.
     pub early: OverloadWindow,

@@ -1413,6 +1413,14 @@ fn overload_reaches_every_report() {
                 recovery: w(2750.0, 1000.0, 300.0, 900.0),
                 skipped: None,
             },
+            OverloadRow {
+                design: Design::External("nginx".into()),
+                capacity: 2000.0,
+                early: w(3000.0, 2000.0, 1000.0, 1.2),
+                late: w(3000.0, 2000.0, 1000.0, 1.1),
+                recovery: w(1000.0, 1000.0, 0.0, 1.0),
+                skipped: None,
+            },
         ],
     })];
     let md = markdown::render_markdown(&r, Lang::En);
@@ -1422,6 +1430,7 @@ fn overload_reaches_every_report() {
         "**epoll**: capacity 8016 req/s; at 12024 offered, p99 349 ms in the first half and 665 ms in the second (growing); recovered at 4008 offered (4008 req/s, p99 0.28 ms).",
         "**pool**: capacity 5500 req/s; at 8250 offered, p99 340 ms in the first half and 700 ms in the second (growing); 900 failed/s, `ConnectTimeout`; not recovered at 2750 offered (1000 req/s, p99 900 ms, 300 failed/s).",
         "the wait grows by about 0.33 s for every second the rate is 1.5× capacity",
+        "Failed fast, a bounded queue (over 1 % of the offered rate failed, and p99 did not grow): nginx. Latency grew, an unbounded queue (p99 grew, nothing failed): epoll. Latency grew and failures started: pool.",
     ] {
         assert!(md.contains(needle), "no '{needle}' in:\n{md}");
     }

@@ -1092,7 +1092,8 @@ fn overload(ctx: &Ctx<'_>, live: Option<&LivePage>) -> Option<Overload> {
                         measured_for(ctx, 0.5, 2.0),
                         None,
                     )
-                    .rps();
+                    // a design that turns work away (503) serves only what it answers
+                    .ok_rps();
                     let r = if capacity < 1.0 {
                         row(format!("it served {capacity:.0} req/s back to back"))
                     } else {
@@ -1416,6 +1417,12 @@ impl Measured {
     /// Completed requests per second over the window.
     fn rps(&self) -> f64 {
         self.total.num_requests as f64 / self.took.as_secs_f64().max(1e-3)
+    }
+
+    /// Requests per second answered without failing over the window.
+    fn ok_rps(&self) -> f64 {
+        let t = &self.total;
+        t.num_requests.saturating_sub(t.num_failures) as f64 / self.took.as_secs_f64().max(1e-3)
     }
 
     /// The requests named `name`, if any were.

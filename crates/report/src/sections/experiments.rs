@@ -1243,18 +1243,29 @@ fn overload(lang: Lang, x: &Overload) -> String {
 }
 
 /// Per design: whether failures started (over 1 % of the offered rate failed in the second
-/// half), whether latency grew (second half's p99 at least [`GREW`] times the first's),
+/// half), whether latency grew (second half's p99 at least [`GREW`] times the first's, and
+/// [`GREW_BY_MS`] more),
 /// whether it recovered (at the lower rate: at least 90 % of it served, under 1 % failed, p99
-/// under a tenth of the overload's); then where the queue formed.
+/// under a tenth of the overload's); first, which designs failed fast (a bounded queue that
+/// turns away what it cannot serve) and whose latency grew (an unbounded queue); last, where
+/// the queue formed.
 pub fn overload_verdict(lang: Lang, x: &Overload) -> Vec<String> {
     let mut out = Vec::new();
+    let (mut fast, mut queued, mut both, mut neither) = (vec![], vec![], vec![], vec![]);
     for r in &x.rows {
         if r.skipped.is_some() || r.capacity <= 0.0 {
             continue;
         }
         let failed = r.late.fps > 0.01 * r.late.offered;
         let (e, l) = (r.early.p99_ms.unwrap_or(0.0), r.late.p99_ms.unwrap_or(0.0));
-        let grew = l >= GREW * e && l > 0.0;
+        // and by a margin a queue makes: a few ms of noise on a 1 ms p99 is not one
+        let grew = l >= GREW * e && l - e >= GREW_BY_MS;
+        match (failed, grew) {
+            (true, false) => fast.push(r.design.to_string()),
+            (false, true) => queued.push(r.design.to_string()),
+            (true, true) => both.push(r.design.to_string()),
+            (false, false) => neither.push(r.design.to_string()),
+        }
         let rec = &r.recovery;
         let recovered = rec.rps >= 0.9 * rec.offered
             && rec.fps <= 0.01 * rec.offered
@@ -1318,15 +1329,44 @@ pub fn overload_verdict(lang: Lang, x: &Overload) -> Vec<String> {
         });
         out.push(format!("**{}**: {}.", r.design, said.join("; ")));
     }
+    let classes: Vec<String> = [
+        (
+            &fast,
+            "Failed fast, a bounded queue (over 1 % of the offered rate failed, and p99 did not grow)",
+            "빨리 실패했다, 한도가 있는 큐 (보낸 요청률의 1 % 넘게 실패했고 p99 는 커지지 않았다)",
+        ),
+        (
+            &queued,
+            "Latency grew, an unbounded queue (p99 grew, nothing failed)",
+            "지연이 커졌다, 한도 없는 큐 (p99 가 커졌고 실패는 없었다)",
+        ),
+        (
+            &both,
+            "Latency grew and failures started",
+            "지연이 커지고 실패도 시작됐다",
+        ),
+        (
+            &neither,
+            "Neither failed nor queued",
+            "실패도 큐도 없었다",
+        ),
+    ]
+    .iter()
+    .filter(|(names, _, _)| !names.is_empty())
+    .map(|(names, en, ko)| format!("{}: {}.", lang.pick(en, ko), names.join(", ")))
+    .collect();
+    if !classes.is_empty() {
+        out.insert(0, classes.join(" "));
+    }
     if !out.is_empty() {
         let growth = (x.factor - 1.0).max(0.0) / x.factor.max(1e-9);
         out.push(match lang {
             Lang::En => format!(
-                "Where the queue formed: {} keep-alive connections each carry one request at a time (as Locust's users do), so what is offered beyond capacity waits for a free connection in the clients, whatever the design: the wait grows by about {growth:.2} s for every second the rate is {:.1}× capacity, and drains once it is below. A design's own queue (the listen queue of one that serves N at a time, which fills and times out; the sockets of an event loop) shows only when clients arrive on new connections, which this experiment does not yet do.",
+                "Where the queue formed: {} keep-alive connections each carry one request at a time (as Locust's users do), so what is offered beyond capacity and not turned away waits for a free connection in the clients, whatever the design: the wait grows by about {growth:.2} s for every second the rate is {:.1}× capacity, and drains once it is below. A design's own queue (the listen queue of one that serves N at a time, which fills and times out; the sockets of an event loop) shows only when clients arrive on new connections, which this experiment does not yet do.",
                 x.connections, x.factor
             ),
             Lang::Ko => format!(
-                "큐가 생긴 곳: keep-alive 연결 {}개가 (Locust 의 사용자처럼) 한 번에 요청 하나씩 나르므로, 용량을 넘는 요청은 설계와 상관없이 클라이언트 쪽에서 빈 연결을 기다린다: 요청률이 용량의 {:.1}배인 동안 기다림이 1초에 약 {growth:.2}초씩 늘고, 요청률이 내려가면 빠진다. 설계 자신의 큐(한 번에 N개를 처리하는 설계의 listen 큐가 차서 시간 초과되는 것, 이벤트 루프의 소켓)는 클라이언트가 새 연결로 올 때에만 드러나며, 이 실험은 아직 그렇게 하지 않는다.",
+                "큐가 생긴 곳: keep-alive 연결 {}개가 (Locust 의 사용자처럼) 한 번에 요청 하나씩 나르므로, 용량을 넘고 거절되지 않은 요청은 설계와 상관없이 클라이언트 쪽에서 빈 연결을 기다린다: 요청률이 용량의 {:.1}배인 동안 기다림이 1초에 약 {growth:.2}초씩 늘고, 요청률이 내려가면 빠진다. 설계 자신의 큐(한 번에 N개를 처리하는 설계의 listen 큐가 차서 시간 초과되는 것, 이벤트 루프의 소켓)는 클라이언트가 새 연결로 올 때에만 드러나며, 이 실험은 아직 그렇게 하지 않는다.",
                 x.connections, x.factor
             ),
         });
@@ -1334,8 +1374,11 @@ pub fn overload_verdict(lang: Lang, x: &Overload) -> Vec<String> {
     out
 }
 
-/// Under `overload`, a second half's p99 at least this many times the first's is growing.
+/// Under `overload`, a second half's p99 at least this many times the first's, and at least
+/// [`GREW_BY_MS`] above it, is growing.
 pub const GREW: f64 = 1.25;
+/// See [`GREW`].
+pub const GREW_BY_MS: f64 = 10.0;
 
 /// Per design, the second half's p99 and the recovery's, for the chart.
 pub fn overload_bars(x: &Overload) -> Vec<(String, f64)> {

@@ -22,8 +22,8 @@ pub use experiments::{
     chart_prefix, experiment_section, experiments_section, hol_bars, hol_chart_title, hol_verdict,
     idle_bars, idle_chart_title, idle_verdict, network_bandwidth, network_bars,
     network_chart_title, network_how, network_verdict, overload_bars, overload_verdict, pool_lines,
-    pool_verdict, slow_bars, slow_chart_title, slow_verdict, CARRIED, FLAT, GREW, HELD, PAID,
-    SLOWED, STOPPED,
+    pool_verdict, slow_bars, slow_chart_title, slow_verdict, CARRIED, FLAT, GREW, GREW_BY_MS, HELD,
+    PAID, SLOWED, STOPPED,
 };
 pub use scaling::scaling_section;
 pub use trials::trials_section;
