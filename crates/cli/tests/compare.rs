@@ -1434,7 +1434,7 @@ fn overload_grows_epolls_queue_and_a_bounded_server_fails_fast() {
         "--experiment",
         "overload",
         "--experiment-time",
-        "2s",
+        "1s",
         "--models",
         "epoll",
         "-u",
